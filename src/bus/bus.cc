@@ -1,0 +1,344 @@
+#include "bus/bus.h"
+
+#include <nats/nats.h>
+#include <spdlog/spdlog.h>
+#include <zstd.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+
+namespace pdnsd {
+namespace {
+
+// Headers of our chunking extension (DESIGN section 3): "Pdnsd-Chunk: <i>/<n>" (1-based) on
+// every message of a multi-message reply, "Pdnsd-Encoding: zstd" when the payload is
+// compressed. A reply without them is a plain single message.
+constexpr const char* kChunkHeader = "Pdnsd-Chunk";
+constexpr const char* kEncodingHeader = "Pdnsd-Encoding";
+constexpr size_t kCompressAbove = 64 * 1024;
+constexpr size_t kChunkHeadroom = 4 * 1024;  // for headers and protocol overhead
+
+Status FromNats(natsStatus status, const std::string& what) {
+  if (status == NATS_OK) return Status::Ok();
+  const std::string message = what + ": " + natsStatus_GetText(status);
+  if (status == NATS_TIMEOUT) return Status::Timeout(message);
+  if (status == NATS_NO_RESPONDERS || status == NATS_CONNECTION_CLOSED ||
+      status == NATS_CONNECTION_DISCONNECTED || status == NATS_NO_SERVER ||
+      status == NATS_NOT_YET_CONNECTED) {
+    return Status::Unavailable(message);
+  }
+  return Status::Internal(message);
+}
+
+StatusOr<std::string> Decompress(std::string_view data) {
+  const unsigned long long size = ZSTD_getFrameContentSize(data.data(), data.size());
+  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (1ull << 32)) {
+    return Status::InvalidArgument("bad zstd frame in reply");
+  }
+  std::string out(size, '\0');
+  const size_t n = ZSTD_decompress(out.data(), out.size(), data.data(), data.size());
+  if (ZSTD_isError(n)) return Status::InvalidArgument("bad zstd data in reply");
+  out.resize(n);
+  return out;
+}
+
+}  // namespace
+
+struct Bus::Callbacks {
+  Logger logger;
+  StateCallback on_state;
+  std::mutex mutex;
+  std::condition_variable closed_cv;
+  bool closed = false;
+};
+
+struct Subscription::State {
+  natsSubscription* subscription = nullptr;
+  BusHandler handler;
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+};
+
+Subscription::Subscription(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+Subscription::~Subscription() {
+  natsSubscription_Unsubscribe(state_->subscription);
+  {
+    // The on-complete callback fires once the last handler call has returned.
+    std::unique_lock lock(state_->mutex);
+    state_->done_cv.wait_for(lock, std::chrono::seconds(2), [this] { return state_->done; });
+  }
+  natsSubscription_Destroy(state_->subscription);
+}
+
+Bus::Bus(natsConnection* connection, std::unique_ptr<Callbacks> callbacks, Logger logger)
+    : connection_(connection), callbacks_(std::move(callbacks)), logger_(std::move(logger)) {}
+
+StatusOr<std::unique_ptr<Bus>> Bus::Connect(const BusOptions& options, Logger logger,
+                                            StateCallback on_state) {
+  auto callbacks = std::make_unique<Callbacks>();
+  callbacks->logger = logger;
+  callbacks->on_state = std::move(on_state);
+
+  natsOptions* opts = nullptr;
+  if (natsStatus s = natsOptions_Create(&opts); s != NATS_OK) return FromNats(s, "nats options");
+  std::unique_ptr<natsOptions, decltype(&natsOptions_Destroy)> guard(opts, natsOptions_Destroy);
+  auto check = [&](natsStatus s, const char* what) -> Status { return FromNats(s, what); };
+  if (Status s = check(natsOptions_SetURL(opts, options.url.c_str()), "broker URL"); !s.ok()) {
+    return Status::InvalidArgument("bad [MessageBroker] URL \"" + options.url + "\"");
+  }
+  if (!options.name.empty()) natsOptions_SetName(opts, options.name.c_str());
+  if (!options.username.empty()) {
+    natsOptions_SetUserInfo(opts, options.username.c_str(), options.password.c_str());
+  }
+  if (options.tls || !options.tls_ca_file.empty() || !options.tls_cert_file.empty()) {
+    natsOptions_SetSecure(opts, true);
+    if (!options.tls_ca_file.empty()) {
+      if (Status s = check(natsOptions_LoadCATrustedCertificates(opts, options.tls_ca_file.c_str()),
+                           "TLS CA file");
+          !s.ok()) {
+        return Status::InvalidArgument("cannot load [MessageBroker] TLSCAFile " + options.tls_ca_file);
+      }
+    }
+    if (!options.tls_cert_file.empty()) {
+      if (Status s = check(natsOptions_LoadCertificatesChain(opts, options.tls_cert_file.c_str(),
+                                                             options.tls_key_file.c_str()),
+                           "TLS client certificate");
+          !s.ok()) {
+        return Status::InvalidArgument("cannot load [MessageBroker] TLSCertFile/TLSKeyFile");
+      }
+    }
+  }
+  natsOptions_SetMaxReconnect(opts, -1);
+  natsOptions_SetReconnectWait(opts, options.reconnect_wait.count());
+  natsOptions_SetReconnectBufSize(opts, 64 * 1024 * 1024);
+  natsOptions_SetSendAsap(opts, true);  // replies without waiting for the flusher (STACK-NOTES)
+  natsOptions_SetTimeout(opts, 2000);
+  natsOptions_SetPingInterval(opts, 5000);
+  natsOptions_SetMaxPingsOut(opts, 2);
+
+  Callbacks* raw = callbacks.get();
+  natsOptions_SetDisconnectedCB(
+      opts,
+      [](natsConnection*, void* closure) {
+        auto* cb = static_cast<Callbacks*>(closure);
+        cb->logger->warn("disconnected from the message broker; reconnecting");
+        if (cb->on_state) cb->on_state(false);
+      },
+      raw);
+  natsOptions_SetReconnectedCB(
+      opts,
+      [](natsConnection* nc, void* closure) {
+        auto* cb = static_cast<Callbacks*>(closure);
+        char url[256] = "";
+        natsConnection_GetConnectedUrl(nc, url, sizeof url);
+        cb->logger->info("reconnected to the message broker at {}", url);
+        if (cb->on_state) cb->on_state(true);
+      },
+      raw);
+  natsOptions_SetClosedCB(
+      opts,
+      [](natsConnection*, void* closure) {
+        auto* cb = static_cast<Callbacks*>(closure);
+        std::lock_guard lock(cb->mutex);
+        cb->closed = true;
+        cb->closed_cv.notify_all();
+      },
+      raw);
+  natsOptions_SetRetryOnFailedConnect(
+      opts, true,
+      [](natsConnection* nc, void* closure) {
+        auto* cb = static_cast<Callbacks*>(closure);
+        char url[256] = "";
+        natsConnection_GetConnectedUrl(nc, url, sizeof url);
+        cb->logger->info("connected to the message broker at {}", url);
+        if (cb->on_state) cb->on_state(true);
+      },
+      raw);
+
+  natsConnection* connection = nullptr;
+  natsStatus status = natsConnection_Connect(&connection, opts);
+  if (status == NATS_NOT_YET_CONNECTED) {
+    logger->warn("message broker {} not reachable yet; connecting in the background", options.url);
+  } else if (status != NATS_OK) {
+    return FromNats(status, "connecting to the message broker " + options.url);
+  } else {
+    logger->info("connected to the message broker at {}", options.url);
+    if (raw->on_state) raw->on_state(true);
+  }
+  return std::unique_ptr<Bus>(new Bus(connection, std::move(callbacks), std::move(logger)));
+}
+
+Bus::~Bus() {
+  natsConnection_Close(connection_);
+  {
+    std::unique_lock lock(callbacks_->mutex);
+    callbacks_->closed_cv.wait_for(lock, std::chrono::seconds(1), [this] { return callbacks_->closed; });
+  }
+  natsConnection_Destroy(connection_);
+}
+
+Status Bus::Publish(std::string_view subject, std::string_view data) {
+  const std::string subject_text(subject);
+  return FromNats(natsConnection_Publish(connection_, subject_text.c_str(), data.data(),
+                                         static_cast<int>(data.size())),
+                  "publish on " + subject_text);
+}
+
+StatusOr<std::unique_ptr<Subscription>> Bus::Subscribe(const std::string& subject,
+                                                       const std::string& queue_group,
+                                                       BusHandler handler) {
+  auto state = std::make_unique<Subscription::State>();
+  state->handler = std::move(handler);
+  natsMsgHandler on_message = [](natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+    auto* st = static_cast<Subscription::State*>(closure);
+    BusMessage message;
+    message.subject = natsMsg_GetSubject(msg);
+    if (const char* reply = natsMsg_GetReply(msg)) message.reply = reply;
+    if (natsMsg_GetDataLength(msg) > 0) {
+      message.data.assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+    }
+    natsMsg_Destroy(msg);
+    st->handler(message);
+  };
+  natsStatus status =
+      queue_group.empty()
+          ? natsConnection_Subscribe(&state->subscription, connection_, subject.c_str(), on_message,
+                                     state.get())
+          : natsConnection_QueueSubscribe(&state->subscription, connection_, subject.c_str(),
+                                          queue_group.c_str(), on_message, state.get());
+  if (status != NATS_OK) return FromNats(status, "subscribe to " + subject);
+  // Never drop messages because a handler is slow: the limits are far above any backlog.
+  natsSubscription_SetPendingLimits(state->subscription, 1000000, 1024 * 1024 * 1024);
+  natsSubscription_SetOnCompleteCB(
+      state->subscription,
+      [](void* closure) {
+        auto* st = static_cast<Subscription::State*>(closure);
+        std::lock_guard lock(st->mutex);
+        st->done = true;
+        st->done_cv.notify_all();
+      },
+      state.get());
+  return std::unique_ptr<Subscription>(new Subscription(std::move(state)));
+}
+
+StatusOr<std::string> Bus::Request(std::string_view subject, std::string_view data,
+                                   std::chrono::milliseconds timeout) {
+  const std::string subject_text(subject);
+  if (natsConnection_Status(connection_) != NATS_CONN_STATUS_CONNECTED) {
+    return Status::Unavailable("message broker not connected");
+  }
+  natsInbox* inbox = nullptr;
+  if (natsStatus s = natsInbox_Create(&inbox); s != NATS_OK) return FromNats(s, "inbox");
+  std::unique_ptr<natsInbox, decltype(&natsInbox_Destroy)> inbox_guard(inbox, natsInbox_Destroy);
+  natsSubscription* sub = nullptr;
+  if (natsStatus s = natsConnection_SubscribeSync(&sub, connection_, inbox); s != NATS_OK) {
+    return FromNats(s, "subscribe to reply inbox");
+  }
+  std::unique_ptr<natsSubscription, decltype(&natsSubscription_Destroy)> sub_guard(
+      sub, natsSubscription_Destroy);
+  natsSubscription_SetPendingLimits(sub, 100000, 1024 * 1024 * 1024);
+  if (natsStatus s = natsConnection_PublishRequest(connection_, subject_text.c_str(), inbox,
+                                                   data.data(), static_cast<int>(data.size()));
+      s != NATS_OK) {
+    return FromNats(s, "request on " + subject_text);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::map<int, std::string> chunks;
+  int expected = 0;
+  bool compressed = false;
+  for (;;) {
+    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (remaining.count() <= 0) return Status::Timeout("no complete reply on " + subject_text);
+    natsMsg* msg = nullptr;
+    natsStatus s = natsSubscription_NextMsg(&msg, sub, remaining.count());
+    if (s == NATS_TIMEOUT) return Status::Timeout("no complete reply on " + subject_text);
+    if (s != NATS_OK) return FromNats(s, "reply on " + subject_text);
+    std::unique_ptr<natsMsg, decltype(&natsMsg_Destroy)> msg_guard(msg, natsMsg_Destroy);
+    if (natsMsg_IsNoResponders(msg)) {
+      return Status::Unavailable("no service answers on " + subject_text);
+    }
+    std::string payload;
+    if (natsMsg_GetDataLength(msg) > 0) {
+      payload.assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+    }
+    const char* encoding = nullptr;
+    if (natsMsgHeader_Get(msg, kEncodingHeader, &encoding) == NATS_OK && encoding != nullptr) {
+      if (std::string_view(encoding) != "zstd") {
+        return Status::InvalidArgument("unknown reply encoding " + std::string(encoding));
+      }
+      compressed = true;
+    }
+    const char* chunk = nullptr;
+    if (natsMsgHeader_Get(msg, kChunkHeader, &chunk) != NATS_OK || chunk == nullptr) {
+      return compressed ? Decompress(payload) : StatusOr<std::string>(std::move(payload));
+    }
+    int index = 0, count = 0;
+    if (std::sscanf(chunk, "%d/%d", &index, &count) != 2 || count < 1 || index < 1 ||
+        index > count || (expected != 0 && expected != count)) {
+      return Status::InvalidArgument("bad chunk header \"" + std::string(chunk) + "\"");
+    }
+    expected = count;
+    chunks[index] = std::move(payload);
+    if (static_cast<int>(chunks.size()) == expected) break;
+  }
+  std::string whole;
+  for (auto& [index, part] : chunks) whole += part;
+  return compressed ? Decompress(whole) : StatusOr<std::string>(std::move(whole));
+}
+
+Status Bus::Respond(const BusMessage& request, std::string_view data) {
+  if (request.reply.empty()) return Status::InvalidArgument("request has no reply subject");
+  const size_t max_payload = static_cast<size_t>(natsConnection_GetMaxPayload(connection_));
+  const size_t chunk_size = max_payload > 2 * kChunkHeadroom ? max_payload - kChunkHeadroom
+                                                             : 512 * 1024;
+  if (data.size() <= chunk_size) {
+    return FromNats(natsConnection_Publish(connection_, request.reply.c_str(), data.data(),
+                                           static_cast<int>(data.size())),
+                    "reply");
+  }
+  std::string compressed;
+  bool is_compressed = false;
+  if (data.size() > kCompressAbove) {
+    compressed.resize(ZSTD_compressBound(data.size()));
+    const size_t n = ZSTD_compress(compressed.data(), compressed.size(), data.data(), data.size(), 1);
+    if (!ZSTD_isError(n)) {
+      compressed.resize(n);
+      data = compressed;
+      is_compressed = true;
+    }
+  }
+  const size_t count = (data.size() + chunk_size - 1) / chunk_size;
+  for (size_t i = 0; i < count; ++i) {
+    const std::string_view part = data.substr(i * chunk_size, chunk_size);
+    natsMsg* msg = nullptr;
+    if (natsStatus s = natsMsg_Create(&msg, request.reply.c_str(), nullptr, part.data(),
+                                      static_cast<int>(part.size()));
+        s != NATS_OK) {
+      return FromNats(s, "reply chunk");
+    }
+    std::unique_ptr<natsMsg, decltype(&natsMsg_Destroy)> guard(msg, natsMsg_Destroy);
+    const std::string label = std::to_string(i + 1) + "/" + std::to_string(count);
+    natsMsgHeader_Set(msg, kChunkHeader, label.c_str());
+    if (is_compressed) natsMsgHeader_Set(msg, kEncodingHeader, "zstd");
+    if (Status s = FromNats(natsConnection_PublishMsg(connection_, msg), "reply chunk"); !s.ok()) {
+      return s;
+    }
+  }
+  return Status::Ok();
+}
+
+bool Bus::IsConnected() const {
+  return natsConnection_Status(connection_) == NATS_CONN_STATUS_CONNECTED;
+}
+
+Status Bus::Flush(std::chrono::milliseconds timeout) {
+  return FromNats(natsConnection_FlushTimeout(connection_, timeout.count()), "flush");
+}
+
+void ShutdownBusLibrary() { nats_CloseAndWait(1000); }
+
+}  // namespace pdnsd

@@ -1,0 +1,108 @@
+// Bus: the services' only way to talk to each other, over a NATS connection (nats.c).
+//
+// Connect() returns at once even while the broker is down: the connection is made in the
+// background and re-made forever after a loss; publishes meanwhile are buffered by nats.c.
+// Handlers run on nats.c delivery threads (one per subscription) and must not block long.
+//
+// Payloads larger than the broker's message limit are carried as several messages (chunks,
+// optionally zstd-compressed) on request/reply: Respond() splits, Request() reassembles. A
+// reply that fits one message is sent as plain JSON, so peers that know nothing of chunking
+// (the original Go services) keep working.
+//
+// Thread-safe: every method may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/logging.h"
+#include "core/status.h"
+
+struct __natsConnection;
+struct __natsSubscription;
+
+namespace pdnsd {
+
+struct BusOptions {
+  std::string url;                // "nats://127.0.0.1:4222"; several separated by commas
+  std::string name;               // the connection's name as the broker shows it
+  std::string username;           // [MessageBroker] Username / Password
+  std::string password;
+  std::string tls_ca_file;        // [MessageBroker] TLSCAFile: trust this CA (implies TLS)
+  std::string tls_cert_file;      // [MessageBroker] TLSCertFile + TLSKeyFile: client certificate
+  std::string tls_key_file;
+  bool tls = false;               // [MessageBroker] TLS: require TLS even without a CA file
+  std::chrono::milliseconds reconnect_wait{250};
+};
+
+struct BusMessage {
+  std::string subject;
+  std::string reply;  // empty unless the sender expects an answer
+  std::string data;
+};
+
+using BusHandler = std::function<void(const BusMessage&)>;
+
+// An active subscription; destroying it unsubscribes and waits until its handler has returned.
+class Subscription {
+ public:
+  ~Subscription();
+  Subscription(const Subscription&) = delete;
+  Subscription& operator=(const Subscription&) = delete;
+
+ private:
+  friend class Bus;
+  struct State;
+  explicit Subscription(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+class Bus {
+ public:
+  // Observer of connection state changes (metrics, logs); called from nats.c threads.
+  using StateCallback = std::function<void(bool connected)>;
+
+  static StatusOr<std::unique_ptr<Bus>> Connect(const BusOptions& options, Logger logger,
+                                                StateCallback on_state = nullptr);
+  ~Bus();  // closes the connection; REQUIRES: every Subscription was destroyed before
+  Bus(const Bus&) = delete;
+  Bus& operator=(const Bus&) = delete;
+
+  Status Publish(std::string_view subject, std::string_view data);
+
+  // Subscribes `handler` to `subject` (wildcards allowed); with a non-empty queue_group, each
+  // message goes to one member of the group.
+  StatusOr<std::unique_ptr<Subscription>> Subscribe(const std::string& subject,
+                                                    const std::string& queue_group,
+                                                    BusHandler handler);
+
+  // Sends a request and waits for the whole reply (reassembling chunks). Unavailable when no
+  // one listens on the subject (at once) or the broker is not connected; Timeout after
+  // `timeout` without the complete reply.
+  StatusOr<std::string> Request(std::string_view subject, std::string_view data,
+                                std::chrono::milliseconds timeout);
+
+  // Answers `request` (which must have a reply subject) with `data`, chunked when needed.
+  Status Respond(const BusMessage& request, std::string_view data);
+
+  bool IsConnected() const;
+
+  // Waits until the broker has seen everything published so far.
+  Status Flush(std::chrono::milliseconds timeout);
+
+ private:
+  struct Callbacks;
+  Bus(__natsConnection* connection, std::unique_ptr<Callbacks> callbacks, Logger logger);
+
+  __natsConnection* connection_;
+  std::unique_ptr<Callbacks> callbacks_;
+  Logger logger_;
+};
+
+// Shuts nats.c's library threads down; call once at the end of main().
+void ShutdownBusLibrary();
+
+}  // namespace pdnsd

@@ -1,0 +1,111 @@
+#include "core/metrics.h"
+
+#include <dirent.h>
+#include <httplib.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace pdnsd {
+namespace {
+
+// process_* as the Prometheus client libraries export them, read from /proc at scrape time.
+std::string RenderProcessMetrics() {
+  std::ostringstream out;
+  std::ifstream stat_file("/proc/self/stat");
+  std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+  const size_t paren = stat.rfind(')');
+  if (paren != std::string::npos) {
+    std::istringstream fields(stat.substr(paren + 2));
+    std::string field;
+    // Fields after the command: state(3) ... utime(14) stime(15) ... starttime(22) vsize(23) rss(24).
+    std::vector<std::string> values;
+    while (fields >> field) values.push_back(field);
+    auto at = [&](size_t number) -> double {
+      const size_t index = number - 3;
+      return index < values.size() ? std::stod(values[index]) : 0.0;
+    };
+    const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+    double boot_time = 0;
+    std::ifstream proc_stat("/proc/stat");
+    for (std::string line; std::getline(proc_stat, line);) {
+      if (line.rfind("btime ", 0) == 0) boot_time = std::stod(line.substr(6));
+    }
+    out << "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n"
+        << "# TYPE process_cpu_seconds_total counter\n"
+        << "process_cpu_seconds_total " << (at(14) + at(15)) / ticks << "\n"
+        << "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n"
+        << "# TYPE process_start_time_seconds gauge\n"
+        << "process_start_time_seconds " << std::fixed << boot_time + at(22) / ticks
+        << std::defaultfloat << "\n"
+        << "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
+        << "# TYPE process_virtual_memory_bytes gauge\n"
+        << "process_virtual_memory_bytes " << std::fixed << at(23) << std::defaultfloat << "\n"
+        << "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+        << "# TYPE process_resident_memory_bytes gauge\n"
+        << "process_resident_memory_bytes " << std::fixed
+        << at(24) * static_cast<double>(sysconf(_SC_PAGESIZE)) << std::defaultfloat << "\n";
+  }
+  int open_fds = 0;
+  if (DIR* dir = opendir("/proc/self/fd")) {
+    while (readdir(dir) != nullptr) ++open_fds;
+    closedir(dir);
+    open_fds -= 3;  // ".", ".." and the directory's own descriptor
+  }
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  out << "# HELP process_open_fds Number of open file descriptors.\n"
+      << "# TYPE process_open_fds gauge\n"
+      << "process_open_fds " << open_fds << "\n"
+      << "# HELP process_max_fds Maximum number of open file descriptors.\n"
+      << "# TYPE process_max_fds gauge\n"
+      << "process_max_fds " << limit.rlim_cur << "\n";
+  return out.str();
+}
+
+}  // namespace
+
+std::string RenderMetrics(prometheus::Registry& registry) {
+  return prometheus::TextSerializer().Serialize(registry.Collect()) + RenderProcessMetrics();
+}
+
+MetricsServer::MetricsServer(HostPort listen, std::shared_ptr<prometheus::Registry> registry,
+                             Logger logger)
+    : listen_(std::move(listen)), registry_(std::move(registry)), logger_(std::move(logger)) {}
+
+MetricsServer::~MetricsServer() { Stop(); }
+
+Status MetricsServer::Start() {
+  server_ = std::make_unique<httplib::Server>();
+  server_->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  auto handler = [this](const httplib::Request&, httplib::Response& response) {
+    response.set_content(RenderMetrics(*registry_), "text/plain; version=0.0.4; charset=utf-8");
+  };
+  server_->Get("/metrics", handler);
+  server_->Get("/", handler);
+  int port = listen_.port;
+  if (port == 0) {
+    port = server_->bind_to_any_port(listen_.host);
+  } else if (!server_->bind_to_port(listen_.host, port)) {
+    port = -1;
+  }
+  if (port <= 0) {
+    return Status::Unavailable("cannot listen for metrics on " + listen_.ToString());
+  }
+  bound_ = {listen_.host, static_cast<uint16_t>(port)};
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  logger_->info("serving Prometheus metrics on http://{}/metrics", bound_.ToString());
+  return Status::Ok();
+}
+
+void MetricsServer::Stop() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace pdnsd

@@ -1,0 +1,49 @@
+// Prometheus metrics: the registry every service fills and the HTTP endpoint that serves it.
+//
+// Services create their counters on the registry passed in (no global registry). The
+// MetricsServer serves the text exposition format on GET /metrics (and GET /) with the
+// process_* basics added at each scrape.
+#pragma once
+
+#include <memory>
+#include <thread>
+
+#include "core/logging.h"
+#include "core/net.h"
+#include "core/status.h"
+
+namespace prometheus {
+class Registry;
+}
+namespace httplib {
+class Server;
+}
+
+namespace pdnsd {
+
+class MetricsServer {
+ public:
+  // REQUIRES: registry outlives the server.
+  MetricsServer(HostPort listen, std::shared_ptr<prometheus::Registry> registry, Logger logger);
+  ~MetricsServer();  // calls Stop()
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+
+  // Binds (port 0: any free port) and serves on its own thread.
+  Status Start();
+  void Stop();
+  HostPort address() const { return bound_; }
+
+ private:
+  HostPort listen_;
+  HostPort bound_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  Logger logger_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+};
+
+// The exposition text of `registry` plus process_* metrics (what GET /metrics returns).
+std::string RenderMetrics(prometheus::Registry& registry);
+
+}  // namespace pdnsd

@@ -1,0 +1,36 @@
+// WorkerPool: a fixed set of owned threads running submitted tasks in FIFO order.
+// Submit() never blocks (the queue is unbounded); Stop() runs no further tasks, waits for the
+// running ones and joins the threads. Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace pdnsd {
+
+class WorkerPool {
+ public:
+  explicit WorkerPool(int threads);
+  ~WorkerPool();  // calls Stop()
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Returns false (and drops the task) once Stop() was called.
+  bool Submit(std::function<void()> task);
+  void Stop();
+
+ private:
+  void Run();
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;  // GUARDED_BY(mutex_)
+  bool stopping_ = false;                    // GUARDED_BY(mutex_)
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace pdnsd

@@ -1,0 +1,85 @@
+// The wire contract between the services (DESIGN.md section 3), compatible with the original Go
+// services: JSON bodies, RFC 3339 times, zone names normalised (lower case, trailing dot).
+//
+// Decode* functions validate: malformed JSON, missing fields, wrong types and invalid zone names
+// are InvalidArgument with a message naming the field. Times are kept as the RFC 3339 strings
+// they arrived as (they are informational; no logic depends on them).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace pdnsd {
+
+enum class ZoneEventType { kAdd, kChange, kDelete };
+
+// Label value used in metrics, as the original: "create", "change", "delete".
+const char* ZoneEventTypeLabel(ZoneEventType type);
+
+// "2026-11-25T23:58:49.123456Z"
+std::string FormatRfc3339(std::chrono::system_clock::time_point time);
+
+// add {"zone","created_at"} · change {"zone","changed_at"} · delete {"zone","deleted_at"}
+struct ZoneEvent {
+  ZoneEventType type = ZoneEventType::kChange;
+  std::string zone;
+  std::string time;
+};
+std::string EncodeZoneEvent(const ZoneEvent& event);
+// The type comes from the subject the event arrived on; its time field is optional.
+StatusOr<ZoneEvent> DecodeZoneEvent(ZoneEventType type, std::string_view json);
+
+// {"zone","only_soa","requested_at"}
+struct ZoneDataRequest {
+  std::string zone;
+  bool only_soa = false;
+  std::string requested_at;
+};
+std::string EncodeZoneDataRequest(const ZoneDataRequest& request);
+StatusOr<ZoneDataRequest> DecodeZoneDataRequest(std::string_view json);
+
+// {"zone","zone_data","dnssec_enabled","presigned_records","replied_at"}; zone_data holds the
+// zone in presentation format, one RR per line, SOA first.
+struct ZoneDataReply {
+  std::string zone;
+  std::string zone_data;
+  bool dnssec_enabled = false;
+  bool presigned_records = false;
+  std::string replied_at;
+};
+std::string EncodeZoneDataReply(const ZoneDataReply& reply);
+
+// Error reply (our extension): {"zone","error","error_code"}, error_code one of not_found,
+// unavailable, bad_request, mapped from the status code.
+std::string EncodeErrorReply(std::string_view zone, const Status& error);
+
+// Decodes a zone-data reply. An error reply becomes its Status: not_found -> NotFound,
+// unavailable -> Unavailable, bad_request -> InvalidArgument.
+StatusOr<ZoneDataReply> DecodeZoneDataReply(std::string_view json);
+
+// {"zone"?,"requested_at"}
+struct ZoneStateRequest {
+  std::optional<std::string> zone;
+  std::string requested_at;
+};
+std::string EncodeZoneStateRequest(const ZoneStateRequest& request);
+StatusOr<ZoneStateRequest> DecodeZoneStateRequest(std::string_view json);
+
+// {"statemap":{"<zone>":<serial>},"created_at"}
+struct ZoneStateReply {
+  std::map<std::string, uint32_t> statemap;
+  std::string created_at;
+};
+std::string EncodeZoneStateReply(const ZoneStateReply& reply);
+StatusOr<ZoneStateReply> DecodeZoneStateReply(std::string_view json);
+
+// RFC 1982 serial arithmetic: true when a is ahead of b.
+bool SerialGreater(uint32_t a, uint32_t b);
+
+}  // namespace pdnsd

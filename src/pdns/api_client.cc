@@ -1,0 +1,144 @@
+#include "pdns/api_client.h"
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include "model/zone_name.h"
+
+namespace pdnsd {
+namespace {
+
+using nlohmann::json;
+
+StatusOr<PdnsZone> ZoneFromJson(const json& doc) {
+  if (!doc.is_object() || !doc.contains("name") || !doc["name"].is_string()) {
+    return Status::Unavailable("PowerDNS answered a zone without a name");
+  }
+  PdnsZone zone;
+  auto name = NormalizeZoneName(doc["name"].get<std::string>());
+  if (!name.ok()) return name.status();
+  zone.name = *name;
+  zone.kind = doc.value("kind", "");
+  if (doc.contains("serial") && doc["serial"].is_number()) {
+    zone.serial = static_cast<uint32_t>(doc["serial"].get<uint64_t>());
+  }
+  zone.dnssec = doc.value("dnssec", false);
+  zone.presigned = doc.value("presigned", false);
+  if (doc.contains("last_check") && doc["last_check"].is_number()) {
+    zone.last_check = doc["last_check"].get<int64_t>();
+  }
+  if (doc.contains("masters") && doc["masters"].is_array()) {
+    for (const auto& master : doc["masters"]) {
+      if (master.is_string()) zone.masters.push_back(master.get<std::string>());
+    }
+  }
+  return zone;
+}
+
+std::string ErrorText(const std::string& body) {
+  json doc = json::parse(body, nullptr, false);
+  if (doc.is_object() && doc.contains("error") && doc["error"].is_string()) {
+    return doc["error"].get<std::string>();
+  }
+  return body.substr(0, 200);
+}
+
+}  // namespace
+
+PdnsApiClient::PdnsApiClient(PdnsApiOptions options, CallObserver observer)
+    : options_(std::move(options)), observer_(std::move(observer)) {}
+
+std::string PdnsApiClient::ZonePath(const std::string& zone) const {
+  return "/api/v1/servers/" + options_.server_id + "/zones/" + ZoneNameToApiId(zone);
+}
+
+StatusOr<PdnsApiClient::Response> PdnsApiClient::Call(const char* call, const std::string& method,
+                                                      const std::string& path,
+                                                      const std::string& body) const {
+  httplib::Client client(options_.url.Origin());
+  const auto seconds = options_.timeout.count() / 1000;
+  const auto micros = (options_.timeout.count() % 1000) * 1000;
+  client.set_connection_timeout(seconds, micros);
+  client.set_read_timeout(seconds, micros);
+  client.set_write_timeout(seconds, micros);
+  httplib::Headers headers = {{"X-API-Key", options_.api_key}, {"Accept", "application/json"}};
+  httplib::Request request;
+  request.method = method;
+  request.path = options_.url.path + path;
+  request.headers = headers;
+  if (!body.empty()) {
+    request.body = body;
+    request.set_header("Content-Type", "application/json");
+  }
+  httplib::Result result = client.send(request);
+  if (!result) {
+    if (observer_) observer_(call, false);
+    return Status::Unavailable("PowerDNS API at " + options_.url.Origin() + " not reachable: " +
+                               httplib::to_string(result.error()));
+  }
+  Response response{result->status, result->body};
+  const bool ok = response.status >= 200 && response.status < 300;
+  if (observer_) observer_(call, ok);
+  if (ok) return response;
+  const std::string text = method + " " + path + ": PowerDNS answered " +
+                           std::to_string(response.status) + ": " + ErrorText(response.body);
+  if (response.status == 404 ||
+      (response.status == 422 && response.body.find("Could not find domain") != std::string::npos)) {
+    return Status::NotFound(text);
+  }
+  if (response.status >= 500) return Status::Unavailable(text);
+  return Status::InvalidArgument(text);
+}
+
+StatusOr<std::vector<PdnsZone>> PdnsApiClient::ListZones() const {
+  auto response = Call("list", "GET", "/api/v1/servers/" + options_.server_id + "/zones", "");
+  if (!response.ok()) return response.status();
+  json doc = json::parse(response->body, nullptr, false);
+  if (!doc.is_array()) return Status::Unavailable("PowerDNS zone list is not a JSON array");
+  std::vector<PdnsZone> zones;
+  zones.reserve(doc.size());
+  for (const auto& entry : doc) {
+    auto zone = ZoneFromJson(entry);
+    if (zone.ok()) zones.push_back(std::move(*zone));
+  }
+  return zones;
+}
+
+StatusOr<PdnsZone> PdnsApiClient::GetZone(const std::string& zone) const {
+  auto response = Call("get", "GET", ZonePath(zone) + "?rrsets=false", "");
+  if (!response.ok()) return response.status();
+  json doc = json::parse(response->body, nullptr, false);
+  return ZoneFromJson(doc);
+}
+
+Status PdnsApiClient::CreateSecondaryZone(const std::string& zone,
+                                          const std::vector<std::string>& masters) const {
+  json body = {{"name", zone}, {"kind", "Slave"}, {"masters", masters}};
+  return Call("create", "POST", "/api/v1/servers/" + options_.server_id + "/zones", body.dump())
+      .status();
+}
+
+Status PdnsApiClient::SetMasters(const std::string& zone,
+                                 const std::vector<std::string>& masters) const {
+  json body = {{"kind", "Slave"}, {"masters", masters}};
+  return Call("update", "PUT", ZonePath(zone), body.dump()).status();
+}
+
+Status PdnsApiClient::DeleteZone(const std::string& zone) const {
+  return Call("delete", "DELETE", ZonePath(zone), "").status();
+}
+
+Status PdnsApiClient::RetrieveFromPrimary(const std::string& zone) const {
+  return Call("retrieve", "PUT", ZonePath(zone) + "/axfr-retrieve", "").status();
+}
+
+Status PdnsApiClient::FlushCache(const std::string& zone) const {
+  return Call("flush", "PUT",
+              "/api/v1/servers/" + options_.server_id + "/cache/flush?domain=" +
+                  httplib::detail::encode_query_param(zone),
+              "")
+      .status();
+}
+
+}  // namespace pdnsd

@@ -1,0 +1,71 @@
+// PdnsApiClient: the calls pdns-distribute makes to a PowerDNS Authoritative HTTP API.
+//
+// Zones are passed as normalised names and addressed in URLs by their PowerDNS id
+// ("0/25.2.0.192.in-addr.arpa." -> "0=2F25.2.0.192.in-addr.arpa."), never pasted raw.
+// Errors: Unavailable when PowerDNS cannot be reached or answers 5xx; NotFound when it does
+// not have the zone; InvalidArgument for other 4xx answers (the message carries PowerDNS's
+// "error" text). Thread-safe: each call uses its own connection.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/net.h"
+#include "core/status.h"
+
+namespace pdnsd {
+
+struct PdnsZone {
+  std::string name;  // normalised
+  std::string kind;  // "Native", "Master", "Slave", ...
+  uint32_t serial = 0;  // the API's serial: ignores SOA-EDIT (DESIGN 2a); fine for secondaries
+  bool dnssec = false;
+  bool presigned = false;
+  std::vector<std::string> masters;
+  int64_t last_check = 0;  // secondaries: unix time of the last transfer check
+};
+
+struct PdnsApiOptions {
+  Url url;                 // [PowerDNS] URL, e.g. http://127.0.0.1:8081
+  std::string api_key;     // [PowerDNS] APIToken
+  std::string server_id = "localhost";  // [PowerDNS] ServerID
+  std::chrono::milliseconds timeout{5000};
+};
+
+class PdnsApiClient {
+ public:
+  // Called after every API call with its kind ("list", "get", "create", "update", "delete",
+  // "retrieve", "flush") and whether it succeeded; feeds the services' metrics.
+  using CallObserver = std::function<void(const char* call, bool ok)>;
+
+  explicit PdnsApiClient(PdnsApiOptions options, CallObserver observer = nullptr);
+
+  StatusOr<std::vector<PdnsZone>> ListZones() const;
+  StatusOr<PdnsZone> GetZone(const std::string& zone) const;  // without rrsets
+  // Creates `zone` as kind Slave transferring from `masters` ("127.0.0.1:20102").
+  Status CreateSecondaryZone(const std::string& zone, const std::vector<std::string>& masters) const;
+  // Sets the masters of an existing secondary zone.
+  Status SetMasters(const std::string& zone, const std::vector<std::string>& masters) const;
+  Status DeleteZone(const std::string& zone) const;
+  // PUT .../axfr-retrieve: PowerDNS queues a transfer from the zone's masters.
+  Status RetrieveFromPrimary(const std::string& zone) const;
+  // PUT .../cache/flush?domain=Z: drops the zone's entries from the packet and query caches.
+  Status FlushCache(const std::string& zone) const;
+
+ private:
+  struct Response {
+    int status = 0;
+    std::string body;
+  };
+  StatusOr<Response> Call(const char* call, const std::string& method, const std::string& path,
+                          const std::string& body) const;
+  std::string ZonePath(const std::string& zone) const;
+
+  PdnsApiOptions options_;
+  CallObserver observer_;
+};
+
+}  // namespace pdnsd

@@ -1,0 +1,221 @@
+#include "services/api_proxy/api_proxy.h"
+
+#include <httplib.h>
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
+#include <strings.h>
+
+#include <nlohmann/json.hpp>
+
+#include "services/api_proxy/routes.h"
+#include "services/api_proxy/tls_identity.h"
+
+namespace pdnsd {
+namespace {
+
+// RFC 9110 section 7.6.1 hop-by-hop headers, plus the ones httplib manages itself and the
+// pseudo-headers it adds to requests (REMOTE_ADDR, ...).
+bool IsHopByHop(const std::string& name) {
+  static const char* const kNames[] = {
+      "Connection", "Keep-Alive",  "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection",
+      "TE",         "Trailer",     "Transfer-Encoding",  "Upgrade",             "Host",
+      "Content-Length", "REMOTE_ADDR", "REMOTE_PORT", "LOCAL_ADDR", "LOCAL_PORT"};
+  for (const char* hop : kNames) {
+    if (strcasecmp(name.c_str(), hop) == 0) return true;
+  }
+  return false;
+}
+
+// Headers named in a Connection header are hop-by-hop too.
+bool NamedInConnection(const httplib::Headers& headers, const std::string& name) {
+  for (auto [it, end] = headers.equal_range("Connection"); it != end; ++it) {
+    std::string_view list = it->second;
+    while (!list.empty()) {
+      size_t comma = list.find(',');
+      std::string_view token = list.substr(0, comma);
+      while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+      while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+      if (token.size() == name.size() && strncasecmp(token.data(), name.data(), name.size()) == 0) {
+        return true;
+      }
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+  }
+  return false;
+}
+
+void JsonError(httplib::Response& response, int status, const std::string& message) {
+  response.status = status;
+  response.set_content(nlohmann::json{{"error", message}}.dump(), "application/json");
+}
+
+}  // namespace
+
+struct ApiProxy::Metrics {
+  explicit Metrics(prometheus::Registry& registry)
+      : requests(prometheus::BuildCounter()
+                     .Name("apiproxy_powerdns_api_requests_total")
+                     .Help("Requests forwarded to the PowerDNS API")
+                     .Register(registry)
+                     .Add({})),
+        events(prometheus::BuildCounter()
+                   .Name("apiproxy_published_zone_events_total")
+                   .Help("Zone events published after successful zone changes")
+                   .Register(registry)),
+        rejected(prometheus::BuildCounter()
+                     .Name("apiproxy_rejected_requests_total")
+                     .Help("Requests answered by the proxy itself with an error")
+                     .Register(registry)) {}
+  prometheus::Counter& requests;
+  prometheus::Family<prometheus::Counter>& events;
+  prometheus::Family<prometheus::Counter>& rejected;
+};
+
+ApiProxy::ApiProxy(ApiProxyConfig config, Bus* bus, prometheus::Registry& registry, Logger logger)
+    : config_(std::move(config)),
+      bus_(bus),
+      logger_(std::move(logger)),
+      metrics_(std::make_unique<Metrics>(registry)) {
+  for (const char* type : {"create", "change", "delete"}) {
+    metrics_->events.Add({{"event_type", type}});
+  }
+  for (const char* reason : {"bad_zone", "powerdns_unreachable"}) {
+    metrics_->rejected.Add({{"reason", reason}});
+  }
+}
+
+ApiProxy::~ApiProxy() { Stop(); }
+
+Status ApiProxy::Start() {
+  if (config_.url_said_http) {
+    logger_->warn("[Service] URL says http://, but the proxy serves HTTPS only: use https://{}",
+                  config_.listen.ToString());
+  }
+  auto identity = EnsureTlsIdentity(config_.cert_file, config_.key_file, config_.state_dir);
+  if (!identity.ok()) return identity.status();
+  if (identity->generated) {
+    logger_->info("generated a self-signed TLS certificate {} (key {}, mode 0600)",
+                  identity->cert_file, identity->key_file);
+  }
+  server_ = std::make_unique<httplib::SSLServer>(identity->cert_file.c_str(),
+                                                 identity->key_file.c_str());
+  if (!server_->is_valid()) {
+    return Status::InvalidArgument("cannot use TLS certificate " + identity->cert_file + " / key " +
+                                   identity->key_file);
+  }
+  const int workers = config_.workers;
+  server_->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
+  server_->set_payload_max_length(config_.max_body_bytes);
+  server_->set_keep_alive_timeout(2);
+  auto handler = [this](const httplib::Request& request, httplib::Response& response) {
+    Handle(request, response);
+  };
+  const char* kAnyPath = R"(/.*)";
+  server_->Get(kAnyPath, handler);
+  server_->Post(kAnyPath, handler);
+  server_->Put(kAnyPath, handler);
+  server_->Patch(kAnyPath, handler);
+  server_->Delete(kAnyPath, handler);
+  server_->Options(kAnyPath, handler);
+
+  int port = config_.listen.port;
+  if (port == 0) {
+    port = server_->bind_to_any_port(config_.listen.host);
+  } else if (!server_->bind_to_port(config_.listen.host, port)) {
+    port = -1;
+  }
+  if (port <= 0) return Status::Unavailable("cannot listen on " + config_.listen.ToString());
+  bound_ = {config_.listen.host, static_cast<uint16_t>(port)};
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  logger_->info("proxying https://{} to the PowerDNS API at {}", bound_.ToString(),
+                config_.powerdns.url.Origin());
+  return Status::Ok();
+}
+
+void ApiProxy::Stop() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ApiProxy::Handle(const httplib::Request& request, httplib::Response& response) {
+  auto route = ClassifyRoute(request.method, request.target);
+  if (!route.ok()) {
+    metrics_->rejected.Add({{"reason", "bad_zone"}}).Increment();
+    logger_->warn("rejected {} {}: {}", request.method, request.path, route.status().message());
+    JsonError(response, 400, route.status().message());
+    return;
+  }
+  std::string body_zone;
+  if (route->zone_from_body) {
+    auto zone = ZoneNameFromBody(request.body);
+    if (!zone.ok()) {
+      metrics_->rejected.Add({{"reason", "bad_zone"}}).Increment();
+      logger_->warn("rejected {} {}: {}", request.method, request.path, zone.status().message());
+      JsonError(response, 400, zone.status().message());
+      return;
+    }
+    body_zone = *zone;
+  }
+
+  httplib::Client client(config_.powerdns.url.Origin());
+  client.set_connection_timeout(5);
+  client.set_read_timeout(120);
+  client.set_write_timeout(60);
+  httplib::Request upstream;
+  upstream.method = request.method;
+  upstream.path = config_.powerdns.url.path + request.target;
+  for (const auto& [name, value] : request.headers) {
+    if (!IsHopByHop(name) && !NamedInConnection(request.headers, name)) {
+      upstream.headers.emplace(name, value);
+    }
+  }
+  upstream.body = request.body;
+  metrics_->requests.Increment();
+  httplib::Result result = client.send(upstream);
+  if (!result) {
+    metrics_->rejected.Add({{"reason", "powerdns_unreachable"}}).Increment();
+    const std::string message = "PowerDNS API at " + config_.powerdns.url.Origin() +
+                                " is unreachable: " + httplib::to_string(result.error());
+    logger_->error("{} {}: {}", request.method, request.path, message);
+    JsonError(response, 502, message);
+    return;
+  }
+  response.status = result->status;
+  std::string content_type;
+  for (const auto& [name, value] : result->headers) {
+    if (strcasecmp(name.c_str(), "Content-Type") == 0) {
+      content_type = value;
+    } else if (!IsHopByHop(name) && !NamedInConnection(result->headers, name)) {
+      response.headers.emplace(name, value);
+    }
+  }
+  if (!result->body.empty() || !content_type.empty()) {
+    response.set_content(result->body, content_type.empty() ? "text/plain" : content_type.c_str());
+  }
+  logger_->debug("{} {} -> {}", request.method, request.path, result->status);
+
+  if (!route->event || result->status < 200 || result->status >= 300) return;
+  std::string zone = route->zone_from_body ? body_zone : route->zone;
+  if (route->zone_from_body) {
+    // PowerDNS's answer names the zone as it stored it; prefer that to the request's spelling.
+    if (auto stored = ZoneNameFromBody(result->body); stored.ok()) zone = *stored;
+  }
+  PublishEvent(*route->event, zone);
+}
+
+void ApiProxy::PublishEvent(ZoneEventType type, const std::string& zone) {
+  const std::string& subject = type == ZoneEventType::kAdd      ? config_.subjects.add
+                               : type == ZoneEventType::kChange ? config_.subjects.change
+                                                                : config_.subjects.remove;
+  const std::string payload = EncodeZoneEvent(ZoneEvent{type, zone, ""});
+  if (Status s = bus_->Publish(subject, payload); !s.ok()) {
+    logger_->error("cannot publish {} event for {}: {}", ZoneEventTypeLabel(type), zone, s.message());
+    return;
+  }
+  metrics_->events.Add({{"event_type", ZoneEventTypeLabel(type)}}).Increment();
+  logger_->info("published {} event for {}", ZoneEventTypeLabel(type), zone);
+}
+
+}  // namespace pdnsd

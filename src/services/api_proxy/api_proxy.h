@@ -1,0 +1,56 @@
+// ApiProxy: the HTTPS reverse proxy in front of the primary's PowerDNS API.
+//
+// Forwards every request (method, raw target, end-to-end headers including X-API-Key, body)
+// and returns PowerDNS's answer (status, end-to-end headers, body); hop-by-hop headers are not
+// copied. PowerDNS unreachable: 502 with a JSON body. After a 2xx answer on a zone-changing
+// route (routes.h) it publishes the zone event on the bus. A path naming an invalid zone is
+// answered 400 without calling PowerDNS.
+//
+// Threads: a pool of `workers` connection threads plus one listener thread; Stop() joins them.
+#pragma once
+
+#include <memory>
+#include <thread>
+
+#include "bus/bus.h"
+#include "core/logging.h"
+#include "model/messages.h"
+#include "services/api_proxy/config.h"
+#include "services/common/service_main.h"
+
+namespace httplib {
+class SSLServer;
+struct Request;
+struct Response;
+}  // namespace httplib
+namespace prometheus {
+class Registry;
+}
+
+namespace pdnsd {
+
+class ApiProxy : public Service {
+ public:
+  ApiProxy(ApiProxyConfig config, Bus* bus, prometheus::Registry& registry, Logger logger);
+  ~ApiProxy() override;
+
+  Status Start() override;
+  void Stop() override;
+  // The bound address (after Start()).
+  HostPort address() const { return bound_; }
+
+ private:
+  struct Metrics;
+  void Handle(const httplib::Request& request, httplib::Response& response);
+  void PublishEvent(ZoneEventType type, const std::string& zone);
+
+  ApiProxyConfig config_;
+  Bus* bus_;
+  Logger logger_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<httplib::SSLServer> server_;
+  std::thread thread_;
+  HostPort bound_;
+};
+
+}  // namespace pdnsd

@@ -1,0 +1,27 @@
+// pdns-api-proxy configuration (docs/configuration.md, config/pdns-api-proxy.toml).
+#pragma once
+
+#include <string>
+
+#include "core/config.h"
+#include "core/net.h"
+#include "pdns/api_client.h"
+#include "services/common/service_config.h"
+
+namespace pdnsd {
+
+struct ApiProxyConfig {
+  HostPort listen;              // from [Service] URL (always served over HTTPS)
+  bool url_said_http = false;   // [Service] URL was http://: served as HTTPS anyway, with a warning
+  std::string cert_file;        // [Service] Cert
+  std::string key_file;         // [Service] Key
+  std::string state_dir = "/var/lib/pdns-api-proxy";  // [Service] StateDir: generated TLS pair
+  PdnsApiOptions powerdns;      // [PowerDNS] URL, APIToken (unused: clients send their key)
+  ZoneEventSubjects subjects;   // [ZoneEventTopics]
+  int workers = 16;             // [Service] Workers: concurrent client connections served
+  size_t max_body_bytes = 16 * 1024 * 1024;  // [Service] MaxBodySize
+};
+
+ApiProxyConfig ReadApiProxyConfig(ConfigReader& reader);
+
+}  // namespace pdnsd

@@ -1,0 +1,69 @@
+#include "services/common/service_config.h"
+
+#include "model/zone_name.h"
+
+namespace pdnsd {
+
+CommonConfig ReadCommonConfig(ConfigReader& reader, const std::string& service_name) {
+  CommonConfig config;
+  config.log.name = service_name;
+  config.log.debug = reader.Bool("Log", "DEBUG", false);
+  config.log.syslog = reader.Bool("Log", "Syslog", false);
+  config.prometheus_address = reader.String("Prometheus", "Address", "");
+  if (!config.prometheus_address.empty()) {
+    ReadAddress(reader, "Prometheus", "Address", "");
+  }
+  config.broker.name = service_name;
+  config.broker.url = reader.RequiredString("MessageBroker", "URL");
+  config.broker.username = reader.String("MessageBroker", "Username", "");
+  config.broker.password = reader.String("MessageBroker", "Password", "");
+  config.broker.tls = reader.Bool("MessageBroker", "TLS", false);
+  config.broker.tls_ca_file = reader.String("MessageBroker", "TLSCAFile", "");
+  config.broker.tls_cert_file = reader.String("MessageBroker", "TLSCertFile", "");
+  config.broker.tls_key_file = reader.String("MessageBroker", "TLSKeyFile", "");
+  if (config.broker.tls_cert_file.empty() != config.broker.tls_key_file.empty()) {
+    reader.Fail("MessageBroker", "TLSKeyFile", "TLSCertFile and TLSKeyFile go together");
+  }
+  return config;
+}
+
+PdnsApiOptions ReadPdnsApiOptions(ConfigReader& reader) {
+  PdnsApiOptions options;
+  const std::string url = reader.RequiredString("PowerDNS", "URL");
+  if (!url.empty()) {
+    auto parsed = ParseHttpUrl(url);
+    if (parsed.ok()) {
+      options.url = *parsed;
+    } else {
+      reader.Fail("PowerDNS", "URL", parsed.status().message());
+    }
+  }
+  options.api_key = reader.String("PowerDNS", "APIToken", "");
+  options.server_id = reader.String("PowerDNS", "ServerID", "localhost");
+  if (!IsValidSubjectToken(options.server_id) || options.server_id.find('/') != std::string::npos) {
+    reader.Fail("PowerDNS", "ServerID", "must be a plain PowerDNS server id such as \"localhost\"");
+  }
+  return options;
+}
+
+ZoneEventSubjects ReadZoneEventSubjects(ConfigReader& reader) {
+  ZoneEventSubjects subjects;
+  subjects.add = reader.String("ZoneEventTopics", "Add", subjects.add);
+  subjects.change = reader.String("ZoneEventTopics", "Mod", subjects.change);
+  subjects.remove = reader.String("ZoneEventTopics", "Del", subjects.remove);
+  return subjects;
+}
+
+HostPort ReadAddress(ConfigReader& reader, const char* section, const char* key,
+                     const std::string& fallback) {
+  std::string text = reader.String(section, key, fallback);
+  if (!text.empty() && text.front() == ':') text = "0.0.0.0" + text;
+  auto parsed = ParseHostPort(text);
+  if (!parsed.ok()) {
+    reader.Fail(section, key, parsed.status().message());
+    return {};
+  }
+  return *parsed;
+}
+
+}  // namespace pdnsd

@@ -1,0 +1,110 @@
+#include "services/common/service_main.h"
+
+#include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
+#include "core/metrics.h"
+#include "core/runtime.h"
+
+#ifndef PDNSD_VERSION
+#define PDNSD_VERSION "0.0.0"
+#endif
+
+namespace pdnsd {
+namespace {
+
+constexpr int kExitConfigError = 2;
+
+void PrintHelp(const ServiceDefinition& definition, const std::string& default_config) {
+  std::cout << definition.name << " " << PDNSD_VERSION << " - " << definition.summary << "\n\n"
+            << "Usage: " << definition.name << " [--config FILE]\n\n"
+            << "Options:\n"
+            << "  --config FILE  TOML configuration (default " << default_config << ")\n"
+            << "  --version      print the version and exit\n"
+            << "  --help         print this help and exit\n\n"
+            << "Keys of the configuration file: docs/configuration.md\n";
+}
+
+}  // namespace
+
+int RunServiceMain(int argc, char** argv, const ServiceDefinition& definition) {
+  BlockTerminationSignals();
+  std::string config_path = "/etc/" + definition.name + "/config.toml";
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      PrintHelp(definition, config_path);
+      return 0;
+    }
+    if (arg == "--version") {
+      std::cout << definition.name << " " << PDNSD_VERSION << "\n";
+      return 0;
+    }
+    if (arg == "--config" && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (arg.rfind("--config=", 0) == 0) {
+      config_path = arg.substr(std::strlen("--config="));
+    } else {
+      std::cerr << definition.name << ": unknown argument \"" << arg << "\" (see --help)\n";
+      return kExitConfigError;
+    }
+  }
+
+  auto reader = ConfigReader::Load(config_path);
+  if (!reader.ok()) {
+    std::cerr << definition.name << ": " << reader.status().message() << "\n";
+    return kExitConfigError;
+  }
+  CommonConfig common = ReadCommonConfig(*reader, definition.name);
+  ServiceBuilder build = definition.configure(*reader);
+  if (!reader->status().ok()) {
+    std::cerr << definition.name << ": " << reader->status().message() << "\n";
+    return kExitConfigError;
+  }
+
+  Logger logger = MakeLogger(common.log);
+  logger->info("{} {} starting with {}", definition.name, PDNSD_VERSION, config_path);
+  auto registry = std::make_shared<prometheus::Registry>();
+  int exit_code = 0;
+  {
+    auto bus = Bus::Connect(common.broker, logger);
+    if (!bus.ok()) {
+      logger->critical("{}", bus.status().message());
+      return kExitConfigError;
+    }
+    auto service = build(ServiceEnvironment{logger, registry, bus->get()});
+    if (!service.ok()) {
+      logger->critical("{}", service.status().message());
+      return 1;
+    }
+    std::unique_ptr<MetricsServer> metrics;
+    if (!common.prometheus_address.empty()) {
+      std::string address = common.prometheus_address;
+      if (address.front() == ':') address = "0.0.0.0" + address;
+      metrics = std::make_unique<MetricsServer>(*ParseHostPort(address), registry, logger);
+      if (Status s = metrics->Start(); !s.ok()) {
+        logger->critical("{}", s.message());
+        return 1;
+      }
+    }
+    if (Status s = (*service)->Start(); !s.ok()) {
+      logger->critical("cannot start: {}", s.message());
+      exit_code = 1;
+    } else {
+      const int signal_number = WaitForTerminationSignal();
+      logger->info("received signal {} ({}); stopping", signal_number, strsignal(signal_number));
+    }
+    (*service)->Stop();
+    if (metrics) metrics->Stop();
+    service->reset();
+  }
+  ShutdownBusLibrary();
+  logger->info("stopped");
+  return exit_code;
+}
+
+}  // namespace pdnsd

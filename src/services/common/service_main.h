@@ -1,0 +1,53 @@
+// RunServiceMain: the whole life of a service process, shared by the thin mains in src/cmd.
+//
+// Parses --config FILE / --version / --help, loads the config (a bad file: one line naming
+// file and key on stderr, exit 2), builds logger, metrics registry and bus, lets `build`
+// construct the service, starts it and the metrics endpoint, waits for SIGTERM/SIGINT, stops
+// everything (within a second) and returns 0.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "bus/bus.h"
+#include "core/config.h"
+#include "core/logging.h"
+#include "core/status.h"
+#include "services/common/service_config.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace pdnsd {
+
+// A running service as main() sees it.
+class Service {
+ public:
+  virtual ~Service() = default;
+  virtual Status Start() = 0;
+  // Stops accepting work, finishes or abandons in-flight work, joins threads. Idempotent.
+  virtual void Stop() = 0;
+};
+
+struct ServiceEnvironment {
+  Logger logger;
+  std::shared_ptr<prometheus::Registry> registry;
+  Bus* bus = nullptr;
+};
+
+using ServiceBuilder =
+    std::function<StatusOr<std::unique_ptr<Service>>(const ServiceEnvironment& environment)>;
+
+struct ServiceDefinition {
+  std::string name;     // "pdns-api-proxy"
+  std::string summary;  // one line for --help
+  // Reads the service's own keys from `reader`; problems go into reader.Fail(). Returns the
+  // builder that makes the service once logger, registry and bus exist.
+  std::function<ServiceBuilder(ConfigReader& reader)> configure;
+};
+
+int RunServiceMain(int argc, char** argv, const ServiceDefinition& definition);
+
+}  // namespace pdnsd

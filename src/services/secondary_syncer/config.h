@@ -1,0 +1,32 @@
+// pdns-secondary-syncer configuration (docs/configuration.md, config/pdns-secondary-syncer.toml).
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "core/config.h"
+#include "core/net.h"
+#include "pdns/api_client.h"
+#include "services/common/service_config.h"
+
+namespace pdnsd {
+
+struct SecondarySyncerConfig {
+  std::string id;                       // [Service] ID; default SHA-256 hex of the hostname
+  PdnsApiOptions powerdns;              // [PowerDNS] URL, APIToken, ServerID
+  HostPort axfr_address{"127.0.0.1", 20102};       // [PowerDNS] AXFRAddress: our SOA/AXFR endpoint
+  std::chrono::milliseconds axfr_timeout{10000};   // [PowerDNS] AXFRTimeout
+  std::chrono::milliseconds event_delay{0};        // [PowerDNS] EventDelay: wait before reconciling
+  int api_workers = 4;                             // [PowerDNS] APIWorker
+  ZoneEventSubjects subjects;                      // [ZoneEventTopics]
+  std::string zone_data_prefix = "zonedata";       // [ZoneDataTopics] Prefix
+  std::string zone_state_prefix = "zonestate";     // [ZoneStateTopics] Prefix
+  std::chrono::milliseconds retry_max{10000};      // [PowerDNS] RetryMaxDelay: backoff ceiling
+};
+
+SecondarySyncerConfig ReadSecondarySyncerConfig(ConfigReader& reader);
+
+// SHA-256 hex of this host's name: the original's secondary ID.
+std::string DefaultSecondaryId();
+
+}  // namespace pdnsd

@@ -1,0 +1,75 @@
+#include "services/secondary_syncer/reconcile_queue.h"
+
+namespace pdnsd {
+
+void ReconcileQueue::Mark(const std::string& zone, std::chrono::milliseconds delay) {
+  const Clock::time_point due = Clock::now() + delay;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = due_.find(zone);
+    if (it != due_.end()) {
+      if (it->second <= due) return;
+      order_.erase({it->second, zone});
+      it->second = due;
+    } else {
+      due_.emplace(zone, due);
+    }
+    order_.emplace(due, zone);
+  }
+  cv_.notify_one();
+}
+
+std::optional<std::string> ReconcileQueue::Take() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    if (closed_) return std::nullopt;
+    const Clock::time_point now = Clock::now();
+    std::optional<Clock::time_point> next_due;
+    for (auto it = order_.begin(); it != order_.end(); ++it) {
+      if (held_.count(it->second) != 0) continue;
+      if (it->first > now) {
+        next_due = it->first;
+        break;
+      }
+      std::string zone = it->second;
+      order_.erase(it);
+      due_.erase(zone);
+      held_.insert(zone);
+      return zone;
+    }
+    if (next_due) {
+      cv_.wait_until(lock, *next_due);
+    } else {
+      cv_.wait(lock);
+    }
+  }
+}
+
+void ReconcileQueue::Done(const std::string& zone) {
+  {
+    std::lock_guard lock(mutex_);
+    held_.erase(zone);
+  }
+  // A held zone may have been marked meanwhile: let every waiter look again.
+  cv_.notify_all();
+}
+
+void ReconcileQueue::Close() {
+  {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+  }
+  cv_.notify_all();
+}
+
+size_t ReconcileQueue::pending() const {
+  std::lock_guard lock(mutex_);
+  return due_.size();
+}
+
+size_t ReconcileQueue::in_progress() const {
+  std::lock_guard lock(mutex_);
+  return held_.size();
+}
+
+}  // namespace pdnsd

@@ -1,0 +1,45 @@
+// ReconcileQueue: the set of zones marked "to reconcile", handed to workers one zone at a time.
+//
+// Marks coalesce: marking a zone that is already pending only moves its due time earlier, so
+// ten events before a worker is free make one reconcile. A zone being reconciled is never
+// handed to a second worker; if it is marked meanwhile, it becomes due again once the first
+// worker calls Done(). Mark() never blocks on a worker and never drops a zone.
+// Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+namespace pdnsd {
+
+class ReconcileQueue {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Marks `zone`, due after `delay`.
+  void Mark(const std::string& zone, std::chrono::milliseconds delay = std::chrono::milliseconds(0));
+  // Waits for a due zone that no worker holds and hands it to the caller, who must call
+  // Done(zone) afterwards. Returns nullopt once Close() was called.
+  std::optional<std::string> Take();
+  void Done(const std::string& zone);
+  // Wakes every waiting Take() with nullopt; later Takes return nullopt at once.
+  void Close();
+
+  size_t pending() const;
+  size_t in_progress() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::map<std::string, Clock::time_point> due_;             // GUARDED_BY(mutex_)
+  std::set<std::pair<Clock::time_point, std::string>> order_;  // GUARDED_BY(mutex_)
+  std::set<std::string> held_;                                // GUARDED_BY(mutex_)
+  bool closed_ = false;                                       // GUARDED_BY(mutex_)
+};
+
+}  // namespace pdnsd

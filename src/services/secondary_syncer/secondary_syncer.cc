@@ -1,0 +1,344 @@
+#include "services/secondary_syncer/secondary_syncer.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+
+#include "model/messages.h"
+
+namespace pdnsd {
+namespace {
+
+// Serial of the SOA record in a presentation-format line ("z. 3600 IN SOA ns. host. 7 ...").
+StatusOr<uint32_t> SerialOfSoaLine(const std::string& text) {
+  std::istringstream tokens(text.substr(0, text.find('\n')));
+  std::vector<std::string> fields;
+  for (std::string field; tokens >> field;) fields.push_back(field);
+  for (size_t i = 0; i + 3 < fields.size(); ++i) {
+    if (fields[i] == "SOA") {
+      try {
+        return static_cast<uint32_t>(std::stoul(fields[i + 3]));
+      } catch (...) {
+        break;
+      }
+    }
+  }
+  return Status::Unavailable("zone provider sent no readable SOA record");
+}
+
+}  // namespace
+
+struct SecondarySyncer::Metrics {
+  explicit Metrics(prometheus::Registry& registry)
+      : events(prometheus::BuildCounter()
+                   .Name("secondarysyncer_received_zone_events_total")
+                   .Help("Zone events received (broadcast or targeted)")
+                   .Register(registry)),
+        api_calls(prometheus::BuildCounter()
+                      .Name("secondarysyncer_powerdns_api_call_total")
+                      .Help("Calls to the local PowerDNS API")
+                      .Register(registry)),
+        zone_data_requests(prometheus::BuildCounter()
+                               .Name("secondarysyncer_zone_data_request_total")
+                               .Help("Zone data requests sent to the zone-provider")
+                               .Register(registry)),
+        state_requests(prometheus::BuildCounter()
+                           .Name("secondarysyncer_zone_state_request_total")
+                           .Help("Zone state requests answered")
+                           .Register(registry)
+                           .Add({})),
+        dns_queries(prometheus::BuildCounter()
+                        .Name("secondarysyncer_local_dns_proxy_queries_total")
+                        .Help("Queries to the local SOA/AXFR endpoint")
+                        .Register(registry)),
+        invalid(prometheus::BuildCounter()
+                    .Name("secondarysyncer_invalid_messages_total")
+                    .Help("Messages rejected as malformed")
+                    .Register(registry)
+                    .Add({})),
+        reconciles(prometheus::BuildCounter()
+                       .Name("secondarysyncer_reconciles_total")
+                       .Help("Zone reconciliations by result")
+                       .Register(registry)) {
+    for (const char* type : {"create", "change", "delete"}) events.Add({{"event_type", type}});
+    for (const char* state : {"successful", "failed"}) {
+      zone_data_requests.Add({{"state", state}});
+      reconciles.Add({{"result", state}});
+    }
+    dns_queries.Add({{"qtype", "soa"}, {"state", "permitted"}});
+    dns_queries.Add({{"qtype", "axfr"}, {"state", "permitted"}});
+    dns_queries.Add({{"qtype", "*"}, {"state", "prohibited"}});
+  }
+  prometheus::Family<prometheus::Counter>& events;
+  prometheus::Family<prometheus::Counter>& api_calls;
+  prometheus::Family<prometheus::Counter>& zone_data_requests;
+  prometheus::Counter& state_requests;
+  prometheus::Family<prometheus::Counter>& dns_queries;
+  prometheus::Counter& invalid;
+  prometheus::Family<prometheus::Counter>& reconciles;
+};
+
+SecondarySyncer::SecondarySyncer(SecondarySyncerConfig config, Bus* bus,
+                                 prometheus::Registry& registry, Logger logger)
+    : config_(std::move(config)),
+      bus_(bus),
+      logger_(std::move(logger)),
+      metrics_(std::make_unique<Metrics>(registry)),
+      powerdns_(config_.powerdns, [this](const char* call, bool ok) {
+        metrics_->api_calls.Add({{"state", ok ? "successful" : "failed"}, {"type", call}}).Increment();
+      }) {}
+
+SecondarySyncer::~SecondarySyncer() { Stop(); }
+
+std::string SecondarySyncer::MasterAddress() const {
+  // PowerDNS needs an address it can connect to, not a wildcard listen address.
+  HostPort master = zone_server_->address();
+  if (master.host == "0.0.0.0") master.host = "127.0.0.1";
+  if (master.host == "::") master.host = "::1";
+  return master.ToString();
+}
+
+Status SecondarySyncer::Start() {
+  zone_server_ = std::make_unique<ZoneServer>(config_.axfr_address, static_cast<ZoneSource*>(this),
+                                              static_cast<ZoneServerObserver*>(this), logger_);
+  if (Status s = zone_server_->Start(); !s.ok()) return s;
+  for (int i = 0; i < config_.api_workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+
+  const std::pair<ZoneEventType, std::string> event_subjects[] = {
+      {ZoneEventType::kAdd, config_.subjects.add},
+      {ZoneEventType::kChange, config_.subjects.change},
+      {ZoneEventType::kDelete, config_.subjects.remove}};
+  for (const auto& [type, subject] : event_subjects) {
+    for (const std::string& s : {subject, subject + "." + config_.id}) {
+      auto subscription = bus_->Subscribe(
+          s, "", [this, type = type](const BusMessage& message) { OnEvent(type, message); });
+      if (!subscription.ok()) return subscription.status();
+      subscriptions_.push_back(std::move(*subscription));
+    }
+  }
+  auto state = bus_->Subscribe(config_.zone_state_prefix + "." + config_.id, "",
+                               [this](const BusMessage& message) { OnStateRequest(message); });
+  if (!state.ok()) return state.status();
+  subscriptions_.push_back(std::move(*state));
+  logger_->info("secondary {} syncing {} through AXFR endpoint {} with {} workers", config_.id,
+                config_.powerdns.url.Origin(), MasterAddress(), config_.api_workers);
+  return Status::Ok();
+}
+
+void SecondarySyncer::Stop() {
+  subscriptions_.clear();
+  queue_.Close();
+  {
+    // Under the lock, so that a worker about to wait in WaitForCommit cannot miss the wakeup.
+    std::lock_guard lock(served_mutex_);
+    stopping_ = true;
+  }
+  served_cv_.notify_all();
+  for (auto& worker : workers_) {
+    if (worker.joinable()) worker.join();
+  }
+  workers_.clear();
+  if (zone_server_) zone_server_->Stop();
+}
+
+void SecondarySyncer::OnEvent(ZoneEventType type, const BusMessage& message) {
+  auto event = DecodeZoneEvent(type, message.data);
+  if (!event.ok()) {
+    metrics_->invalid.Increment();
+    logger_->warn("ignoring invalid zone event on {}: {}", message.subject, event.status().message());
+    return;
+  }
+  metrics_->events.Add({{"event_type", ZoneEventTypeLabel(type)}}).Increment();
+  logger_->debug("{} event for {} on {}", ZoneEventTypeLabel(type), event->zone, message.subject);
+  queue_.Mark(event->zone, config_.event_delay);
+}
+
+void SecondarySyncer::OnStateRequest(const BusMessage& message) {
+  metrics_->state_requests.Increment();
+  auto request = DecodeZoneStateRequest(message.data);
+  std::string reply;
+  if (!request.ok()) {
+    metrics_->invalid.Increment();
+    logger_->warn("invalid zone state request on {}: {}", message.subject, request.status().message());
+    reply = EncodeErrorReply("", request.status());
+  } else {
+    ZoneStateReply state;
+    if (request->zone) {
+      auto zone = powerdns_.GetZone(*request->zone);
+      if (zone.ok()) {
+        state.statemap[zone->name] = zone->serial;
+        reply = EncodeZoneStateReply(state);
+      } else if (zone.status().code() == StatusCode::kNotFound) {
+        reply = EncodeZoneStateReply(state);
+      } else {
+        reply = EncodeErrorReply(*request->zone, zone.status());
+      }
+    } else {
+      auto zones = powerdns_.ListZones();
+      if (zones.ok()) {
+        for (const PdnsZone& zone : *zones) state.statemap[zone.name] = zone.serial;
+        reply = EncodeZoneStateReply(state);
+      } else {
+        reply = EncodeErrorReply("", zones.status());
+      }
+    }
+  }
+  if (message.reply.empty()) return;
+  if (Status s = bus_->Respond(message, reply); !s.ok()) {
+    logger_->error("cannot answer zone state request: {}", s.message());
+  }
+}
+
+StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool only_soa) {
+  const std::string subject = config_.zone_data_prefix + "." + config_.id;
+  auto raw = bus_->Request(subject, EncodeZoneDataRequest({zone, only_soa, ""}), config_.axfr_timeout);
+  auto reply = raw.ok() ? DecodeZoneDataReply(*raw) : StatusOr<ZoneDataReply>(raw.status());
+  const bool ok = reply.ok() || reply.status().code() == StatusCode::kNotFound;
+  metrics_->zone_data_requests.Add({{"state", ok ? "successful" : "failed"}}).Increment();
+  if (!reply.ok()) return reply.status();
+  if (reply->zone != zone) {
+    return Status::Unavailable("zone provider answered for " + reply->zone + " instead of " + zone);
+  }
+  return std::move(reply->zone_data);
+}
+
+void SecondarySyncer::OnQuery(std::string_view qtype, bool permitted) {
+  metrics_->dns_queries.Add({{"qtype", std::string(qtype)}, {"state", permitted ? "permitted" : "prohibited"}})
+      .Increment();
+}
+
+void SecondarySyncer::OnTransferServed(const std::string& zone, uint32_t serial) {
+  {
+    std::lock_guard lock(served_mutex_);
+    Served& served = served_[zone];
+    ++served.count;
+    served.serial = serial;
+  }
+  served_cv_.notify_all();
+}
+
+SecondarySyncer::Served SecondarySyncer::ServedState(const std::string& zone) {
+  std::lock_guard lock(served_mutex_);
+  auto it = served_.find(zone);
+  return it == served_.end() ? Served{} : it->second;
+}
+
+void SecondarySyncer::WorkerLoop() {
+  while (auto zone = queue_.Take()) {
+    const Status status = Reconcile(*zone);
+    if (status.ok()) {
+      metrics_->reconciles.Add({{"result", "successful"}}).Increment();
+      std::lock_guard lock(retry_mutex_);
+      failures_.erase(*zone);
+    } else if (!stopping_) {
+      metrics_->reconciles.Add({{"result", "failed"}}).Increment();
+      int attempt;
+      {
+        std::lock_guard lock(retry_mutex_);
+        attempt = ++failures_[*zone];
+      }
+      const auto backoff = std::min<std::chrono::milliseconds>(
+          std::chrono::milliseconds(100) * (1 << std::min(attempt - 1, 16)), config_.retry_max);
+      logger_->warn("sync of {} failed (attempt {}): {}; retrying in {} ms", *zone, attempt,
+                    status.message(), backoff.count());
+      queue_.Mark(*zone, backoff);
+    }
+    queue_.Done(*zone);
+  }
+}
+
+Status SecondarySyncer::Reconcile(const std::string& zone) {
+  auto soa = FetchZone(zone, true);
+  if (!soa.ok()) {
+    if (soa.status().code() == StatusCode::kNotFound) return RemoveLocalZone(zone);
+    return soa.status();
+  }
+  auto primary_serial = SerialOfSoaLine(*soa);
+  if (!primary_serial.ok()) return primary_serial.status();
+
+  const std::vector<std::string> masters = {MasterAddress()};
+  PdnsZone local_before;
+  auto local = powerdns_.GetZone(zone);
+  if (!local.ok() && local.status().code() != StatusCode::kNotFound) return local.status();
+  if (local.ok() && SerialGreater(local->serial, *primary_serial)) {
+    // The secondary is ahead: the primary's zone was deleted and created anew. Start over.
+    logger_->info("{}: local serial {} is ahead of the primary's {}; replacing the zone", zone,
+                  local->serial, *primary_serial);
+    if (Status s = powerdns_.DeleteZone(zone); !s.ok()) return s;
+    local = Status::NotFound(zone);
+  }
+  if (!local.ok()) {
+    if (Status s = powerdns_.CreateSecondaryZone(zone, masters); !s.ok()) return s;
+    logger_->info("{}: created as secondary of {}", zone, masters.front());
+  } else {
+    local_before = *local;
+    if (local->kind != "Slave" || local->masters != masters) {
+      if (Status s = powerdns_.SetMasters(zone, masters); !s.ok()) return s;
+    }
+  }
+
+  const Served before = ServedState(zone);
+  if (Status s = powerdns_.RetrieveFromPrimary(zone); !s.ok()) return s;
+  if (Status s = WaitForCommit(zone, before, local_before); !s.ok()) return s;
+  // Only now: a flush before the commit lets a racing query re-cache the old answer (STACK-NOTES).
+  if (Status s = powerdns_.FlushCache(zone); !s.ok()) return s;
+  logger_->info("{}: in sync at serial {}", zone, ServedState(zone).serial);
+  return Status::Ok();
+}
+
+Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& before,
+                                      const PdnsZone& local_before) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + config_.axfr_timeout;
+  Served served;
+  {
+    std::unique_lock lock(served_mutex_);
+    const bool got = served_cv_.wait_until(lock, deadline, [&] {
+      return stopping_ || served_[zone].count > before.count;
+    });
+    if (stopping_) return Status::Unavailable("stopping");
+    if (!got) return Status::Timeout("PowerDNS did not transfer " + zone + " from our endpoint");
+    served = served_[zone];
+  }
+  const auto served_at = Clock::now();
+  auto poll = std::chrono::milliseconds(2);
+  for (;;) {
+    if (stopping_) return Status::Unavailable("stopping");
+    auto local = powerdns_.GetZone(zone);
+    if (local.ok()) {
+      // Re-read: a later transfer may have been served meanwhile.
+      served = ServedState(zone);
+      const bool serial_matches = local->serial == served.serial;
+      // A transfer that keeps the serial (DNSSEC key change) shows only in last_check, which
+      // has one-second resolution: give up waiting for it after a second.
+      const bool committed = serial_matches &&
+                             (local_before.last_check == 0 || served.serial != local_before.serial ||
+                              local->last_check != local_before.last_check ||
+                              Clock::now() - served_at > std::chrono::milliseconds(1100));
+      if (committed) return Status::Ok();
+    } else if (local.status().code() != StatusCode::kNotFound) {
+      return local.status();
+    }
+    if (Clock::now() > deadline) {
+      return Status::Timeout("PowerDNS did not commit serial " + std::to_string(served.serial) +
+                             " of " + zone);
+    }
+    std::this_thread::sleep_for(poll);
+    poll = std::min(poll * 2, std::chrono::milliseconds(50));
+  }
+}
+
+Status SecondarySyncer::RemoveLocalZone(const std::string& zone) {
+  auto local = powerdns_.GetZone(zone);
+  if (!local.ok()) {
+    return local.status().code() == StatusCode::kNotFound ? Status::Ok() : local.status();
+  }
+  if (Status s = powerdns_.DeleteZone(zone); !s.ok() && s.code() != StatusCode::kNotFound) return s;
+  if (Status s = powerdns_.FlushCache(zone); !s.ok()) return s;
+  logger_->info("{}: deleted (the primary no longer has it)", zone);
+  return Status::Ok();
+}
+
+}  // namespace pdnsd

@@ -1,0 +1,89 @@
+// SecondarySyncer: keeps one secondary PowerDNS identical to the primary (DESIGN.md section 2).
+//
+// Zone events (broadcast, or targeted at <subject>.<id>) are hints: each marks its zone in a
+// ReconcileQueue. `APIWorker` workers reconcile marked zones, one worker per zone at a time:
+// ask the zone-provider for the zone's SOA; the primary has it -> make sure the local PowerDNS
+// has it as a Slave of our AXFR endpoint, trigger axfr-retrieve, wait until PowerDNS committed
+// what the endpoint served, then flush the zone from the caches; the primary does not have
+// it -> delete it locally; the provider cannot be asked -> keep it and retry with backoff.
+// Also answers zone-state requests on <zone state prefix>.<id> with the local serials.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "bus/bus.h"
+#include "core/logging.h"
+#include "dns/zone_server.h"
+#include "model/messages.h"
+#include "pdns/api_client.h"
+#include "services/common/service_main.h"
+#include "services/secondary_syncer/config.h"
+#include "services/secondary_syncer/reconcile_queue.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace pdnsd {
+
+class SecondarySyncer : public Service, private ZoneSource, private ZoneServerObserver {
+ public:
+  SecondarySyncer(SecondarySyncerConfig config, Bus* bus, prometheus::Registry& registry,
+                  Logger logger);
+  ~SecondarySyncer() override;
+
+  Status Start() override;
+  void Stop() override;
+
+  // The bound AXFR endpoint (after Start()).
+  HostPort axfr_address() const { return zone_server_->address(); }
+  // Zones marked or being reconciled right now (for tests and status).
+  size_t backlog() const { return queue_.pending() + queue_.in_progress(); }
+
+ private:
+  struct Metrics;
+  struct Served {
+    uint64_t count = 0;  // complete transfers served so far
+    uint32_t serial = 0;
+  };
+
+  // ZoneSource: zone data from the zone-provider over the bus.
+  StatusOr<std::string> FetchZone(const std::string& zone, bool only_soa) override;
+  // ZoneServerObserver
+  void OnQuery(std::string_view qtype, bool permitted) override;
+  void OnTransferServed(const std::string& zone, uint32_t serial) override;
+
+  void OnEvent(ZoneEventType type, const BusMessage& message);
+  void OnStateRequest(const BusMessage& message);
+  void WorkerLoop();
+  Status Reconcile(const std::string& zone);
+  Status RemoveLocalZone(const std::string& zone);
+  // Waits until the local PowerDNS committed a transfer served after `before`.
+  Status WaitForCommit(const std::string& zone, const Served& before, const PdnsZone& local_before);
+  Served ServedState(const std::string& zone);
+  std::string MasterAddress() const;
+
+  SecondarySyncerConfig config_;
+  Bus* bus_;
+  Logger logger_;
+  std::unique_ptr<Metrics> metrics_;
+  PdnsApiClient powerdns_;
+  ReconcileQueue queue_;
+  std::unique_ptr<ZoneServer> zone_server_;
+  std::vector<std::unique_ptr<Subscription>> subscriptions_;
+  std::vector<std::thread> workers_;
+
+  std::mutex served_mutex_;
+  std::condition_variable served_cv_;
+  std::map<std::string, Served> served_;  // GUARDED_BY(served_mutex_)
+  std::mutex retry_mutex_;
+  std::map<std::string, int> failures_;   // GUARDED_BY(retry_mutex_)
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace pdnsd

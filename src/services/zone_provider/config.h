@@ -1,0 +1,24 @@
+// pdns-zone-provider configuration (docs/configuration.md, config/pdns-zone-provider.toml).
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "core/config.h"
+#include "core/net.h"
+#include "pdns/api_client.h"
+
+namespace pdnsd {
+
+struct ZoneProviderConfig {
+  PdnsApiOptions powerdns;                   // [PowerDNS] URL, APIToken, ServerID
+  HostPort primary{"127.0.0.1", 53};         // [AXFRPrimary] Address: the primary's DNS
+  std::chrono::milliseconds axfr_timeout{10000};  // [PowerDNS] AXFRTimeout
+  std::string subject = "zonedata.*";        // [ZoneDataTopics] Wildcard
+  std::string queue_group = "worker";        // as the original: instances share the load
+  int workers = 8;                           // [Service] Workers: requests served at once
+};
+
+ZoneProviderConfig ReadZoneProviderConfig(ConfigReader& reader);
+
+}  // namespace pdnsd

@@ -1,0 +1,147 @@
+#include "services/zone_provider/zone_provider.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
+
+#include "dns/axfr_client.h"
+#include "dns/soa_query.h"
+#include "model/messages.h"
+
+namespace pdnsd {
+
+struct ZoneProvider::Metrics {
+  explicit Metrics(prometheus::Registry& registry)
+      : requests(prometheus::BuildCounter()
+                     .Name("zoneprovider_request_total")
+                     .Help("Zone data requests received")
+                     .Register(registry)
+                     .Add({})),
+        responses(prometheus::BuildCounter()
+                      .Name("zoneprovider_response_total")
+                      .Help("Zone data replies sent (data or error)")
+                      .Register(registry)
+                      .Add({})),
+        api_calls(prometheus::BuildCounter()
+                      .Name("zoneprovider_powerdns_api_call_total")
+                      .Help("Calls to the primary's PowerDNS API")
+                      .Register(registry)),
+        dns_queries(prometheus::BuildCounter()
+                        .Name("zoneprovider_powerdns_dns_query_total")
+                        .Help("SOA queries and AXFRs sent to the primary")
+                        .Register(registry)),
+        invalid(prometheus::BuildCounter()
+                    .Name("zoneprovider_invalid_requests_total")
+                    .Help("Zone data requests rejected as malformed")
+                    .Register(registry)
+                    .Add({})) {
+    for (const char* state : {"successful", "failed"}) {
+      api_calls.Add({{"state", state}});
+      for (const char* qtype : {"soa", "axfr"}) dns_queries.Add({{"qtype", qtype}, {"state", state}});
+    }
+  }
+  prometheus::Counter& requests;
+  prometheus::Counter& responses;
+  prometheus::Family<prometheus::Counter>& api_calls;
+  prometheus::Family<prometheus::Counter>& dns_queries;
+  prometheus::Counter& invalid;
+};
+
+ZoneProvider::ZoneProvider(ZoneProviderConfig config, Bus* bus, prometheus::Registry& registry,
+                           Logger logger)
+    : config_(std::move(config)),
+      bus_(bus),
+      logger_(std::move(logger)),
+      metrics_(std::make_unique<Metrics>(registry)),
+      powerdns_(config_.powerdns, [this](const char*, bool ok) {
+        metrics_->api_calls.Add({{"state", ok ? "successful" : "failed"}}).Increment();
+      }) {}
+
+ZoneProvider::~ZoneProvider() { Stop(); }
+
+Status ZoneProvider::Start() {
+  workers_ = std::make_unique<WorkerPool>(config_.workers);
+  auto subscription = bus_->Subscribe(config_.subject, config_.queue_group,
+                                      [this](const BusMessage& message) {
+                                        workers_->Submit([this, message] { Serve(message); });
+                                      });
+  if (!subscription.ok()) return subscription.status();
+  subscription_ = std::move(*subscription);
+  logger_->info("serving zone data on {} (queue group {}) from primary {}", config_.subject,
+                config_.queue_group, config_.primary.ToString());
+  return Status::Ok();
+}
+
+void ZoneProvider::Stop() {
+  subscription_.reset();
+  if (workers_) workers_->Stop();
+}
+
+void ZoneProvider::Serve(const BusMessage& message) {
+  metrics_->requests.Increment();
+  auto request = DecodeZoneDataRequest(message.data);
+  std::string reply;
+  if (!request.ok()) {
+    metrics_->invalid.Increment();
+    logger_->warn("invalid zone data request on {}: {}", message.subject, request.status().message());
+    reply = EncodeErrorReply("", request.status());
+  } else {
+    reply = Answer(request->zone, request->only_soa);
+  }
+  if (message.reply.empty()) return;
+  if (Status s = bus_->Respond(message, reply); !s.ok()) {
+    logger_->error("cannot reply on {}: {}", message.subject, s.message());
+    return;
+  }
+  metrics_->responses.Increment();
+}
+
+Status ZoneProvider::ConfirmAbsence(const std::string& zone, const Status& dns_error) {
+  if (dns_error.code() != StatusCode::kNotFound) return dns_error;
+  // Secondaries delete a zone on not_found, so a refusing or misaddressed primary must not
+  // look like an empty one: only the API's own 404 confirms that the zone is gone.
+  auto info = powerdns_.GetZone(zone);
+  if (info.ok()) {
+    return Status::Unavailable("the primary's DNS does not serve " + zone +
+                               " although its API has it: " + dns_error.message());
+  }
+  if (info.status().code() == StatusCode::kNotFound) return dns_error;
+  return Status::Unavailable("cannot confirm that " + zone + " is gone: " + info.status().message());
+}
+
+std::string ZoneProvider::Answer(const std::string& zone, bool only_soa) {
+  auto count_dns = [this](const char* qtype, bool ok) {
+    metrics_->dns_queries.Add({{"qtype", qtype}, {"state", ok ? "successful" : "failed"}}).Increment();
+  };
+  ZoneDataReply reply;
+  reply.zone = zone;
+  if (only_soa) {
+    auto soa = QuerySoa(config_.primary, zone, config_.axfr_timeout);
+    count_dns("soa", soa.ok());
+    if (!soa.ok()) {
+      logger_->debug("SOA of {} from {}: {}", zone, config_.primary.ToString(), soa.status().message());
+      return EncodeErrorReply(zone, ConfirmAbsence(zone, soa.status()));
+    }
+    reply.zone_data = soa->text + "\n";
+    return EncodeZoneDataReply(reply);
+  }
+  auto transfer = TransferZone(config_.primary, zone, config_.axfr_timeout);
+  count_dns("axfr", transfer.ok());
+  if (!transfer.ok()) {
+    logger_->warn("AXFR of {} from {} failed: {}", zone, config_.primary.ToString(),
+                  transfer.status().message());
+    return EncodeErrorReply(zone, ConfirmAbsence(zone, transfer.status()));
+  }
+  auto info = powerdns_.GetZone(zone);
+  if (!info.ok()) {
+    // The transfer is what matters; the flag is informational, so fall back to the data.
+    logger_->warn("dnssec flag of {} from the PowerDNS API: {}", zone, info.status().message());
+  }
+  reply.zone_data = ZoneText(transfer->records);
+  reply.dnssec_enabled = info.ok() ? info->dnssec : transfer->has_rrsig;
+  reply.presigned_records = transfer->has_rrsig;
+  logger_->debug("serving {} serial {} ({} records)", zone, transfer->serial, transfer->records.size());
+  return EncodeZoneDataReply(reply);
+}
+
+}  // namespace pdnsd

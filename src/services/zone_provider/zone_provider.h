@@ -1,0 +1,51 @@
+// ZoneProvider: answers zone-data requests (zonedata.<secondary id>, queue group "worker")
+// with the zone as the primary serves it.
+//
+// A full request is served by AXFR from the primary (signatures included; no private key
+// leaves the primary) plus the zone's dnssec flag from the PowerDNS API; an only_soa request
+// by one SOA query. Every request with a reply subject gets an answer: the data, or an error
+// reply (not_found, unavailable, bad_request). Requests are served by a pool of workers, never
+// on the bus's delivery thread.
+#pragma once
+
+#include <memory>
+
+#include "bus/bus.h"
+#include "core/logging.h"
+#include "core/worker_pool.h"
+#include "pdns/api_client.h"
+#include "services/common/service_main.h"
+#include "services/zone_provider/config.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace pdnsd {
+
+class ZoneProvider : public Service {
+ public:
+  ZoneProvider(ZoneProviderConfig config, Bus* bus, prometheus::Registry& registry, Logger logger);
+  ~ZoneProvider() override;
+
+  Status Start() override;
+  void Stop() override;
+
+ private:
+  struct Metrics;
+  void Serve(const BusMessage& message);
+  // The reply payload for one request (data or error reply).
+  std::string Answer(const std::string& zone, bool only_soa);
+  // Turns a DNS NotFound into Unavailable unless the primary's API confirms the zone is gone.
+  Status ConfirmAbsence(const std::string& zone, const Status& dns_error);
+
+  ZoneProviderConfig config_;
+  Bus* bus_;
+  Logger logger_;
+  std::unique_ptr<Metrics> metrics_;
+  PdnsApiClient powerdns_;
+  std::unique_ptr<WorkerPool> workers_;
+  std::unique_ptr<Subscription> subscription_;
+};
+
+}  // namespace pdnsd

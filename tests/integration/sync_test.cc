@@ -1,0 +1,74 @@
+// The sync path end to end: api-proxy -> NATS -> secondary-syncers <- zone-provider, with a
+// real nats-server and real PowerDNS primary and secondaries.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support/cluster.h"
+
+namespace pdnsd::testing {
+namespace {
+
+class SyncTest : public ::testing::Test {
+ protected:
+  void SetUp() override { PDNSD_ASSERT_OK(cluster_.Start()); }
+  Cluster cluster_;
+};
+
+TEST_F(SyncTest, CreatedZoneIsServedByBothSecondaries) {
+  auto created = cluster_.CreateZone(
+      "example.org.", 2026112501,
+      R"([{"name":"www.example.org.","type":"A","ttl":60,"changetype":"REPLACE",
+           "records":[{"content":"192.0.2.10","disabled":false}]}])");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const uint32_t primary_serial = cluster_.ServedSerial(-1, "example.org.");
+  ASSERT_NE(primary_serial, 0u);
+  EXPECT_TRUE(cluster_.WaitAllServe("example.org.", primary_serial));
+  for (auto& secondary : cluster_.secondaries) {
+    EXPECT_EQ(DigShort(secondary->dns_address(), "www.example.org.", "A"), "192.0.2.10");
+  }
+}
+
+TEST_F(SyncTest, PatchReachesBothSecondaries) {
+  ASSERT_EQ(cluster_.CreateZone("patch.example.", 1).status, 201);
+  ASSERT_TRUE(cluster_.WaitAllServe("patch.example.", cluster_.ServedSerial(-1, "patch.example.")));
+  auto patched = cluster_.SetARecord("patch.example.", "new.patch.example.", "198.51.100.7");
+  ASSERT_EQ(patched.status, 204) << patched.body;
+  const uint32_t serial = cluster_.ServedSerial(-1, "patch.example.");
+  EXPECT_GT(serial, 1u) << "SOA-EDIT-API INCREASE should bump the serial";
+  EXPECT_TRUE(cluster_.WaitAllServe("patch.example.", serial));
+  for (auto& secondary : cluster_.secondaries) {
+    EXPECT_EQ(DigShort(secondary->dns_address(), "new.patch.example.", "A"), "198.51.100.7");
+  }
+}
+
+TEST_F(SyncTest, DeleteRemovesZoneFromBothSecondaries) {
+  ASSERT_EQ(cluster_.CreateZone("gone.example.", 5).status, 201);
+  ASSERT_TRUE(cluster_.WaitAllServe("gone.example.", cluster_.ServedSerial(-1, "gone.example.")));
+  auto deleted = cluster_.Proxy("DELETE", Cluster::ZonesPath("gone.example."));
+  ASSERT_EQ(deleted.status, 204) << deleted.body;
+  EXPECT_TRUE(cluster_.WaitAllAbsent("gone.example."));
+  for (auto& secondary : cluster_.secondaries) {
+    const std::string status = RunCommand("dig +norec +time=2 -p " +
+                                          std::to_string(secondary->dns_address().port) + " @" +
+                                          secondary->dns_address().host + " gone.example. SOA");
+    EXPECT_EQ(status.find("flags: qr aa"), std::string::npos) << status;
+  }
+}
+
+TEST_F(SyncTest, Rfc2317ZoneWithSlashPropagates) {
+  const std::string zone = "0/25.2.0.192.in-addr.arpa.";
+  auto created = cluster_.CreateZone(
+      zone, 7,
+      R"([{"name":"1.0/25.2.0.192.in-addr.arpa.","type":"PTR","ttl":60,"changetype":"REPLACE",
+           "records":[{"content":"host.example.","disabled":false}]}])");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_TRUE(cluster_.WaitAllServe(zone, cluster_.ServedSerial(-1, zone)));
+  for (auto& secondary : cluster_.secondaries) {
+    EXPECT_EQ(DigShort(secondary->dns_address(), "1.0/25.2.0.192.in-addr.arpa.", "PTR"),
+              "host.example.");
+  }
+}
+
+}  // namespace
+}  // namespace pdnsd::testing

@@ -1,0 +1,219 @@
+#include "support/cluster.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <prometheus/registry.h>
+
+#include <nlohmann/json.hpp>
+
+#include "dns/soa_query.h"
+#include "model/zone_name.h"
+
+namespace pdnsd::testing {
+
+BusOptions TestBusOptions(const NatsServer& nats, const std::string& name) {
+  BusOptions options;
+  options.url = nats.url();
+  options.name = name;
+  options.reconnect_wait = std::chrono::milliseconds(100);
+  return options;
+}
+
+Cluster::~Cluster() {
+  for (auto& syncer : syncers) syncer->Stop();
+  if (provider) provider->Stop();
+  if (proxy) proxy->Stop();
+  syncers.clear();
+  provider.reset();
+  proxy.reset();
+  syncer_buses.clear();
+  provider_bus.reset();
+  proxy_bus.reset();
+}
+
+Status Cluster::Start(const ClusterOptions& options) {
+  options_ = options;
+  if (Status s = nats.Start(NatsOptions().WithHost(options.host)); !s.ok()) return s;
+  PdnsOptions primary_options = PdnsOptions().WithName("primary").Primary().WithHost(options.host);
+  for (const auto& line : options.primary_config) primary_options.WithConfig(line);
+  if (Status s = primary.Start(primary_options); !s.ok()) return s;
+  for (int i = 0; i < options.secondaries; ++i) {
+    PdnsOptions secondary_options =
+        PdnsOptions().WithName("secondary" + std::to_string(i)).Secondary().WithHost(options.host);
+    for (const auto& line : options.secondary_config) secondary_options.WithConfig(line);
+    auto server = std::make_unique<PdnsServer>();
+    if (Status s = server->Start(secondary_options); !s.ok()) return s;
+    secondaries.push_back(std::move(server));
+  }
+
+  auto connect = [&](const std::string& name) -> StatusOr<std::unique_ptr<Bus>> {
+    return Bus::Connect(TestBusOptions(nats, name), MakeTestLogger(name));
+  };
+  PdnsApiOptions primary_api;
+  primary_api.url = *ParseHttpUrl(primary.api_url());
+  primary_api.api_key = primary.api_key();
+
+  auto bus = connect("api-proxy");
+  if (!bus.ok()) return bus.status();
+  proxy_bus = std::move(*bus);
+  proxy_registry = std::make_shared<prometheus::Registry>();
+  ApiProxyConfig proxy_config;
+  proxy_config.listen = {options.host, 0};
+  proxy_config.state_dir = state_dir.path();
+  proxy_config.powerdns = primary_api;
+  proxy = std::make_unique<ApiProxy>(proxy_config, proxy_bus.get(), *proxy_registry,
+                                     MakeTestLogger("api-proxy"));
+  if (Status s = proxy->Start(); !s.ok()) return s;
+
+  bus = connect("zone-provider");
+  if (!bus.ok()) return bus.status();
+  provider_bus = std::move(*bus);
+  provider_registry = std::make_shared<prometheus::Registry>();
+  ZoneProviderConfig provider_config;
+  provider_config.powerdns = primary_api;
+  provider_config.primary = primary.dns_address();
+  provider_config.axfr_timeout = options.axfr_timeout;
+  provider = std::make_unique<ZoneProvider>(provider_config, provider_bus.get(), *provider_registry,
+                                            MakeTestLogger("zone-provider"));
+  if (Status s = provider->Start(); !s.ok()) return s;
+
+  for (int i = 0; i < options.secondaries; ++i) {
+    const std::string name = "syncer" + std::to_string(i);
+    bus = connect(name);
+    if (!bus.ok()) return bus.status();
+    syncer_buses.push_back(std::move(*bus));
+    syncer_registries.push_back(std::make_shared<prometheus::Registry>());
+    SecondarySyncerConfig config;
+    config.id = "secondary-" + std::to_string(i);
+    config.powerdns.url = *ParseHttpUrl(secondaries[i]->api_url());
+    config.powerdns.api_key = secondaries[i]->api_key();
+    config.axfr_address = {options.host, 0};
+    config.axfr_timeout = options.axfr_timeout;
+    config.retry_max = std::chrono::milliseconds(2000);
+    syncers.push_back(std::make_unique<SecondarySyncer>(
+        config, syncer_buses.back().get(), *syncer_registries.back(), MakeTestLogger(name)));
+    if (Status s = syncers.back()->Start(); !s.ok()) return s;
+  }
+  // Subscriptions are registered at the broker once each connection has flushed.
+  for (Bus* b : {proxy_bus.get(), provider_bus.get()}) {
+    if (Status s = b->Flush(std::chrono::seconds(5)); !s.ok()) return s;
+  }
+  for (auto& b : syncer_buses) {
+    if (Status s = b->Flush(std::chrono::seconds(5)); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+std::string Cluster::proxy_url() const { return "https://" + proxy->address().ToString(); }
+
+HttpResponse Cluster::Proxy(const std::string& method, const std::string& path,
+                            const std::string& body) const {
+  const HostPort address = proxy->address();
+  httplib::SSLClient client(address.host, address.port);
+  client.enable_server_certificate_verification(false);
+  client.set_read_timeout(60);
+  httplib::Request request;
+  request.method = method;
+  request.path = path;
+  request.headers = {{"X-API-Key", primary.api_key()}};
+  if (!body.empty()) {
+    request.body = body;
+    request.set_header("Content-Type", "application/json");
+  }
+  HttpResponse response;
+  auto result = client.send(request);
+  if (!result) {
+    response.error = httplib::to_string(result.error());
+    return response;
+  }
+  response.status = result->status;
+  response.body = result->body;
+  for (const auto& [name, value] : result->headers) response.headers.emplace_back(name, value);
+  return response;
+}
+
+std::string Cluster::ZonesPath(const std::string& zone) {
+  std::string path = "/api/v1/servers/localhost/zones";
+  if (!zone.empty()) path += "/" + ZoneNameToApiId(*NormalizeZoneName(zone));
+  return path;
+}
+
+HttpResponse Cluster::CreateZone(const std::string& zone, uint32_t serial,
+                                 const std::string& extra_rrsets, bool dnssec) {
+  using nlohmann::json;
+  json rrsets = json::parse(extra_rrsets);
+  rrsets.push_back({{"name", zone},
+                    {"type", "SOA"},
+                    {"ttl", 3600},
+                    {"changetype", "REPLACE"},
+                    {"records",
+                     {{{"content", "ns1.example.net. hostmaster.example.net. " +
+                                       std::to_string(serial) + " 10800 3600 604800 3600"},
+                       {"disabled", false}}}}});
+  json body = {{"name", zone},
+               {"kind", "Native"},
+               {"nameservers", {"ns1.example.net."}},
+               {"soa_edit_api", "INCREASE"},
+               {"dnssec", dnssec},
+               {"rrsets", rrsets}};
+  return Proxy("POST", ZonesPath(), body.dump());
+}
+
+HttpResponse Cluster::SetARecord(const std::string& zone, const std::string& name,
+                                 const std::string& ip) {
+  nlohmann::json body = {
+      {"rrsets",
+       {{{"name", name},
+         {"type", "A"},
+         {"ttl", 60},
+         {"changetype", "REPLACE"},
+         {"records", {{{"content", ip}, {"disabled", false}}}}}}}};
+  return Proxy("PATCH", ZonesPath(zone), body.dump());
+}
+
+uint32_t Cluster::ServedSerial(int index, const std::string& zone) const {
+  const HostPort address = index < 0 ? primary.dns_address() : secondaries[index]->dns_address();
+  auto serial = QuerySoaSerial(address, *NormalizeZoneName(zone), std::chrono::seconds(2));
+  return serial.ok() ? *serial : 0;
+}
+
+bool Cluster::SecondaryHasZone(int index, const std::string& zone) const {
+  HttpResponse response = secondaries[index]->Api("GET", ZonesPath(zone));
+  return response.status == 200;
+}
+
+::testing::AssertionResult Cluster::WaitAllServe(const std::string& zone, uint32_t serial,
+                                                 std::chrono::milliseconds timeout) {
+  std::vector<uint32_t> seen(secondaries.size());
+  const bool ok = WaitFor(
+      [&] {
+        bool all = true;
+        for (size_t i = 0; i < secondaries.size(); ++i) {
+          seen[i] = ServedSerial(static_cast<int>(i), zone);
+          all = all && seen[i] == serial;
+        }
+        return all;
+      },
+      timeout, std::chrono::milliseconds(10));
+  if (ok) return ::testing::AssertionSuccess();
+  auto failure = ::testing::AssertionFailure() << zone << " not served with serial " << serial << ":";
+  for (size_t i = 0; i < seen.size(); ++i) failure << " secondary" << i << "=" << seen[i];
+  return failure;
+}
+
+::testing::AssertionResult Cluster::WaitAllAbsent(const std::string& zone,
+                                                  std::chrono::milliseconds timeout) {
+  const bool ok = WaitFor(
+      [&] {
+        for (size_t i = 0; i < secondaries.size(); ++i) {
+          if (SecondaryHasZone(static_cast<int>(i), zone)) return false;
+          if (ServedSerial(static_cast<int>(i), zone) != 0) return false;
+        }
+        return true;
+      },
+      timeout, std::chrono::milliseconds(20));
+  if (ok) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << zone << " is still present on a secondary";
+}
+
+}  // namespace pdnsd::testing

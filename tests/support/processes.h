@@ -1,0 +1,347 @@
+// Test fixtures that run REAL processes: nats-server, pdns_server, and any other program.
+//
+// Everything here is for tests only. Each server gets free loopback ports and its own temporary
+// directory; every wait is bounded (kStartTimeout) and failures come back as a Status whose
+// message includes the tail of the process log, so a test can simply write
+//
+//   pdnsd::testing::NatsServer nats;
+//   PDNSD_ASSERT_OK(nats.Start(NatsOptions().WithJetStream()));
+//   pdnsd::testing::PdnsServer primary;
+//   PDNSD_ASSERT_OK(primary.Start(PdnsOptions().WithName("primary")));
+//   auto reply = primary.Api("POST", "/api/v1/servers/localhost/zones", R"({...})");
+//   EXPECT_EQ(DigShort(primary.dns_address(), "example.org", "SOA"), "...");
+//
+// Child processes get PR_SET_PDEATHSIG=SIGKILL, so nothing survives a crashed test. Note that the
+// death signal is tied to the THREAD that started the child: start processes from the test's
+// main thread (or a thread that outlives them).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "core/net.h"
+#include "core/status.h"
+
+// Assertions for a pdnsd::Status (or anything with ok() and ToString()) in GoogleTest code.
+// The macros expand at the call site, so this header does not depend on GoogleTest itself.
+#define PDNSD_ASSERT_OK(expr)                                    \
+  do {                                                           \
+    const auto& pdnsd_status_ = (expr);                          \
+    ASSERT_TRUE(pdnsd_status_.ok()) << pdnsd_status_.ToString(); \
+  } while (0)
+#define PDNSD_EXPECT_OK(expr)                                    \
+  do {                                                           \
+    const auto& pdnsd_status_ = (expr);                          \
+    EXPECT_TRUE(pdnsd_status_.ok()) << pdnsd_status_.ToString(); \
+  } while (0)
+
+namespace pdnsd::testing {
+
+// The bound for every wait in these fixtures (server start, port open, API ready).
+inline constexpr std::chrono::milliseconds kStartTimeout{20000};
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+// A port on `host` that is free for both TCP and UDP right now. Never hands out the same port
+// twice in one process (the only process-global state in this library: a mutex-guarded set of
+// ports handed out so far). Another process may still take it before use; the servers below
+// retry with new ports when their first start fails with auto-chosen ports.
+uint16_t FreePort(const std::string& host = "127.0.0.1");
+
+// Quotes `arg` for /bin/sh: 'it'\''s'.
+std::string ShellQuote(const std::string& arg);
+
+// Runs `shell_command` with /bin/sh and returns its stdout (stderr is not captured; append
+// "2>&1" to get it). *exit_code (if given) is the exit status, 128+N when killed by signal N,
+// or -1 when the shell could not be started.
+std::string RunCommand(const std::string& shell_command, int* exit_code = nullptr);
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr, interleaved
+  bool ok() const { return exit_code == 0; }
+};
+
+// `dig +short` against one server (UDP, short timeouts); the answer lines without a trailing
+// newline, "" when there is no answer. `extra` is appended as is (e.g. "+tcp").
+std::string DigShort(const HostPort& server, const std::string& name, const std::string& type,
+                     const std::string& extra = "");
+
+std::string ReadFile(const std::string& path);  // "" when it cannot be read
+Status WriteFile(const std::string& path, const std::string& content);
+// The last `lines` lines of a file (for failure messages).
+std::string TailOfFile(const std::string& path, int lines = 40);
+
+// Polls `condition` every `interval` until it is true (returns true) or `timeout` passes.
+template <typename Condition>
+bool WaitFor(Condition&& condition, std::chrono::milliseconds timeout = kStartTimeout,
+             std::chrono::milliseconds interval = std::chrono::milliseconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(interval);
+  }
+}
+
+// True when a TCP connection to `address` succeeds (one attempt, 1 s connect timeout).
+bool TcpPortOpen(const HostPort& address);
+
+// Connects over TCP and returns the first line the peer sends (without CR/LF), e.g. NATS "INFO".
+StatusOr<std::string> ReadTcpGreeting(const HostPort& address,
+                                      std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+// ---------------------------------------------------------------------------------------------
+// Plain HTTP/1.1 client for loopback test servers (no TLS, one request per connection).
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpResponse {
+  int status = 0;    // 0: no HTTP answer at all, see `error`
+  std::string body;  // de-chunked
+  HttpHeaders headers;
+  std::string error;  // transport error when status == 0
+};
+
+// `url` is "http://host:port/path?query" (IPv6 hosts in brackets). A body is sent with
+// Content-Length; add a Content-Type header yourself (none is defaulted).
+HttpResponse HttpCall(const std::string& method, const std::string& url,
+                      const HttpHeaders& headers = {}, const std::string& body = "",
+                      std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// ---------------------------------------------------------------------------------------------
+
+// A temporary directory (mkdtemp under $TMPDIR or /tmp), removed recursively by the destructor
+// unless the environment has PDNSD_KEEP_TEMP=1. Move-only.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "pdnsd-test");
+  ~TempDir();
+  TempDir(TempDir&& other) noexcept;
+  TempDir& operator=(TempDir&& other) noexcept;
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  // path() + "/" + name
+  std::string File(const std::string& name) const;
+
+ private:
+  std::string path_;
+};
+
+// One child process, stdout+stderr appended to a log file. Move-only; the destructor stops it.
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  ~ChildProcess();
+  ChildProcess(ChildProcess&& other) noexcept;
+  ChildProcess& operator=(ChildProcess&& other) noexcept;
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  // Starts argv[0] (searched in PATH, then /usr/sbin and /sbin) with argv. `extra_env` holds
+  // "KEY=VALUE" entries that override the inherited environment. The log file is appended to
+  // (a "=== start ..." line marks each start). Error when already running or exec fails.
+  Status Start(const std::vector<std::string>& argv, const std::string& log_path,
+               const std::vector<std::string>& extra_env = {});
+
+  bool IsRunning();
+  pid_t pid() const { return pid_; }
+  const std::string& log_path() const { return log_path_; }
+  std::string LogTail(int lines = 40) const { return TailOfFile(log_path_, lines); }
+  // What the log file got since the last Start() (the whole file keeps earlier runs).
+  std::string LogSinceStart() const;
+
+  // Sends `signal` if running.
+  void Signal(int signal);
+  // Waits for the process to end: its exit code (128+N when killed by signal N), or nullopt on
+  // timeout. When it has already ended, the last exit code.
+  std::optional<int> WaitExit(std::chrono::milliseconds timeout = kStartTimeout);
+  // SIGTERM, wait up to `grace`, then SIGKILL. Returns the exit code (-1 if never started).
+  int Stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+  // SIGKILL and reap. Returns the exit code.
+  int Kill();
+  // The exit code of the last run once it has ended.
+  std::optional<int> exit_code() const { return exit_code_; }
+
+ private:
+  pid_t pid_ = -1;  // -1 when not running
+  std::string log_path_;
+  size_t log_start_offset_ = 0;
+  std::optional<int> exit_code_;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+// Options are set with the chainable With...() setters, e.g.
+//   nats.Start(NatsOptions().WithHost("::1").WithJetStream())
+// (g++ 12 with -Wextra warns about designated initializers that leave out members).
+struct NatsOptions {
+  std::string host = "127.0.0.1";  // or "::1"
+  uint16_t port = 0;               // 0: FreePort(host)
+  bool jetstream = false;          // store_dir inside the server's TempDir (kept across restarts)
+  std::string extra_config;        // appended to the config file: authorization, tls, ... blocks
+  // Empty: a unique generated name. Start() waits for an INFO line carrying this name, so a
+  // server someone else runs on the same port is never taken for ours. Do not set server_name
+  // in extra_config.
+  std::string server_name;
+
+  NatsOptions& WithHost(std::string h) {
+    host = std::move(h);
+    return *this;
+  }
+  NatsOptions& WithPort(uint16_t p) {
+    port = p;
+    return *this;
+  }
+  NatsOptions& WithServerName(std::string n) {
+    server_name = std::move(n);
+    return *this;
+  }
+  NatsOptions& WithJetStream(bool on = true) {
+    jetstream = on;
+    return *this;
+  }
+  // Appends a block (a newline is added between blocks).
+  NatsOptions& WithConfig(const std::string& text) {
+    extra_config += text + "\n";
+    return *this;
+  }
+};
+
+// A nats-server run as `nats-server -c <dir>/nats.conf`.
+class NatsServer {
+ public:
+  NatsServer() = default;
+  ~NatsServer() = default;  // stops the server (ChildProcess), removes the TempDir
+  NatsServer(NatsServer&&) = default;
+  NatsServer& operator=(NatsServer&&) = default;
+
+  // Writes the config and starts; returns once a TCP client gets this server's "INFO" line.
+  Status Start(const NatsOptions& options);
+  // Starts again with the same options, port and data (for reconnect tests); the first Start()
+  // without options uses NatsOptions{}.
+  Status Start();
+  int Stop() { return process_.Stop(); }
+  int Kill() { return process_.Kill(); }
+  bool IsRunning() { return process_.IsRunning(); }
+
+  // "nats://127.0.0.1:PORT" or "nats://[::1]:PORT"
+  std::string url() const;
+  HostPort address() const { return {options_.host, options_.port}; }
+  uint16_t port() const { return options_.port; }
+  const std::string& server_name() const { return options_.server_name; }
+  std::string config_path() const;
+  std::string log_path() const { return process_.log_path(); }
+  std::string LogTail(int lines = 40) const { return process_.LogTail(lines); }
+  ChildProcess& process() { return process_; }
+
+ private:
+  Status StartOnce();
+
+  NatsOptions options_;
+  bool configured_ = false;
+  std::optional<TempDir> dir_;
+  ChildProcess process_;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+enum class PdnsRole { kPrimary, kSecondary };
+
+struct PdnsOptions {
+  std::string name = "pdns";  // in the temp dir name and log lines
+  PdnsRole role = PdnsRole::kPrimary;
+  std::string host = "127.0.0.1";  // DNS and webserver/API address; "::1" works
+  uint16_t dns_port = 0;           // 0: FreePort(host)
+  uint16_t api_port = 0;           // 0: FreePort(host)
+  // "key=value" lines appended to pdns.conf (a later line overrides an earlier one).
+  std::vector<std::string> extra_config;
+
+  // e.g. PdnsOptions().WithName("sec1").Secondary().WithHost("::1").WithConfig("cache-ttl=0")
+  PdnsOptions& WithName(std::string n) {
+    name = std::move(n);
+    return *this;
+  }
+  PdnsOptions& Primary() {
+    role = PdnsRole::kPrimary;
+    return *this;
+  }
+  PdnsOptions& Secondary() {
+    role = PdnsRole::kSecondary;
+    return *this;
+  }
+  PdnsOptions& WithHost(std::string h) {
+    host = std::move(h);
+    return *this;
+  }
+  PdnsOptions& WithPorts(uint16_t dns, uint16_t api) {
+    dns_port = dns;
+    api_port = api;
+    return *this;
+  }
+  PdnsOptions& WithConfig(std::string line) {
+    extra_config.push_back(std::move(line));
+    return *this;
+  }
+};
+
+// One PowerDNS Authoritative (pdns_server) with its own config dir and sqlite3 database.
+class PdnsServer {
+ public:
+  PdnsServer() = default;
+  ~PdnsServer() = default;
+  PdnsServer(PdnsServer&&) = default;
+  PdnsServer& operator=(PdnsServer&&) = default;
+
+  // First start: creates the config dir, pdns.conf and the database; returns when the API
+  // answers and the DNS port accepts TCP. Calling it again rewrites pdns.conf (same db/ports
+  // unless the options name other ports).
+  Status Start(const PdnsOptions& options);
+  // Starts again with the same config, data and ports (restart after Stop()/Kill()).
+  Status Start();
+  int Stop() { return process_.Stop(); }
+  int Kill() { return process_.Kill(); }
+  bool IsRunning() { return process_.IsRunning(); }
+
+  HostPort dns_address() const { return {options_.host, options_.dns_port}; }
+  HostPort api_address() const { return {options_.host, options_.api_port}; }
+  // "http://127.0.0.1:PORT" or "http://[::1]:PORT"
+  std::string api_url() const;
+  const std::string& api_key() const { return api_key_; }
+  std::string config_dir() const;
+  std::string database_path() const;
+  const PdnsOptions& options() const { return options_; }
+  std::string log_path() const { return process_.log_path(); }
+  std::string LogTail(int lines = 40) const { return process_.LogTail(lines); }
+  ChildProcess& process() { return process_; }
+
+  // An API call: api_url() + path, with X-API-Key and (when body is not empty) JSON content type.
+  HttpResponse Api(const std::string& method, const std::string& path,
+                   const std::string& body = "") const;
+  // `pdnsutil --config-dir=DIR args...` (each arg quoted); output is stdout+stderr.
+  CommandResult RunPdnsutil(const std::vector<std::string>& args) const;
+  // Runs `query` with the sqlite3 CLI on the database; returns its stdout ("|"-separated rows).
+  std::string Sql(const std::string& query, int* exit_code = nullptr) const;
+
+ private:
+  Status WriteConfig();
+  Status StartOnce();
+
+  PdnsOptions options_;
+  std::string api_key_;
+  std::optional<TempDir> dir_;
+  ChildProcess process_;
+};
+
+}  // namespace pdnsd::testing

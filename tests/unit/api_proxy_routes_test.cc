@@ -1,0 +1,62 @@
+#include <gtest/gtest.h>
+
+#include "services/api_proxy/routes.h"
+
+namespace pdnsd {
+namespace {
+
+std::optional<ZoneEventType> EventOf(const char* method, const char* target) {
+  auto match = ClassifyRoute(method, target);
+  EXPECT_TRUE(match.ok()) << method << " " << target << ": " << match.status().ToString();
+  return match.ok() ? match->event : std::nullopt;
+}
+
+TEST(ApiProxyRoutes, ZoneMutationsCauseEvents) {
+  const char* zones = "/api/v1/servers/localhost/zones";
+  EXPECT_EQ(EventOf("POST", zones), ZoneEventType::kAdd);
+  EXPECT_EQ(EventOf("GET", zones), std::nullopt);
+  const std::string z = std::string(zones) + "/example.org.";
+  EXPECT_EQ(EventOf("PATCH", z.c_str()), ZoneEventType::kChange);
+  EXPECT_EQ(EventOf("PUT", z.c_str()), ZoneEventType::kChange);
+  EXPECT_EQ(EventOf("DELETE", z.c_str()), ZoneEventType::kDelete);
+  EXPECT_EQ(EventOf("GET", z.c_str()), std::nullopt);
+  EXPECT_EQ(EventOf("PUT", (z + "/rectify").c_str()), ZoneEventType::kChange);
+  EXPECT_EQ(EventOf("POST", (z + "/metadata").c_str()), ZoneEventType::kChange);
+  EXPECT_EQ(EventOf("PUT", (z + "/metadata/ALLOW-AXFR-FROM").c_str()), ZoneEventType::kChange);
+  EXPECT_EQ(EventOf("DELETE", (z + "/metadata/ALLOW-AXFR-FROM").c_str()), ZoneEventType::kChange);
+  EXPECT_EQ(EventOf("GET", (z + "/metadata").c_str()), std::nullopt);
+  EXPECT_EQ(EventOf("POST", (z + "/cryptokeys").c_str()), ZoneEventType::kChange);
+  EXPECT_EQ(EventOf("PUT", (z + "/cryptokeys/3").c_str()), ZoneEventType::kChange);
+  EXPECT_EQ(EventOf("DELETE", (z + "/cryptokeys/3").c_str()), ZoneEventType::kChange);
+  EXPECT_EQ(EventOf("PUT", (z + "/notify").c_str()), std::nullopt);
+  EXPECT_EQ(EventOf("GET", "/api/v1/servers/localhost/statistics"), std::nullopt);
+  EXPECT_EQ(EventOf("POST", "/api/v1/servers/localhost/zones?rrsets=false"), ZoneEventType::kAdd);
+}
+
+TEST(ApiProxyRoutes, ZoneIdIsDecodedAndNormalised) {
+  auto match = ClassifyRoute("PATCH", "/api/v1/servers/localhost/zones/0=2F25.2.0.192.IN-addr.arpa.");
+  ASSERT_TRUE(match.ok());
+  EXPECT_EQ(match->zone, "0/25.2.0.192.in-addr.arpa.");
+  auto no_dot = ClassifyRoute("DELETE", "/api/v1/servers/localhost/zones/Example.org");
+  EXPECT_EQ(no_dot->zone, "example.org.");
+}
+
+TEST(ApiProxyRoutes, InvalidZoneInPathIsRejected) {
+  EXPECT_FALSE(ClassifyRoute("PATCH", "/api/v1/servers/localhost/zones/a..b.").ok());
+  EXPECT_FALSE(ClassifyRoute("GET", "/api/v1/servers/localhost/zones/a%0Ab.org.").ok());
+  EXPECT_FALSE(
+      ClassifyRoute("DELETE", ("/api/v1/servers/localhost/zones/" + std::string(64, 'x') + ".org.").c_str())
+          .ok());
+  EXPECT_FALSE(ClassifyRoute("PUT", "/api/v1/servers/localhost/zones/bad=Z1.org.").ok());
+}
+
+TEST(ApiProxyRoutes, ZoneNameFromBody) {
+  EXPECT_EQ(*ZoneNameFromBody(R"({"name":"New.Example.","kind":"Native"})"), "new.example.");
+  EXPECT_FALSE(ZoneNameFromBody("{").ok());
+  EXPECT_FALSE(ZoneNameFromBody(R"({"kind":"Native"})").ok());
+  EXPECT_FALSE(ZoneNameFromBody(R"({"name":"a..b."})").ok());
+  EXPECT_FALSE(ZoneNameFromBody(R"({"name":7})").ok());
+}
+
+}  // namespace
+}  // namespace pdnsd

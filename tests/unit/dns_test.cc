@@ -1,0 +1,1074 @@
+// Tests of src/dns: ZoneServer served over real sockets, queried by our own clients
+// (QuerySoaSerial, TransferZone), by dig as an independent client and by a real PowerDNS
+// secondary (pdns_server + sqlite3) that transfers zones from the ZoneServer.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <stdbool.h>  // before ldns, see dns/wire.h
+
+#include <ldns/ldns.h>
+
+#include "core/logging.h"
+#include "core/net.h"
+#include "core/status.h"
+#include "dns/axfr_client.h"
+#include "dns/soa_query.h"
+#include "dns/wire.h"
+#include "dns/zone_server.h"
+#include "model/zone_name.h"
+
+namespace pdnsd {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kRfc2317Zone[] = "0/25.2.0.192.in-addr.arpa.";
+
+// ---------------------------------------------------------------------------------------
+// Test doubles
+
+class FakeSource : public ZoneSource {
+ public:
+  void SetZone(const std::string& zone, std::vector<std::string> records) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    zones_[zone] = std::move(records);
+    raw_.erase(zone);
+  }
+  // Zone text served as is (for malformed data).
+  void SetRawZone(const std::string& zone, std::string text) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    raw_[zone] = std::move(text);
+  }
+  void SetError(const std::string& zone, Status status) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    errors_[zone] = std::move(status);
+  }
+  std::vector<std::pair<std::string, bool>> fetches() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return fetches_;
+  }
+
+  StatusOr<std::string> FetchZone(const std::string& zone, bool only_soa) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    fetches_.emplace_back(zone, only_soa);
+    if (auto it = errors_.find(zone); it != errors_.end()) return it->second;
+    if (auto it = raw_.find(zone); it != raw_.end()) return it->second;
+    auto it = zones_.find(zone);
+    if (it == zones_.end()) return Status::NotFound("no zone " + zone);
+    if (only_soa) return it->second.front() + "\n";
+    return ZoneText(it->second);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::vector<std::string>> zones_;
+  std::map<std::string, std::string> raw_;
+  std::map<std::string, Status> errors_;
+  std::vector<std::pair<std::string, bool>> fetches_;
+};
+
+class FakeObserver : public ZoneServerObserver {
+ public:
+  void OnQuery(std::string_view qtype, bool permitted) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++queries_[std::string(qtype) + (permitted ? "/ok" : "/refused")];
+  }
+  void OnTransferServed(const std::string& zone, uint32_t serial) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    transfers_.emplace_back(zone, serial);
+    changed_.notify_all();
+  }
+  int queries(const std::string& key) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = queries_.find(key);
+    return it == queries_.end() ? 0 : it->second;
+  }
+  std::vector<std::pair<std::string, uint32_t>> transfers() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return transfers_;
+  }
+  // Waits until a transfer of zone/serial was reported.
+  bool WaitForTransfer(const std::string& zone, uint32_t serial, std::chrono::milliseconds wait) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, wait, [&] {
+      for (const auto& t : transfers_) {
+        if (t.first == zone && t.second == serial) return true;
+      }
+      return false;
+    });
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<std::string, int> queries_;
+  std::vector<std::pair<std::string, uint32_t>> transfers_;
+};
+
+// ---------------------------------------------------------------------------------------
+// Zone data in the exact presentation format ldns prints (so a round trip compares equal).
+
+std::string Soa(const std::string& zone, uint32_t serial) {
+  return zone + "\t3600\tIN\tSOA\tns1.example.net. hostmaster.example.net. " +
+         std::to_string(serial) + " 10800 3600 604800 3600";
+}
+
+std::vector<std::string> SmallZone(const std::string& zone, uint32_t serial) {
+  return {Soa(zone, serial), zone + "\t3600\tIN\tNS\tns1.example.net.",
+          "www." + zone + "\t300\tIN\tA\t192.0.2.1", "www." + zone + "\t300\tIN\tAAAA\t2001:db8::1",
+          "txt." + zone + "\t300\tIN\tTXT\t\"hello world\" \"second string\""};
+}
+
+// About `count` records: SOA, NS, then PTR / TXT / A records.
+std::vector<std::string> BigZone(const std::string& zone, uint32_t serial, int count) {
+  std::vector<std::string> records = {Soa(zone, serial), zone + "\t3600\tIN\tNS\tns1.example.net.",
+                                      zone + "\t3600\tIN\tNS\tns2.example.net."};
+  for (int i = 0; static_cast<int>(records.size()) < count; ++i) {
+    const std::string owner = std::to_string(i) + "." + zone;
+    switch (i % 3) {
+      case 0:
+        records.push_back(owner + "\t3600\tIN\tPTR\thost" + std::to_string(i) + ".example.net.");
+        break;
+      case 1:
+        records.push_back(owner + "\t300\tIN\tTXT\t\"record number " + std::to_string(i) + "\"");
+        break;
+      default:
+        records.push_back(owner + "\t60\tIN\tA\t192.0.2." + std::to_string(i % 250));
+        break;
+    }
+  }
+  return records;
+}
+
+// ---------------------------------------------------------------------------------------
+// Small helpers: commands, raw sockets, queries
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+
+CommandResult Run(const std::string& command) {
+  CommandResult result;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+bool HaveCommand(const std::string& name) {
+  return Run("command -v " + name + " >/dev/null").exit_code == 0;
+}
+
+std::string Dig(const HostPort& server, const std::string& args) {
+  return Run("dig -p " + std::to_string(server.port) + " @" + server.host + " +time=3 +tries=1 " +
+             args)
+      .output;
+}
+
+std::string DigStatus(const std::string& output) {
+  std::smatch m;
+  static const std::regex kStatus("status: ([A-Z]+)");
+  if (std::regex_search(output, m, kStatus)) return m[1];
+  return "";
+}
+
+// A blocking socket connected to `server` with a 5 s receive timeout; -1 on failure.
+int ConnectRaw(const HostPort& server, int type = SOCK_STREAM) {
+  auto address = dnswire::ResolveHostPort(server);
+  if (!address.ok()) return -1;
+  const int fd = socket(address->family(), type | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (connect(fd, address->get(), address->length) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool SendBytes(int fd, const std::string& data) {
+  return send(fd, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
+}
+
+std::string Framed(const std::string& message) {
+  std::string framed;
+  framed += static_cast<char>(message.size() >> 8);
+  framed += static_cast<char>(message.size() & 0xff);
+  return framed + message;
+}
+
+// One length-prefixed message; nullopt on EOF, error or timeout.
+std::optional<std::string> RecvFramed(int fd) {
+  auto recv_exact = [fd](char* buffer, size_t length) {
+    size_t done = 0;
+    while (done < length) {
+      const ssize_t n = recv(fd, buffer + done, length - done, 0);
+      if (n <= 0) return false;
+      done += static_cast<size_t>(n);
+    }
+    return true;
+  };
+  unsigned char prefix[2];
+  if (!recv_exact(reinterpret_cast<char*>(prefix), 2)) return std::nullopt;
+  std::string message((prefix[0] << 8) | prefix[1], '\0');
+  if (!recv_exact(message.data(), message.size())) return std::nullopt;
+  return message;
+}
+
+// True when the peer closed the connection (recv returns 0) within the receive timeout.
+bool PeerClosed(int fd) {
+  char byte;
+  return recv(fd, &byte, 1, 0) == 0;
+}
+
+std::string QueryWire(const std::string& zone, ldns_rr_type type, uint16_t* id = nullptr) {
+  auto query = dnswire::NewQuery(zone, type);
+  if (!query.ok()) return "";
+  if (id != nullptr) *id = ldns_pkt_id(query->get());
+  return dnswire::PacketToWire(query->get());
+}
+
+dnswire::PktPtr Parse(const std::string& wire) {
+  return dnswire::WireToPacket(reinterpret_cast<const uint8_t*>(wire.data()), wire.size());
+}
+
+// A free port on 127.0.0.1 for both TCP and UDP (released again; tiny race accepted).
+uint16_t FreePort() {
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    const int tcp = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = 0;
+    bind(tcp, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    socklen_t length = sizeof address;
+    getsockname(tcp, reinterpret_cast<sockaddr*>(&address), &length);
+    const int udp = socket(AF_INET, SOCK_DGRAM, 0);
+    const bool udp_ok = bind(udp, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    close(udp);
+    close(tcp);
+    if (udp_ok) return ntohs(address.sin_port);
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Fixture: a ZoneServer on 127.0.0.1, port 0
+
+class ZoneServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    source_.SetZone("example.test.", SmallZone("example.test.", 2024010101));
+    server_ = std::make_unique<ZoneServer>(HostPort{"127.0.0.1", 0}, &source_, &observer_,
+                                           MakeTestLogger("zone-server-test"));
+    const Status started = server_->Start();
+    ASSERT_TRUE(started.ok()) << started.ToString();
+    address_ = server_->address();
+    ASSERT_NE(address_.port, 0);
+  }
+  void TearDown() override {
+    if (server_) server_->Stop();
+  }
+
+  FakeSource source_;
+  FakeObserver observer_;
+  std::unique_ptr<ZoneServer> server_;
+  HostPort address_;
+};
+
+TEST_F(ZoneServerTest, SoaSerialOverUdp) {
+  auto serial = QuerySoaSerial(address_, "example.test.", 2000ms);
+  ASSERT_TRUE(serial.ok()) << serial.status().ToString();
+  EXPECT_EQ(*serial, 2024010101u);
+  EXPECT_EQ(observer_.queries("soa/ok"), 1);
+  ASSERT_EQ(source_.fetches().size(), 1u);
+  EXPECT_EQ(source_.fetches()[0], std::make_pair(std::string("example.test."), true));
+}
+
+TEST_F(ZoneServerTest, QueryNamesAreNormalised) {
+  auto serial = QuerySoaSerial(address_, "EXAMPLE.Test.", 2000ms);
+  ASSERT_TRUE(serial.ok()) << serial.status().ToString();
+  EXPECT_EQ(*serial, 2024010101u);
+  auto transfer = TransferZone(address_, "Example.TEST.", 2000ms);
+  ASSERT_TRUE(transfer.ok()) << transfer.status().ToString();
+  for (const auto& fetch : source_.fetches()) EXPECT_EQ(fetch.first, "example.test.");
+}
+
+TEST_F(ZoneServerTest, SmallTransferRoundTrip) {
+  auto transfer = TransferZone(address_, "example.test.", 2000ms);
+  ASSERT_TRUE(transfer.ok()) << transfer.status().ToString();
+  EXPECT_EQ(transfer->serial, 2024010101u);
+  EXPECT_EQ(transfer->records, SmallZone("example.test.", 2024010101));
+  EXPECT_FALSE(transfer->has_rrsig);
+  EXPECT_TRUE(observer_.WaitForTransfer("example.test.", 2024010101, 2s));
+  EXPECT_EQ(observer_.queries("axfr/ok"), 1);
+  EXPECT_EQ(ZoneText(transfer->records), ZoneText(SmallZone("example.test.", 2024010101)));
+}
+
+TEST_F(ZoneServerTest, LargeRfc2317ZoneRoundTripInManyMessages) {
+  const auto records = BigZone(kRfc2317Zone, 7, 3000);
+  source_.SetZone(kRfc2317Zone, records);
+  auto transfer = TransferZone(address_, kRfc2317Zone, 5000ms);
+  ASSERT_TRUE(transfer.ok()) << transfer.status().ToString();
+  EXPECT_EQ(transfer->serial, 7u);
+  ASSERT_EQ(transfer->records.size(), records.size());
+  EXPECT_EQ(transfer->records, records);
+  EXPECT_TRUE(observer_.WaitForTransfer(kRfc2317Zone, 7, 2s));
+
+  // Count the messages on the wire: several, each well below 64 KiB, only the first with
+  // the question.
+  const int fd = ConnectRaw(address_);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(SendBytes(fd, Framed(QueryWire(kRfc2317Zone, LDNS_RR_TYPE_AXFR))));
+  int messages = 0;
+  int soas = 0;
+  size_t answers = 0;
+  while (soas < 2) {
+    auto message = RecvFramed(fd);
+    ASSERT_TRUE(message.has_value()) << "after " << messages << " messages";
+    EXPECT_LE(message->size(), 20000u);
+    auto packet = Parse(*message);
+    ASSERT_TRUE(packet);
+    EXPECT_TRUE(ldns_pkt_aa(packet.get()));
+    EXPECT_EQ(ldns_pkt_qdcount(packet.get()), messages == 0 ? 1 : 0);
+    for (size_t i = 0; i < ldns_pkt_ancount(packet.get()); ++i) {
+      if (ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(packet.get()), i)) == LDNS_RR_TYPE_SOA) {
+        ++soas;
+      }
+    }
+    answers += ldns_pkt_ancount(packet.get());
+    ++messages;
+  }
+  close(fd);
+  EXPECT_GE(messages, 5);
+  EXPECT_EQ(answers, records.size() + 1);
+}
+
+TEST_F(ZoneServerTest, SignedZoneHasRrsigAndNoKeyComments) {
+  const std::string zone = "signed.test.";
+  const std::string key =
+      "mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==";
+  const std::vector<std::string> records = {
+      Soa(zone, 5),
+      zone + "\t3600\tIN\tDNSKEY\t257 3 13 " + key,
+      zone + "\t3600\tIN\tRRSIG\tSOA 13 2 3600 20250101000000 20240101000000 2371 " + zone + " " +
+          key,
+  };
+  source_.SetZone(zone, records);
+  auto transfer = TransferZone(address_, zone, 2000ms);
+  ASSERT_TRUE(transfer.ok()) << transfer.status().ToString();
+  EXPECT_TRUE(transfer->has_rrsig);
+  EXPECT_EQ(transfer->records, records);  // in particular no ";{id = ...}" after the DNSKEY
+}
+
+TEST_F(ZoneServerTest, DirectivesCommentsAndBlankLinesAreSkipped) {
+  source_.SetRawZone("raw.test.", "$ORIGIN raw.test.\n$TTL 300\n\n; a comment\r\n" +
+                                      Soa("raw.test.", 9) +
+                                      "\r\n   \nwww 300 IN A 192.0.2.7 ; trailing comment\n");
+  auto transfer = TransferZone(address_, "raw.test.", 2000ms);
+  ASSERT_TRUE(transfer.ok()) << transfer.status().ToString();
+  EXPECT_EQ(transfer->records, (std::vector<std::string>{Soa("raw.test.", 9),
+                                                         "www.raw.test.\t300\tIN\tA\t192.0.2.7"}));
+}
+
+TEST_F(ZoneServerTest, UnparsableZoneDataIsServfail) {
+  for (const std::string bad : {"this is no record at all", "two words"}) {
+    source_.SetRawZone("bad.test.", Soa("bad.test.", 1) + "\n" + bad + "\n");
+    auto transfer = TransferZone(address_, "bad.test.", 2000ms);
+    ASSERT_FALSE(transfer.ok()) << bad;
+    EXPECT_EQ(transfer.status().code(), StatusCode::kUnavailable) << transfer.status().ToString();
+    EXPECT_NE(transfer.status().message().find("rcode 2"), std::string::npos)
+        << transfer.status().ToString();
+  }
+  source_.SetRawZone("nosoa.test.", "www.nosoa.test.\t300\tIN\tA\t192.0.2.1\n");
+  auto transfer = TransferZone(address_, "nosoa.test.", 2000ms);
+  EXPECT_EQ(transfer.status().code(), StatusCode::kUnavailable);
+}
+
+TEST_F(ZoneServerTest, UnknownZoneIsNotAuthAtOnce) {
+  const auto start = Clock::now();
+  auto transfer = TransferZone(address_, "unknown.test.", 5000ms);
+  ASSERT_FALSE(transfer.ok());
+  EXPECT_EQ(transfer.status().code(), StatusCode::kNotFound) << transfer.status().ToString();
+  auto serial = QuerySoaSerial(address_, "unknown.test.", 5000ms);
+  ASSERT_FALSE(serial.ok());
+  EXPECT_EQ(serial.status().code(), StatusCode::kNotFound) << serial.status().ToString();
+  EXPECT_LT(Clock::now() - start, 1s);
+  EXPECT_TRUE(observer_.transfers().empty());
+}
+
+TEST_F(ZoneServerTest, SourceFailureIsServfail) {
+  source_.SetError("down.test.", Status::Unavailable("primary down"));
+  auto serial = QuerySoaSerial(address_, "down.test.", 2000ms);
+  ASSERT_FALSE(serial.ok());
+  EXPECT_EQ(serial.status().code(), StatusCode::kUnavailable) << serial.status().ToString();
+  auto transfer = TransferZone(address_, "down.test.", 2000ms);
+  ASSERT_FALSE(transfer.ok());
+  EXPECT_EQ(transfer.status().code(), StatusCode::kUnavailable) << transfer.status().ToString();
+}
+
+TEST_F(ZoneServerTest, AxfrOverUdpIsRefused) {
+  const int fd = ConnectRaw(address_, SOCK_DGRAM);
+  ASSERT_GE(fd, 0);
+  uint16_t id = 0;
+  ASSERT_TRUE(SendBytes(fd, QueryWire("example.test.", LDNS_RR_TYPE_AXFR, &id)));
+  std::string buffer(4096, '\0');
+  const ssize_t n = recv(fd, buffer.data(), buffer.size(), 0);
+  close(fd);
+  ASSERT_GT(n, 0);
+  buffer.resize(static_cast<size_t>(n));
+  auto answer = Parse(buffer);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(ldns_pkt_id(answer.get()), id);
+  EXPECT_EQ(ldns_pkt_get_rcode(answer.get()), LDNS_RCODE_REFUSED);
+  EXPECT_EQ(observer_.queries("*/refused"), 1);
+  EXPECT_EQ(observer_.queries("axfr/ok"), 0);
+  EXPECT_TRUE(source_.fetches().empty());
+}
+
+// Sends `query` over UDP and returns the rcode of the answer (-1 if none).
+int UdpRcode(const HostPort& server, const std::string& query) {
+  const int fd = ConnectRaw(server, SOCK_DGRAM);
+  if (fd < 0) return -1;
+  SendBytes(fd, query);
+  std::string buffer(4096, '\0');
+  const ssize_t n = recv(fd, buffer.data(), buffer.size(), 0);
+  close(fd);
+  if (n <= 0) return -1;
+  buffer.resize(static_cast<size_t>(n));
+  auto answer = Parse(buffer);
+  return answer ? ldns_pkt_get_rcode(answer.get()) : -1;
+}
+
+TEST_F(ZoneServerTest, OtherQueriesAreRefused) {
+  // Type A.
+  EXPECT_EQ(UdpRcode(address_, QueryWire("example.test.", LDNS_RR_TYPE_A)), LDNS_RCODE_REFUSED);
+  // Class CH.
+  {
+    dnswire::PktPtr query(ldns_pkt_query_new(ldns_dname_new_frm_str("example.test."),
+                                             LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_CH, 0));
+    EXPECT_EQ(UdpRcode(address_, dnswire::PacketToWire(query.get())), LDNS_RCODE_REFUSED);
+  }
+  // Opcode NOTIFY.
+  {
+    auto query = dnswire::NewQuery("example.test.", LDNS_RR_TYPE_SOA);
+    ASSERT_TRUE(query.ok());
+    ldns_pkt_set_opcode(query->get(), LDNS_PACKET_NOTIFY);
+    EXPECT_EQ(UdpRcode(address_, dnswire::PacketToWire(query->get())), LDNS_RCODE_REFUSED);
+  }
+  // No question.
+  {
+    dnswire::PktPtr query(ldns_pkt_new());
+    ldns_pkt_set_id(query.get(), 4711);
+    EXPECT_EQ(UdpRcode(address_, dnswire::PacketToWire(query.get())), LDNS_RCODE_REFUSED);
+  }
+  // Two questions.
+  {
+    auto query = dnswire::NewQuery("example.test.", LDNS_RR_TYPE_SOA);
+    ASSERT_TRUE(query.ok());
+    ldns_pkt_push_rr(query->get(), LDNS_SECTION_QUESTION,
+                     ldns_rr_clone(ldns_rr_list_rr(ldns_pkt_question(query->get()), 0)));
+    EXPECT_EQ(UdpRcode(address_, dnswire::PacketToWire(query->get())), LDNS_RCODE_REFUSED);
+  }
+  EXPECT_EQ(observer_.queries("*/refused"), 5);
+  EXPECT_TRUE(source_.fetches().empty());
+}
+
+TEST_F(ZoneServerTest, GarbageClosesOnlyThatConnection) {
+  // An idle connection opened before the garbage must stay usable.
+  const int idle = ConnectRaw(address_);
+  ASSERT_GE(idle, 0);
+
+  const std::vector<std::string> garbage = {
+      Framed("hello"),                             // too short for a DNS header
+      Framed(std::string(40, '\xff')),             // header claims records that are absent
+      std::string("\x00\x64", 2) + "0123456789",   // length 100, 10 octets, then close
+      std::string("\x00", 1),                      // half a length prefix
+      Framed(std::string(12, '\0')).substr(0, 7),  // truncated header
+  };
+  for (size_t i = 0; i < garbage.size(); ++i) {
+    const int fd = ConnectRaw(address_);
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(SendBytes(fd, garbage[i]));
+    if (i < 2) {
+      EXPECT_TRUE(PeerClosed(fd)) << "garbage " << i;  // the server closes at once
+    }
+    close(fd);
+  }
+
+  // The idle connection still answers, and new ones too.
+  ASSERT_TRUE(SendBytes(idle, Framed(QueryWire("example.test.", LDNS_RR_TYPE_SOA))));
+  auto message = RecvFramed(idle);
+  ASSERT_TRUE(message.has_value());
+  auto answer = Parse(*message);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(ldns_pkt_get_rcode(answer.get()), LDNS_RCODE_NOERROR);
+  close(idle);
+  auto serial = QuerySoaSerial(address_, "example.test.", 2000ms);
+  EXPECT_TRUE(serial.ok()) << serial.status().ToString();
+  auto transfer = TransferZone(address_, "example.test.", 2000ms);
+  EXPECT_TRUE(transfer.ok()) << transfer.status().ToString();
+}
+
+TEST_F(ZoneServerTest, GarbageOverUdpIsDropped) {
+  const int fd = ConnectRaw(address_, SOCK_DGRAM);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(SendBytes(fd, "garbage"));
+  ASSERT_TRUE(SendBytes(fd, std::string(40, '\xff')));
+  uint16_t id = 0;
+  ASSERT_TRUE(SendBytes(fd, QueryWire("example.test.", LDNS_RR_TYPE_SOA, &id)));
+  std::string buffer(4096, '\0');
+  const ssize_t n = recv(fd, buffer.data(), buffer.size(), 0);
+  close(fd);
+  ASSERT_GT(n, 0);
+  buffer.resize(static_cast<size_t>(n));
+  auto answer = Parse(buffer);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(ldns_pkt_id(answer.get()), id);  // the first answer is the good query's
+  EXPECT_TRUE(ldns_pkt_aa(answer.get()));
+  ASSERT_EQ(ldns_pkt_ancount(answer.get()), 1);
+  EXPECT_EQ(dnswire::SoaSerial(ldns_rr_list_rr(ldns_pkt_answer(answer.get()), 0)), 2024010101u);
+}
+
+TEST_F(ZoneServerTest, SeveralQueriesOnOneTcpConnection) {
+  const int fd = ConnectRaw(address_);
+  ASSERT_GE(fd, 0);
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(SendBytes(fd, Framed(QueryWire("example.test.", LDNS_RR_TYPE_SOA))));
+    auto message = RecvFramed(fd);
+    ASSERT_TRUE(message.has_value()) << round;
+    auto soa = Parse(*message);
+    ASSERT_TRUE(soa);
+    EXPECT_EQ(ldns_pkt_ancount(soa.get()), 1);
+
+    ASSERT_TRUE(SendBytes(fd, Framed(QueryWire("example.test.", LDNS_RR_TYPE_AXFR))));
+    int soas = 0;
+    while (soas < 2) {
+      auto part = RecvFramed(fd);
+      ASSERT_TRUE(part.has_value()) << round;
+      auto packet = Parse(*part);
+      ASSERT_TRUE(packet);
+      for (size_t i = 0; i < ldns_pkt_ancount(packet.get()); ++i) {
+        if (ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(packet.get()), i)) ==
+            LDNS_RR_TYPE_SOA) {
+          ++soas;
+        }
+      }
+    }
+  }
+  // A refused query does not end the connection either.
+  ASSERT_TRUE(SendBytes(fd, Framed(QueryWire("example.test.", LDNS_RR_TYPE_MX))));
+  auto refused = RecvFramed(fd);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(ldns_pkt_get_rcode(Parse(*refused).get()), LDNS_RCODE_REFUSED);
+  ASSERT_TRUE(SendBytes(fd, Framed(QueryWire("example.test.", LDNS_RR_TYPE_SOA))));
+  EXPECT_TRUE(RecvFramed(fd).has_value());
+  close(fd);
+  EXPECT_EQ(observer_.transfers().size(), 3u);
+}
+
+TEST_F(ZoneServerTest, ManySequentialConnectionsAreReaped) {
+  // More connections than the server keeps at once: finished ones must be reaped.
+  for (int i = 0; i < 300; ++i) {
+    const int fd = ConnectRaw(address_);
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(SendBytes(fd, Framed(QueryWire("example.test.", LDNS_RR_TYPE_SOA))));
+    ASSERT_TRUE(RecvFramed(fd).has_value()) << "connection " << i;
+    close(fd);
+  }
+}
+
+TEST_F(ZoneServerTest, StopIsFastWithOpenConnections) {
+  std::vector<int> fds;
+  for (int i = 0; i < 5; ++i) {
+    const int fd = ConnectRaw(address_);
+    ASSERT_GE(fd, 0);
+    fds.push_back(fd);
+  }
+  ASSERT_TRUE(SendBytes(fds[0], std::string("\x00\x30\x01", 3)));  // a message started
+  std::this_thread::sleep_for(100ms);                              // let the server accept them all
+  const auto start = Clock::now();
+  server_->Stop();
+  const auto took = Clock::now() - start;
+  EXPECT_LT(took, 500ms) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
+  for (int fd : fds) {
+    EXPECT_TRUE(PeerClosed(fd));
+    close(fd);
+  }
+  server_->Stop();  // idempotent
+  EXPECT_EQ(QuerySoaSerial(address_, "example.test.", 300ms).status().code() == StatusCode::kOk,
+            false);
+}
+
+TEST_F(ZoneServerTest, DigIsAnIndependentClient) {
+  if (!HaveCommand("dig")) GTEST_SKIP() << "dig not installed";
+  const auto records = BigZone(kRfc2317Zone, 99, 3000);
+  source_.SetZone(kRfc2317Zone, records);
+
+  const std::string axfr = Dig(address_, std::string(kRfc2317Zone) + " AXFR");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(axfr, m, std::regex(R"(XFR size: (\d+) records \(messages (\d+))")))
+      << axfr.substr(0, 2000);
+  EXPECT_EQ(std::stoul(m[1]), records.size() + 1);  // dig counts both SOAs
+  EXPECT_GT(std::stoi(m[2]), 1);
+  EXPECT_TRUE(std::regex_search(
+      axfr, std::regex(
+                R"(\n1\.0/25\.2\.0\.192\.in-addr\.arpa\.\s+300\s+IN\s+TXT\s+"record number 1"\n)")))
+      << axfr.substr(0, 2000);
+
+  const std::string soa_tcp = Dig(address_, "example.test. SOA +tcp");
+  EXPECT_EQ(DigStatus(soa_tcp), "NOERROR") << soa_tcp;
+  EXPECT_NE(soa_tcp.find("flags: qr aa"), std::string::npos) << soa_tcp;
+  EXPECT_NE(soa_tcp.find("2024010101 10800 3600 604800 3600"), std::string::npos) << soa_tcp;
+
+  const std::string soa_udp = Dig(address_, "example.test. SOA +norecurse");
+  EXPECT_EQ(DigStatus(soa_udp), "NOERROR") << soa_udp;
+  EXPECT_NE(soa_udp.find("2024010101"), std::string::npos) << soa_udp;
+
+  EXPECT_EQ(DigStatus(Dig(address_, "example.test. A")), "REFUSED");
+  EXPECT_EQ(DigStatus(Dig(address_, "example.test. A +tcp")), "REFUSED");
+  EXPECT_EQ(DigStatus(Dig(address_, "example.test. SOA -c CH")), "REFUSED");
+  EXPECT_EQ(DigStatus(Dig(address_, "unknown.test. SOA")), "NOTAUTH");
+  // dig reports a failed AXFR without the rcode; it always uses TCP for AXFR (+notcp too).
+  const std::string failed_axfr = Dig(address_, "unknown.test. AXFR");
+  EXPECT_NE(failed_axfr.find("Transfer failed"), std::string::npos) << failed_axfr;
+}
+
+// ---------------------------------------------------------------------------------------
+// IPv6
+
+TEST(ZoneServerIpv6Test, ServesOnLoopbackV6) {
+  FakeSource source;
+  FakeObserver observer;
+  source.SetZone("six.test.", SmallZone("six.test.", 66));
+  ZoneServer server(HostPort{"::1", 0}, &source, &observer, MakeTestLogger("zone-server-v6"));
+  const Status started = server.Start();
+  if (!started.ok()) GTEST_SKIP() << "no IPv6 loopback: " << started.ToString();
+  EXPECT_EQ(server.address().host, "::1");
+  auto serial = QuerySoaSerial(server.address(), "six.test.", 2000ms);
+  ASSERT_TRUE(serial.ok()) << serial.status().ToString();
+  EXPECT_EQ(*serial, 66u);
+  auto transfer = TransferZone(server.address(), "six.test.", 2000ms);
+  ASSERT_TRUE(transfer.ok()) << transfer.status().ToString();
+  EXPECT_EQ(transfer->records, SmallZone("six.test.", 66));
+  if (HaveCommand("dig")) {
+    EXPECT_EQ(DigStatus(Dig(server.address(), "six.test. SOA")), "NOERROR");
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Clients against peers that misbehave
+
+TEST(DnsClientTest, TimeoutWhenNobodyAnswers) {
+  // A UDP socket that never reads and a TCP listener that never accepts.
+  const int udp = socket(AF_INET, SOCK_DGRAM, 0);
+  const int tcp = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(udp, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  socklen_t length = sizeof address;
+  getsockname(udp, reinterpret_cast<sockaddr*>(&address), &length);
+  ASSERT_EQ(bind(tcp, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(listen(tcp, 4), 0);
+  const HostPort peer{"127.0.0.1", ntohs(address.sin_port)};
+
+  auto start = Clock::now();
+  auto serial = QuerySoaSerial(peer, "example.test.", 400ms);
+  auto took = Clock::now() - start;
+  EXPECT_EQ(serial.status().code(), StatusCode::kTimeout) << serial.status().ToString();
+  EXPECT_GE(took, 390ms);
+  EXPECT_LT(took, 900ms);
+
+  start = Clock::now();
+  auto transfer = TransferZone(peer, "example.test.", 400ms);
+  took = Clock::now() - start;
+  EXPECT_EQ(transfer.status().code(), StatusCode::kTimeout) << transfer.status().ToString();
+  EXPECT_LT(took, 900ms);
+  close(udp);
+  close(tcp);
+}
+
+TEST(DnsClientTest, UnavailableWhenNothingListens) {
+  const HostPort peer{"127.0.0.1", FreePort()};
+  auto transfer = TransferZone(peer, "example.test.", 1000ms);
+  EXPECT_EQ(transfer.status().code(), StatusCode::kUnavailable) << transfer.status().ToString();
+  auto serial = QuerySoaSerial(peer, "example.test.", 1000ms);
+  EXPECT_EQ(serial.status().code(), StatusCode::kUnavailable) << serial.status().ToString();
+}
+
+// A one-shot TCP peer that answers the first query with `messages(query)` and closes.
+class FakeTcpPeer {
+ public:
+  using Script = std::function<std::vector<std::string>(const ldns_pkt* query)>;
+  explicit FakeTcpPeer(Script script) {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    socklen_t length = sizeof address;
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    listen(listen_fd_, 4);
+    address_ = HostPort{"127.0.0.1", ntohs(address.sin_port)};
+    thread_ = std::thread([this, script = std::move(script)] {
+      const int fd = accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) return;
+      timeval tv{5, 0};
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      if (auto query = RecvFramed(fd)) {
+        auto packet = Parse(*query);
+        if (packet) {
+          for (const auto& message : script(packet.get())) SendBytes(fd, message);
+        }
+      }
+      close(fd);
+    });
+  }
+  ~FakeTcpPeer() {
+    shutdown(listen_fd_, SHUT_RDWR);
+    thread_.join();
+    close(listen_fd_);
+  }
+  HostPort address() const { return address_; }
+
+ private:
+  int listen_fd_ = -1;
+  HostPort address_;
+  std::thread thread_;
+};
+
+// A framed answer to `query` carrying `records` (presentation format) and `rcode`.
+std::string AnswerMessage(const ldns_pkt* query, const std::vector<std::string>& records,
+                          ldns_pkt_rcode rcode = LDNS_RCODE_NOERROR) {
+  dnswire::PktPtr answer(ldns_pkt_new());
+  ldns_pkt_set_id(answer.get(), ldns_pkt_id(query));
+  ldns_pkt_set_qr(answer.get(), true);
+  ldns_pkt_set_rcode(answer.get(), rcode);
+  for (const auto& text : records) {
+    ldns_rr* rr = nullptr;
+    EXPECT_EQ(ldns_rr_new_frm_str(&rr, text.c_str(), 3600, nullptr, nullptr), LDNS_STATUS_OK);
+    ldns_pkt_push_rr(answer.get(), LDNS_SECTION_ANSWER, rr);
+  }
+  return Framed(dnswire::PacketToWire(answer.get()));
+}
+
+TEST(DnsClientTest, TruncatedTransferIsUnavailable) {
+  FakeTcpPeer peer([](const ldns_pkt* query) {
+    return std::vector<std::string>{
+        AnswerMessage(query, {Soa("example.test.", 3), "www.example.test. 300 IN A 192.0.2.1"})};
+  });
+  auto transfer = TransferZone(peer.address(), "example.test.", 2000ms);
+  EXPECT_EQ(transfer.status().code(), StatusCode::kUnavailable) << transfer.status().ToString();
+}
+
+TEST(DnsClientTest, TransferMustStartWithTheZonesSoa) {
+  FakeTcpPeer peer([](const ldns_pkt* query) {
+    return std::vector<std::string>{
+        AnswerMessage(query, {"www.example.test. 300 IN A 192.0.2.1", Soa("example.test.", 3)})};
+  });
+  auto transfer = TransferZone(peer.address(), "example.test.", 2000ms);
+  EXPECT_EQ(transfer.status().code(), StatusCode::kUnavailable) << transfer.status().ToString();
+}
+
+TEST(DnsClientTest, RefusedTransferIsNotFound) {
+  FakeTcpPeer peer([](const ldns_pkt* query) {
+    return std::vector<std::string>{AnswerMessage(query, {}, LDNS_RCODE_REFUSED)};
+  });
+  auto transfer = TransferZone(peer.address(), "example.test.", 2000ms);
+  EXPECT_EQ(transfer.status().code(), StatusCode::kNotFound) << transfer.status().ToString();
+}
+
+TEST(DnsClientTest, TransferAcrossMessagesFromAnotherServer) {
+  // SOA alone in the first message, the closing SOA alone in the last.
+  FakeTcpPeer peer([](const ldns_pkt* query) {
+    return std::vector<std::string>{
+        AnswerMessage(query, {Soa("example.test.", 3)}),
+        AnswerMessage(query, {"www.example.test.\t300\tIN\tA\t192.0.2.1"}),
+        AnswerMessage(query, {Soa("example.test.", 3)}),
+    };
+  });
+  auto transfer = TransferZone(peer.address(), "example.test.", 2000ms);
+  ASSERT_TRUE(transfer.ok()) << transfer.status().ToString();
+  EXPECT_EQ(transfer->records,
+            (std::vector<std::string>{Soa("example.test.", 3),
+                                      "www.example.test.\t300\tIN\tA\t192.0.2.1"}));
+}
+
+TEST(DnsClientTest, SoaQueryFallsBackToTcpWhenTruncated) {
+  // TCP answers with serial 42; UDP on the same port only ever says "truncated".
+  FakeTcpPeer peer([](const ldns_pkt* query) {
+    return std::vector<std::string>{AnswerMessage(query, {Soa("example.test.", 42)})};
+  });
+  const int udp = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(peer.address().port);
+  ASSERT_EQ(bind(udp, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  std::thread udp_peer([udp] {
+    timeval tv{5, 0};
+    setsockopt(udp, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string buffer(4096, '\0');
+    sockaddr_storage from{};
+    socklen_t from_length = sizeof from;
+    const ssize_t n = recvfrom(udp, buffer.data(), buffer.size(), 0,
+                               reinterpret_cast<sockaddr*>(&from), &from_length);
+    if (n <= 0) return;
+    buffer.resize(static_cast<size_t>(n));
+    auto query = Parse(buffer);
+    if (!query) return;
+    dnswire::PktPtr answer(ldns_pkt_new());
+    ldns_pkt_set_id(answer.get(), ldns_pkt_id(query.get()));
+    ldns_pkt_set_qr(answer.get(), true);
+    ldns_pkt_set_tc(answer.get(), true);
+    const std::string wire = dnswire::PacketToWire(answer.get());
+    sendto(udp, wire.data(), wire.size(), 0, reinterpret_cast<sockaddr*>(&from), from_length);
+  });
+  auto serial = QuerySoaSerial(peer.address(), "example.test.", 2000ms);
+  udp_peer.join();
+  close(udp);
+  ASSERT_TRUE(serial.ok()) << serial.status().ToString();
+  EXPECT_EQ(*serial, 42u);
+}
+
+TEST(DnsClientTest, ZoneTextJoinsLines) {
+  EXPECT_EQ(ZoneText({}), "");
+  EXPECT_EQ(ZoneText({"a", "b"}), "a\nb\n");
+}
+
+// ---------------------------------------------------------------------------------------
+// A real PowerDNS secondary transfers zones from the ZoneServer.
+
+// pdns_server in a temp dir on free loopback ports; killed and cleaned up on destruction.
+class PdnsSecondary {
+ public:
+  PdnsSecondary() = default;
+  ~PdnsSecondary() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      const auto deadline = Clock::now() + 5s;
+      int status = 0;
+      while (waitpid(pid_, &status, WNOHANG) == 0) {
+        if (Clock::now() > deadline) {
+          kill(pid_, SIGKILL);
+          waitpid(pid_, &status, 0);
+          break;
+        }
+        std::this_thread::sleep_for(20ms);
+      }
+    }
+    if (!dir_.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir_, ignored);
+    }
+  }
+  PdnsSecondary(const PdnsSecondary&) = delete;
+  PdnsSecondary& operator=(const PdnsSecondary&) = delete;
+
+  // Starts pdns_server and waits for its API. Empty string on success, else an error.
+  std::string Start() {
+    char templ[] = "/tmp/dns_test_pdns.XXXXXX";
+    if (mkdtemp(templ) == nullptr) return "mkdtemp failed";
+    dir_ = templ;
+    const std::string db = dir_ + "/pdns.sqlite3";
+    const auto schema =
+        Run("sqlite3 " + db + " < /usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql");
+    if (schema.exit_code != 0) return "sqlite3: " + schema.output;
+    dns_ = HostPort{"127.0.0.1", FreePort()};
+    web_port_ = FreePort();
+    while (web_port_ == dns_.port) web_port_ = FreePort();
+    std::ofstream conf(dir_ + "/pdns.conf");
+    conf << "launch=gsqlite3\n"
+         << "gsqlite3-database=" << db << "\n"
+         << "local-address=127.0.0.1\n"
+         << "local-port=" << dns_.port << "\n"
+         << "socket-dir=" << dir_ << "\n"
+         << "security-poll-suffix=\n"
+         << "secondary=yes\n"
+         << "api=yes\n"
+         << "api-key=" << kApiKey << "\n"
+         << "webserver=yes\n"
+         << "webserver-address=127.0.0.1\n"
+         << "webserver-port=" << web_port_ << "\n"
+         << "webserver-allow-from=127.0.0.0/8\n"
+         << "cache-ttl=0\nquery-cache-ttl=0\nnegquery-cache-ttl=0\n"
+         << "distributor-threads=1\nreceiver-threads=1\n"
+         << "loglevel=6\n";
+    conf.close();
+    log_ = dir_ + "/pdns.log";
+
+    const std::string config_dir = "--config-dir=" + dir_;
+    const std::vector<std::string> args = {"/usr/sbin/pdns_server", config_dir, "--daemon=no",
+                                           "--guardian=no", "--disable-syslog"};
+    std::vector<char*> argv;
+    for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    const int log_fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (log_fd < 0) return "cannot open the log";
+    const pid_t parent = getpid();
+    pid_ = fork();
+    if (pid_ < 0) {
+      close(log_fd);
+      return "fork failed";
+    }
+    if (pid_ == 0) {
+      // Only async-signal-safe calls from here on.
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(127);
+      dup2(log_fd, STDOUT_FILENO);
+      dup2(log_fd, STDERR_FILENO);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(log_fd);
+    const auto deadline = Clock::now() + 20s;
+    while (Clock::now() < deadline) {
+      if (Api("GET", "/api/v1/servers/localhost", "") == 200) return "";
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return "pdns_server exited: " + Log();
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return "the PowerDNS API did not come up: " + Log();
+  }
+
+  // An API call; returns the HTTP status (0 on failure); the body goes to *body.
+  int Api(const std::string& method, const std::string& path, const std::string& json,
+          std::string* body = nullptr) {
+    std::string command = "curl -s -m 10 -o - -w '\\n%{http_code}' -X " + method +
+                          " -H 'X-API-Key: " + kApiKey + "' ";
+    if (!json.empty()) command += "-H 'Content-Type: application/json' --data '" + json + "' ";
+    command += "'http://127.0.0.1:" + std::to_string(web_port_) + path + "'";
+    const auto result = Run(command);
+    const size_t newline = result.output.rfind('\n');
+    if (newline == std::string::npos) return 0;
+    if (body != nullptr) *body = result.output.substr(0, newline);
+    return std::atoi(result.output.c_str() + newline + 1);
+  }
+
+  std::string Log() const {
+    std::ifstream in(log_);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  const HostPort& dns() const { return dns_; }
+
+  static constexpr char kApiKey[] = "dns-test-key";
+
+ private:
+  std::string dir_;
+  std::string log_;
+  HostPort dns_;
+  uint16_t web_port_ = 0;
+  pid_t pid_ = -1;
+};
+
+// Polls dig against `server` until it serves `serial` for `zone` (within `wait`).
+bool WaitForServedSerial(const HostPort& server, const std::string& zone, uint32_t serial,
+                         std::chrono::milliseconds wait) {
+  const auto deadline = Clock::now() + wait;
+  while (Clock::now() < deadline) {
+    const std::string out = Dig(server, "+short " + zone + " SOA");
+    std::istringstream fields(out);
+    std::string mname, rname;
+    uint32_t served = 0;
+    if (fields >> mname >> rname >> served && served == serial) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+TEST(PowerDnsSecondaryTest, TransfersZonesFromTheZoneServer) {
+  if (!HaveCommand("/usr/sbin/pdns_server") || !HaveCommand("sqlite3") || !HaveCommand("curl") ||
+      !HaveCommand("dig")) {
+    GTEST_SKIP() << "pdns_server, sqlite3, curl or dig missing";
+  }
+  FakeSource source;
+  FakeObserver observer;
+  source.SetZone("example.test.", SmallZone("example.test.", 2024010101));
+  source.SetZone(kRfc2317Zone, BigZone(kRfc2317Zone, 1000, 3000));
+  ZoneServer server(HostPort{"127.0.0.1", 0}, &source, &observer,
+                    MakeTestLogger("zone-server-pdns"));
+  ASSERT_TRUE(server.Start().ok());
+
+  PdnsSecondary pdns;
+  const std::string error = pdns.Start();
+  ASSERT_EQ(error, "");
+  const std::string master = "\"" + server.address().ToString() + "\"";
+
+  struct Case {
+    std::string zone;
+    uint32_t serial;
+  };
+  for (const Case& c : {Case{"example.test.", 2024010101}, Case{kRfc2317Zone, 1000}}) {
+    SCOPED_TRACE(c.zone);
+    const std::string id = ZoneNameToApiId(c.zone);
+    std::string body;
+    ASSERT_EQ(
+        pdns.Api("POST", "/api/v1/servers/localhost/zones",
+                 "{\"name\":\"" + c.zone + "\",\"kind\":\"Slave\",\"masters\":[" + master + "]}",
+                 &body),
+        201)
+        << body;
+    ASSERT_EQ(
+        pdns.Api("PUT", "/api/v1/servers/localhost/zones/" + id + "/axfr-retrieve", "", &body), 200)
+        << body;
+    EXPECT_TRUE(WaitForServedSerial(pdns.dns(), c.zone, c.serial, 10s)) << pdns.Log();
+    EXPECT_TRUE(observer.WaitForTransfer(c.zone, c.serial, 2s));
+  }
+  EXPECT_EQ(Dig(pdns.dns(), "+short www.example.test. A"), "192.0.2.1\n");
+  EXPECT_EQ(Dig(pdns.dns(), std::string("+short 2995.") + kRfc2317Zone + " TXT"),
+            "\"record number 2995\"\n");
+
+  // A new serial at the source reaches the secondary with the next retrieval.
+  source.SetZone(kRfc2317Zone, BigZone(kRfc2317Zone, 1001, 3100));
+  ASSERT_EQ(pdns.Api("PUT",
+                     "/api/v1/servers/localhost/zones/" + ZoneNameToApiId(kRfc2317Zone) +
+                         "/axfr-retrieve",
+                     ""),
+            200);
+  EXPECT_TRUE(WaitForServedSerial(pdns.dns(), kRfc2317Zone, 1001, 10s)) << pdns.Log();
+  EXPECT_TRUE(observer.WaitForTransfer(kRfc2317Zone, 1001, 2s));
+  EXPECT_EQ(Dig(pdns.dns(), std::string("+short 3050.") + kRfc2317Zone + " A"), "192.0.2.50\n");
+  std::cerr << "PowerDNS asked: soa " << observer.queries("soa/ok") << ", axfr "
+            << observer.queries("axfr/ok") << ", refused " << observer.queries("*/refused") << "\n";
+}
+
+}  // namespace
+}  // namespace pdnsd

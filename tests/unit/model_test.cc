@@ -1,0 +1,121 @@
+#include <gtest/gtest.h>
+
+#include "model/messages.h"
+#include "model/zone_name.h"
+
+namespace pdnsd {
+namespace {
+
+TEST(ZoneName, NormalisesCaseAndTrailingDot) {
+  EXPECT_EQ(*NormalizeZoneName("Example.ORG"), "example.org.");
+  EXPECT_EQ(*NormalizeZoneName("example.org."), "example.org.");
+  EXPECT_EQ(*NormalizeZoneName("0/25.2.0.192.IN-ADDR.ARPA"), "0/25.2.0.192.in-addr.arpa.");
+}
+
+TEST(ZoneName, RejectsInvalidNames) {
+  EXPECT_FALSE(NormalizeZoneName("").ok());
+  EXPECT_FALSE(NormalizeZoneName(".").ok());
+  EXPECT_FALSE(NormalizeZoneName("a..b").ok());
+  EXPECT_FALSE(NormalizeZoneName(".a").ok());
+  EXPECT_FALSE(NormalizeZoneName(std::string(64, 'a') + ".org").ok());
+  EXPECT_TRUE(NormalizeZoneName(std::string(63, 'a') + ".org").ok());
+  std::string long_name;
+  for (int i = 0; i < 5; ++i) long_name += std::string(50, 'a') + ".";
+  EXPECT_FALSE(NormalizeZoneName(long_name).ok()) << long_name.size();
+  EXPECT_FALSE(NormalizeZoneName("exa\nmple.org").ok());
+  EXPECT_FALSE(NormalizeZoneName(std::string("exa\0mple.org", 12)).ok());
+  EXPECT_FALSE(NormalizeZoneName("exa mple.org").ok());
+  EXPECT_FALSE(NormalizeZoneName("exa\x7fmple.org").ok());
+  EXPECT_EQ(NormalizeZoneName("a..b").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ZoneName, ApiIdEncodesUnsafeCharacters) {
+  EXPECT_EQ(ZoneNameToApiId("0/25.2.0.192.in-addr.arpa."), "0=2F25.2.0.192.in-addr.arpa.");
+  EXPECT_EQ(ZoneNameToApiId("_srv.example.org."), "=5Fsrv.example.org.");
+  EXPECT_EQ(*ApiIdToZoneName("0=2F25.2.0.192.in-addr.arpa."), "0/25.2.0.192.in-addr.arpa.");
+  EXPECT_FALSE(ApiIdToZoneName("bad=2").ok());
+  EXPECT_FALSE(ApiIdToZoneName("bad=ZZ.org.").ok());
+}
+
+TEST(ZoneName, SubjectTokens) {
+  EXPECT_TRUE(IsValidSubjectToken("secondary-1"));
+  EXPECT_FALSE(IsValidSubjectToken(""));
+  EXPECT_FALSE(IsValidSubjectToken("a.b"));
+  EXPECT_FALSE(IsValidSubjectToken("a*"));
+  EXPECT_FALSE(IsValidSubjectToken("a>"));
+  EXPECT_FALSE(IsValidSubjectToken("a b"));
+}
+
+TEST(Messages, ZoneEventRoundTripKeepsOriginalFieldNames) {
+  const std::string add = EncodeZoneEvent({ZoneEventType::kAdd, "example.org.", ""});
+  EXPECT_NE(add.find("\"created_at\""), std::string::npos);
+  EXPECT_NE(EncodeZoneEvent({ZoneEventType::kChange, "example.org.", ""}).find("\"changed_at\""),
+            std::string::npos);
+  EXPECT_NE(EncodeZoneEvent({ZoneEventType::kDelete, "example.org.", ""}).find("\"deleted_at\""),
+            std::string::npos);
+  auto decoded = DecodeZoneEvent(ZoneEventType::kAdd, R"({"zone":"Example.Org","created_at":"x"})");
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->zone, "example.org.");
+}
+
+TEST(Messages, BadEventsAreRejectedWithTheField) {
+  EXPECT_EQ(DecodeZoneEvent(ZoneEventType::kAdd, "{not json").status().message(), "malformed JSON");
+  EXPECT_EQ(DecodeZoneEvent(ZoneEventType::kAdd, "[]").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(DecodeZoneEvent(ZoneEventType::kAdd, "{}").status().message().find("zone"),
+            std::string::npos);
+  EXPECT_FALSE(DecodeZoneEvent(ZoneEventType::kAdd, R"({"zone":42})").ok());
+  EXPECT_FALSE(DecodeZoneEvent(ZoneEventType::kAdd, R"({"zone":"a..b"})").ok());
+  EXPECT_FALSE(DecodeZoneEvent(ZoneEventType::kAdd, R"({"zone":"a.b","created_at":5})").ok());
+}
+
+TEST(Messages, ZoneDataReplyAndErrorReply) {
+  ZoneDataReply reply{"example.org.", "example.org. 3600 IN SOA a. b. 1 2 3 4 5\n", true, true, ""};
+  auto decoded = DecodeZoneDataReply(EncodeZoneDataReply(reply));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->zone_data, reply.zone_data);
+  EXPECT_TRUE(decoded->dnssec_enabled);
+  EXPECT_TRUE(decoded->presigned_records);
+
+  EXPECT_EQ(DecodeZoneDataReply(EncodeErrorReply("x.org.", Status::NotFound("gone"))).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(DecodeZoneDataReply(EncodeErrorReply("x.org.", Status::Timeout("slow"))).status().code(),
+            StatusCode::kUnavailable);
+  EXPECT_EQ(
+      DecodeZoneDataReply(EncodeErrorReply("", Status::InvalidArgument("bad"))).status().code(),
+      StatusCode::kInvalidArgument);
+  EXPECT_FALSE(DecodeZoneDataReply(R"({"zone":"x.org.","zone_data":7})").ok());
+}
+
+TEST(Messages, ZoneDataRequestTypes) {
+  auto request = DecodeZoneDataRequest(R"({"zone":"X.org","only_soa":true})");
+  ASSERT_TRUE(request.ok());
+  EXPECT_EQ(request->zone, "x.org.");
+  EXPECT_TRUE(request->only_soa);
+  EXPECT_FALSE(DecodeZoneDataRequest(R"({"zone":"x.org","only_soa":"yes"})").ok());
+  EXPECT_FALSE(DecodeZoneDataRequest(R"({"only_soa":true})").ok());
+}
+
+TEST(Messages, StateMapRoundTripAndLargeSerials) {
+  ZoneStateReply reply;
+  reply.statemap["a.org."] = 4294967295u;
+  reply.statemap["b.org."] = 1;
+  auto decoded = DecodeZoneStateReply(EncodeZoneStateReply(reply));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->statemap, reply.statemap);
+  EXPECT_FALSE(DecodeZoneStateReply(R"({"statemap":{"a.org.":-1}})").ok());
+  EXPECT_FALSE(DecodeZoneStateReply(R"({"statemap":{"a.org.":4294967296}})").ok());
+  auto all = DecodeZoneStateRequest(R"({"requested_at":"t"})");
+  ASSERT_TRUE(all.ok());
+  EXPECT_FALSE(all->zone.has_value());
+}
+
+TEST(Messages, SerialArithmeticFollowsRfc1982) {
+  EXPECT_TRUE(SerialGreater(2, 1));
+  EXPECT_FALSE(SerialGreater(1, 2));
+  EXPECT_FALSE(SerialGreater(5, 5));
+  EXPECT_TRUE(SerialGreater(1, 4294967295u));  // wrapped around
+  EXPECT_TRUE(SerialGreater(2147483648u, 1));
+}
+
+}  // namespace
+}  // namespace pdnsd
