@@ -55,6 +55,8 @@ class Cluster {
   // The serial secondary `index` (or the primary: index -1) serves for `zone` by DNS; 0 when
   // it does not answer authoritatively.
   uint32_t ServedSerial(int index, const std::string& zone) const;
+  // The serial the primary serves (SOA-EDIT-API bumps the requested one at creation).
+  uint32_t PrimarySerial(const std::string& zone) const { return ServedSerial(-1, zone); }
   // Waits until every secondary serves `zone` with `serial` (DNS). Returns what it saw.
   ::testing::AssertionResult WaitAllServe(const std::string& zone, uint32_t serial,
                                           std::chrono::milliseconds timeout = std::chrono::seconds(30));

@@ -102,6 +102,12 @@ Status ZoneProvider::ConfirmAbsence(const std::string& zone, const Status& dns_e
   // look like an empty one: only the API's own 404 confirms that the zone is gone.
   auto info = powerdns_.GetZone(zone);
   if (info.ok()) {
+    // Typically a REFUSED that our own SOA query put into the primary's packet cache between
+    // a delete and a re-create (4.7 does not purge it on POST /zones): it would be served for
+    // cache-ttl (20 s). Drop it so that the secondaries' retry sees the zone.
+    if (Status s = powerdns_.FlushCache(zone); !s.ok()) {
+      logger_->debug("flushing {} from the primary's cache: {}", zone, s.message());
+    }
     return Status::Unavailable("the primary's DNS does not serve " + zone +
                                " although its API has it: " + dns_error.message());
   }

@@ -1,0 +1,206 @@
+// Bad input never crashes a service or loses data: a clear error, a log line, a counter, and
+// the next good message is still processed.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/metrics.h"
+#include "model/messages.h"
+#include "support/cluster.h"
+
+namespace pdnsd::testing {
+namespace {
+
+// The value of the first sample line starting with `series` in exposition text; -1 if absent.
+double Sample(prometheus::Registry& registry, const std::string& series) {
+  const std::string text = RenderMetrics(registry);
+  size_t at = 0;
+  while ((at = text.find(series + " ", at)) != std::string::npos) {
+    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + series.size() + 1));
+    at += series.size();
+  }
+  return -1;
+}
+
+class BadInputTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    PDNSD_ASSERT_OK(cluster_.Start());
+    auto bus = Bus::Connect(TestBusOptions(cluster_.nats, "test-client"), MakeTestLogger("client"));
+    PDNSD_ASSERT_OK(bus.status());
+    client_ = std::move(*bus);
+  }
+  void TearDown() override { client_.reset(); }
+
+  Cluster cluster_;
+  std::unique_ptr<Bus> client_;
+};
+
+TEST_F(BadInputTest, MalformedEventsAreCountedAndTheNextGoodOneIsProcessed) {
+  const std::vector<std::string> bad = {"{not json", "[]", "{}", R"({"zone":42})",
+                                        R"({"zone":"a..b."})", R"({"zone":""})",
+                                        std::string("{\"zone\":\"a\x01.org\"}")};
+  const std::vector<std::string> subjects = {"zone.add", "zone.modified", "zone.delete",
+                                             "zone.add.secondary-0", "zone.delete.secondary-1"};
+  for (const auto& subject : subjects) {
+    for (const auto& body : bad) PDNSD_ASSERT_OK(client_->Publish(subject, body));
+  }
+  PDNSD_ASSERT_OK(client_->Flush(std::chrono::seconds(5)));
+  // Each syncer hears the broadcast subjects plus its own targeted one.
+  const double expected = static_cast<double>(bad.size() * 4);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(WaitFor([&] {
+      return Sample(*cluster_.syncer_registries[i], "secondarysyncer_invalid_messages_total") ==
+             expected;
+    })) << Sample(*cluster_.syncer_registries[i], "secondarysyncer_invalid_messages_total");
+  }
+  ASSERT_EQ(cluster_.CreateZone("after-garbage.example.", 3).status, 201);
+  EXPECT_TRUE(cluster_.WaitAllServe("after-garbage.example.",
+                                    cluster_.PrimarySerial("after-garbage.example.")));
+}
+
+TEST_F(BadInputTest, ZoneProviderAnswersBadRequestsAndUnknownZonesWithErrorReplies) {
+  auto reply = client_->Request("zonedata.secondary-0", "{garbage", std::chrono::seconds(5));
+  PDNSD_ASSERT_OK(reply.status());
+  auto decoded = DecodeZoneDataReply(*reply);
+  EXPECT_EQ(decoded.status().code(), StatusCode::kInvalidArgument) << *reply;
+  EXPECT_NE(reply->find("\"error_code\":\"bad_request\""), std::string::npos) << *reply;
+
+  reply = client_->Request("zonedata.secondary-0", R"({"zone":"a..b","only_soa":false})",
+                           std::chrono::seconds(5));
+  PDNSD_ASSERT_OK(reply.status());
+  EXPECT_NE(reply->find("bad_request"), std::string::npos) << *reply;
+
+  for (bool only_soa : {true, false}) {
+    reply = client_->Request("zonedata.secondary-0",
+                             EncodeZoneDataRequest({"unknown.example.", only_soa, ""}),
+                             std::chrono::seconds(10));
+    PDNSD_ASSERT_OK(reply.status());
+    EXPECT_EQ(DecodeZoneDataReply(*reply).status().code(), StatusCode::kNotFound) << *reply;
+    EXPECT_NE(reply->find("\"error_code\":\"not_found\""), std::string::npos) << *reply;
+  }
+  EXPECT_GE(Sample(*cluster_.provider_registry, "zoneprovider_invalid_requests_total"), 2);
+
+  // The primary's PowerDNS down: an error reply the syncer understands, not silence.
+  ASSERT_EQ(cluster_.CreateZone("known.example.", 1).status, 201);
+  cluster_.primary.Stop();
+  for (bool only_soa : {true, false}) {
+    reply = client_->Request("zonedata.secondary-0",
+                             EncodeZoneDataRequest({"known.example.", only_soa, ""}),
+                             std::chrono::seconds(20));
+    PDNSD_ASSERT_OK(reply.status());
+    EXPECT_EQ(DecodeZoneDataReply(*reply).status().code(), StatusCode::kUnavailable) << *reply;
+    EXPECT_NE(reply->find("\"error_code\":\"unavailable\""), std::string::npos) << *reply;
+  }
+}
+
+TEST_F(BadInputTest, ZoneStateRequestsAnswerWithStateMapOrError) {
+  ASSERT_EQ(cluster_.CreateZone("state.example.", 42).status, 201);
+  const uint32_t serial = cluster_.PrimarySerial("state.example.");
+  ASSERT_TRUE(cluster_.WaitAllServe("state.example.", serial));
+  auto reply = client_->Request("zonestate.secondary-1", EncodeZoneStateRequest({}),
+                                std::chrono::seconds(5));
+  PDNSD_ASSERT_OK(reply.status());
+  auto state = DecodeZoneStateReply(*reply);
+  PDNSD_ASSERT_OK(state.status());
+  EXPECT_EQ(state->statemap.at("state.example."), serial);
+
+  reply = client_->Request("zonestate.secondary-1",
+                           EncodeZoneStateRequest({std::string("State.Example"), ""}),
+                           std::chrono::seconds(5));
+  state = DecodeZoneStateReply(*reply);
+  PDNSD_ASSERT_OK(state.status());
+  EXPECT_EQ(state->statemap.size(), 1u);
+
+  reply = client_->Request("zonestate.secondary-1", "[1,2", std::chrono::seconds(5));
+  PDNSD_ASSERT_OK(reply.status());
+  EXPECT_NE(reply->find("bad_request"), std::string::npos) << *reply;
+  EXPECT_EQ(Sample(*cluster_.syncer_registries[1], "secondarysyncer_zone_state_request_total"), 3);
+}
+
+TEST_F(BadInputTest, ProxyRejectsInvalidZoneNamesBeforeCallingPowerDns) {
+  const double before = Sample(*cluster_.proxy_registry, "apiproxy_powerdns_api_requests_total");
+  const std::string base = "/api/v1/servers/localhost/zones";
+  const std::string long_label = std::string(64, 'a') + ".org.";
+  std::string long_name;
+  for (int i = 0; i < 5; ++i) long_name += std::string(60, 'b') + ".";
+  for (const std::string& path : {base + "/a..b.", base + "/" + long_label, base + "/" + long_name,
+                                  base + "/a%01b.org.", base + "/bad=ZZ.org."}) {
+    HttpResponse response = cluster_.Proxy("PATCH", path, R"({"rrsets":[]})");
+    EXPECT_EQ(response.status, 400) << path;
+    EXPECT_NE(response.body.find("\"error\""), std::string::npos) << response.body;
+  }
+  for (const char* body : {R"({"name":"","kind":"Native"})", R"({"name":"x..y.","kind":"Native"})",
+                                  R"({"kind":"Native"})", "not json"}) {
+    HttpResponse response = cluster_.Proxy("POST", base, body);
+    EXPECT_EQ(response.status, 400) << body;
+  }
+  EXPECT_EQ(Sample(*cluster_.proxy_registry, "apiproxy_powerdns_api_requests_total"), before);
+}
+
+TEST_F(BadInputTest, ProxyPublishesNothingForFailuresAndAnswers502WhenPowerDnsIsDown) {
+  std::atomic<int> events{0};
+  std::vector<std::unique_ptr<Subscription>> subscriptions;
+  for (const char* subject : {"zone.add", "zone.modified", "zone.delete"}) {
+    auto sub = client_->Subscribe(subject, "", [&](const BusMessage&) { ++events; });
+    PDNSD_ASSERT_OK(sub.status());
+    subscriptions.push_back(std::move(*sub));
+  }
+  PDNSD_ASSERT_OK(client_->Flush(std::chrono::seconds(5)));
+  // Non-2xx answers from PowerDNS: a PATCH of a zone that does not exist, a duplicate create.
+  ASSERT_EQ(cluster_.CreateZone("dup.example.", 1).status, 201);
+  EXPECT_TRUE(WaitFor([&] { return events == 1; }));
+  EXPECT_EQ(cluster_.CreateZone("dup.example.", 1).status, 409);
+  EXPECT_GE(cluster_.SetARecord("missing.example.", "a.missing.example.", "192.0.2.1").status, 400);
+
+  cluster_.primary.Stop();
+  HttpResponse response = cluster_.Proxy("GET", "/api/v1/servers/localhost/zones");
+  EXPECT_EQ(response.status, 502);
+  EXPECT_NE(response.body.find("\"error\""), std::string::npos) << response.body;
+  response = cluster_.Proxy("DELETE", Cluster::ZonesPath("dup.example."));
+  EXPECT_EQ(response.status, 502);
+  PDNSD_ASSERT_OK(client_->Flush(std::chrono::seconds(5)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(events, 1) << "an event was published for a failed request";
+  subscriptions.clear();
+}
+
+TEST_F(BadInputTest, AxfrEndpointRefusesOtherQueriesAndSurvivesGarbage) {
+  const HostPort endpoint = cluster_.syncers[0]->axfr_address();
+  const std::string dig = "dig +time=2 +tries=1 -p " + std::to_string(endpoint.port) + " @" +
+                          endpoint.host + " ";
+  EXPECT_NE(RunCommand(dig + "example.org. A").find("status: REFUSED"), std::string::npos);
+  EXPECT_NE(RunCommand(dig + "example.org. TXT +tcp").find("status: REFUSED"), std::string::npos);
+  // A zone the primary does not have: an error at once, not a hang.
+  const std::string unknown = RunCommand(dig + "nowhere.example. SOA");
+  EXPECT_NE(unknown.find("status: NOTAUTH"), std::string::npos) << unknown;
+
+  // Garbage and a truncated message over TCP close that connection only.
+  for (const std::string& junk : {std::string("\x00\x05hello", 7), std::string("\x00\x40\x12", 3)}) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(endpoint.port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    ASSERT_EQ(write(fd, junk.data(), junk.size()), static_cast<ssize_t>(junk.size()));
+    shutdown(fd, SHUT_WR);
+    char buffer[64];
+    EXPECT_LE(read(fd, buffer, sizeof buffer), 0);
+    close(fd);
+  }
+  ASSERT_EQ(cluster_.CreateZone("still.example.", 9).status, 201);
+  const uint32_t serial = cluster_.PrimarySerial("still.example.");
+  EXPECT_TRUE(cluster_.WaitAllServe("still.example.", serial));
+  const std::string soa = RunCommand(dig + "still.example. SOA +short");
+  EXPECT_NE(soa.find(" " + std::to_string(serial) + " "), std::string::npos) << soa;
+  EXPECT_GE(Sample(*cluster_.syncer_registries[0],
+                   "secondarysyncer_local_dns_proxy_queries_total{qtype=\"*\",state=\"prohibited\"}"),
+            2);
+}
+
+}  // namespace
+}  // namespace pdnsd::testing
