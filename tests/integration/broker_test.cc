@@ -120,5 +120,100 @@ TEST(Broker, WrongPasswordIsRefused) {
   }
 }
 
+// A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl.
+void MakeCertificates(const TempDir& dir) {
+  const std::string d = dir.path() + "/";
+  ASSERT_TRUE(WriteFile(d + "server.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\n").ok());
+  ASSERT_TRUE(WriteFile(d + "client.ext", "extendedKeyUsage=clientAuth\n").ok());
+  const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes ";
+  const std::vector<std::string> commands = {
+      "openssl req -x509" + ec + "-keyout " + d + "ca.key -out " + d + "ca.crt -days 2 -subj /CN=test-ca",
+      "openssl req" + ec + "-keyout " + d + "server.key -out " + d + "server.csr -subj /CN=localhost",
+      "openssl x509 -req -in " + d + "server.csr -CA " + d + "ca.crt -CAkey " + d + "ca.key -CAcreateserial -out " +
+          d + "server.crt -days 2 -extfile " + d + "server.ext",
+      "openssl req" + ec + "-keyout " + d + "client.key -out " + d + "client.csr -subj /CN=syncer",
+      "openssl x509 -req -in " + d + "client.csr -CA " + d + "ca.crt -CAkey " + d + "ca.key -CAcreateserial -out " +
+          d + "client.crt -days 2 -extfile " + d + "client.ext"};
+  for (const auto& command : commands) {
+    int code = -1;
+    const std::string output = RunCommand(command + " 2>&1", &code);
+    ASSERT_EQ(code, 0) << command << "\n" << output;
+  }
+}
+
+TEST(Broker, TlsWithCaAndClientCertificate) {
+  TempDir certs;
+  MakeCertificates(certs);
+  if (::testing::Test::HasFatalFailure()) return;
+  NatsServer nats;
+  PDNSD_ASSERT_OK(nats.Start(NatsOptions().WithConfig(
+      "tls {\n  cert_file: \"" + certs.File("server.crt") + "\"\n  key_file: \"" +
+      certs.File("server.key") + "\"\n  ca_file: \"" + certs.File("ca.crt") +
+      "\"\n  verify: true\n  timeout: 2\n}")));
+  BusOptions options = TestBusOptions(nats, "tls-client");
+  options.tls_ca_file = certs.File("ca.crt");
+  options.tls_cert_file = certs.File("client.crt");
+  options.tls_key_file = certs.File("client.key");
+  auto responder = Bus::Connect(options, MakeTestLogger("tls-responder"));
+  auto requester = Bus::Connect(options, MakeTestLogger("tls-requester"));
+  PDNSD_ASSERT_OK(responder.status());
+  PDNSD_ASSERT_OK(requester.status());
+  ASSERT_TRUE(WaitFor([&] { return (*responder)->IsConnected() && (*requester)->IsConnected(); }));
+  Bus* responder_bus = responder->get();
+  auto subscription = responder_bus->Subscribe("zonestate.tls", "", [&](const BusMessage& message) {
+    responder_bus->Respond(message, "pong:" + message.data);
+  });
+  PDNSD_ASSERT_OK(subscription.status());
+  PDNSD_ASSERT_OK(responder_bus->Flush(std::chrono::seconds(5)));
+  auto reply = (*requester)->Request("zonestate.tls", "ping", std::chrono::seconds(5));
+  PDNSD_ASSERT_OK(reply.status());
+  EXPECT_EQ(*reply, "pong:ping");
+
+  // Without a client certificate the server (verify: true) refuses the connection.
+  BusOptions anonymous = TestBusOptions(nats, "tls-anonymous");
+  anonymous.tls_ca_file = certs.File("ca.crt");
+  auto refused = Bus::Connect(anonymous, MakeTestLogger("tls-anonymous"));
+  if (refused.ok()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    EXPECT_FALSE((*refused)->IsConnected());
+  }
+  subscription->reset();
+}
+
+TEST(Broker, LargeRepliesAreChunkedAndReassembled) {
+  NatsServer nats;
+  PDNSD_ASSERT_OK(nats.Start(NatsOptions()));
+  auto responder = Bus::Connect(TestBusOptions(nats, "responder"), MakeTestLogger("responder"));
+  auto requester = Bus::Connect(TestBusOptions(nats, "requester"), MakeTestLogger("requester"));
+  PDNSD_ASSERT_OK(responder.status());
+  PDNSD_ASSERT_OK(requester.status());
+  ASSERT_TRUE(WaitFor([&] { return (*responder)->IsConnected() && (*requester)->IsConnected(); }));
+  // 5 MiB that compresses badly (pseudo-random), so it needs several chunks even compressed.
+  std::string payload(5 * 1024 * 1024, '\0');
+  uint32_t state = 12345;
+  for (char& c : payload) {
+    state = state * 1103515245u + 12345u;
+    c = static_cast<char>('a' + (state >> 16) % 26);
+  }
+  Bus* responder_bus = responder->get();
+  auto subscription = responder_bus->Subscribe("zonedata.big", "worker", [&](const BusMessage& m) {
+    responder_bus->Respond(m, m.data == "small" ? std::string("tiny") : payload);
+  });
+  PDNSD_ASSERT_OK(subscription.status());
+  PDNSD_ASSERT_OK(responder_bus->Flush(std::chrono::seconds(5)));
+  auto reply = (*requester)->Request("zonedata.big", "big", std::chrono::seconds(20));
+  PDNSD_ASSERT_OK(reply.status());
+  EXPECT_TRUE(*reply == payload) << "reassembled reply differs (size " << reply->size() << ")";
+  reply = (*requester)->Request("zonedata.big", "small", std::chrono::seconds(5));
+  PDNSD_ASSERT_OK(reply.status());
+  EXPECT_EQ(*reply, "tiny");
+  // Nobody listening: an error at once, not a timeout.
+  const auto start = std::chrono::steady_clock::now();
+  auto none = (*requester)->Request("zonedata.nobody", "x", std::chrono::seconds(10));
+  EXPECT_EQ(none.status().code(), StatusCode::kUnavailable) << none.status().ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  subscription->reset();
+}
+
 }  // namespace
 }  // namespace pdnsd::testing
