@@ -22,7 +22,7 @@ constexpr size_t kUdpBufferSize = 65535;
 
 // Interprets an answer to the SOA query: the SOA record, NotFound or Unavailable.
 StatusOr<SoaRecord> SoaFromAnswer(const ldns_pkt* query, const ldns_pkt* answer,
-                                    std::string_view zone, const std::string& server) {
+                                  std::string_view zone, const std::string& server) {
   const std::string where = " for " + std::string(zone) + " from " + server;
   switch (ldns_pkt_get_rcode(answer)) {
     case LDNS_RCODE_NOERROR:
@@ -43,7 +43,17 @@ StatusOr<SoaRecord> SoaFromAnswer(const ldns_pkt* query, const ldns_pkt* answer,
     const ldns_rr* rr = ldns_rr_list_rr(answers, i);
     if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA &&
         ldns_dname_compare(ldns_rr_owner(rr), qname) == 0 && ldns_rr_rd_count(rr) >= 3) {
-      return SoaRecord{dnswire::SoaSerial(rr), dnswire::RrToString(rr)};
+      SoaRecord soa{dnswire::SoaSerial(rr), dnswire::RrToString(rr), 0};
+      for (size_t j = 0; j < count; ++j) {
+        const ldns_rr* sig = ldns_rr_list_rr(answers, j);
+        if (ldns_rr_get_type(sig) != LDNS_RR_TYPE_RRSIG || ldns_rr_rd_count(sig) < 9) continue;
+        if (ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(sig)) != LDNS_RR_TYPE_SOA) continue;
+        const int64_t expiration = ldns_rdf2native_int32(ldns_rr_rrsig_expiration(sig));
+        if (soa.rrsig_expiration == 0 || expiration < soa.rrsig_expiration) {
+          soa.rrsig_expiration = expiration;
+        }
+      }
+      return soa;
     }
   }
   return Status::NotFound("no SOA in the answer" + where);
@@ -113,13 +123,17 @@ StatusOr<PktPtr> QueryUdp(const dnswire::SockAddr& address, const std::string& q
 }  // namespace
 
 StatusOr<SoaRecord> QuerySoa(const HostPort& server, std::string_view zone,
-                             std::chrono::milliseconds timeout) {
+                             std::chrono::milliseconds timeout, bool dnssec) {
   const Deadline deadline = Clock::now() + timeout;
   const std::string server_name = server.ToString();
   auto address = dnswire::ResolveHostPort(server);
   if (!address.ok()) return address.status();
   auto query = dnswire::NewQuery(zone, LDNS_RR_TYPE_SOA);
   if (!query.ok()) return query.status();
+  if (dnssec) {
+    ldns_pkt_set_edns_udp_size(query->get(), 1232);
+    ldns_pkt_set_edns_do(query->get(), true);
+  }
   const std::string query_wire = dnswire::PacketToWire(query->get());
   if (query_wire.empty()) return Status::Internal("cannot encode the SOA query");
 

@@ -211,6 +211,7 @@ std::vector<std::string> BuildAnswer(const AnswerContext& context, const uint8_t
   const char* label = only_soa ? "soa" : "axfr";
   context.observer->OnQuery(label, true);
   auto text = context.source->FetchZone(*zone, only_soa);
+  if (!text.ok() && !only_soa) context.observer->OnTransferFailed(*zone, text.status());
   if (!text.ok()) {
     if (text.status().code() == StatusCode::kNotFound) {
       context.log.debug("{} {}: not found at the source", label, *zone);

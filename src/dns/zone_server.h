@@ -43,6 +43,8 @@ class ZoneServerObserver {
   virtual void OnQuery(std::string_view qtype, bool permitted) = 0;
   // A complete AXFR of `zone` with `serial` was written to a client.
   virtual void OnTransferServed(const std::string& zone, uint32_t serial) = 0;
+  // An AXFR of `zone` was answered with an error because the source could not deliver it.
+  virtual void OnTransferFailed(const std::string& zone, const Status& why) = 0;
 };
 
 class ZoneServer {

@@ -3,6 +3,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "model/json_fields.h"
 #include "model/zone_name.h"
 
 namespace pdnsd {
@@ -12,50 +13,23 @@ using nlohmann::json;
 
 const char* EventTimeField(ZoneEventType type) {
   switch (type) {
-    case ZoneEventType::kAdd: return "created_at";
-    case ZoneEventType::kChange: return "changed_at";
-    case ZoneEventType::kDelete: return "deleted_at";
+    case ZoneEventType::kAdd:
+      return "created_at";
+    case ZoneEventType::kChange:
+      return "changed_at";
+    case ZoneEventType::kDelete:
+      return "deleted_at";
   }
   return "changed_at";
 }
 
-StatusOr<json> ParseObject(std::string_view text) {
-  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return Status::InvalidArgument("malformed JSON");
-  if (!doc.is_object()) return Status::InvalidArgument("JSON body is not an object");
-  return doc;
-}
-
-// Reads a required (or optional, when `required` is false) string field.
-Status ReadString(const json& doc, const char* field, bool required, std::string* out) {
-  auto it = doc.find(field);
-  if (it == doc.end() || it->is_null()) {
-    if (required) return Status::InvalidArgument(std::string("missing field \"") + field + "\"");
-    return Status::Ok();
-  }
-  if (!it->is_string()) {
-    return Status::InvalidArgument(std::string("field \"") + field + "\" is not a string");
-  }
-  *out = it->get<std::string>();
-  return Status::Ok();
-}
-
-Status ReadBool(const json& doc, const char* field, bool* out) {
-  auto it = doc.find(field);
-  if (it == doc.end() || it->is_null()) return Status::Ok();
-  if (!it->is_boolean()) {
-    return Status::InvalidArgument(std::string("field \"") + field + "\" is not a boolean");
-  }
-  *out = it->get<bool>();
-  return Status::Ok();
-}
-
 Status ReadZone(const json& doc, bool required, std::string* out) {
   std::string raw;
-  if (Status s = ReadString(doc, "zone", required, &raw); !s.ok()) return s;
+  if (Status s = ReadStringField(doc, "zone", required, &raw); !s.ok()) return s;
   if (raw.empty() && !required && doc.find("zone") == doc.end()) return Status::Ok();
   auto normalized = NormalizeZoneName(raw);
-  if (!normalized.ok()) return Status::InvalidArgument("field \"zone\": " + normalized.status().message());
+  if (!normalized.ok())
+    return Status::InvalidArgument("field \"zone\": " + normalized.status().message());
   *out = *normalized;
   return Status::Ok();
 }
@@ -66,9 +40,12 @@ std::string NowRfc3339() { return FormatRfc3339(std::chrono::system_clock::now()
 
 const char* ZoneEventTypeLabel(ZoneEventType type) {
   switch (type) {
-    case ZoneEventType::kAdd: return "create";
-    case ZoneEventType::kChange: return "change";
-    case ZoneEventType::kDelete: return "delete";
+    case ZoneEventType::kAdd:
+      return "create";
+    case ZoneEventType::kChange:
+      return "change";
+    case ZoneEventType::kDelete:
+      return "delete";
   }
   return "change";
 }
@@ -81,7 +58,8 @@ std::string FormatRfc3339(std::chrono::system_clock::time_point time) {
   gmtime_r(&seconds, &utc);
   char buffer[64];
   const size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::snprintf(buffer + n, sizeof buffer - n, ".%06lldZ", static_cast<long long>(micros % 1000000));
+  std::snprintf(buffer + n, sizeof buffer - n, ".%06lldZ",
+                static_cast<long long>(micros % 1000000));
   return buffer;
 }
 
@@ -92,12 +70,12 @@ std::string EncodeZoneEvent(const ZoneEvent& event) {
 }
 
 StatusOr<ZoneEvent> DecodeZoneEvent(ZoneEventType type, std::string_view text) {
-  auto doc = ParseObject(text);
+  auto doc = ParseJsonObject(text);
   if (!doc.ok()) return doc.status();
   ZoneEvent event;
   event.type = type;
   if (Status s = ReadZone(*doc, true, &event.zone); !s.ok()) return s;
-  if (Status s = ReadString(*doc, EventTimeField(type), false, &event.time); !s.ok()) return s;
+  if (Status s = ReadStringField(*doc, EventTimeField(type), false, &event.time); !s.ok()) return s;
   return event;
 }
 
@@ -109,12 +87,13 @@ std::string EncodeZoneDataRequest(const ZoneDataRequest& request) {
 }
 
 StatusOr<ZoneDataRequest> DecodeZoneDataRequest(std::string_view text) {
-  auto doc = ParseObject(text);
+  auto doc = ParseJsonObject(text);
   if (!doc.ok()) return doc.status();
   ZoneDataRequest request;
   if (Status s = ReadZone(*doc, true, &request.zone); !s.ok()) return s;
-  if (Status s = ReadBool(*doc, "only_soa", &request.only_soa); !s.ok()) return s;
-  if (Status s = ReadString(*doc, "requested_at", false, &request.requested_at); !s.ok()) return s;
+  if (Status s = ReadBoolField(*doc, "only_soa", &request.only_soa); !s.ok()) return s;
+  if (Status s = ReadStringField(*doc, "requested_at", false, &request.requested_at); !s.ok())
+    return s;
   return request;
 }
 
@@ -136,22 +115,23 @@ std::string EncodeErrorReply(std::string_view zone, const Status& error) {
 }
 
 StatusOr<ZoneDataReply> DecodeZoneDataReply(std::string_view text) {
-  auto doc = ParseObject(text);
+  auto doc = ParseJsonObject(text);
   if (!doc.ok()) return doc.status();
   ZoneDataReply reply;
   if (doc->contains("error_code") || (doc->contains("error") && !doc->contains("zone_data"))) {
     std::string error, code;
-    ReadString(*doc, "error", false, &error);
-    ReadString(*doc, "error_code", false, &code);
+    ReadStringField(*doc, "error", false, &error);
+    ReadStringField(*doc, "error_code", false, &code);
     if (code == "not_found") return Status::NotFound(error);
     if (code == "bad_request") return Status::InvalidArgument(error);
     return Status::Unavailable(error.empty() ? "zone provider replied with an error" : error);
   }
   if (Status s = ReadZone(*doc, true, &reply.zone); !s.ok()) return s;
-  if (Status s = ReadString(*doc, "zone_data", true, &reply.zone_data); !s.ok()) return s;
-  if (Status s = ReadBool(*doc, "dnssec_enabled", &reply.dnssec_enabled); !s.ok()) return s;
-  if (Status s = ReadBool(*doc, "presigned_records", &reply.presigned_records); !s.ok()) return s;
-  if (Status s = ReadString(*doc, "replied_at", false, &reply.replied_at); !s.ok()) return s;
+  if (Status s = ReadStringField(*doc, "zone_data", true, &reply.zone_data); !s.ok()) return s;
+  if (Status s = ReadBoolField(*doc, "dnssec_enabled", &reply.dnssec_enabled); !s.ok()) return s;
+  if (Status s = ReadBoolField(*doc, "presigned_records", &reply.presigned_records); !s.ok())
+    return s;
+  if (Status s = ReadStringField(*doc, "replied_at", false, &reply.replied_at); !s.ok()) return s;
   return reply;
 }
 
@@ -162,16 +142,18 @@ std::string EncodeZoneStateRequest(const ZoneStateRequest& request) {
 }
 
 StatusOr<ZoneStateRequest> DecodeZoneStateRequest(std::string_view text) {
-  auto doc = ParseObject(text);
+  auto doc = ParseJsonObject(text);
   if (!doc.ok()) return doc.status();
   ZoneStateRequest request;
   auto zone = doc->find("zone");
-  if (zone != doc->end() && !zone->is_null() && !(zone->is_string() && zone->get<std::string>().empty())) {
+  if (zone != doc->end() && !zone->is_null() &&
+      !(zone->is_string() && zone->get<std::string>().empty())) {
     std::string normalized;
     if (Status s = ReadZone(*doc, true, &normalized); !s.ok()) return s;
     request.zone = normalized;
   }
-  if (Status s = ReadString(*doc, "requested_at", false, &request.requested_at); !s.ok()) return s;
+  if (Status s = ReadStringField(*doc, "requested_at", false, &request.requested_at); !s.ok())
+    return s;
   return request;
 }
 
@@ -184,7 +166,7 @@ std::string EncodeZoneStateReply(const ZoneStateReply& reply) {
 }
 
 StatusOr<ZoneStateReply> DecodeZoneStateReply(std::string_view text) {
-  auto doc = ParseObject(text);
+  auto doc = ParseJsonObject(text);
   if (!doc.ok()) return doc.status();
   ZoneStateReply reply;
   auto map = doc->find("statemap");
@@ -195,10 +177,11 @@ StatusOr<ZoneStateReply> DecodeZoneStateReply(std::string_view text) {
       return Status::InvalidArgument("serial of \"" + zone + "\" is not a uint32");
     }
     auto normalized = NormalizeZoneName(zone);
-    if (!normalized.ok()) return Status::InvalidArgument("statemap: " + normalized.status().message());
+    if (!normalized.ok())
+      return Status::InvalidArgument("statemap: " + normalized.status().message());
     reply.statemap[*normalized] = static_cast<uint32_t>(serial.get<uint64_t>());
   }
-  if (Status s = ReadString(*doc, "created_at", false, &reply.created_at); !s.ok()) return s;
+  if (Status s = ReadStringField(*doc, "created_at", false, &reply.created_at); !s.ok()) return s;
   return reply;
 }
 

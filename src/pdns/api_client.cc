@@ -25,6 +25,10 @@ StatusOr<PdnsZone> ZoneFromJson(const json& doc) {
   }
   zone.dnssec = doc.value("dnssec", false);
   zone.presigned = doc.value("presigned", false);
+  if (doc.contains("nsec3param") && doc["nsec3param"].is_string()) {
+    zone.nsec3param = doc["nsec3param"].get<std::string>();
+  }
+  zone.nsec3narrow = doc.value("nsec3narrow", false);
   if (doc.contains("last_check") && doc["last_check"].is_number()) {
     zone.last_check = doc["last_check"].get<int64_t>();
   }
@@ -74,8 +78,8 @@ StatusOr<PdnsApiClient::Response> PdnsApiClient::Call(const char* call, const st
   httplib::Result result = client.send(request);
   if (!result) {
     if (observer_) observer_(call, false);
-    return Status::Unavailable("PowerDNS API at " + options_.url.Origin() + " not reachable: " +
-                               httplib::to_string(result.error()));
+    return Status::Unavailable("PowerDNS API at " + options_.url.Origin() +
+                               " not reachable: " + httplib::to_string(result.error()));
   }
   Response response{result->status, result->body};
   const bool ok = response.status >= 200 && response.status < 300;
@@ -84,7 +88,8 @@ StatusOr<PdnsApiClient::Response> PdnsApiClient::Call(const char* call, const st
   const std::string text = method + " " + path + ": PowerDNS answered " +
                            std::to_string(response.status) + ": " + ErrorText(response.body);
   if (response.status == 404 ||
-      (response.status == 422 && response.body.find("Could not find domain") != std::string::npos)) {
+      (response.status == 422 &&
+       response.body.find("Could not find domain") != std::string::npos)) {
     return Status::NotFound(text);
   }
   if (response.status >= 500) return Status::Unavailable(text);
@@ -125,6 +130,11 @@ Status PdnsApiClient::SetMasters(const std::string& zone,
   return Call("update", "PUT", ZonePath(zone), body.dump()).status();
 }
 
+Status PdnsApiClient::SetNsec3Param(const std::string& zone, const std::string& param) const {
+  json body = {{"nsec3param", param}, {"nsec3narrow", false}};
+  return Call("nsec3", "PUT", ZonePath(zone), body.dump()).status();
+}
+
 Status PdnsApiClient::DeleteZone(const std::string& zone) const {
   return Call("delete", "DELETE", ZonePath(zone), "").status();
 }
@@ -135,8 +145,8 @@ Status PdnsApiClient::RetrieveFromPrimary(const std::string& zone) const {
 
 Status PdnsApiClient::FlushCache(const std::string& zone) const {
   return Call("flush", "PUT",
-              "/api/v1/servers/" + options_.server_id + "/cache/flush?domain=" +
-                  httplib::detail::encode_query_param(zone),
+              "/api/v1/servers/" + options_.server_id +
+                  "/cache/flush?domain=" + httplib::detail::encode_query_param(zone),
               "")
       .status();
 }

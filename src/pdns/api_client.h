@@ -19,18 +19,20 @@
 namespace pdnsd {
 
 struct PdnsZone {
-  std::string name;  // normalised
-  std::string kind;  // "Native", "Master", "Slave", ...
+  std::string name;     // normalised
+  std::string kind;     // "Native", "Master", "Slave", ...
   uint32_t serial = 0;  // the API's serial: ignores SOA-EDIT (DESIGN 2a); fine for secondaries
   bool dnssec = false;
   bool presigned = false;
   std::vector<std::string> masters;
   int64_t last_check = 0;  // secondaries: unix time of the last transfer check
+  std::string nsec3param;  // "" for NSEC (only filled by GetZone)
+  bool nsec3narrow = false;
 };
 
 struct PdnsApiOptions {
-  Url url;                 // [PowerDNS] URL, e.g. http://127.0.0.1:8081
-  std::string api_key;     // [PowerDNS] APIToken
+  Url url;                              // [PowerDNS] URL, e.g. http://127.0.0.1:8081
+  std::string api_key;                  // [PowerDNS] APIToken
   std::string server_id = "localhost";  // [PowerDNS] ServerID
   std::chrono::milliseconds timeout{5000};
 };
@@ -38,7 +40,7 @@ struct PdnsApiOptions {
 class PdnsApiClient {
  public:
   // Called after every API call with its kind ("list", "get", "create", "update", "delete",
-  // "retrieve", "flush") and whether it succeeded; feeds the services' metrics.
+  // "retrieve", "flush", "nsec3") and whether it succeeded; feeds the services' metrics.
   using CallObserver = std::function<void(const char* call, bool ok)>;
 
   explicit PdnsApiClient(PdnsApiOptions options, CallObserver observer = nullptr);
@@ -46,10 +48,14 @@ class PdnsApiClient {
   StatusOr<std::vector<PdnsZone>> ListZones() const;
   StatusOr<PdnsZone> GetZone(const std::string& zone) const;  // without rrsets
   // Creates `zone` as kind Slave transferring from `masters` ("127.0.0.1:20102").
-  Status CreateSecondaryZone(const std::string& zone, const std::vector<std::string>& masters) const;
+  Status CreateSecondaryZone(const std::string& zone,
+                             const std::vector<std::string>& masters) const;
   // Sets the masters of an existing secondary zone.
   Status SetMasters(const std::string& zone, const std::vector<std::string>& masters) const;
   Status DeleteZone(const std::string& zone) const;
+  // PUT .../zones/Z {"nsec3param": param, "nsec3narrow": false} (the metadata endpoint refuses
+  // NSEC3PARAM; narrow zones transfer empty, so never narrow).
+  Status SetNsec3Param(const std::string& zone, const std::string& param) const;
   // PUT .../axfr-retrieve: PowerDNS queues a transfer from the zone's masters.
   Status RetrieveFromPrimary(const std::string& zone) const;
   // PUT .../cache/flush?domain=Z: drops the zone's entries from the packet and query caches.

@@ -4,6 +4,11 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "discovery/liveness_registry.h"
+
 #include "support/processes.h"
 
 namespace pdnsd::testing {
@@ -13,7 +18,28 @@ const std::string kBinDir = PDNSD_BIN_DIR;
 
 std::string Binary(const std::string& name) { return kBinDir + "/" + name; }
 
-const char* const kServices[] = {"pdns-api-proxy", "pdns-zone-provider", "pdns-secondary-syncer"};
+const char* const kServices[] = {"pdns-api-proxy", "pdns-zone-provider", "pdns-secondary-syncer",
+                                 "pdns-health-checker"};
+
+// promtool's findings on `metrics_file` other than the lint findings the original's own metric
+// names cause (STACK-NOTES: "..._count" names); empty when the text is clean.
+std::string PromtoolProblems(const std::string& metrics_file) {
+  int code = -1;
+  const std::string output =
+      RunCommand("promtool check metrics < " + metrics_file + " 2>&1", &code);
+  if (code == 0) return "";
+  std::string problems;
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
+    const bool original_name =
+        line.find("healthchecker_actual_primary_zone_count") != std::string::npos ||
+        line.find("healthchecker_actual_secondary_count") != std::string::npos ||
+        line.find("secondarysyncer_worker_lock_count") != std::string::npos;
+    if (!line.empty() && !original_name) problems += line + "\n";
+  }
+  if (code != 3 && problems.empty()) problems = "promtool exit code " + std::to_string(code);
+  return problems;
+}
 
 TEST(Binaries, VersionAndHelp) {
   for (const char* service : kServices) {
@@ -30,7 +56,8 @@ TEST(Binaries, VersionAndHelp) {
 // Runs `service --config path`; returns exit code and stderr.
 std::pair<int, std::string> RunWithConfig(const std::string& service, const std::string& path) {
   int code = -1;
-  std::string output = RunCommand(Binary(service) + " --config " + ShellQuote(path) + " 2>&1", &code);
+  std::string output =
+      RunCommand(Binary(service) + " --config " + ShellQuote(path) + " 2>&1", &code);
   return {code, output};
 }
 
@@ -41,12 +68,14 @@ TEST(Binaries, BadConfigStopsWithExitCode2AndOneLineNamingFileAndKey) {
   const std::string no_broker = dir.File("nobroker.toml");
   const std::string bad_value = dir.File("badvalue.toml");
   PDNSD_ASSERT_OK(WriteFile(not_toml, "[Service\nURL = 'x'\n"));
-  PDNSD_ASSERT_OK(WriteFile(no_broker, "[PowerDNS]\nURL = \"http://127.0.0.1:8081\"\n"
-                                       "[Service]\nURL = \"https://127.0.0.1:30000\"\n"));
-  PDNSD_ASSERT_OK(WriteFile(bad_value,
-                            "[MessageBroker]\nURL = \"nats://127.0.0.1:4222\"\n"
-                            "[PowerDNS]\nURL = \"http://127.0.0.1:8081\"\nAXFRTimeout = \"ten\"\n"
-                            "APIWorker = \"many\"\n[Service]\nURL = \"https://127.0.0.1:30000\"\n"));
+  PDNSD_ASSERT_OK(WriteFile(no_broker,
+                            "[PowerDNS]\nURL = \"http://127.0.0.1:8081\"\n"
+                            "[Service]\nURL = \"https://127.0.0.1:30000\"\n"));
+  PDNSD_ASSERT_OK(
+      WriteFile(bad_value,
+                "[MessageBroker]\nURL = \"nats://127.0.0.1:4222\"\n"
+                "[PowerDNS]\nURL = \"http://127.0.0.1:8081\"\nAXFRTimeout = \"ten\"\n"
+                "APIWorker = \"many\"\n[Service]\nURL = \"https://127.0.0.1:30000\"\n"));
   for (const char* service : kServices) {
     auto [code, out] = RunWithConfig(service, missing);
     EXPECT_EQ(code, 2) << out;
@@ -88,9 +117,11 @@ class RunningBinaries : public ::testing::Test {
     const uint16_t metrics_port = FreePort();
     const std::string path = dir_.File(service + ".toml");
     EXPECT_TRUE(WriteFile(path, Common(metrics_port) + config).ok());
-    EXPECT_TRUE(process.Start({Binary(service), "--config", path}, dir_.File(service + ".log")).ok());
-    EXPECT_TRUE(WaitFor([&] { return TcpPortOpen({"127.0.0.1", metrics_port}); }))
-        << process.LogTail();
+    EXPECT_TRUE(
+        process.Start({Binary(service), "--config", path}, dir_.File(service + ".log")).ok());
+    EXPECT_TRUE(WaitFor([&] {
+      return TcpPortOpen({"127.0.0.1", metrics_port});
+    })) << process.LogTail();
     return metrics_port;
   }
 
@@ -102,10 +133,17 @@ class RunningBinaries : public ::testing::Test {
     return "[PowerDNS]\nURL = \"" + primary_.api_url() + "\"\nAPIToken = \"" + primary_.api_key() +
            "\"\n[AXFRPrimary]\nAddress = \"" + primary_.dns_address().ToString() + "\"\n";
   }
+  std::string CheckerConfig(uint16_t status_port) const {
+    return "[Service]\nURL = \"http://127.0.0.1:" + std::to_string(status_port) +
+           "\"\n[ServiceDiscovery]\nHealthPingIntervall = \"200ms\"\n[PowerDNS]\nURL = \"" +
+           primary_.api_url() + "\"\nAPIToken = \"" + primary_.api_key() +
+           "\"\n[AXFRPrimary]\nAddress = \"" + primary_.dns_address().ToString() + "\"\n";
+  }
   std::string SyncerConfig(uint16_t axfr_port) const {
-    return "[Service]\nID = \"secondary-a\"\n[PowerDNS]\nURL = \"" + secondary_.api_url() +
-           "\"\nAPIToken = \"" + secondary_.api_key() + "\"\nAXFRAddress = \"127.0.0.1:" +
-           std::to_string(axfr_port) + "\"\n";
+    return "[Service]\nID = \"secondary-a\"\n[ServiceDiscovery]\nHealthPingIntervall = \"200ms\"\n"
+           "[PowerDNS]\nURL = \"" +
+           secondary_.api_url() + "\"\nAPIToken = \"" + secondary_.api_key() +
+           "\"\nAXFRAddress = \"127.0.0.1:" + std::to_string(axfr_port) + "\"\n";
   }
 
   TempDir dir_;
@@ -115,15 +153,19 @@ class RunningBinaries : public ::testing::Test {
 };
 
 TEST_F(RunningBinaries, MetricsPassPromtoolAndSigtermStopsWithinASecond) {
-  ChildProcess proxy, provider, syncer;
+  ChildProcess proxy, provider, syncer, checker;
   const uint16_t proxy_port = FreePort();
   const uint16_t proxy_metrics = Start(proxy, "pdns-api-proxy", ProxyConfig(proxy_port));
   const uint16_t provider_metrics = Start(provider, "pdns-zone-provider", ProviderConfig());
   const uint16_t syncer_metrics = Start(syncer, "pdns-secondary-syncer", SyncerConfig(FreePort()));
+  const uint16_t checker_port = FreePort();
+  const uint16_t checker_metrics =
+      Start(checker, "pdns-health-checker", CheckerConfig(checker_port));
 
   const std::pair<uint16_t, std::vector<std::string>> expectations[] = {
       {proxy_metrics,
-       {"apiproxy_powerdns_api_requests_total", "apiproxy_published_zone_events_total{event_type=\"create\"}"}},
+       {"apiproxy_powerdns_api_requests_total",
+        "apiproxy_published_zone_events_total{event_type=\"create\"}"}},
       {provider_metrics,
        {"zoneprovider_request_total", "zoneprovider_response_total",
         "zoneprovider_powerdns_api_call_total{state=\"successful\"}",
@@ -133,25 +175,34 @@ TEST_F(RunningBinaries, MetricsPassPromtoolAndSigtermStopsWithinASecond) {
         "secondarysyncer_zone_data_request_total{state=\"successful\"}",
         "secondarysyncer_zone_state_request_total",
         "secondarysyncer_local_dns_proxy_queries_total{qtype=\"*\",state=\"prohibited\"}",
-        "secondarysyncer_local_dns_proxy_queries_total{qtype=\"soa\",state=\"permitted\"}"}}};
+        "secondarysyncer_local_dns_proxy_queries_total{qtype=\"soa\",state=\"permitted\"}"}},
+      {checker_metrics,
+       {"healthchecker_actual_primary_zone_count", "healthchecker_actual_secondary_count",
+        "healthchecker_interval_health_cycles_total",
+        "healthchecker_event_health_check_published_zone_events_total{event_type=\"change\"}",
+        "healthchecker_interval_health_published_zone_events_total{event_type=\"delete\"}",
+        "healthchecker_singing_sync_cycles_total", "healthchecker_ensure_nsec3_cyles_total"}}};
   for (const auto& [port, names] : expectations) {
-    HttpResponse response = HttpCall("GET", "http://127.0.0.1:" + std::to_string(port) + "/metrics");
+    HttpResponse response =
+        HttpCall("GET", "http://127.0.0.1:" + std::to_string(port) + "/metrics");
     ASSERT_EQ(response.status, 200) << response.error;
     for (const std::string& name : names) {
-      EXPECT_NE(response.body.find(name), std::string::npos) << name << " missing in\n" << response.body;
+      EXPECT_NE(response.body.find(name), std::string::npos) << name << " missing in\n"
+                                                             << response.body;
     }
     EXPECT_NE(response.body.find("process_resident_memory_bytes"), std::string::npos);
     EXPECT_NE(response.body.find("process_start_time_seconds"), std::string::npos);
     PDNSD_ASSERT_OK(WriteFile(dir_.File("metrics.txt"), response.body));
-    int code = -1;
-    const std::string lint =
-        RunCommand("promtool check metrics < " + dir_.File("metrics.txt") + " 2>&1", &code);
-    // promtool exits 3 on lint findings; accept only the known finding on the original's
-    // "_count" names (none of ours today), fail on anything else, parse errors above all.
-    EXPECT_EQ(code, 0) << lint;
+    EXPECT_EQ(PromtoolProblems(dir_.File("metrics.txt")), "");
   }
 
-  for (ChildProcess* process : {&proxy, &provider, &syncer}) {
+  // The health-checker hears the syncer's heartbeat and shows it on its status page.
+  EXPECT_TRUE(WaitFor([&] {
+    return HttpCall("GET", "http://127.0.0.1:" + std::to_string(checker_port) + "/status")
+               .body.find("\"secondary-a\"") != std::string::npos;
+  })) << checker.LogTail();
+
+  for (ChildProcess* process : {&proxy, &provider, &syncer, &checker}) {
     const auto start = std::chrono::steady_clock::now();
     process->Signal(SIGTERM);
     auto code = process->WaitExit(std::chrono::seconds(5));
@@ -167,10 +218,62 @@ TEST_F(RunningBinaries, MetricsPassPromtoolAndSigtermStopsWithinASecond) {
   }
 }
 
+// The state the health-checker's /status shows for service `id` ("" when it is not listed).
+std::string LivenessOf(uint16_t status_port, const std::string& id) {
+  HttpResponse response =
+      HttpCall("GET", "http://127.0.0.1:" + std::to_string(status_port) + "/status");
+  auto doc = nlohmann::json::parse(response.body, nullptr, false);
+  if (!doc.is_object()) return "";
+  for (const char* list : {"secondaries", "services"}) {
+    for (const auto& entry : doc[list]) {
+      if (entry["id"] == id) return entry["state"].get<std::string>();
+    }
+  }
+  return "";
+}
+
+TEST_F(RunningBinaries, StoppedSyncerGoesCriticalThenDeregisteredAndComesBack) {
+  ChildProcess checker, syncer;
+  const uint16_t status_port = FreePort();
+  const uint16_t checker_metrics =
+      Start(checker, "pdns-health-checker",
+            CheckerConfig(status_port) + "[Secondaries]\nHosts = [\"ns-old.example.net\"]\n");
+  Start(syncer, "pdns-secondary-syncer", SyncerConfig(FreePort()));
+  EXPECT_TRUE(WaitFor([&] { return LivenessOf(status_port, "secondary-a") == "passing"; }))
+      << checker.LogTail();
+  syncer.Signal(SIGSTOP);  // alive but silent: no heartbeats
+  EXPECT_TRUE(WaitFor([&] { return LivenessOf(status_port, "secondary-a") == "critical"; },
+                      std::chrono::seconds(5)));
+  EXPECT_TRUE(WaitFor([&] { return LivenessOf(status_port, "secondary-a").empty(); },
+                      std::chrono::seconds(10)))
+      << "a silent syncer must be deregistered after 10 intervals";
+  syncer.Signal(SIGCONT);
+  EXPECT_TRUE(WaitFor([&] { return LivenessOf(status_port, "secondary-a") == "passing"; },
+                      std::chrono::seconds(5)));
+  EXPECT_NE(checker.LogSinceStart().find("secondary secondary-a on"), std::string::npos);
+
+  // A listed host of an original Go syncer: active without heartbeats, and shown as silent.
+  const std::string listed_id = Sha256Hex("ns-old.example.net");
+  HttpResponse status =
+      HttpCall("GET", "http://127.0.0.1:" + std::to_string(status_port) + "/status");
+  EXPECT_NE(status.body.find(listed_id), std::string::npos) << status.body;
+  EXPECT_NE(status.body.find("\"heartbeats\": false"), std::string::npos) << status.body;
+  HttpResponse metrics =
+      HttpCall("GET", "http://127.0.0.1:" + std::to_string(checker_metrics) + "/metrics");
+  EXPECT_NE(metrics.body.find("healthchecker_listed_secondaries_without_heartbeat 1"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_TRUE(WaitFor([&] {
+    return checker.LogSinceStart().find("has never sent a heartbeat") != std::string::npos;
+  })) << checker.LogSinceStart();
+}
+
 TEST_F(RunningBinaries, ProxyWritesSelfSignedPairOnceWithKeyMode0600) {
   ChildProcess proxy;
   const uint16_t port = FreePort();
   Start(proxy, "pdns-api-proxy", ProxyConfig(port));
+  // The pair is written when the proxy starts listening (after its metrics endpoint).
+  ASSERT_TRUE(WaitFor([&] { return TcpPortOpen({"127.0.0.1", port}); })) << proxy.LogTail();
   const std::string cert = dir_.File("proxy-state/api-proxy.crt");
   const std::string key = dir_.File("proxy-state/api-proxy.key");
   struct stat key_stat {};
@@ -182,14 +285,17 @@ TEST_F(RunningBinaries, ProxyWritesSelfSignedPairOnceWithKeyMode0600) {
   const std::string san = RunCommand("openssl x509 -noout -ext subjectAltName -in " + cert, &code);
   EXPECT_NE(san.find("127.0.0.1"), std::string::npos) << san;
   // Plain HTTP is not served.
-  HttpResponse plain = HttpCall("GET", "http://127.0.0.1:" + std::to_string(port) + "/api/v1/servers");
+  HttpResponse plain =
+      HttpCall("GET", "http://127.0.0.1:" + std::to_string(port) + "/api/v1/servers");
   EXPECT_NE(plain.status, 200);
   ASSERT_EQ(proxy.Stop(), 0);
 
   Start(proxy, "pdns-api-proxy", ProxyConfig(port));
+  ASSERT_TRUE(WaitFor([&] { return TcpPortOpen({"127.0.0.1", port}); })) << proxy.LogTail();
   EXPECT_EQ(ReadFile(cert), first_cert) << "the certificate must be reused after a restart";
-  const std::string served = RunCommand("echo | openssl s_client -connect 127.0.0.1:" +
-                                        std::to_string(port) + " 2>/dev/null | openssl x509 2>/dev/null");
+  const std::string served =
+      RunCommand("echo | openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
+                 " 2>/dev/null | openssl x509 2>/dev/null");
   EXPECT_EQ(served, first_cert);
 }
 

@@ -27,7 +27,8 @@ TEST(Broker, ServicesReconnectAfterNatsRestartAndTheNextChangeArrives) {
     EXPECT_TRUE(WaitFor([&] { return bus->IsConnected(); })) << "a service did not reconnect";
     PDNSD_EXPECT_OK(bus->Flush(std::chrono::seconds(5)));
   }
-  ASSERT_EQ(cluster.SetARecord("restart.example.", "after.restart.example.", "192.0.2.99").status, 204);
+  ASSERT_EQ(cluster.SetARecord("restart.example.", "after.restart.example.", "192.0.2.99").status,
+            204);
   const uint32_t serial = cluster.PrimarySerial("restart.example.");
   EXPECT_GT(serial, created);
   EXPECT_TRUE(cluster.WaitAllServe("restart.example.", serial));
@@ -42,8 +43,9 @@ TEST(Broker, WholePathOverIpv6Loopback) {
   options.host = "::1";
   PDNSD_ASSERT_OK(cluster.Start(options));
   EXPECT_EQ(cluster.syncers[0]->axfr_address().host, "::1");
-  ASSERT_EQ(cluster.CreateZone("v6.example.", 6,
-                               R"([{"name":"www.v6.example.","type":"AAAA","ttl":60,
+  ASSERT_EQ(cluster
+                .CreateZone("v6.example.", 6,
+                            R"([{"name":"www.v6.example.","type":"AAAA","ttl":60,
                                     "changetype":"REPLACE","records":[{"content":"2001:db8::6",
                                     "disabled":false}]}])")
                 .status,
@@ -127,13 +129,15 @@ void MakeCertificates(const TempDir& dir) {
   ASSERT_TRUE(WriteFile(d + "client.ext", "extendedKeyUsage=clientAuth\n").ok());
   const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes ";
   const std::vector<std::string> commands = {
-      "openssl req -x509" + ec + "-keyout " + d + "ca.key -out " + d + "ca.crt -days 2 -subj /CN=test-ca",
-      "openssl req" + ec + "-keyout " + d + "server.key -out " + d + "server.csr -subj /CN=localhost",
-      "openssl x509 -req -in " + d + "server.csr -CA " + d + "ca.crt -CAkey " + d + "ca.key -CAcreateserial -out " +
-          d + "server.crt -days 2 -extfile " + d + "server.ext",
+      "openssl req -x509" + ec + "-keyout " + d + "ca.key -out " + d +
+          "ca.crt -days 2 -subj /CN=test-ca",
+      "openssl req" + ec + "-keyout " + d + "server.key -out " + d +
+          "server.csr -subj /CN=localhost",
+      "openssl x509 -req -in " + d + "server.csr -CA " + d + "ca.crt -CAkey " + d +
+          "ca.key -CAcreateserial -out " + d + "server.crt -days 2 -extfile " + d + "server.ext",
       "openssl req" + ec + "-keyout " + d + "client.key -out " + d + "client.csr -subj /CN=syncer",
-      "openssl x509 -req -in " + d + "client.csr -CA " + d + "ca.crt -CAkey " + d + "ca.key -CAcreateserial -out " +
-          d + "client.crt -days 2 -extfile " + d + "client.ext"};
+      "openssl x509 -req -in " + d + "client.csr -CA " + d + "ca.crt -CAkey " + d +
+          "ca.key -CAcreateserial -out " + d + "client.crt -days 2 -extfile " + d + "client.ext"};
   for (const auto& command : commands) {
     int code = -1;
     const std::string output = RunCommand(command + " 2>&1", &code);
@@ -177,6 +181,36 @@ TEST(Broker, TlsWithCaAndClientCertificate) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     EXPECT_FALSE((*refused)->IsConnected());
   }
+  subscription->reset();
+}
+
+TEST(Broker, StateMapOf20000ZonesTravelsChunked) {
+  NatsServer nats;
+  PDNSD_ASSERT_OK(nats.Start(NatsOptions()));
+  auto responder = Bus::Connect(TestBusOptions(nats, "syncer"), MakeTestLogger("syncer"));
+  auto requester = Bus::Connect(TestBusOptions(nats, "checker"), MakeTestLogger("checker"));
+  PDNSD_ASSERT_OK(responder.status());
+  PDNSD_ASSERT_OK(requester.status());
+  ASSERT_TRUE(WaitFor([&] { return (*responder)->IsConnected() && (*requester)->IsConnected(); }));
+  ZoneStateReply state;
+  for (uint32_t i = 0; i < 20000; ++i) {
+    state
+        .statemap["customer-zone-number-" + std::to_string(i) + ".some-long-domain-name.example."] =
+        4000000000u + i;
+  }
+  const std::string encoded = EncodeZoneStateReply(state);
+  ASSERT_GT(encoded.size(), 1024u * 1024u) << "the map must exceed NATS's 1 MiB payload limit";
+  Bus* responder_bus = responder->get();
+  auto subscription = responder_bus->Subscribe(
+      "zonestate.big", "", [&](const BusMessage& m) { responder_bus->Respond(m, encoded); });
+  PDNSD_ASSERT_OK(subscription.status());
+  PDNSD_ASSERT_OK(responder_bus->Flush(std::chrono::seconds(5)));
+  auto reply =
+      (*requester)->Request("zonestate.big", EncodeZoneStateRequest({}), std::chrono::seconds(20));
+  PDNSD_ASSERT_OK(reply.status());
+  auto decoded = DecodeZoneStateReply(*reply);
+  PDNSD_ASSERT_OK(decoded.status());
+  EXPECT_EQ(decoded->statemap, state.statemap);
   subscription->reset();
 }
 

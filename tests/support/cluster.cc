@@ -20,7 +20,13 @@ BusOptions TestBusOptions(const NatsServer& nats, const std::string& name) {
 }
 
 Cluster::~Cluster() {
-  for (auto& syncer : syncers) syncer->Stop();
+  StopHealthChecker();
+  for (auto& sender : heartbeats) {
+    if (sender) sender->Stop();
+  }
+  for (auto& syncer : syncers) {
+    if (syncer) syncer->Stop();
+  }
   if (provider) provider->Stop();
   if (proxy) proxy->Stop();
   syncers.clear();
@@ -38,12 +44,7 @@ Status Cluster::Start(const ClusterOptions& options) {
   for (const auto& line : options.primary_config) primary_options.WithConfig(line);
   if (Status s = primary.Start(primary_options); !s.ok()) return s;
   for (int i = 0; i < options.secondaries; ++i) {
-    PdnsOptions secondary_options =
-        PdnsOptions().WithName("secondary" + std::to_string(i)).Secondary().WithHost(options.host);
-    for (const auto& line : options.secondary_config) secondary_options.WithConfig(line);
-    auto server = std::make_unique<PdnsServer>();
-    if (Status s = server->Start(secondary_options); !s.ok()) return s;
-    secondaries.push_back(std::move(server));
+    if (Status s = StartSecondaryPdns(); !s.ok()) return s;
   }
 
   auto connect = [&](const std::string& name) -> StatusOr<std::unique_ptr<Bus>> {
@@ -78,30 +79,107 @@ Status Cluster::Start(const ClusterOptions& options) {
   if (Status s = provider->Start(); !s.ok()) return s;
 
   for (int i = 0; i < options.secondaries; ++i) {
-    const std::string name = "syncer" + std::to_string(i);
-    bus = connect(name);
-    if (!bus.ok()) return bus.status();
-    syncer_buses.push_back(std::move(*bus));
-    syncer_registries.push_back(std::make_shared<prometheus::Registry>());
-    SecondarySyncerConfig config;
-    config.id = "secondary-" + std::to_string(i);
-    config.powerdns.url = *ParseHttpUrl(secondaries[i]->api_url());
-    config.powerdns.api_key = secondaries[i]->api_key();
-    config.axfr_address = {options.host, 0};
-    config.axfr_timeout = options.axfr_timeout;
-    config.retry_max = std::chrono::milliseconds(2000);
-    syncers.push_back(std::make_unique<SecondarySyncer>(
-        config, syncer_buses.back().get(), *syncer_registries.back(), MakeTestLogger(name)));
-    if (Status s = syncers.back()->Start(); !s.ok()) return s;
+    if (Status s = StartSyncer(i); !s.ok()) return s;
+  }
+  if (options.health_checker) {
+    if (Status s = StartHealthChecker(); !s.ok()) return s;
   }
   // Subscriptions are registered at the broker once each connection has flushed.
   for (Bus* b : {proxy_bus.get(), provider_bus.get()}) {
     if (Status s = b->Flush(std::chrono::seconds(5)); !s.ok()) return s;
   }
-  for (auto& b : syncer_buses) {
-    if (Status s = b->Flush(std::chrono::seconds(5)); !s.ok()) return s;
-  }
   return Status::Ok();
+}
+
+Status Cluster::StartSecondaryPdns() {
+  PdnsOptions secondary_options = PdnsOptions()
+                                      .WithName("secondary" + std::to_string(secondaries.size()))
+                                      .Secondary()
+                                      .WithHost(options_.host);
+  for (const auto& line : options_.secondary_config) secondary_options.WithConfig(line);
+  auto server = std::make_unique<PdnsServer>();
+  if (Status s = server->Start(secondary_options); !s.ok()) return s;
+  secondaries.push_back(std::move(server));
+  return Status::Ok();
+}
+
+Status Cluster::StartSyncer(int index) {
+  const std::string name = "syncer" + std::to_string(index);
+  if (static_cast<int>(syncers.size()) <= index) {
+    syncers.resize(index + 1);
+    syncer_buses.resize(index + 1);
+    syncer_registries.resize(index + 1);
+    heartbeats.resize(index + 1);
+    axfr_ports_.resize(index + 1, 0);
+  }
+  auto bus = Bus::Connect(TestBusOptions(nats, name), MakeTestLogger(name));
+  if (!bus.ok()) return bus.status();
+  syncer_buses[index] = std::move(*bus);
+  syncer_registries[index] = std::make_shared<prometheus::Registry>();
+  SecondarySyncerConfig config;
+  config.id = "secondary-" + std::to_string(index);
+  config.powerdns.url = *ParseHttpUrl(secondaries[index]->api_url());
+  config.powerdns.api_key = secondaries[index]->api_key();
+  config.axfr_address = {options_.host, axfr_ports_[index]};
+  config.axfr_timeout = options_.axfr_timeout;
+  config.retry_max = std::chrono::milliseconds(2000);
+  syncers[index] = std::make_unique<SecondarySyncer>(
+      config, syncer_buses[index].get(), *syncer_registries[index], MakeTestLogger(name));
+  if (Status s = syncers[index]->Start(); !s.ok()) return s;
+  // The same endpoint port after a restart: the local PowerDNS's zones point at it.
+  axfr_ports_[index] = syncers[index]->axfr_address().port;
+  if (Status s = syncer_buses[index]->Flush(std::chrono::seconds(5)); !s.ok()) return s;
+  Heartbeat heartbeat{config.id,
+                      "pdns-secondary-syncer",
+                      "test",
+                      {},
+                      "localhost",
+                      0,
+                      NewBootId(),
+                      "",
+                      secondaries[index]->dns_address().ToString()};
+  heartbeats[index] = std::make_unique<HeartbeatSender>(syncer_buses[index].get(), "heartbeat",
+                                                        heartbeat, options_.ping_interval,
+                                                        MakeTestLogger(name), [] { return 0.5; });
+  heartbeats[index]->Start();
+  return Status::Ok();
+}
+
+void Cluster::StopSyncer(int index) {
+  heartbeats[index].reset();
+  if (syncers[index]) syncers[index]->Stop();
+  syncers[index].reset();
+  syncer_buses[index].reset();
+}
+
+Status Cluster::AddSecondary() {
+  if (Status s = StartSecondaryPdns(); !s.ok()) return s;
+  return StartSyncer(static_cast<int>(secondaries.size()) - 1);
+}
+
+Status Cluster::StartHealthChecker() {
+  auto bus = Bus::Connect(TestBusOptions(nats, "health-checker"), MakeTestLogger("health-checker"));
+  if (!bus.ok()) return bus.status();
+  checker_bus = std::move(*bus);
+  checker_registry = std::make_shared<prometheus::Registry>();
+  HealthCheckerConfig config = options_.checker;
+  config.status_listen = {options_.host, 0};
+  if (config.powerdns.url.host_port.port == 0) {  // not pointed elsewhere by the test
+    config.powerdns.url = *ParseHttpUrl(primary.api_url());
+    config.powerdns.api_key = primary.api_key();
+    config.primary = primary.dns_address();
+  }
+  config.ping_interval = options_.ping_interval;
+  checker = std::make_unique<HealthChecker>(config, checker_bus.get(), *checker_registry,
+                                            MakeTestLogger("health-checker"));
+  if (Status s = checker->Start(); !s.ok()) return s;
+  return checker_bus->Flush(std::chrono::seconds(5));
+}
+
+void Cluster::StopHealthChecker() {
+  if (checker) checker->Stop();
+  checker.reset();
+  checker_bus.reset();
 }
 
 std::string Cluster::proxy_url() const { return "https://" + proxy->address().ToString(); }
@@ -161,13 +239,12 @@ HttpResponse Cluster::CreateZone(const std::string& zone, uint32_t serial,
 
 HttpResponse Cluster::SetARecord(const std::string& zone, const std::string& name,
                                  const std::string& ip) {
-  nlohmann::json body = {
-      {"rrsets",
-       {{{"name", name},
-         {"type", "A"},
-         {"ttl", 60},
-         {"changetype", "REPLACE"},
-         {"records", {{{"content", ip}, {"disabled", false}}}}}}}};
+  nlohmann::json body = {{"rrsets",
+                          {{{"name", name},
+                            {"type", "A"},
+                            {"ttl", 60},
+                            {"changetype", "REPLACE"},
+                            {"records", {{{"content", ip}, {"disabled", false}}}}}}}};
   return Proxy("PATCH", ZonesPath(zone), body.dump());
 }
 
@@ -196,7 +273,8 @@ bool Cluster::SecondaryHasZone(int index, const std::string& zone) const {
       },
       timeout, std::chrono::milliseconds(10));
   if (ok) return ::testing::AssertionSuccess();
-  auto failure = ::testing::AssertionFailure() << zone << " not served with serial " << serial << ":";
+  auto failure = ::testing::AssertionFailure()
+                 << zone << " not served with serial " << serial << ":";
   for (size_t i = 0; i < seen.size(); ++i) failure << " secondary" << i << "=" << seen[i];
   return failure;
 }

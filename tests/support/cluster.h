@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "bus/bus.h"
+#include "discovery/heartbeat.h"
 #include "services/api_proxy/api_proxy.h"
+#include "services/health_checker/health_checker.h"
 #include "services/secondary_syncer/secondary_syncer.h"
 #include "services/zone_provider/zone_provider.h"
 #include "support/processes.h"
@@ -26,10 +28,14 @@ namespace pdnsd::testing {
 
 struct ClusterOptions {
   int secondaries = 2;
-  std::string host = "127.0.0.1";  // every address of the cluster; "::1" for IPv6
+  std::string host = "127.0.0.1";             // every address of the cluster; "::1" for IPv6
   std::vector<std::string> primary_config;    // extra pdns.conf lines for the primary
   std::vector<std::string> secondary_config;  // ... and for each secondary
   std::chrono::milliseconds axfr_timeout{10000};
+  // Liveness and self-healing: every syncer sends heartbeats; a health-checker runs when set.
+  std::chrono::milliseconds ping_interval{200};
+  bool health_checker = false;
+  HealthCheckerConfig checker;  // its intervals; addresses are filled in by Start()
 };
 
 class Cluster {
@@ -38,6 +44,15 @@ class Cluster {
   ~Cluster();
 
   Status Start(const ClusterOptions& options = {});
+
+  // Stops syncer `index` (its heartbeats end too) / starts it again as a new process would
+  // (new boot id, same ID and AXFR endpoint port).
+  void StopSyncer(int index);
+  Status StartSyncer(int index);
+  // Adds a secondary: a new PowerDNS and its syncer (index = secondaries.size() - 1).
+  Status AddSecondary();
+  Status StartHealthChecker();
+  void StopHealthChecker();
 
   // A request to the api-proxy over HTTPS with the primary's API key.
   HttpResponse Proxy(const std::string& method, const std::string& path,
@@ -58,11 +73,12 @@ class Cluster {
   // The serial the primary serves (SOA-EDIT-API bumps the requested one at creation).
   uint32_t PrimarySerial(const std::string& zone) const { return ServedSerial(-1, zone); }
   // Waits until every secondary serves `zone` with `serial` (DNS). Returns what it saw.
-  ::testing::AssertionResult WaitAllServe(const std::string& zone, uint32_t serial,
-                                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  ::testing::AssertionResult WaitAllServe(
+      const std::string& zone, uint32_t serial,
+      std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // Waits until no secondary's API lists `zone` and none answers it authoritatively.
-  ::testing::AssertionResult WaitAllAbsent(const std::string& zone,
-                                           std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  ::testing::AssertionResult WaitAllAbsent(
+      const std::string& zone, std::chrono::milliseconds timeout = std::chrono::seconds(30));
   bool SecondaryHasZone(int index, const std::string& zone) const;
 
   const std::string& host() const { return options_.host; }
@@ -81,11 +97,19 @@ class Cluster {
   std::unique_ptr<ApiProxy> proxy;
   std::unique_ptr<ZoneProvider> provider;
   std::vector<std::unique_ptr<SecondarySyncer>> syncers;
+  std::vector<std::unique_ptr<HeartbeatSender>> heartbeats;  // one per syncer
+  std::shared_ptr<prometheus::Registry> checker_registry;
+  std::unique_ptr<Bus> checker_bus;
+  std::unique_ptr<HealthChecker> checker;
 
   TempDir state_dir{"pdnsd-cluster"};
 
  private:
+  Status StartSecondaryPdns();
+  HostPort SyncerAxfrAddress(int index);
+
   ClusterOptions options_;
+  std::vector<uint16_t> axfr_ports_;  // kept across syncer restarts
 };
 
 // BusOptions for a client of `nats` (no credentials).

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "services/api_proxy/config.h"
+#include "services/health_checker/config.h"
 #include "services/secondary_syncer/config.h"
 #include "services/zone_provider/config.h"
 
@@ -47,9 +48,26 @@ TEST(ConfigExamples, SecondarySyncer) {
   EXPECT_EQ(config.api_workers, 4);
 }
 
+TEST(ConfigExamples, HealthChecker) {
+  ConfigReader reader = Load("pdns-health-checker.toml");
+  CommonConfig common = ReadCommonConfig(reader, "pdns-health-checker");
+  HealthCheckerConfig config = ReadHealthCheckerConfig(reader);
+  ASSERT_TRUE(reader.status().ok()) << reader.status().message();
+  EXPECT_EQ(config.status_listen.ToString(), "127.0.0.1:30001");
+  EXPECT_EQ(config.event_check_wait.count(), 20000);
+  EXPECT_EQ(config.periodic_interval.count(), 300000);
+  EXPECT_EQ(config.refresh_interval.count(), 60000);
+  EXPECT_EQ(config.nsec3_interval.count(), 3600000);
+  EXPECT_TRUE(config.ensure_nsec3);
+  EXPECT_DOUBLE_EQ(config.mass_deletion_share, 0.5);
+  EXPECT_EQ(common.ping_interval.count(), 10000);
+  EXPECT_EQ(common.id.rfind("pdns-health-checker-", 0), 0u);
+}
+
 TEST(ConfigExamples, SyncerIdMustBeOneSubjectToken) {
   auto reader = ConfigReader::Parse(
-      "[Service]\nID = \"a.b\"\n[PowerDNS]\nURL = \"http://[::1]:8081\"\nAXFRAddress = \"[::1]:20102\"\n",
+      "[Service]\nID = \"a.b\"\n[PowerDNS]\nURL = \"http://[::1]:8081\"\nAXFRAddress = "
+      "\"[::1]:20102\"\n",
       "id.toml");
   ASSERT_TRUE(reader.ok());
   SecondarySyncerConfig config = ReadSecondarySyncerConfig(*reader);

@@ -103,6 +103,14 @@ class FakeObserver : public ZoneServerObserver {
     transfers_.emplace_back(zone, serial);
     changed_.notify_all();
   }
+  void OnTransferFailed(const std::string& zone, const Status&) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    failed_.push_back(zone);
+  }
+  std::vector<std::string> failed() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return failed_;
+  }
   int queries(const std::string& key) const {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = queries_.find(key);
@@ -128,6 +136,7 @@ class FakeObserver : public ZoneServerObserver {
   std::condition_variable changed_;
   std::map<std::string, int> queries_;
   std::vector<std::pair<std::string, uint32_t>> transfers_;
+  std::vector<std::string> failed_;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -426,6 +435,8 @@ TEST_F(ZoneServerTest, UnknownZoneIsNotAuthAtOnce) {
   EXPECT_EQ(serial.status().code(), StatusCode::kNotFound) << serial.status().ToString();
   EXPECT_LT(Clock::now() - start, 1s);
   EXPECT_TRUE(observer_.transfers().empty());
+  // The failed AXFR (not the SOA query) is reported, so a waiting syncer need not time out.
+  EXPECT_EQ(observer_.failed(), std::vector<std::string>{"unknown.test."});
 }
 
 TEST_F(ZoneServerTest, SourceFailureIsServfail) {

@@ -1,11 +1,36 @@
 #include "services/common/service_config.h"
 
+#include <unistd.h>
+
+#include "discovery/liveness_registry.h"
 #include "model/zone_name.h"
 
 namespace pdnsd {
 
+std::string DefaultServiceId(const std::string& service_name) {
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  const std::string host_hash = Sha256Hex(host);
+  if (service_name == "pdns-secondary-syncer") return host_hash;
+  return service_name + "-" + host_hash.substr(0, 12);
+}
+
 CommonConfig ReadCommonConfig(ConfigReader& reader, const std::string& service_name) {
   CommonConfig config;
+  config.id = reader.String("Service", "ID", "");
+  if (config.id.empty()) config.id = DefaultServiceId(service_name);
+  if (!IsValidSubjectToken(config.id)) {
+    reader.Fail("Service", "ID", "must be one NATS subject token (no '.', '*', '>' or spaces)");
+  }
+  config.tags = reader.StringList("Service", "Tags");
+  config.ping_interval =
+      reader.Duration("ServiceDiscovery", "HealthPingIntervall", config.ping_interval);
+  if (config.ping_interval.count() <= 0) {
+    reader.Fail("ServiceDiscovery", "HealthPingIntervall", "must be a positive duration");
+  }
+  config.heartbeat_prefix = reader.String("ServiceDiscovery", "Subject", config.heartbeat_prefix);
+  config.advertised_dns = reader.String("PowerDNS", "DNSAddress", "");
+  if (!config.advertised_dns.empty()) ReadAddress(reader, "PowerDNS", "DNSAddress", "");
   config.log.name = service_name;
   config.log.debug = reader.Bool("Log", "DEBUG", false);
   config.log.syslog = reader.Bool("Log", "Syslog", false);

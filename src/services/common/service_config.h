@@ -2,7 +2,9 @@
 // (API part) and [ZoneEventTopics]. Keys and meaning: docs/configuration.md.
 #pragma once
 
+#include <chrono>
 #include <string>
+#include <vector>
 
 #include "bus/bus.h"
 #include "core/config.h"
@@ -16,9 +18,20 @@ struct CommonConfig {
   LogOptions log;
   std::string prometheus_address;  // "" = no metrics endpoint
   BusOptions broker;
+  // Liveness (DESIGN section 5): who this instance is and how often it says so.
+  std::string id;                                  // [Service] ID; default see DefaultServiceId()
+  std::vector<std::string> tags;                   // [Service] Tags
+  std::chrono::milliseconds ping_interval{10000};  // [ServiceDiscovery] HealthPingIntervall
+  std::string heartbeat_prefix = "heartbeat";      // [ServiceDiscovery] Subject
+  std::string advertised_dns;  // [PowerDNS] DNSAddress (syncers): sent in heartbeats
 };
 
-// Reads [Log], [Prometheus] and [MessageBroker]. [MessageBroker] URL is required.
+// A syncer's ID is the SHA-256 hex of the hostname, as the original's; other services are
+// "<service>-<first 12 hex digits of that>", so services sharing a host stay apart.
+std::string DefaultServiceId(const std::string& service_name);
+
+// Reads [Log], [Prometheus], [MessageBroker], [Service] ID/Tags and [ServiceDiscovery].
+// [MessageBroker] URL is required; [Service] ID must be one NATS subject token.
 CommonConfig ReadCommonConfig(ConfigReader& reader, const std::string& service_name);
 
 // Reads [PowerDNS] URL (required), APIToken, ServerID.

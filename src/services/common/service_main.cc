@@ -3,12 +3,15 @@
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 #include <iostream>
 
 #include "core/metrics.h"
 #include "core/runtime.h"
+#include "discovery/heartbeat.h"
 
 #ifndef PDNSD_VERSION
 #define PDNSD_VERSION "0.0.0"
@@ -91,13 +94,22 @@ int RunServiceMain(int argc, char** argv, const ServiceDefinition& definition) {
         return 1;
       }
     }
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    Heartbeat heartbeat{
+        common.id, definition.name,      PDNSD_VERSION, common.tags, host, 0, NewBootId(),
+        "",        common.advertised_dns};
+    HeartbeatSender heartbeats(bus->get(), common.heartbeat_prefix, heartbeat, common.ping_interval,
+                               logger);
     if (Status s = (*service)->Start(); !s.ok()) {
       logger->critical("cannot start: {}", s.message());
       exit_code = 1;
     } else {
+      heartbeats.Start();
       const int signal_number = WaitForTerminationSignal();
       logger->info("received signal {} ({}); stopping", signal_number, strsignal(signal_number));
     }
+    heartbeats.Stop();
     (*service)->Stop();
     if (metrics) metrics->Stop();
     service->reset();

@@ -1,28 +1,10 @@
 #include "services/secondary_syncer/config.h"
 
-#include <openssl/evp.h>
-#include <unistd.h>
-
-#include <cstring>
-
 #include "model/zone_name.h"
 
 namespace pdnsd {
 
-std::string DefaultSecondaryId() {
-  char host[256] = "";
-  gethostname(host, sizeof host - 1);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(host, strlen(host), digest, &length, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id;
-  for (unsigned int i = 0; i < length; ++i) {
-    id += kHex[digest[i] >> 4];
-    id += kHex[digest[i] & 0xf];
-  }
-  return id;
-}
+std::string DefaultSecondaryId() { return DefaultServiceId("pdns-secondary-syncer"); }
 
 SecondarySyncerConfig ReadSecondarySyncerConfig(ConfigReader& reader) {
   SecondarySyncerConfig config;
@@ -36,7 +18,8 @@ SecondarySyncerConfig ReadSecondarySyncerConfig(ConfigReader& reader) {
   config.axfr_timeout = reader.Duration("PowerDNS", "AXFRTimeout", config.axfr_timeout);
   config.event_delay = reader.Duration("PowerDNS", "EventDelay", config.event_delay);
   config.retry_max = reader.Duration("PowerDNS", "RetryMaxDelay", config.retry_max);
-  config.api_workers = static_cast<int>(reader.Int("PowerDNS", "APIWorker", config.api_workers, 1, 256));
+  config.api_workers =
+      static_cast<int>(reader.Int("PowerDNS", "APIWorker", config.api_workers, 1, 256));
   config.subjects = ReadZoneEventSubjects(reader);
   config.zone_data_prefix = reader.String("ZoneDataTopics", "Prefix", config.zone_data_prefix);
   config.zone_state_prefix = reader.String("ZoneStateTopics", "Prefix", config.zone_state_prefix);

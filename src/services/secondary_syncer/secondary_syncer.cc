@@ -4,31 +4,9 @@
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
-#include <sstream>
-
 #include "model/messages.h"
 
 namespace pdnsd {
-namespace {
-
-// Serial of the SOA record in a presentation-format line ("z. 3600 IN SOA ns. host. 7 ...").
-StatusOr<uint32_t> SerialOfSoaLine(const std::string& text) {
-  std::istringstream tokens(text.substr(0, text.find('\n')));
-  std::vector<std::string> fields;
-  for (std::string field; tokens >> field;) fields.push_back(field);
-  for (size_t i = 0; i + 3 < fields.size(); ++i) {
-    if (fields[i] == "SOA") {
-      try {
-        return static_cast<uint32_t>(std::stoul(fields[i + 3]));
-      } catch (...) {
-        break;
-      }
-    }
-  }
-  return Status::Unavailable("zone provider sent no readable SOA record");
-}
-
-}  // namespace
 
 struct SecondarySyncer::Metrics {
   explicit Metrics(prometheus::Registry& registry)
@@ -87,7 +65,8 @@ SecondarySyncer::SecondarySyncer(SecondarySyncerConfig config, Bus* bus,
       logger_(std::move(logger)),
       metrics_(std::make_unique<Metrics>(registry)),
       powerdns_(config_.powerdns, [this](const char* call, bool ok) {
-        metrics_->api_calls.Add({{"state", ok ? "successful" : "failed"}, {"type", call}}).Increment();
+        metrics_->api_calls.Add({{"state", ok ? "successful" : "failed"}, {"type", call}})
+            .Increment();
       }) {}
 
 SecondarySyncer::~SecondarySyncer() { Stop(); }
@@ -147,7 +126,8 @@ void SecondarySyncer::OnEvent(ZoneEventType type, const BusMessage& message) {
   auto event = DecodeZoneEvent(type, message.data);
   if (!event.ok()) {
     metrics_->invalid.Increment();
-    logger_->warn("ignoring invalid zone event on {}: {}", message.subject, event.status().message());
+    logger_->warn("ignoring invalid zone event on {}: {}", message.subject,
+                  event.status().message());
     return;
   }
   metrics_->events.Add({{"event_type", ZoneEventTypeLabel(type)}}).Increment();
@@ -161,7 +141,8 @@ void SecondarySyncer::OnStateRequest(const BusMessage& message) {
   std::string reply;
   if (!request.ok()) {
     metrics_->invalid.Increment();
-    logger_->warn("invalid zone state request on {}: {}", message.subject, request.status().message());
+    logger_->warn("invalid zone state request on {}: {}", message.subject,
+                  request.status().message());
     reply = EncodeErrorReply("", request.status());
   } else {
     ZoneStateReply state;
@@ -193,7 +174,8 @@ void SecondarySyncer::OnStateRequest(const BusMessage& message) {
 
 StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool only_soa) {
   const std::string subject = config_.zone_data_prefix + "." + config_.id;
-  auto raw = bus_->Request(subject, EncodeZoneDataRequest({zone, only_soa, ""}), config_.axfr_timeout);
+  auto raw =
+      bus_->Request(subject, EncodeZoneDataRequest({zone, only_soa, ""}), config_.axfr_timeout);
   auto reply = raw.ok() ? DecodeZoneDataReply(*raw) : StatusOr<ZoneDataReply>(raw.status());
   const bool ok = reply.ok() || reply.status().code() == StatusCode::kNotFound;
   metrics_->zone_data_requests.Add({{"state", ok ? "successful" : "failed"}}).Increment();
@@ -205,7 +187,8 @@ StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool o
 }
 
 void SecondarySyncer::OnQuery(std::string_view qtype, bool permitted) {
-  metrics_->dns_queries.Add({{"qtype", std::string(qtype)}, {"state", permitted ? "permitted" : "prohibited"}})
+  metrics_->dns_queries
+      .Add({{"qtype", std::string(qtype)}, {"state", permitted ? "permitted" : "prohibited"}})
       .Increment();
 }
 
@@ -215,6 +198,16 @@ void SecondarySyncer::OnTransferServed(const std::string& zone, uint32_t serial)
     Served& served = served_[zone];
     ++served.count;
     served.serial = serial;
+  }
+  served_cv_.notify_all();
+}
+
+void SecondarySyncer::OnTransferFailed(const std::string& zone, const Status& why) {
+  {
+    std::lock_guard lock(served_mutex_);
+    Served& served = served_[zone];
+    ++served.failures;
+    served.last_failure = why;
   }
   served_cv_.notify_all();
 }
@@ -255,20 +248,14 @@ Status SecondarySyncer::Reconcile(const std::string& zone) {
     if (soa.status().code() == StatusCode::kNotFound) return RemoveLocalZone(zone);
     return soa.status();
   }
-  auto primary_serial = SerialOfSoaLine(*soa);
-  if (!primary_serial.ok()) return primary_serial.status();
-
+  // The SOA only tells that the primary has the zone. Its serial is not used to decide
+  // anything: the primary's packet cache can serve an old SOA for a while, while the AXFR the
+  // endpoint serves is always current. axfr-retrieve transfers whatever the primary serves, a
+  // lower serial too (a zone deleted and created anew), so no serial comparison is needed.
   const std::vector<std::string> masters = {MasterAddress()};
   PdnsZone local_before;
   auto local = powerdns_.GetZone(zone);
   if (!local.ok() && local.status().code() != StatusCode::kNotFound) return local.status();
-  if (local.ok() && SerialGreater(local->serial, *primary_serial)) {
-    // The secondary is ahead: the primary's zone was deleted and created anew. Start over.
-    logger_->info("{}: local serial {} is ahead of the primary's {}; replacing the zone", zone,
-                  local->serial, *primary_serial);
-    if (Status s = powerdns_.DeleteZone(zone); !s.ok()) return s;
-    local = Status::NotFound(zone);
-  }
   if (!local.ok()) {
     if (Status s = powerdns_.CreateSecondaryZone(zone, masters); !s.ok()) return s;
     logger_->info("{}: created as secondary of {}", zone, masters.front());
@@ -296,9 +283,16 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
   {
     std::unique_lock lock(served_mutex_);
     const bool got = served_cv_.wait_until(lock, deadline, [&] {
-      return stopping_ || served_[zone].count > before.count;
+      const Served& now = served_[zone];
+      return stopping_ || now.count > before.count || now.failures > before.failures;
     });
     if (stopping_) return Status::Unavailable("stopping");
+    const Served& now = served_[zone];
+    if (now.count == before.count && now.failures > before.failures) {
+      // The endpoint could not serve the transfer: no point waiting for a commit.
+      return Status(now.last_failure.code(), "transfer of " + zone + " failed at our endpoint: " +
+                                                 now.last_failure.message());
+    }
     if (!got) return Status::Timeout("PowerDNS did not transfer " + zone + " from our endpoint");
     served = served_[zone];
   }
@@ -313,10 +307,10 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
       const bool serial_matches = local->serial == served.serial;
       // A transfer that keeps the serial (DNSSEC key change) shows only in last_check, which
       // has one-second resolution: give up waiting for it after a second.
-      const bool committed = serial_matches &&
-                             (local_before.last_check == 0 || served.serial != local_before.serial ||
-                              local->last_check != local_before.last_check ||
-                              Clock::now() - served_at > std::chrono::milliseconds(1100));
+      const bool committed =
+          serial_matches && (local_before.last_check == 0 || served.serial != local_before.serial ||
+                             local->last_check != local_before.last_check ||
+                             Clock::now() - served_at > std::chrono::milliseconds(1100));
       if (committed) return Status::Ok();
     } else if (local.status().code() != StatusCode::kNotFound) {
       return local.status();

@@ -50,6 +50,8 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   struct Served {
     uint64_t count = 0;  // complete transfers served so far
     uint32_t serial = 0;
+    uint64_t failures = 0;  // transfers the endpoint could not serve (the source failed)
+    Status last_failure;
   };
 
   // ZoneSource: zone data from the zone-provider over the bus.
@@ -57,6 +59,7 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   // ZoneServerObserver
   void OnQuery(std::string_view qtype, bool permitted) override;
   void OnTransferServed(const std::string& zone, uint32_t serial) override;
+  void OnTransferFailed(const std::string& zone, const Status& why) override;
 
   void OnEvent(ZoneEventType type, const BusMessage& message);
   void OnStateRequest(const BusMessage& message);
@@ -82,7 +85,7 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   std::condition_variable served_cv_;
   std::map<std::string, Served> served_;  // GUARDED_BY(served_mutex_)
   std::mutex retry_mutex_;
-  std::map<std::string, int> failures_;   // GUARDED_BY(retry_mutex_)
+  std::map<std::string, int> failures_;  // GUARDED_BY(retry_mutex_)
   std::atomic<bool> stopping_{false};
 };
 

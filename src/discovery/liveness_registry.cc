@@ -1,0 +1,134 @@
+#include "discovery/liveness_registry.h"
+
+#include <openssl/evp.h>
+
+#include <utility>
+
+namespace pdnsd {
+namespace {
+
+constexpr char kSyncerService[] = "pdns-secondary-syncer";
+constexpr double kWarningLoad = 10;  // above this a service is "warning"
+constexpr int kCriticalIntervals = 3;
+constexpr int kDeregisterIntervals = 10;
+
+bool IsActive(Liveness state) { return state == Liveness::kPassing || state == Liveness::kWarning; }
+
+}  // namespace
+
+const char* LivenessName(Liveness state) {
+  switch (state) {
+    case Liveness::kPassing:
+      return "passing";
+    case Liveness::kWarning:
+      return "warning";
+    case Liveness::kCritical:
+      return "critical";
+    case Liveness::kDeregistered:
+      return "deregistered";
+  }
+  return "critical";
+}
+
+LivenessRegistry::LivenessRegistry(std::chrono::milliseconds interval, Clock clock)
+    : interval_(interval),
+      clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })) {}
+
+Liveness LivenessRegistry::Evaluate(const ServiceRecord& record) const {
+  // A static host that never sent a heartbeat is taken as alive (an original Go syncer).
+  if (!record.ever_heard) return Liveness::kPassing;
+  const auto silence = clock_() - record.last_seen;
+  if (silence > kDeregisterIntervals * interval_) {
+    // Configured hosts are never forgotten.
+    return record.static_host ? Liveness::kCritical : Liveness::kDeregistered;
+  }
+  if (silence > kCriticalIntervals * interval_) return Liveness::kCritical;
+  if (record.last.load1 > kWarningLoad) return Liveness::kWarning;
+  return Liveness::kPassing;
+}
+
+LivenessRegistry::Change LivenessRegistry::Observe(const Heartbeat& heartbeat) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto [it, inserted] = services_.try_emplace(heartbeat.id);
+  ServiceRecord& record = it->second;
+  Change change = Change::kKnown;
+  if (inserted || !record.ever_heard || Evaluate(record) == Liveness::kDeregistered) {
+    change = Change::kNew;
+  } else if (record.last.boot_id != heartbeat.boot_id) {
+    change = Change::kRestarted;
+  }
+  record.last = heartbeat;
+  record.last_seen = clock_();
+  record.last_seen_wall = std::chrono::system_clock::now();
+  record.ever_heard = true;
+  record.state = Evaluate(record);
+  return change;
+}
+
+void LivenessRegistry::AddStaticSecondary(const std::string& host) {
+  const std::string id = Sha256Hex(host);
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto [it, inserted] = services_.try_emplace(id);
+  ServiceRecord& record = it->second;
+  record.static_host = true;
+  if (inserted) {
+    record.last.id = id;
+    record.last.service = kSyncerService;
+    record.last.host = host;
+    record.state = Liveness::kPassing;
+  }
+}
+
+std::vector<ServiceRecord> LivenessRegistry::ActiveSecondaries() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<ServiceRecord> active;
+  for (const auto& [id, record] : services_) {  // std::map: sorted by id
+    const Liveness state = Evaluate(record);
+    if (record.static_host || (record.last.service == kSyncerService && IsActive(state))) {
+      active.push_back(record);
+      active.back().state = state;
+    }
+  }
+  return active;
+}
+
+std::vector<ServiceRecord> LivenessRegistry::Snapshot() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<ServiceRecord> records;
+  for (auto it = services_.begin(); it != services_.end();) {
+    const Liveness state = Evaluate(it->second);
+    if (state == Liveness::kDeregistered) {
+      it = services_.erase(it);
+      continue;
+    }
+    it->second.state = state;
+    records.push_back(it->second);
+    ++it;
+  }
+  return records;
+}
+
+std::optional<Liveness> LivenessRegistry::StateOf(const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = services_.find(id);
+  if (it == services_.end()) return std::nullopt;
+  return Evaluate(it->second);
+}
+
+std::string Sha256Hex(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+    return "";
+  }
+  std::string hex;
+  hex.reserve(2 * length);
+  for (unsigned int i = 0; i < length; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 0xf];
+  }
+  return hex;
+}
+
+}  // namespace pdnsd

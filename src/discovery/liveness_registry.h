@@ -1,0 +1,66 @@
+// LivenessRegistry: what the health-checker knows of every service from its heartbeats.
+//
+// States as the seed's Consul checks: passing; warning while the reported 1-minute load is
+// above 10; critical after 3 intervals without a heartbeat; deregistered (forgotten) after 10.
+// Passing and warning count as active. Statically configured secondaries ([Secondaries] Hosts,
+// ID = SHA-256(host)) are active even without heartbeats (an original Go syncer sends none).
+// Time comes from an injected clock so tests need not wait. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "discovery/heartbeat.h"
+
+namespace pdnsd {
+
+enum class Liveness { kPassing, kWarning, kCritical, kDeregistered };
+const char* LivenessName(Liveness state);  // "passing", "warning", "critical", "deregistered"
+
+struct ServiceRecord {
+  Heartbeat last;                                     // the last heartbeat seen
+  std::chrono::steady_clock::time_point last_seen{};  // when it arrived
+  std::chrono::system_clock::time_point last_seen_wall{};
+  Liveness state = Liveness::kPassing;
+  bool static_host = false;  // from [Secondaries] Hosts
+  bool ever_heard = false;   // a heartbeat arrived at least once
+};
+
+class LivenessRegistry {
+ public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+
+  LivenessRegistry(std::chrono::milliseconds interval, Clock clock);
+
+  // What a heartbeat meant: a service seen for the first time (or again after it was
+  // deregistered), a restart (new boot id), or just one more beat.
+  enum class Change { kNew, kRestarted, kKnown };
+  Change Observe(const Heartbeat& heartbeat);
+
+  // Registers a static secondary (no heartbeat needed); its id is SHA-256(host).
+  void AddStaticSecondary(const std::string& host);
+
+  // Active secondaries (syncers passing or warning, plus static hosts), sorted by id.
+  std::vector<ServiceRecord> ActiveSecondaries() const;
+  // Every known service with its current state; deregistered ones are dropped here.
+  std::vector<ServiceRecord> Snapshot();
+  std::optional<Liveness> StateOf(const std::string& id) const;
+
+ private:
+  Liveness Evaluate(const ServiceRecord& record) const;  // REQUIRES: mutex_ held
+
+  std::chrono::milliseconds interval_;
+  Clock clock_;
+  mutable std::mutex mutex_;
+  std::map<std::string, ServiceRecord> services_;  // by id; GUARDED_BY(mutex_)
+};
+
+// SHA-256 hex of `text` (secondary IDs from host names).
+std::string Sha256Hex(std::string_view text);
+
+}  // namespace pdnsd

@@ -1,0 +1,60 @@
+#include "services/health_checker/config.h"
+
+namespace pdnsd {
+
+HealthCheckerConfig ReadHealthCheckerConfig(ConfigReader& reader) {
+  HealthCheckerConfig config;
+  const std::string url = reader.String("Service", "URL", "http://127.0.0.1:30001");
+  auto parsed = ParseHttpUrl(url);
+  if (!parsed.ok()) {
+    reader.Fail("Service", "URL", parsed.status().message());
+  } else {
+    if (parsed->scheme != "http")
+      reader.Fail("Service", "URL", "the status page is served over http://");
+    config.status_listen = parsed->host_port;
+  }
+  config.powerdns = ReadPdnsApiOptions(reader);
+  config.primary = ReadAddress(reader, "AXFRPrimary", "Address", "127.0.0.1:53");
+  config.dns_timeout = reader.Duration("PowerDNS", "AXFRTimeout", config.dns_timeout);
+  config.subjects = ReadZoneEventSubjects(reader);
+  config.zone_state_prefix = reader.String("ZoneStateTopics", "Prefix", config.zone_state_prefix);
+  config.heartbeat_prefix = reader.String("ServiceDiscovery", "Subject", config.heartbeat_prefix);
+  config.ping_interval =
+      reader.Duration("ServiceDiscovery", "HealthPingIntervall", config.ping_interval);
+  config.static_secondaries = reader.StringList("Secondaries", "Hosts");
+  config.event_check_wait =
+      reader.Duration("HealthChecks", "EventCheckWaitTime", config.event_check_wait);
+  config.refresh_interval = reader.Duration("HealthChecks", "ActiveZoneSecondaryRefreshIntervall",
+                                            config.refresh_interval);
+  config.periodic_interval =
+      reader.Duration("HealthChecks", "PeriodicalCheckIntervall", config.periodic_interval);
+  config.nsec3_interval =
+      reader.Duration("HealthChecks", "NSEC3CheckIntervall", config.nsec3_interval);
+  config.ensure_nsec3 = reader.Bool("HealthChecks", "EnsureNSEC3", config.ensure_nsec3);
+  const int64_t share_percent =
+      reader.Int("HealthChecks", "MassDeletionPercent",
+                 static_cast<int64_t>(config.mass_deletion_share * 100), 1, 100);
+  config.mass_deletion_share = static_cast<double>(share_percent) / 100.0;
+  config.signing_window =
+      reader.Duration("HealthChecks", "SigningSyncWindow", config.signing_window);
+  config.signature_expiry =
+      reader.Duration("HealthChecks", "SignatureExpiryWindow", config.signature_expiry);
+  config.state_timeout =
+      reader.Duration("HealthChecks", "StateRequestTimeout", config.state_timeout);
+  config.workers = static_cast<int>(reader.Int("Service", "Workers", config.workers, 1, 256));
+  for (const auto& [name, value] :
+       {std::pair{"PeriodicalCheckIntervall", config.periodic_interval},
+        std::pair{"ActiveZoneSecondaryRefreshIntervall", config.refresh_interval},
+        std::pair{"NSEC3CheckIntervall", config.nsec3_interval}}) {
+    if (value.count() <= 0) reader.Fail("HealthChecks", name, "must be a positive duration");
+  }
+  if (config.state_timeout.count() <= 0) {
+    reader.Fail("HealthChecks", "StateRequestTimeout", "must be a positive duration");
+  }
+  if (config.ping_interval.count() <= 0) {
+    reader.Fail("ServiceDiscovery", "HealthPingIntervall", "must be a positive duration");
+  }
+  return config;
+}
+
+}  // namespace pdnsd

@@ -1,0 +1,625 @@
+#include "services/health_checker/health_checker.h"
+
+#include <httplib.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "dns/soa_query.h"
+#include "model/zone_name.h"
+#include "services/health_checker/signing_schedule.h"
+
+namespace pdnsd {
+namespace {
+
+constexpr const char* kSyncerService = "pdns-secondary-syncer";
+constexpr const char* kNsec3Param = "1 0 0 -";  // RFC 9276
+
+// Runs fn(i) for i in [0, count) on up to `threads` threads.
+void ParallelFor(size_t count, int threads, const std::function<void(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  auto run = [&] {
+    for (size_t i = next++; i < count; i = next++) fn(i);
+  };
+  std::vector<std::thread> pool;
+  const size_t extra = std::min<size_t>(static_cast<size_t>(std::max(threads, 1)), count);
+  for (size_t t = 1; t < extra; ++t) pool.emplace_back(run);
+  run();
+  for (auto& thread : pool) thread.join();
+}
+
+}  // namespace
+
+struct HealthChecker::Metrics {
+  explicit Metrics(prometheus::Registry& registry)
+      : primary_zones(prometheus::BuildGauge()
+                          .Name("healthchecker_actual_primary_zone_count")
+                          .Help("Zones the primary serves (last refresh)")
+                          .Register(registry)
+                          .Add({})),
+        secondaries(prometheus::BuildGauge()
+                        .Name("healthchecker_actual_secondary_count")
+                        .Help("Active secondaries (passing or warning, plus listed hosts)")
+                        .Register(registry)
+                        .Add({})),
+        interval_cycles(prometheus::BuildCounter()
+                            .Name("healthchecker_interval_health_cycles_total")
+                            .Help("Periodic checks run")
+                            .Register(registry)
+                            .Add({})),
+        event_events(prometheus::BuildCounter()
+                         .Name("healthchecker_event_health_check_published_zone_events_total")
+                         .Help("Targeted zone events sent by the event check")
+                         .Register(registry)),
+        interval_events(prometheus::BuildCounter()
+                            .Name("healthchecker_interval_health_published_zone_events_total")
+                            .Help("Targeted zone events sent by periodic checks")
+                            .Register(registry)),
+        refresh_events(prometheus::BuildCounter()
+                           .Name("healthchecker_refresh_published_zone_events_total")
+                           .Help("Zone events sent for changes that bypassed the api-proxy")
+                           .Register(registry)),
+        signing_cycles(prometheus::BuildCounter()
+                           .Name("healthchecker_singing_sync_cycles_total")
+                           .Help("Signing syncs run (the original's spelling)")
+                           .Register(registry)
+                           .Add({})),
+        nsec3_cycles(prometheus::BuildCounter()
+                         .Name("healthchecker_ensure_nsec3_cyles_total")
+                         .Help("NSEC3 checks run (the original's spelling)")
+                         .Register(registry)
+                         .Add({})),
+        mass_deletion_alerts(prometheus::BuildCounter()
+                                 .Name("healthchecker_mass_deletion_alerts_total")
+                                 .Help("Cycles in which stray zones were not announced")
+                                 .Register(registry)
+                                 .Add({})),
+        invalid(prometheus::BuildCounter()
+                    .Name("healthchecker_invalid_messages_total")
+                    .Help("Heartbeats, events and state replies rejected as malformed")
+                    .Register(registry)
+                    .Add({})),
+        state_failures(prometheus::BuildCounter()
+                           .Name("healthchecker_state_request_failures_total")
+                           .Help("Zone-state requests that failed or timed out")
+                           .Register(registry)
+                           .Add({})),
+        liveness(prometheus::BuildGauge()
+                     .Name("healthchecker_services")
+                     .Help("Known services by liveness state")
+                     .Register(registry)),
+        silent_static(prometheus::BuildGauge()
+                          .Name("healthchecker_listed_secondaries_without_heartbeat")
+                          .Help("[Secondaries] Hosts that never sent a heartbeat")
+                          .Register(registry)
+                          .Add({})),
+        expiring_signatures(prometheus::BuildCounter()
+                                .Name("healthchecker_expiring_signature_zones_total")
+                                .Help("Zones re-sent because a secondary served an RRSIG "
+                                      "expiring within SignatureExpiryWindow")
+                                .Register(registry)
+                                .Add({})) {
+    for (const char* type : {"create", "change", "delete"}) {
+      event_events.Add({{"event_type", type}});
+      interval_events.Add({{"event_type", type}});
+      refresh_events.Add({{"event_type", type}});
+    }
+    for (Liveness state : {Liveness::kPassing, Liveness::kWarning, Liveness::kCritical}) {
+      liveness.Add({{"state", LivenessName(state)}});
+    }
+  }
+  prometheus::Gauge& primary_zones;
+  prometheus::Gauge& secondaries;
+  prometheus::Counter& interval_cycles;
+  prometheus::Family<prometheus::Counter>& event_events;
+  prometheus::Family<prometheus::Counter>& interval_events;
+  prometheus::Family<prometheus::Counter>& refresh_events;
+  prometheus::Counter& signing_cycles;
+  prometheus::Counter& nsec3_cycles;
+  prometheus::Counter& mass_deletion_alerts;
+  prometheus::Counter& invalid;
+  prometheus::Counter& state_failures;
+  prometheus::Family<prometheus::Gauge>& liveness;
+  prometheus::Gauge& silent_static;
+  prometheus::Counter& expiring_signatures;
+};
+
+HealthChecker::HealthChecker(HealthCheckerConfig config, Bus* bus, prometheus::Registry& registry,
+                             Logger logger, LivenessRegistry::Clock steady_clock,
+                             WallClock wall_clock)
+    : config_(std::move(config)),
+      bus_(bus),
+      logger_(std::move(logger)),
+      metrics_(std::make_unique<Metrics>(registry)),
+      powerdns_(config_.powerdns),
+      wall_clock_(std::move(wall_clock)),
+      liveness_(config_.ping_interval, std::move(steady_clock)),
+      guard_(config_.mass_deletion_share),
+      refresh_guard_(config_.mass_deletion_share) {
+  for (const std::string& host : config_.static_secondaries) liveness_.AddStaticSecondary(host);
+}
+
+HealthChecker::~HealthChecker() { Stop(); }
+
+Status HealthChecker::Start() {
+  timers_ = std::make_unique<TimerQueue>();
+  checks_ = std::make_unique<WorkerPool>(2);
+  if (Status s = StartStatusServer(); !s.ok()) return s;
+  auto heartbeats = bus_->Subscribe(config_.heartbeat_prefix + ".>", "",
+                                    [this](const BusMessage& message) { OnHeartbeat(message); });
+  if (!heartbeats.ok()) return heartbeats.status();
+  subscriptions_.push_back(std::move(*heartbeats));
+  for (const std::string& subject :
+       {config_.subjects.add, config_.subjects.change, config_.subjects.remove}) {
+    auto events = bus_->Subscribe(subject, "", [this](const BusMessage& m) { OnZoneEvent(m); });
+    if (!events.ok()) return events.status();
+    subscriptions_.push_back(std::move(*events));
+  }
+  scheduler_ = std::thread([this] { SchedulerLoop(); });
+  logger_->info("checking secondaries against primary {} (status on http://{}/status)",
+                config_.primary.ToString(), status_bound_.ToString());
+  return Status::Ok();
+}
+
+void HealthChecker::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  subscriptions_.clear();
+  if (scheduler_.joinable()) scheduler_.join();
+  if (timers_) timers_->Stop();
+  if (checks_) checks_->Stop();
+  if (status_server_) status_server_->stop();
+  if (status_thread_.joinable()) status_thread_.join();
+}
+
+Status HealthChecker::StartStatusServer() {
+  status_server_ = std::make_unique<httplib::Server>();
+  status_server_->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  status_server_->Get("/status", [this](const httplib::Request&, httplib::Response& response) {
+    response.set_content(StatusJson(), "application/json");
+  });
+  int port = config_.status_listen.port;
+  if (port == 0) {
+    port = status_server_->bind_to_any_port(config_.status_listen.host);
+  } else if (!status_server_->bind_to_port(config_.status_listen.host, port)) {
+    port = -1;
+  }
+  if (port <= 0) return Status::Unavailable("cannot listen on " + config_.status_listen.ToString());
+  status_bound_ = {config_.status_listen.host, static_cast<uint16_t>(port)};
+  status_thread_ = std::thread([this] { status_server_->listen_after_bind(); });
+  return Status::Ok();
+}
+
+StatusOr<HealthChecker::PrimaryView> HealthChecker::ReadPrimary() {
+  auto zones = powerdns_.ListZones();
+  if (!zones.ok()) return zones.status();
+  PrimaryView view;
+  std::vector<uint32_t> serials(zones->size());
+  std::vector<Status> errors(zones->size());
+  ParallelFor(zones->size(), config_.workers, [&](size_t i) {
+    auto serial = QuerySoaSerial(config_.primary, (*zones)[i].name, config_.dns_timeout);
+    if (!serial.ok())
+      serial = QuerySoaSerial(config_.primary, (*zones)[i].name, config_.dns_timeout);
+    if (serial.ok()) {
+      serials[i] = *serial;
+    } else {
+      errors[i] = serial.status();
+    }
+  });
+  for (size_t i = 0; i < zones->size(); ++i) {
+    const PdnsZone& zone = (*zones)[i];
+    if (!errors[i].ok()) {
+      // A zone the API lists but DNS does not serve (no SOA yet) is not served. Other failures
+      // leave the zone out of this cycle's diffs rather than failing the whole cycle.
+      if (errors[i].code() != StatusCode::kNotFound) view.unknown.insert(zone.name);
+      continue;
+    }
+    view.served[zone.name] = serials[i];
+    if (zone.dnssec) view.dnssec.insert(zone.name);
+  }
+  if (!zones->empty() && view.unknown.size() * 10 > zones->size()) {
+    return Status::Unavailable("primary DNS " + config_.primary.ToString() +
+                               " did not answer for " + std::to_string(view.unknown.size()) +
+                               " of " + std::to_string(zones->size()) + " zones");
+  }
+  metrics_->primary_zones.Set(static_cast<double>(view.served.size()));
+  return view;
+}
+
+StatusOr<std::map<std::string, uint32_t>> HealthChecker::SecondaryState(
+    const std::string& id, const std::optional<std::string>& zone) {
+  auto raw = bus_->Request(config_.zone_state_prefix + "." + id, EncodeZoneStateRequest({zone, ""}),
+                           config_.state_timeout);
+  if (!raw.ok()) {
+    metrics_->state_failures.Increment();
+    return raw.status();
+  }
+  auto reply = DecodeZoneStateReply(*raw);
+  if (!reply.ok()) {
+    metrics_->state_failures.Increment();
+    if (raw->find("error_code") == std::string::npos) metrics_->invalid.Increment();
+    return Status::Unavailable("state of " + id + ": " + reply.status().message());
+  }
+  return std::move(reply->statemap);
+}
+
+void HealthChecker::Announce(ZoneEventType type, const std::string& zone, const std::string& id,
+                             const char* source) {
+  const std::string& base = type == ZoneEventType::kAdd      ? config_.subjects.add
+                            : type == ZoneEventType::kChange ? config_.subjects.change
+                                                             : config_.subjects.remove;
+  const std::string subject = id.empty() ? base : base + "." + id;
+  if (Status s = bus_->Publish(subject, EncodeZoneEvent({type, zone, ""})); !s.ok()) {
+    logger_->warn("cannot publish {} for {}: {}", subject, zone, s.message());
+    return;
+  }
+  const std::map<std::string, std::string> labels = {{"event_type", ZoneEventTypeLabel(type)}};
+  const std::string_view from = source;
+  if (from == "event") metrics_->event_events.Add(labels).Increment();
+  if (from == "interval") metrics_->interval_events.Add(labels).Increment();
+  if (from == "refresh" || from == "signing" || from == "nsec3") {
+    metrics_->refresh_events.Add(labels).Increment();
+  }
+  logger_->info("{} check: {} event for {} to {}", source, ZoneEventTypeLabel(type), zone,
+                id.empty() ? "every secondary" : id);
+}
+
+void HealthChecker::CheckSecondary(const ServiceRecord& secondary, const PrimaryView& primary,
+                                   bool allow_stray) {
+  const std::string& id = secondary.last.id;
+  SecondaryReport report;
+  report.last_check = FormatRfc3339(wall_clock_());
+  auto state = SecondaryState(id, std::nullopt);
+  if (!state.ok()) {
+    report.error = state.status().message();
+    logger_->warn("secondary {} skipped this cycle: {}", id, report.error);
+  } else {
+    for (const std::string& zone : primary.unknown) state->erase(zone);
+    const ZoneDiff diff = DiffZones(primary.served, *state);
+    for (const auto& zone : diff.missing) Announce(ZoneEventType::kAdd, zone, id, "interval");
+    for (const auto& zone : diff.differing) Announce(ZoneEventType::kChange, zone, id, "interval");
+    if (allow_stray) {
+      for (const auto& zone : diff.stray) Announce(ZoneEventType::kDelete, zone, id, "interval");
+    }
+    CheckSignatures(secondary, primary, *state);
+    report.in_sync = diff.in_sync;
+    report.behind = diff.differing.size();
+    report.missing = diff.missing.size();
+    report.stray = diff.stray.size();
+  }
+  std::lock_guard lock(mutex_);
+  reports_[id] = report;
+}
+
+void HealthChecker::CheckSignatures(const ServiceRecord& secondary, const PrimaryView& primary,
+                                    const std::map<std::string, uint32_t>& state) {
+  if (secondary.last.dns_address.empty()) return;
+  auto address = ParseHostPort(secondary.last.dns_address);
+  if (!address.ok()) return;
+  std::vector<std::string> zones;
+  for (const std::string& zone : primary.dnssec) {
+    if (state.count(zone) != 0) zones.push_back(zone);
+  }
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(wall_clock_().time_since_epoch()).count();
+  const int64_t limit =
+      now + std::chrono::duration_cast<std::chrono::seconds>(config_.signature_expiry).count();
+  std::vector<char> expiring(zones.size(), 0);
+  ParallelFor(zones.size(), config_.workers, [&](size_t i) {
+    auto soa = QuerySoa(*address, zones[i], config_.dns_timeout, /*dnssec=*/true);
+    expiring[i] = soa.ok() && soa->rrsig_expiration != 0 && soa->rrsig_expiration < limit;
+  });
+  for (size_t i = 0; i < zones.size(); ++i) {
+    if (!expiring[i]) continue;
+    metrics_->expiring_signatures.Increment();
+    Announce(ZoneEventType::kChange, zones[i], secondary.last.id, "signing");
+  }
+}
+
+void HealthChecker::RunPeriodicCheck() {
+  std::lock_guard check_lock(check_mutex_);
+  metrics_->interval_cycles.Increment();
+  auto primary = ReadPrimary();
+  const Status allowed =
+      guard_.Check(primary.ok() ? std::optional<size_t>(primary->served.size()) : std::nullopt);
+  {
+    std::lock_guard lock(mutex_);
+    alert_ = allowed.ok() ? "" : allowed.message();
+  }
+  if (!allowed.ok()) {
+    metrics_->mass_deletion_alerts.Increment();
+    logger_->error("ALERT: no stray zone is announced this cycle: {}", allowed.message());
+  }
+  if (!primary.ok()) return;
+  const auto secondaries = liveness_.ActiveSecondaries();
+  metrics_->secondaries.Set(static_cast<double>(secondaries.size()));
+  for (const ServiceRecord& secondary : secondaries) {
+    if (secondary.static_host && !secondary.ever_heard) {
+      logger_->warn("listed secondary {} ({}) has never sent a heartbeat", secondary.last.id,
+                    secondary.last.host);
+    }
+    CheckSecondary(secondary, *primary, allowed.ok());
+  }
+}
+
+void HealthChecker::RunRefresh() {
+  std::lock_guard check_lock(check_mutex_);
+  auto primary = ReadPrimary();
+  if (!primary.ok()) {
+    logger_->warn("background refresh: {}", primary.status().message());
+    return;
+  }
+  std::optional<PrimaryView> previous;
+  std::set<std::string> evented;
+  {
+    std::lock_guard lock(mutex_);
+    previous = last_primary_;
+    evented.swap(evented_since_refresh_);
+    last_primary_ = *primary;
+  }
+  if (!previous) return;
+  for (const auto& [zone, serial] : primary->served) {
+    if (evented.count(zone) != 0) continue;
+    auto before = previous->served.find(zone);
+    if (before == previous->served.end()) {
+      Announce(ZoneEventType::kAdd, zone, "", "refresh");
+    } else if (before->second != serial) {
+      Announce(ZoneEventType::kChange, zone, "", "refresh");
+    }
+  }
+  // Vanished zones, unless the primary's list shrank suspiciously.
+  if (Status allowed = refresh_guard_.Check(primary->served.size()); !allowed.ok()) {
+    logger_->error("ALERT: background refresh announces no deletion: {}", allowed.message());
+    metrics_->mass_deletion_alerts.Increment();
+    std::lock_guard lock(mutex_);
+    alert_ = allowed.message();
+    return;
+  }
+  for (const auto& [zone, serial] : previous->served) {
+    if (primary->served.count(zone) == 0 && primary->unknown.count(zone) == 0 &&
+        evented.count(zone) == 0) {
+      Announce(ZoneEventType::kDelete, zone, "", "refresh");
+    }
+  }
+}
+
+void HealthChecker::RunNsec3Check() {
+  metrics_->nsec3_cycles.Increment();
+  auto zones = powerdns_.ListZones();
+  if (!zones.ok()) {
+    logger_->warn("NSEC3 check: {}", zones.status().message());
+    return;
+  }
+  for (const PdnsZone& listed : *zones) {
+    if (!listed.dnssec) continue;
+    auto zone = powerdns_.GetZone(listed.name);
+    if (!zone.ok()) {
+      logger_->warn("NSEC3 check of {}: {}", listed.name, zone.status().message());
+      continue;
+    }
+    if (zone->nsec3param == kNsec3Param && !zone->nsec3narrow) continue;
+    logger_->info("{}: NSEC3PARAM \"{}\" -> \"{}\"", zone->name, zone->nsec3param, kNsec3Param);
+    if (Status s = powerdns_.SetNsec3Param(zone->name, kNsec3Param); !s.ok()) {
+      logger_->warn("{}: cannot set NSEC3PARAM: {}", zone->name, s.message());
+      continue;
+    }
+    Announce(ZoneEventType::kChange, zone->name, "", "nsec3");
+  }
+}
+
+void HealthChecker::RunSigningSync() {
+  metrics_->signing_cycles.Increment();
+  auto zones = powerdns_.ListZones();
+  if (!zones.ok()) {
+    logger_->warn("signing sync: {}", zones.status().message());
+    return;
+  }
+  std::vector<std::string> signed_zones;
+  for (const PdnsZone& zone : *zones) {
+    if (zone.dnssec) signed_zones.push_back(zone.name);
+  }
+  logger_->info("signing sync: {} DNSSEC zones over {} s", signed_zones.size(),
+                config_.signing_window.count() / 1000);
+  for (size_t i = 0; i < signed_zones.size(); ++i) {
+    timers_->ScheduleAfter(
+        SpreadOffset(i, signed_zones.size(), config_.signing_window),
+        [this, zone = signed_zones[i]] { Announce(ZoneEventType::kChange, zone, "", "signing"); });
+  }
+}
+
+void HealthChecker::EventCheck(const std::string& zone) {
+  std::optional<uint32_t> primary_serial;
+  auto soa = QuerySoaSerial(config_.primary, zone, config_.dns_timeout);
+  if (soa.ok()) {
+    primary_serial = *soa;
+  } else if (soa.status().code() == StatusCode::kNotFound) {
+    auto info = powerdns_.GetZone(zone);
+    if (info.ok() || info.status().code() != StatusCode::kNotFound) {
+      logger_->warn("event check of {}: primary state unclear; skipped", zone);
+      return;
+    }
+  } else {
+    logger_->warn("event check of {}: {}", zone, soa.status().message());
+    return;
+  }
+  for (const ServiceRecord& secondary : liveness_.ActiveSecondaries()) {
+    auto state = SecondaryState(secondary.last.id, zone);
+    if (!state.ok()) {
+      logger_->warn("event check of {} on {}: {}", zone, secondary.last.id,
+                    state.status().message());
+      continue;
+    }
+    auto it = state->find(zone);
+    if (primary_serial) {
+      if (it == state->end()) {
+        Announce(ZoneEventType::kAdd, zone, secondary.last.id, "event");
+      } else if (it->second != *primary_serial) {
+        Announce(ZoneEventType::kChange, zone, secondary.last.id, "event");
+      }
+    } else if (it != state->end()) {
+      Announce(ZoneEventType::kDelete, zone, secondary.last.id, "event");
+    }
+  }
+}
+
+void HealthChecker::OnZoneEvent(const BusMessage& message) {
+  const ZoneEventType type = message.subject == config_.subjects.add      ? ZoneEventType::kAdd
+                             : message.subject == config_.subjects.remove ? ZoneEventType::kDelete
+                                                                          : ZoneEventType::kChange;
+  auto event = DecodeZoneEvent(type, message.data);
+  if (!event.ok()) {
+    metrics_->invalid.Increment();
+    logger_->warn("ignoring invalid zone event on {}: {}", message.subject,
+                  event.status().message());
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    evented_since_refresh_.insert(event->zone);
+    // Ten events for a zone within the wait make one check.
+    if (!event_checks_pending_.insert(event->zone).second) return;
+  }
+  timers_->ScheduleAfter(config_.event_check_wait, [this, zone = event->zone] {
+    {
+      std::lock_guard lock(mutex_);
+      event_checks_pending_.erase(zone);
+    }
+    EventCheck(zone);
+  });
+}
+
+void HealthChecker::OnHeartbeat(const BusMessage& message) {
+  auto heartbeat = DecodeHeartbeat(message.data);
+  if (!heartbeat.ok()) {
+    metrics_->invalid.Increment();
+    logger_->warn("ignoring invalid heartbeat on {}: {}", message.subject,
+                  heartbeat.status().message());
+    return;
+  }
+  // The subject names service and ID; the broker lets each role publish only its own service's
+  // subject, so a body claiming another identity is refused.
+  if (message.subject !=
+      config_.heartbeat_prefix + "." + heartbeat->service + "." + heartbeat->id) {
+    metrics_->invalid.Increment();
+    logger_->warn("ignoring heartbeat of {} {} sent on {}", heartbeat->service, heartbeat->id,
+                  message.subject);
+    return;
+  }
+  const LivenessRegistry::Change change = liveness_.Observe(*heartbeat);
+  if (heartbeat->service != kSyncerService || change == LivenessRegistry::Change::kKnown) return;
+  logger_->info("secondary {} on {} {}: full check now", heartbeat->id, heartbeat->host,
+                change == LivenessRegistry::Change::kNew ? "appeared" : "restarted");
+  checks_->Submit([this, id = heartbeat->id] {
+    std::lock_guard check_lock(check_mutex_);
+    auto primary = ReadPrimary();
+    if (!primary.ok()) {
+      logger_->warn("full check of {}: {}", id, primary.status().message());
+      return;
+    }
+    const bool allow_stray = guard_.Check(primary->served.size()).ok();
+    for (const ServiceRecord& secondary : liveness_.ActiveSecondaries()) {
+      if (secondary.last.id == id) CheckSecondary(secondary, *primary, allow_stray);
+    }
+  });
+}
+
+void HealthChecker::SchedulerLoop() {
+  using Steady = std::chrono::steady_clock;
+  RunRefresh();  // the baseline for later refreshes
+  if (config_.ensure_nsec3) RunNsec3Check();
+  auto next_periodic =
+      Steady::now() + std::min(config_.periodic_interval, config_.ping_interval * 2);
+  auto next_refresh = Steady::now() + config_.refresh_interval;
+  auto next_nsec3 = Steady::now() + config_.nsec3_interval;
+  auto next_signing = NextSigningSync(wall_clock_());
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      next_signing_sync_ = FormatRfc3339(next_signing);
+    }
+    // Liveness metrics, refreshed every tick.
+    std::map<Liveness, int> counts;
+    int silent = 0;
+    for (const ServiceRecord& record : liveness_.Snapshot()) {
+      ++counts[record.state];
+      if (record.static_host && !record.ever_heard) ++silent;
+    }
+    for (Liveness state : {Liveness::kPassing, Liveness::kWarning, Liveness::kCritical}) {
+      metrics_->liveness.Add({{"state", LivenessName(state)}}).Set(counts[state]);
+    }
+    metrics_->silent_static.Set(silent);
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });
+      if (stopping_) return;
+    }
+    const auto now = Steady::now();
+    if (now >= next_periodic) {
+      RunPeriodicCheck();
+      next_periodic = Steady::now() + config_.periodic_interval;
+    }
+    if (now >= next_refresh) {
+      RunRefresh();
+      next_refresh = Steady::now() + config_.refresh_interval;
+    }
+    if (config_.ensure_nsec3 && now >= next_nsec3) {
+      RunNsec3Check();
+      next_nsec3 = Steady::now() + config_.nsec3_interval;
+    }
+    if (wall_clock_() >= next_signing) {
+      RunSigningSync();
+      next_signing = NextSigningSync(wall_clock_());
+    }
+  }
+}
+
+std::string HealthChecker::StatusJson() {
+  using nlohmann::json;
+  std::lock_guard lock(mutex_);
+  json secondaries = json::array();
+  json services = json::array();
+  for (const ServiceRecord& record : liveness_.Snapshot()) {
+    json entry = {{"id", record.last.id},
+                  {"service", record.last.service},
+                  {"host", record.last.host},
+                  {"version", record.last.version},
+                  {"state", LivenessName(record.state)},
+                  {"load1", record.last.load1},
+                  {"listed", record.static_host},
+                  {"heartbeats", record.ever_heard},
+                  {"last_heartbeat",
+                   record.ever_heard ? json(FormatRfc3339(record.last_seen_wall)) : json(nullptr)}};
+    if (record.last.service == kSyncerService || record.static_host) {
+      auto report = reports_.find(record.last.id);
+      if (report != reports_.end()) {
+        entry["zones"] = {{"in_sync", report->second.in_sync},
+                          {"behind", report->second.behind},
+                          {"missing", report->second.missing},
+                          {"stray", report->second.stray}};
+        entry["last_check"] = report->second.last_check;
+        if (!report->second.error.empty()) entry["error"] = report->second.error;
+      }
+      secondaries.push_back(entry);
+    } else {
+      services.push_back(entry);
+    }
+  }
+  json primary = {
+      {"zones", last_primary_ ? json(last_primary_->served.size()) : json(nullptr)},
+      {"dnssec_zones", last_primary_ ? json(last_primary_->dnssec.size()) : json(nullptr)},
+      {"alert", alert_.empty() ? json(nullptr) : json(alert_)}};
+  json doc = {{"primary", primary},
+              {"secondaries", secondaries},
+              {"services", services},
+              {"next_signing_sync", next_signing_sync_},
+              {"generated_at", FormatRfc3339(wall_clock_())}};
+  return doc.dump(2);
+}
+
+}  // namespace pdnsd

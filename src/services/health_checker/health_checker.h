@@ -1,0 +1,140 @@
+// HealthChecker: finds secondaries that are out of sync and makes their syncers repair them
+// (DESIGN.md sections 2 and 2a). Exactly one per cluster, on the primary.
+//
+// It knows the active secondaries from heartbeats (LivenessRegistry) and [Secondaries] Hosts,
+// the truth from what the primary *serves* (SOA over DNS), and each secondary's state from its
+// zone-state map. Workflows:
+//  - event check: EventCheckWaitTime after a zone event, compare that zone everywhere and send
+//    a targeted event to each secondary that differs (a timer queue, not a thread per event);
+//  - periodic check: every PeriodicalCheckIntervall, and at once for a secondary seen for the
+//    first time or restarted: full diff -> targeted add/change/delete events; stray zones only
+//    when the MassDeletionGuard allows (else an alert: log, metric, status);
+//  - background refresh: every ActiveZoneSecondaryRefreshIntervall, zones whose served serial
+//    moved (or that appeared/vanished) without an event are announced to everyone;
+//  - signing sync: Thursdays 01:00 UTC a change event per DNSSEC zone, spread over a window;
+//  - NSEC3: DNSSEC zones whose NSEC3PARAM is not "1 0 0 -" get it (never narrow) + an event.
+// GET /status on [Service] URL shows all of it as JSON.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bus/bus.h"
+#include "core/logging.h"
+#include "core/worker_pool.h"
+#include "discovery/liveness_registry.h"
+#include "model/messages.h"
+#include "pdns/api_client.h"
+#include "services/common/service_main.h"
+#include "services/health_checker/config.h"
+#include "services/health_checker/timer_queue.h"
+#include "services/health_checker/zone_diff.h"
+
+namespace prometheus {
+class Registry;
+}
+namespace httplib {
+class Server;
+}
+
+namespace pdnsd {
+
+class HealthChecker : public Service {
+ public:
+  using WallClock = std::function<std::chrono::system_clock::time_point()>;
+
+  HealthChecker(HealthCheckerConfig config, Bus* bus, prometheus::Registry& registry, Logger logger,
+                LivenessRegistry::Clock steady_clock = std::chrono::steady_clock::now,
+                WallClock wall_clock = std::chrono::system_clock::now);
+  ~HealthChecker() override;
+
+  Status Start() override;
+  void Stop() override;
+
+  HostPort status_address() const { return status_bound_; }
+  // The /status document.
+  std::string StatusJson();
+  // Runs a periodic check of every active secondary now and returns when it is done (tests,
+  // and the scheduler itself).
+  void RunPeriodicCheck();
+  // The event check of one zone now (what a zone event triggers after EventCheckWaitTime).
+  void RunEventCheck(const std::string& zone) { EventCheck(zone); }
+  // One background refresh now.
+  void RunRefresh();
+  // One NSEC3 pass now.
+  void RunNsec3Check();
+  // The signing sync now: schedules a change event per DNSSEC zone over the window.
+  void RunSigningSync();
+  LivenessRegistry& liveness() { return liveness_; }
+
+ private:
+  struct Metrics;
+  // What the primary serves: zone -> SOA serial, and which zones are DNSSEC-signed.
+  struct PrimaryView {
+    std::map<std::string, uint32_t> served;
+    std::set<std::string> dnssec;
+    std::set<std::string> unknown;  // listed, but its SOA query failed: left out of every diff
+  };
+  struct SecondaryReport {
+    size_t in_sync = 0, behind = 0, missing = 0, stray = 0;
+    std::string last_check;  // RFC 3339
+    std::string error;       // why the last check could not run
+  };
+
+  StatusOr<PrimaryView> ReadPrimary();
+  StatusOr<std::map<std::string, uint32_t>> SecondaryState(const std::string& id,
+                                                           const std::optional<std::string>& zone);
+  void CheckSecondary(const ServiceRecord& secondary, const PrimaryView& primary, bool allow_stray);
+  // Signed zones the secondary serves with an RRSIG (over the SOA) that expires within
+  // SignatureExpiryWindow get a targeted change event. Needs the syncer's advertised DNS address.
+  void CheckSignatures(const ServiceRecord& secondary, const PrimaryView& primary,
+                       const std::map<std::string, uint32_t>& state);
+  void EventCheck(const std::string& zone);
+  void OnHeartbeat(const BusMessage& message);
+  void OnZoneEvent(const BusMessage& message);
+  void SchedulerLoop();
+  // Publishes a zone event; targeted at `id` unless it is empty. `source` labels the metric.
+  void Announce(ZoneEventType type, const std::string& zone, const std::string& id,
+                const char* source);
+  Status StartStatusServer();
+
+  HealthCheckerConfig config_;
+  Bus* bus_;
+  Logger logger_;
+  std::unique_ptr<Metrics> metrics_;
+  PdnsApiClient powerdns_;
+  WallClock wall_clock_;
+  LivenessRegistry liveness_;
+  MassDeletionGuard guard_;          // periodic and full checks; REQUIRES check_mutex_
+  MassDeletionGuard refresh_guard_;  // deletions seen by the background refresh; same
+  std::unique_ptr<TimerQueue> timers_;
+  std::unique_ptr<WorkerPool> checks_;  // full checks of new or restarted secondaries
+  std::vector<std::unique_ptr<Subscription>> subscriptions_;
+  std::unique_ptr<httplib::Server> status_server_;
+  std::thread status_thread_;
+  HostPort status_bound_;
+  std::thread scheduler_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;                           // GUARDED_BY(mutex_)
+  std::optional<PrimaryView> last_primary_;         // GUARDED_BY(mutex_)
+  std::set<std::string> evented_since_refresh_;     // GUARDED_BY(mutex_)
+  std::set<std::string> event_checks_pending_;      // GUARDED_BY(mutex_)
+  std::map<std::string, SecondaryReport> reports_;  // GUARDED_BY(mutex_)
+  std::string alert_;                               // GUARDED_BY(mutex_)
+  std::string next_signing_sync_;                   // GUARDED_BY(mutex_)
+  std::mutex check_mutex_;                          // one periodic check or refresh at a time
+};
+
+}  // namespace pdnsd

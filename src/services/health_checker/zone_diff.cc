@@ -1,0 +1,69 @@
+#include "services/health_checker/zone_diff.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace pdnsd {
+
+ZoneDiff DiffZones(const std::map<std::string, uint32_t>& primary,
+                   const std::map<std::string, uint32_t>& secondary) {
+  ZoneDiff diff;
+  auto p = primary.begin();
+  auto s = secondary.begin();
+  // Both maps are ordered by the same std::less<std::string>: one merge pass.
+  while (p != primary.end() && s != secondary.end()) {
+    if (p->first < s->first) {
+      diff.missing.push_back(p->first);
+      ++p;
+    } else if (s->first < p->first) {
+      diff.stray.push_back(s->first);
+      ++s;
+    } else {
+      if (p->second == s->second) {
+        ++diff.in_sync;
+      } else {
+        diff.differing.push_back(p->first);
+      }
+      ++p;
+      ++s;
+    }
+  }
+  for (; p != primary.end(); ++p) diff.missing.push_back(p->first);
+  for (; s != secondary.end(); ++s) diff.stray.push_back(s->first);
+  return diff;
+}
+
+MassDeletionGuard::MassDeletionGuard(double max_shrink_share)
+    : max_shrink_share_(std::isnan(max_shrink_share) ? 0.0
+                        : max_shrink_share < 0.0     ? 0.0
+                        : max_shrink_share > 1.0     ? 1.0
+                                                     : max_shrink_share) {}
+
+Status MassDeletionGuard::Check(std::optional<size_t> primary_zone_count) {
+  if (!primary_zone_count) {
+    return Status::Unavailable(
+        "mass deletion guard: the primary did not answer its zone list; no stray zone announced");
+  }
+  const size_t count = *primary_zone_count;
+  if (count == 0) {
+    return Status::Unavailable(
+        "mass deletion guard: the primary answered an empty zone list; no stray zone announced");
+  }
+  if (baseline_ && count < *baseline_) {
+    const size_t drop = *baseline_ - count;
+    if (static_cast<double>(drop) > max_shrink_share_ * static_cast<double>(*baseline_)) {
+      char message[256];
+      std::snprintf(message, sizeof message,
+                    "mass deletion guard: the primary's zone list shrank from %zu to %zu zones "
+                    "(%.1f%%), more than the allowed %.1f%% since the last accepted cycle; no "
+                    "stray zone announced",
+                    *baseline_, count, 100.0 * static_cast<double>(drop) / *baseline_,
+                    100.0 * max_shrink_share_);
+      return Status::Unavailable(message);
+    }
+  }
+  baseline_ = count;
+  return Status::Ok();
+}
+
+}  // namespace pdnsd

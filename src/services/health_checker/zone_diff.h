@@ -1,0 +1,59 @@
+// Periodic-check logic (DESIGN 2 item 2, 2a): compare a secondary's zones with the primary's.
+//
+// DiffZones() merges two zone → served-serial maps in one linear pass. A zone is out of sync
+// when the secondary lacks it (missing), serves another serial in either direction (differing:
+// a secondary ahead of the primary is as wrong as one behind), or has a zone the primary lacks
+// (stray). Every list comes out sorted by zone name.
+//
+// MassDeletionGuard decides, once per periodic cycle, whether stray zones may be announced:
+// a stray announcement makes secondaries delete zones, so a primary that did not answer,
+// answered an empty list, or shrank by more than a share since the last accepted cycle is
+// distrusted. The caller raises the alert (log, metric, status) from the returned Status and
+// still announces missing and differing zones. Not thread-safe: owned by the periodic check.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace pdnsd {
+
+struct ZoneDiff {
+  std::vector<std::string> missing;    // on the primary, not on the secondary
+  std::vector<std::string> differing;  // on both, served serials differ
+  std::vector<std::string> stray;      // on the secondary, not on the primary
+  size_t in_sync = 0;                  // on both with the same serial
+};
+
+ZoneDiff DiffZones(const std::map<std::string, uint32_t>& primary,
+                   const std::map<std::string, uint32_t>& secondary);
+
+class MassDeletionGuard {
+ public:
+  // max_shrink_share: the largest accepted drop between accepted cycles, as a share of the
+  // last accepted count (0.5: 100 → 50 is accepted, 100 → 49 is not). Clamped to [0, 1].
+  explicit MassDeletionGuard(double max_shrink_share);
+
+  // Returns OK when stray zones may be announced this cycle, given the primary's zone count
+  // (nullopt: the primary did not answer); the count then becomes the baseline. Otherwise
+  // returns kUnavailable saying why, and keeps the old baseline: a slow shrink in steps is
+  // accepted step by step, a sudden one is refused every cycle until Reset(). On the first
+  // cycle (no baseline) only no answer and an empty list are refused.
+  Status Check(std::optional<size_t> primary_zone_count);
+
+  // Forgets the baseline (an operator confirmed an intended mass deletion).
+  void Reset() { baseline_.reset(); }
+  // The last accepted zone count, for the status page.
+  std::optional<size_t> baseline() const { return baseline_; }
+
+ private:
+  double max_shrink_share_;
+  std::optional<size_t> baseline_;
+};
+
+}  // namespace pdnsd

@@ -1,0 +1,579 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "services/health_checker/signing_schedule.h"
+#include "services/health_checker/timer_queue.h"
+#include "services/health_checker/zone_diff.h"
+
+namespace pdnsd {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+// ---------------------------------------------------------------------------------------------
+// TimerQueue
+
+// Counts finished tasks; tests wait on it instead of sleeping a guessed time.
+class Counter {
+ public:
+  void Add() {
+    {
+      std::lock_guard lock(mutex_);
+      ++count_;
+    }
+    cv_.notify_all();
+  }
+  bool WaitFor(int n, milliseconds timeout = milliseconds(10000)) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, timeout, [&] { return count_ >= n; });
+  }
+  int count() {
+    std::lock_guard lock(mutex_);
+    return count_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  int count_ = 0;
+};
+
+// Holds the queue's one thread inside a task until Open(), so that tests can fill the queue
+// without racing the thread.
+class Gate {
+ public:
+  explicit Gate(TimerQueue& queue) : open_(opened_.get_future().share()) {
+    auto started = std::make_shared<std::promise<void>>();  // std::function needs a copyable task
+    std::future<void> started_future = started->get_future();
+    queue.ScheduleAfter(milliseconds(0), [started, open = open_] {
+      started->set_value();
+      open.wait();
+    });
+    started_future.wait();
+  }
+  ~Gate() { Open(); }
+  void Open() {
+    if (!is_open_) opened_.set_value();
+    is_open_ = true;
+  }
+
+ private:
+  std::promise<void> opened_;
+  std::shared_future<void> open_;
+  bool is_open_ = false;
+};
+
+TEST(TimerQueue, RunsTasksInDueOrder) {
+  std::mutex mutex;
+  std::vector<int> order;
+  Counter done;
+  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
+  Gate gate(queue);
+  const auto base = steady_clock::now() + milliseconds(20);
+  std::vector<int> delays = {7, 3, 9, 0, 5, 1, 8, 2, 6, 4};
+  for (int d : delays) {
+    ASSERT_TRUE(queue.Schedule(base + milliseconds(10 * d), [&, d] {
+      {
+        std::lock_guard lock(mutex);
+        order.push_back(d);
+      }
+      done.Add();
+    }));
+  }
+  gate.Open();
+  ASSERT_TRUE(done.WaitFor(10));
+  std::lock_guard lock(mutex);
+  std::vector<int> expected(10);
+  std::iota(expected.begin(), expected.end(), 0);
+  EXPECT_EQ(order, expected);
+}
+
+TEST(TimerQueue, EqualDueTimesRunInInsertionOrder) {
+  std::vector<int> order;  // only the timer thread writes; read after the counter says done
+  std::mutex mutex;
+  Counter done;
+  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
+  const auto due = steady_clock::now() + milliseconds(100);
+  constexpr int kTasks = 1000;
+  for (int i = 0; i < kTasks; ++i) {
+    ASSERT_TRUE(queue.Schedule(due, [&, i] {
+      {
+        std::lock_guard lock(mutex);
+        order.push_back(i);
+      }
+      done.Add();
+    }));
+  }
+  ASSERT_TRUE(done.WaitFor(kTasks));
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(order.size(), static_cast<size_t>(kTasks));
+  EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
+}
+
+TEST(TimerQueue, NeverRunsATaskBeforeItsDueTime) {
+  std::atomic<int> early{0};
+  Counter done;
+  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
+  constexpr int kTasks = 50;
+  for (int i = 0; i < kTasks; ++i) {
+    const auto due = steady_clock::now() + milliseconds(i % 10 * 5);
+    queue.Schedule(due, [&, due] {
+      if (steady_clock::now() < due) ++early;
+      done.Add();
+    });
+  }
+  ASSERT_TRUE(done.WaitFor(kTasks));
+  EXPECT_EQ(early.load(), 0);
+}
+
+TEST(TimerQueue, HoldsManyThousandsPendingWithOneThread) {
+  constexpr int kTasks = 20000;
+  std::vector<steady_clock::time_point> ran;  // written by the timer thread only
+  ran.reserve(kTasks);
+  Counter done;
+  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
+  Gate gate(queue);  // the count below must not depend on timing
+  const auto base = steady_clock::now();
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int> spread(-100, 200);  // some already due, some not
+  for (int i = 0; i < kTasks; ++i) {
+    const auto due = base + milliseconds(spread(rng));
+    ASSERT_TRUE(queue.Schedule(due, [&ran, &done, due] {
+      ran.push_back(due);
+      done.Add();
+    }));
+  }
+  EXPECT_EQ(queue.pending(), static_cast<size_t>(kTasks));
+  gate.Open();
+  ASSERT_TRUE(done.WaitFor(kTasks, milliseconds(30000)));
+  EXPECT_EQ(queue.pending(), 0u);
+  EXPECT_TRUE(std::is_sorted(ran.begin(), ran.end())) << "tasks did not run in due order";
+}
+
+TEST(TimerQueue, AnEarlierTaskScheduledLaterIsNotHeldUpByALaterOne) {
+  std::atomic<bool> late_ran{false};
+  Counter done;
+  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
+  queue.ScheduleAfter(milliseconds(60000), [&] { late_ran = true; });
+  const auto start = steady_clock::now();
+  queue.ScheduleAfter(milliseconds(20), [&] { done.Add(); });
+  ASSERT_TRUE(done.WaitFor(1, milliseconds(5000)));
+  EXPECT_LT(steady_clock::now() - start, milliseconds(5000));
+  EXPECT_FALSE(late_ran.load());
+  EXPECT_EQ(queue.pending(), 1u);
+}
+
+TEST(TimerQueue, PastDueTaskRunsAtOnce) {
+  Counter done;
+  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
+  queue.Schedule(steady_clock::now() - milliseconds(1000), [&] { done.Add(); });
+  EXPECT_TRUE(done.WaitFor(1, milliseconds(5000)));
+}
+
+TEST(TimerQueue, StopDropsPendingWaitsForRunningAndRefusesNewTasks) {
+  std::atomic<bool> started{false};
+  std::atomic<bool> finished{false};
+  std::atomic<bool> dropped_ran{false};
+  auto capture = std::make_shared<int>(1);
+  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
+  queue.ScheduleAfter(milliseconds(0), [&] {
+    started = true;
+    std::this_thread::sleep_for(milliseconds(200));
+    finished = true;
+  });
+  queue.ScheduleAfter(milliseconds(60000), [&, capture] { dropped_ran = true; });
+  EXPECT_EQ(capture.use_count(), 2);
+  while (!started) std::this_thread::sleep_for(milliseconds(1));
+  queue.Stop();
+  EXPECT_TRUE(finished.load()) << "Stop() returned while a task was still running";
+  EXPECT_FALSE(dropped_ran.load());
+  EXPECT_EQ(queue.pending(), 0u);
+  EXPECT_EQ(capture.use_count(), 1) << "a dropped task's captures were not released";
+  EXPECT_FALSE(queue.Schedule(steady_clock::now(), [] {}));
+  EXPECT_FALSE(queue.ScheduleAfter(milliseconds(0), [] {}));
+  EXPECT_EQ(queue.pending(), 0u);
+  queue.Stop();  // idempotent
+}
+
+TEST(TimerQueue, ConcurrentStopCallsAreSafe) {
+  TimerQueue queue;
+  for (int i = 0; i < 100; ++i) queue.ScheduleAfter(milliseconds(i), [] {});
+  std::vector<std::thread> stoppers;
+  for (int i = 0; i < 4; ++i) stoppers.emplace_back([&] { queue.Stop(); });
+  for (auto& t : stoppers) t.join();
+  EXPECT_EQ(queue.pending(), 0u);
+}
+
+TEST(TimerQueue, TaskMayScheduleAndStop) {
+  Counter done;
+  std::atomic<bool> after_stop_accepted{true};
+  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
+  queue.ScheduleAfter(milliseconds(0), [&] {
+    queue.ScheduleAfter(milliseconds(5), [&] {
+      queue.Stop();  // from the timer thread itself: must not self-join
+      after_stop_accepted = queue.ScheduleAfter(milliseconds(0), [] {});
+      done.Add();
+    });
+    done.Add();
+  });
+  ASSERT_TRUE(done.WaitFor(2));
+  EXPECT_FALSE(after_stop_accepted.load());
+  queue.Stop();  // joins from the test thread
+}
+
+TEST(TimerQueue, ManyThreadsScheduleConcurrently) {
+  Counter done;
+  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 1000;
+  std::vector<std::thread> producers;
+  for (int t = 0; t < kThreads; ++t) {
+    producers.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      std::uniform_int_distribution<int> delay(0, 30);
+      for (int i = 0; i < kPerThread; ++i) {
+        EXPECT_TRUE(queue.ScheduleAfter(milliseconds(delay(rng)), [&] { done.Add(); }));
+      }
+    });
+  }
+  for (auto& p : producers) p.join();
+  ASSERT_TRUE(done.WaitFor(kThreads * kPerThread, milliseconds(30000)));
+}
+
+TEST(TimerQueue, DestructorDropsPendingTasks) {
+  std::atomic<bool> ran{false};
+  {
+    TimerQueue queue;
+    queue.ScheduleAfter(milliseconds(60000), [&] { ran = true; });
+  }
+  EXPECT_FALSE(ran.load());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signing schedule
+
+std::chrono::system_clock::time_point Utc(int y, unsigned mo, unsigned d, int h = 0, int mi = 0,
+                                          int s = 0) {
+  using namespace std::chrono;
+  return sys_days{year{y} / month{mo} / day{d}} + hours(h) + minutes(mi) + seconds(s);
+}
+
+std::string Format(std::chrono::system_clock::time_point tp) {
+  using namespace std::chrono;
+  const sys_days day = floor<days>(tp);
+  const year_month_day ymd{day};
+  const auto secs = duration_cast<seconds>(tp - day).count();
+  char out[64];
+  std::snprintf(out, sizeof out, "%04d-%02u-%02uT%02lld:%02lld:%02lldZ", int(ymd.year()),
+                unsigned(ymd.month()), unsigned(ymd.day()), static_cast<long long>(secs / 3600),
+                static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60));
+  return out;
+}
+
+// Compare as text so that a failure shows readable dates.
+#define EXPECT_NEXT_SYNC(now, expected) EXPECT_EQ(Format(NextSigningSync(now)), Format(expected))
+
+TEST(SigningSchedule, CalendarSanity) {
+  using namespace std::chrono;
+  EXPECT_EQ(weekday(sys_days{2026y / 12 / 31}), Thursday);
+  EXPECT_EQ(weekday(sys_days{2026y / 5 / 7}), Thursday);
+  EXPECT_EQ(weekday(sys_days{2028y / 2 / 29}), Tuesday);
+}
+
+TEST(SigningSchedule, AroundThursdayOneOClock) {
+  // 2026-05-07 is a Thursday.
+  EXPECT_NEXT_SYNC(Utc(2026, 5, 7, 0, 0, 0), Utc(2026, 5, 7, 1));
+  EXPECT_NEXT_SYNC(Utc(2026, 5, 7, 0, 59, 59), Utc(2026, 5, 7, 1));
+  EXPECT_NEXT_SYNC(Utc(2026, 5, 7, 1, 0, 0), Utc(2026, 5, 14, 1));  // strictly after
+  EXPECT_NEXT_SYNC(Utc(2026, 5, 7, 1, 0, 1), Utc(2026, 5, 14, 1));
+  EXPECT_NEXT_SYNC(Utc(2026, 5, 7, 23, 59, 59), Utc(2026, 5, 14, 1));
+}
+
+TEST(SigningSchedule, SubSecondEdges) {
+  using namespace std::chrono;
+  const auto one = Utc(2026, 5, 7, 1);
+  EXPECT_EQ(NextSigningSync(one - nanoseconds(1)), one);
+  EXPECT_EQ(NextSigningSync(one), one + weeks(1));
+  EXPECT_EQ(NextSigningSync(one + nanoseconds(1)), one + weeks(1));
+}
+
+TEST(SigningSchedule, OtherDaysOfTheWeek) {
+  EXPECT_NEXT_SYNC(Utc(2026, 5, 6, 12), Utc(2026, 5, 7, 1));  // Wednesday
+  EXPECT_NEXT_SYNC(Utc(2026, 5, 6, 23, 59, 59), Utc(2026, 5, 7, 1));
+  EXPECT_NEXT_SYNC(Utc(2026, 5, 8, 0, 30), Utc(2026, 5, 14, 1));  // Friday
+  EXPECT_NEXT_SYNC(Utc(2026, 5, 10, 1), Utc(2026, 5, 14, 1));     // Sunday
+  EXPECT_NEXT_SYNC(Utc(2026, 5, 11, 1), Utc(2026, 5, 14, 1));     // Monday
+}
+
+TEST(SigningSchedule, AlwaysAThursdayOneOClockWithinAWeek) {
+  using namespace std::chrono;
+  auto now = Utc(2026, 1, 1);
+  for (int i = 0; i < 24 * 7 * 3; ++i, now += minutes(61)) {
+    const auto next = NextSigningSync(now);
+    ASSERT_GT(next, now);
+    ASSERT_LE(next - now, weeks(1));
+    const sys_days day = floor<days>(next);
+    ASSERT_EQ(weekday(day), Thursday);
+    ASSERT_EQ(next - day, hours(1));
+  }
+}
+
+TEST(SigningSchedule, YearEnd) {
+  // 2026-12-31 is a Thursday.
+  EXPECT_NEXT_SYNC(Utc(2026, 12, 31, 0, 30), Utc(2026, 12, 31, 1));
+  EXPECT_NEXT_SYNC(Utc(2026, 12, 31, 2), Utc(2027, 1, 7, 1));
+  EXPECT_NEXT_SYNC(Utc(2027, 1, 1), Utc(2027, 1, 7, 1));
+  EXPECT_NEXT_SYNC(Utc(2026, 12, 28), Utc(2026, 12, 31, 1));
+}
+
+TEST(SigningSchedule, LeapDay) {
+  // 2028-02-29 is a Tuesday; the Thursday after is 2028-03-02.
+  EXPECT_NEXT_SYNC(Utc(2028, 2, 29), Utc(2028, 3, 2, 1));
+  EXPECT_NEXT_SYNC(Utc(2028, 2, 29, 23, 59, 59), Utc(2028, 3, 2, 1));
+  EXPECT_NEXT_SYNC(Utc(2028, 2, 24, 2), Utc(2028, 3, 2, 1));  // across the leap day
+  EXPECT_NEXT_SYNC(Utc(2028, 2, 28, 12), Utc(2028, 3, 2, 1));
+}
+
+TEST(SigningSchedule, BeforeTheEpoch) {
+  // 1970-01-01 is a Thursday; times before it are negative and must floor, not truncate.
+  EXPECT_NEXT_SYNC(Utc(1969, 12, 31, 12), Utc(1970, 1, 1, 1));
+  EXPECT_NEXT_SYNC(Utc(1970, 1, 1, 0, 30), Utc(1970, 1, 1, 1));
+  EXPECT_NEXT_SYNC(Utc(1969, 12, 25, 0, 30), Utc(1969, 12, 25, 1));
+}
+
+TEST(SpreadOffset, SpreadsEvenlyAndRoundsDown) {
+  const milliseconds window(1000);
+  EXPECT_EQ(SpreadOffset(0, 0, window), milliseconds(0));
+  EXPECT_EQ(SpreadOffset(5, 0, window), milliseconds(0));
+  EXPECT_EQ(SpreadOffset(0, 4, window), milliseconds(0));
+  EXPECT_EQ(SpreadOffset(1, 4, window), milliseconds(250));
+  EXPECT_EQ(SpreadOffset(3, 4, window), milliseconds(750));
+  EXPECT_EQ(SpreadOffset(1, 3, window), milliseconds(333));
+  EXPECT_EQ(SpreadOffset(2, 3, window), milliseconds(666));
+  EXPECT_EQ(SpreadOffset(0, 1, window), milliseconds(0));
+  EXPECT_EQ(SpreadOffset(1, 2, milliseconds(0)), milliseconds(0));
+  EXPECT_EQ(SpreadOffset(1, 2, milliseconds(-1000)), milliseconds(0));
+  // More items than milliseconds: several share an offset, still in order.
+  EXPECT_EQ(SpreadOffset(2, 10, milliseconds(3)), milliseconds(0));
+  EXPECT_EQ(SpreadOffset(9, 10, milliseconds(3)), milliseconds(2));
+}
+
+TEST(SpreadOffset, MonotonicInsideTheWindow) {
+  const milliseconds window = std::chrono::hours(1);
+  const size_t count = 20000 * 3;  // zones × secondaries
+  milliseconds previous(-1);
+  for (size_t i = 0; i < count; ++i) {
+    const milliseconds offset = SpreadOffset(i, count, window);
+    ASSERT_GE(offset, previous);
+    ASSERT_LT(offset, window);
+    previous = offset;
+  }
+}
+
+TEST(SpreadOffset, LargeValuesDoNotOverflow) {
+  // index * window would overflow 64 bits here; the exact result is index * window / count.
+  EXPECT_EQ(SpreadOffset(999'999'999, 1'000'000'000, milliseconds(1'000'000'000'000)),
+            milliseconds(999'999'999'000));
+  EXPECT_EQ(SpreadOffset(999'999, 1'000'000, std::chrono::hours(24 * 7)),
+            milliseconds(604'799'395));  // 999999 * 604800000 / 1000000 = 604799395.2
+  const size_t huge = size_t{1} << 40;
+  EXPECT_EQ(SpreadOffset(huge - 1, huge, milliseconds(int64_t{1} << 40)),
+            milliseconds((int64_t{1} << 40) - 1));
+}
+
+// ---------------------------------------------------------------------------------------------
+// DiffZones
+
+using SerialMap = std::map<std::string, uint32_t>;
+
+TEST(DiffZones, ClassifiesEveryZone) {
+  const SerialMap primary = {{"a.org.", 1}, {"b.org.", 5}, {"c.org.", 7}, {"d.org.", 9}};
+  const SerialMap secondary = {{"b.org.", 5}, {"c.org.", 6}, {"d.org.", 10}, {"e.org.", 1}};
+  const ZoneDiff diff = DiffZones(primary, secondary);
+  EXPECT_EQ(diff.missing, std::vector<std::string>({"a.org."}));
+  EXPECT_EQ(diff.differing, std::vector<std::string>({"c.org.", "d.org."}));  // behind, ahead
+  EXPECT_EQ(diff.stray, std::vector<std::string>({"e.org."}));
+  EXPECT_EQ(diff.in_sync, 1u);
+}
+
+TEST(DiffZones, SerialDifferenceInEitherDirectionAcrossWraparound) {
+  // RFC 1982: 1 is ahead of 0xFFFFFFFF. Ahead or behind, it is out of sync (DESIGN 2a).
+  const ZoneDiff behind = DiffZones({{"z.", 1}}, {{"z.", 0xFFFFFFFFu}});
+  const ZoneDiff ahead = DiffZones({{"z.", 0xFFFFFFFFu}}, {{"z.", 1}});
+  const ZoneDiff high = DiffZones({{"z.", 0x80000000u}}, {{"z.", 0x80000000u}});
+  EXPECT_EQ(behind.differing, std::vector<std::string>({"z."}));
+  EXPECT_EQ(ahead.differing, std::vector<std::string>({"z."}));
+  EXPECT_TRUE(high.differing.empty());
+  EXPECT_EQ(high.in_sync, 1u);
+}
+
+TEST(DiffZones, EmptySides) {
+  const SerialMap some = {{"a.", 1}, {"b.", 2}};
+  const ZoneDiff none = DiffZones({}, {});
+  EXPECT_TRUE(none.missing.empty() && none.differing.empty() && none.stray.empty());
+  EXPECT_EQ(none.in_sync, 0u);
+  EXPECT_EQ(DiffZones(some, {}).missing, std::vector<std::string>({"a.", "b."}));
+  EXPECT_TRUE(DiffZones(some, {}).stray.empty());
+  EXPECT_EQ(DiffZones({}, some).stray, std::vector<std::string>({"a.", "b."}));
+  EXPECT_TRUE(DiffZones({}, some).missing.empty());
+  const ZoneDiff same = DiffZones(some, some);
+  EXPECT_EQ(same.in_sync, 2u);
+  EXPECT_TRUE(same.missing.empty() && same.differing.empty() && same.stray.empty());
+}
+
+TEST(DiffZones, InterleavedNamesIncludingRfc2317) {
+  const SerialMap primary = {
+      {"0/25.2.0.192.in-addr.arpa.", 3}, {"a.", 1}, {"example.com.", 2}, {"zz.", 1}};
+  const SerialMap secondary = {
+      {"0/25.2.0.192.in-addr.arpa.", 3}, {"b.", 1}, {"example.com.", 2}, {"zzz.", 1}};
+  const ZoneDiff diff = DiffZones(primary, secondary);
+  EXPECT_EQ(diff.missing, std::vector<std::string>({"a.", "zz."}));
+  EXPECT_EQ(diff.stray, std::vector<std::string>({"b.", "zzz."}));
+  EXPECT_TRUE(diff.differing.empty());
+  EXPECT_EQ(diff.in_sync, 2u);
+}
+
+TEST(DiffZones, TwentyThousandZonesTimesThreeSecondaries) {
+  constexpr int kZones = 20000;
+  SerialMap primary;
+  for (int i = 0; i < kZones; ++i) {
+    primary.emplace("zone" + std::to_string(i) + ".example.", 2026010100u + i % 97);
+  }
+  // Secondary k: every 100th zone missing, every 250th differing, 50 stray zones.
+  std::vector<SerialMap> secondaries(3);
+  for (int k = 0; k < 3; ++k) {
+    int i = 0;
+    for (const auto& [zone, serial] : primary) {
+      if ((i + k) % 100 != 0)
+        secondaries[k].emplace(zone, (i + k) % 250 == 1 ? serial + 1 : serial);
+      ++i;
+    }
+    for (int s = 0; s < 50; ++s) secondaries[k].emplace("stray" + std::to_string(s) + ".", 1);
+  }
+  const auto start = steady_clock::now();
+  std::vector<ZoneDiff> diffs;
+  for (const auto& secondary : secondaries) diffs.push_back(DiffZones(primary, secondary));
+  const auto elapsed = std::chrono::duration<double, std::milli>(steady_clock::now() - start);
+  std::printf("[ TIMING   ] DiffZones: %d zones x 3 secondaries in %.3f ms\n", kZones,
+              elapsed.count());
+  for (const auto& diff : diffs) {
+    EXPECT_EQ(diff.missing.size(), 200u);
+    EXPECT_EQ(diff.differing.size(), 80u);
+    EXPECT_EQ(diff.stray.size(), 50u);
+    EXPECT_EQ(diff.in_sync + diff.missing.size() + diff.differing.size(),
+              static_cast<size_t>(kZones));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// MassDeletionGuard
+
+TEST(MassDeletionGuard, FirstCycleRefusesOnlyNoAnswerAndEmpty) {
+  MassDeletionGuard guard(0.5);
+  const Status no_answer = guard.Check(std::nullopt);
+  EXPECT_EQ(no_answer.code(), StatusCode::kUnavailable);
+  EXPECT_NE(no_answer.message().find("did not answer"), std::string::npos) << no_answer.message();
+  const Status empty = guard.Check(0);
+  EXPECT_EQ(empty.code(), StatusCode::kUnavailable);
+  EXPECT_NE(empty.message().find("empty"), std::string::npos) << empty.message();
+  EXPECT_FALSE(guard.baseline().has_value());
+  EXPECT_TRUE(guard.Check(3).ok());
+  EXPECT_EQ(guard.baseline(), 3u);
+}
+
+TEST(MassDeletionGuard, SuddenShrinkIsRefusedAndKeepsTheBaseline) {
+  MassDeletionGuard guard(0.5);
+  ASSERT_TRUE(guard.Check(100).ok());
+  const Status shrunk = guard.Check(40);
+  EXPECT_EQ(shrunk.code(), StatusCode::kUnavailable);
+  EXPECT_NE(shrunk.message().find("from 100 to 40"), std::string::npos) << shrunk.message();
+  EXPECT_NE(shrunk.message().find("50.0%"), std::string::npos) << shrunk.message();
+  EXPECT_EQ(guard.baseline(), 100u);
+  EXPECT_FALSE(guard.Check(40).ok()) << "a refused cycle must not become the new baseline";
+  EXPECT_TRUE(guard.Check(100).ok());
+}
+
+TEST(MassDeletionGuard, ShrinkOfExactlyTheShareIsAccepted) {
+  MassDeletionGuard at(0.5);
+  ASSERT_TRUE(at.Check(100).ok());
+  EXPECT_TRUE(at.Check(50).ok());
+  MassDeletionGuard over(0.5);
+  ASSERT_TRUE(over.Check(100).ok());
+  EXPECT_FALSE(over.Check(49).ok());
+}
+
+TEST(MassDeletionGuard, SlowShrinkInStepsIsAcceptedStepByStep) {
+  MassDeletionGuard guard(0.5);
+  for (size_t count : {100u, 80u, 60u, 45u, 30u, 16u, 8u, 4u, 2u, 1u}) {
+    EXPECT_TRUE(guard.Check(count).ok()) << count;
+    EXPECT_EQ(guard.baseline(), count);
+  }
+}
+
+TEST(MassDeletionGuard, GrowthIsAcceptedAndRaisesTheBaseline) {
+  MassDeletionGuard guard(0.5);
+  ASSERT_TRUE(guard.Check(10).ok());
+  ASSERT_TRUE(guard.Check(1000).ok());
+  EXPECT_EQ(guard.baseline(), 1000u);
+  EXPECT_FALSE(guard.Check(10).ok());
+}
+
+TEST(MassDeletionGuard, NoAnswerOrEmptyKeepsTheBaseline) {
+  MassDeletionGuard guard(0.5);
+  ASSERT_TRUE(guard.Check(100).ok());
+  EXPECT_FALSE(guard.Check(std::nullopt).ok());
+  EXPECT_FALSE(guard.Check(0).ok());
+  EXPECT_EQ(guard.baseline(), 100u);
+  EXPECT_FALSE(guard.Check(40).ok());
+  EXPECT_TRUE(guard.Check(90).ok());
+}
+
+TEST(MassDeletionGuard, ResetAcceptsAnIntendedMassDeletion) {
+  MassDeletionGuard guard(0.5);
+  ASSERT_TRUE(guard.Check(100).ok());
+  ASSERT_FALSE(guard.Check(10).ok());
+  guard.Reset();
+  EXPECT_FALSE(guard.baseline().has_value());
+  EXPECT_FALSE(guard.Check(0).ok());
+  EXPECT_TRUE(guard.Check(10).ok());
+}
+
+TEST(MassDeletionGuard, ShareIsClamped) {
+  MassDeletionGuard strict(0.0);
+  ASSERT_TRUE(strict.Check(100).ok());
+  EXPECT_FALSE(strict.Check(99).ok());
+  EXPECT_TRUE(strict.Check(100).ok());
+  MassDeletionGuard negative(-1.0);
+  ASSERT_TRUE(negative.Check(100).ok());
+  EXPECT_FALSE(negative.Check(99).ok());
+  MassDeletionGuard lax(1.0);
+  ASSERT_TRUE(lax.Check(100).ok());
+  EXPECT_TRUE(lax.Check(1).ok());
+  EXPECT_FALSE(lax.Check(0).ok());
+  MassDeletionGuard above(2.0);
+  ASSERT_TRUE(above.Check(100).ok());
+  EXPECT_TRUE(above.Check(1).ok());
+  MassDeletionGuard nan(std::nan(""));
+  ASSERT_TRUE(nan.Check(100).ok());
+  EXPECT_FALSE(nan.Check(99).ok());
+}
+
+}  // namespace
+}  // namespace pdnsd
