@@ -229,6 +229,11 @@ StatusOr<HealthChecker::PrimaryView> HealthChecker::ReadPrimary() {
                                " of " + std::to_string(zones->size()) + " zones");
   }
   metrics_->primary_zones.Set(static_cast<double>(view.served.size()));
+  {
+    std::lock_guard lock(mutex_);
+    primary_zones_ = view.served.size();
+    primary_dnssec_zones_ = view.dnssec.size();
+  }
   return view;
 }
 
@@ -611,8 +616,8 @@ std::string HealthChecker::StatusJson() {
     }
   }
   json primary = {
-      {"zones", last_primary_ ? json(last_primary_->served.size()) : json(nullptr)},
-      {"dnssec_zones", last_primary_ ? json(last_primary_->dnssec.size()) : json(nullptr)},
+      {"zones", primary_zones_ ? json(*primary_zones_) : json(nullptr)},
+      {"dnssec_zones", primary_dnssec_zones_ ? json(*primary_dnssec_zones_) : json(nullptr)},
       {"alert", alert_.empty() ? json(nullptr) : json(alert_)}};
   json doc = {{"primary", primary},
               {"secondaries", secondaries},

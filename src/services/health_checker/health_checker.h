@@ -132,6 +132,8 @@ class HealthChecker : public Service {
   std::set<std::string> evented_since_refresh_;     // GUARDED_BY(mutex_)
   std::set<std::string> event_checks_pending_;      // GUARDED_BY(mutex_)
   std::map<std::string, SecondaryReport> reports_;  // GUARDED_BY(mutex_)
+  std::optional<size_t> primary_zones_;             // GUARDED_BY(mutex_); last read of the primary
+  std::optional<size_t> primary_dnssec_zones_;      // GUARDED_BY(mutex_)
   std::string alert_;                               // GUARDED_BY(mutex_)
   std::string next_signing_sync_;                   // GUARDED_BY(mutex_)
   std::mutex check_mutex_;                          // one periodic check or refresh at a time

@@ -2,8 +2,9 @@
 // with the zone as the primary serves it.
 //
 // A full request is served by AXFR from the primary (signatures included; no private key
-// leaves the primary) plus the zone's dnssec flag from the PowerDNS API; an only_soa request
-// by one SOA query. Every request with a reply subject gets an answer: the data, or an error
+// leaves the primary); its dnssec flag is whether the transfer carries RRSIGs. An only_soa
+// request is served by one SOA query; the API is asked only to confirm that a zone the DNS
+// refuses is really gone. Every request with a reply subject gets an answer: the data, or an error
 // reply (not_found, unavailable, bad_request). Requests are served by a pool of workers, never
 // on the bus's delivery thread.
 #pragma once
