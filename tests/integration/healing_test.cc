@@ -203,6 +203,11 @@ TEST_F(HealingTest, StoppedSyncerBecomesCriticalThenDeregistered) {
       [&] { return cluster_.checker->liveness().StateOf("secondary-1") == Liveness::kCritical; },
       seconds(5)));
   EXPECT_EQ(cluster_.checker->liveness().ActiveSecondaries().size(), 1u);
+  EXPECT_TRUE(WaitFor([&] {
+    return Sample(*cluster_.checker_registry,
+                  "healthchecker_service_liveness{id=\"secondary-1\",service=\"pdns-secondary-"
+                  "syncer\",state=\"critical\"}") == 1;
+  }, seconds(3))) << RenderMetrics(*cluster_.checker_registry);
   EXPECT_TRUE(
       WaitFor([&] { return !cluster_.checker->liveness().StateOf("secondary-1").has_value(); },
               seconds(10)));

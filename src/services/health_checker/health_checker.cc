@@ -101,7 +101,11 @@ struct HealthChecker::Metrics {
                                 .Help("Zones re-sent because a secondary served an RRSIG "
                                       "expiring within SignatureExpiryWindow")
                                 .Register(registry)
-                                .Add({})) {
+                                .Add({})),
+        service_state(prometheus::BuildGauge()
+                          .Name("healthchecker_service_liveness")
+                          .Help("1 for each known service instance, labelled with its state")
+                          .Register(registry)) {
     for (const char* type : {"create", "change", "delete"}) {
       event_events.Add({{"event_type", type}});
       interval_events.Add({{"event_type", type}});
@@ -125,6 +129,7 @@ struct HealthChecker::Metrics {
   prometheus::Family<prometheus::Gauge>& liveness;
   prometheus::Gauge& silent_static;
   prometheus::Counter& expiring_signatures;
+  prometheus::Family<prometheus::Gauge>& service_state;
 };
 
 HealthChecker::HealthChecker(HealthCheckerConfig config, Bus* bus, prometheus::Registry& registry,
@@ -534,6 +539,39 @@ void HealthChecker::OnHeartbeat(const BusMessage& message) {
   });
 }
 
+void HealthChecker::UpdateLivenessMetrics() {
+  std::map<Liveness, int> counts;
+  int silent = 0;
+  std::map<std::string, std::map<std::string, std::string>> current;  // id -> labels
+  for (const ServiceRecord& record : liveness_.Snapshot()) {
+    ++counts[record.state];
+    if (record.static_host && !record.ever_heard) ++silent;
+    current[record.last.id] = {{"id", record.last.id},
+                               {"service", record.last.service},
+                               {"state", LivenessName(record.state)}};
+  }
+  for (Liveness state : {Liveness::kPassing, Liveness::kWarning, Liveness::kCritical}) {
+    metrics_->liveness.Add({{"state", LivenessName(state)}}).Set(counts[state]);
+  }
+  metrics_->silent_static.Set(silent);
+  // One series per service instance, labelled with its state; gone once deregistered.
+  for (auto it = service_series_.begin(); it != service_series_.end();) {
+    auto now = current.find(it->first);
+    if (now == current.end() || now->second != it->second.labels) {
+      metrics_->service_state.Remove(it->second.gauge);
+      it = service_series_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [id, labels] : current) {
+    if (service_series_.count(id) != 0) continue;
+    prometheus::Gauge& gauge = metrics_->service_state.Add(labels);
+    gauge.Set(1);
+    service_series_[id] = {labels, &gauge};
+  }
+}
+
 void HealthChecker::SchedulerLoop() {
   using Steady = std::chrono::steady_clock;
   RunRefresh();  // the baseline for later refreshes
@@ -548,17 +586,7 @@ void HealthChecker::SchedulerLoop() {
       std::lock_guard lock(mutex_);
       next_signing_sync_ = FormatRfc3339(next_signing);
     }
-    // Liveness metrics, refreshed every tick.
-    std::map<Liveness, int> counts;
-    int silent = 0;
-    for (const ServiceRecord& record : liveness_.Snapshot()) {
-      ++counts[record.state];
-      if (record.static_host && !record.ever_heard) ++silent;
-    }
-    for (Liveness state : {Liveness::kPassing, Liveness::kWarning, Liveness::kCritical}) {
-      metrics_->liveness.Add({{"state", LivenessName(state)}}).Set(counts[state]);
-    }
-    metrics_->silent_static.Set(silent);
+    UpdateLivenessMetrics();
     {
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });

@@ -42,7 +42,8 @@
 
 namespace prometheus {
 class Registry;
-}
+class Gauge;
+}  // namespace prometheus
 namespace httplib {
 class Server;
 }
@@ -107,6 +108,8 @@ class HealthChecker : public Service {
   void Announce(ZoneEventType type, const std::string& zone, const std::string& id,
                 const char* source);
   Status StartStatusServer();
+  // Liveness gauges from the registry; scheduler thread only.
+  void UpdateLivenessMetrics();
 
   HealthCheckerConfig config_;
   Bus* bus_;
@@ -124,6 +127,11 @@ class HealthChecker : public Service {
   std::thread status_thread_;
   HostPort status_bound_;
   std::thread scheduler_;
+  struct ServiceSeries {
+    std::map<std::string, std::string> labels;
+    prometheus::Gauge* gauge = nullptr;
+  };
+  std::map<std::string, ServiceSeries> service_series_;  // scheduler thread only
 
   std::mutex mutex_;
   std::condition_variable wake_;
