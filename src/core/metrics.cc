@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <httplib.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
@@ -23,7 +25,8 @@ std::string RenderProcessMetrics() {
   if (paren != std::string::npos) {
     std::istringstream fields(stat.substr(paren + 2));
     std::string field;
-    // Fields after the command: state(3) ... utime(14) stime(15) ... starttime(22) vsize(23) rss(24).
+    // Fields after the command: state(3) ... utime(14) stime(15) ... starttime(22) vsize(23)
+    // rss(24).
     std::vector<std::string> values;
     while (fields >> field) values.push_back(field);
     auto at = [&](size_t number) -> double {
@@ -39,7 +42,8 @@ std::string RenderProcessMetrics() {
     out << "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n"
         << "# TYPE process_cpu_seconds_total counter\n"
         << "process_cpu_seconds_total " << (at(14) + at(15)) / ticks << "\n"
-        << "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n"
+        << "# HELP process_start_time_seconds Start time of the process since unix epoch in "
+           "seconds.\n"
         << "# TYPE process_start_time_seconds gauge\n"
         << "process_start_time_seconds " << std::fixed << boot_time + at(22) / ticks
         << std::defaultfloat << "\n"
@@ -69,6 +73,28 @@ std::string RenderProcessMetrics() {
 }
 
 }  // namespace
+
+prometheus::Family<prometheus::Counter>& AddCounterFamily(prometheus::Registry& registry,
+                                                          const std::string& name,
+                                                          const std::string& help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(registry);
+}
+
+prometheus::Counter& AddCounter(prometheus::Registry& registry, const std::string& name,
+                                const std::string& help) {
+  return AddCounterFamily(registry, name, help).Add({});
+}
+
+prometheus::Family<prometheus::Gauge>& AddGaugeFamily(prometheus::Registry& registry,
+                                                      const std::string& name,
+                                                      const std::string& help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(registry);
+}
+
+prometheus::Gauge& AddGauge(prometheus::Registry& registry, const std::string& name,
+                            const std::string& help) {
+  return AddGaugeFamily(registry, name, help).Add({});
+}
 
 std::string RenderMetrics(prometheus::Registry& registry) {
   return prometheus::TextSerializer().Serialize(registry.Collect()) + RenderProcessMetrics();

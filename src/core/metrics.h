@@ -12,6 +12,10 @@
 #include "core/net.h"
 #include "core/status.h"
 
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+
 namespace prometheus {
 class Registry;
 }
@@ -42,6 +46,19 @@ class MetricsServer {
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
 };
+
+// Registering metrics on `registry`: a series without labels, or a family whose labelled series
+// the caller adds. The returned references live as long as the registry.
+prometheus::Counter& AddCounter(prometheus::Registry& registry, const std::string& name,
+                                const std::string& help);
+prometheus::Family<prometheus::Counter>& AddCounterFamily(prometheus::Registry& registry,
+                                                          const std::string& name,
+                                                          const std::string& help);
+prometheus::Gauge& AddGauge(prometheus::Registry& registry, const std::string& name,
+                            const std::string& help);
+prometheus::Family<prometheus::Gauge>& AddGaugeFamily(prometheus::Registry& registry,
+                                                      const std::string& name,
+                                                      const std::string& help);
 
 // The exposition text of `registry` plus process_* metrics (what GET /metrics returns).
 std::string RenderMetrics(prometheus::Registry& registry);

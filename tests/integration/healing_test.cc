@@ -18,7 +18,8 @@ using std::chrono::seconds;
 ClusterOptions HealingOptions() {
   ClusterOptions options;
   options.health_checker = true;
-  options.ping_interval = milliseconds(200);
+  // Short enough for liveness tests, long enough that a loaded CI machine does not flap.
+  options.ping_interval = milliseconds(500);
   options.checker.event_check_wait = milliseconds(300);
   options.checker.periodic_interval = seconds(60);  // tests prove healing without waiting for it
   options.checker.refresh_interval = seconds(1);
@@ -414,7 +415,7 @@ TEST_F(HealingTest, ZonesWhoseSignaturesExpireSoonAreSentAgain) {
   config.powerdns.url = *ParseHttpUrl(cluster_.primary.api_url());
   config.powerdns.api_key = cluster_.primary.api_key();
   config.primary = cluster_.primary.dns_address();
-  config.ping_interval = milliseconds(200);
+  config.ping_interval = milliseconds(500);
   auto bus = Bus::Connect(TestBusOptions(cluster_.nats, "checker2"), MakeTestLogger("checker2"));
   PDNSD_ASSERT_OK(bus.status());
   auto registry = std::make_shared<prometheus::Registry>();

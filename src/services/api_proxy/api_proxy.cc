@@ -4,7 +4,9 @@
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
+
 #include <strings.h>
+#include "core/metrics.h"
 
 #include <nlohmann/json.hpp>
 
@@ -17,10 +19,21 @@ namespace {
 // RFC 9110 section 7.6.1 hop-by-hop headers, plus the ones httplib manages itself and the
 // pseudo-headers it adds to requests (REMOTE_ADDR, ...).
 bool IsHopByHop(const std::string& name) {
-  static const char* const kNames[] = {
-      "Connection", "Keep-Alive",  "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection",
-      "TE",         "Trailer",     "Transfer-Encoding",  "Upgrade",             "Host",
-      "Content-Length", "REMOTE_ADDR", "REMOTE_PORT", "LOCAL_ADDR", "LOCAL_PORT"};
+  static const char* const kNames[] = {"Connection",
+                                       "Keep-Alive",
+                                       "Proxy-Authenticate",
+                                       "Proxy-Authorization",
+                                       "Proxy-Connection",
+                                       "TE",
+                                       "Trailer",
+                                       "Transfer-Encoding",
+                                       "Upgrade",
+                                       "Host",
+                                       "Content-Length",
+                                       "REMOTE_ADDR",
+                                       "REMOTE_PORT",
+                                       "LOCAL_ADDR",
+                                       "LOCAL_PORT"};
   for (const char* hop : kNames) {
     if (strcasecmp(name.c_str(), hop) == 0) return true;
   }
@@ -55,19 +68,12 @@ void JsonError(httplib::Response& response, int status, const std::string& messa
 
 struct ApiProxy::Metrics {
   explicit Metrics(prometheus::Registry& registry)
-      : requests(prometheus::BuildCounter()
-                     .Name("apiproxy_powerdns_api_requests_total")
-                     .Help("Requests forwarded to the PowerDNS API")
-                     .Register(registry)
-                     .Add({})),
-        events(prometheus::BuildCounter()
-                   .Name("apiproxy_published_zone_events_total")
-                   .Help("Zone events published after successful zone changes")
-                   .Register(registry)),
-        rejected(prometheus::BuildCounter()
-                     .Name("apiproxy_rejected_requests_total")
-                     .Help("Requests answered by the proxy itself with an error")
-                     .Register(registry)) {}
+      : requests(AddCounter(registry, "apiproxy_powerdns_api_requests_total",
+                            "Requests forwarded to the PowerDNS API")),
+        events(AddCounterFamily(registry, "apiproxy_published_zone_events_total",
+                                "Zone events published after successful zone changes")),
+        rejected(AddCounterFamily(registry, "apiproxy_rejected_requests_total",
+                                  "Requests answered by the proxy itself with an error")) {}
   prometheus::Counter& requests;
   prometheus::Family<prometheus::Counter>& events;
   prometheus::Family<prometheus::Counter>& rejected;
@@ -99,8 +105,8 @@ Status ApiProxy::Start() {
     logger_->info("generated a self-signed TLS certificate {} (key {}, mode 0600)",
                   identity->cert_file, identity->key_file);
   }
-  server_ = std::make_unique<httplib::SSLServer>(identity->cert_file.c_str(),
-                                                 identity->key_file.c_str());
+  server_ =
+      std::make_unique<httplib::SSLServer>(identity->cert_file.c_str(), identity->key_file.c_str());
   if (!server_->is_valid()) {
     return Status::InvalidArgument("cannot use TLS certificate " + identity->cert_file + " / key " +
                                    identity->key_file);
@@ -211,7 +217,8 @@ void ApiProxy::PublishEvent(ZoneEventType type, const std::string& zone) {
                                                                 : config_.subjects.remove;
   const std::string payload = EncodeZoneEvent(ZoneEvent{type, zone, ""});
   if (Status s = bus_->Publish(subject, payload); !s.ok()) {
-    logger_->error("cannot publish {} event for {}: {}", ZoneEventTypeLabel(type), zone, s.message());
+    logger_->error("cannot publish {} event for {}: {}", ZoneEventTypeLabel(type), zone,
+                   s.message());
     return;
   }
   metrics_->events.Add({{"event_type", ZoneEventTypeLabel(type)}}).Increment();

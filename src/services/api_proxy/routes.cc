@@ -17,7 +17,8 @@ std::vector<std::string> SplitPath(std::string_view path) {
     size_t end = path.find('/', start);
     if (end == std::string_view::npos) end = path.size();
     if (end > start) {
-      segments.push_back(httplib::detail::decode_url(std::string(path.substr(start, end - start)), false));
+      segments.push_back(
+          httplib::detail::decode_url(std::string(path.substr(start, end - start)), false));
     }
     start = end + 1;
   }
@@ -42,7 +43,8 @@ StatusOr<RouteMatch> ClassifyRoute(std::string_view method, std::string_view tar
     return match;
   }
   auto decoded = ApiIdToZoneName(s[5]);
-  if (!decoded.ok()) return Status::InvalidArgument("zone id in the path: " + decoded.status().message());
+  if (!decoded.ok())
+    return Status::InvalidArgument("zone id in the path: " + decoded.status().message());
   auto zone = NormalizeZoneName(*decoded);
   if (!zone.ok()) return Status::InvalidArgument("zone in the path: " + zone.status().message());
   match.zone = *zone;
@@ -68,7 +70,8 @@ StatusOr<RouteMatch> ClassifyRoute(std::string_view method, std::string_view tar
 
 StatusOr<std::string> ZoneNameFromBody(std::string_view body) {
   auto doc = nlohmann::json::parse(body, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return Status::InvalidArgument("body is not a JSON object");
+  if (doc.is_discarded() || !doc.is_object())
+    return Status::InvalidArgument("body is not a JSON object");
   auto name = doc.find("name");
   if (name == doc.end() || !name->is_string()) {
     return Status::InvalidArgument("body has no string field \"name\"");

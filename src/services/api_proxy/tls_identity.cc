@@ -34,11 +34,11 @@ Status WriteSelfSigned(const std::string& cert_file, const std::string& key_file
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
   std::unique_ptr<X509_EXTENSION, decltype(&X509_EXTENSION_free)> san(
-      X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name,
-                          "DNS:localhost,IP:127.0.0.1,IP:::1"),
+      X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1"),
       X509_EXTENSION_free);
   if (!san || !X509_add_ext(cert.get(), san.get(), -1)) return Status::Internal("cannot add SAN");
-  if (!X509_sign(cert.get(), key.get(), EVP_sha256())) return Status::Internal("cannot sign certificate");
+  if (!X509_sign(cert.get(), key.get(), EVP_sha256()))
+    return Status::Internal("cannot sign certificate");
 
   // The key is created with mode 0600 from the start: never readable by others, not even briefly.
   const int key_fd = open(key_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -62,7 +62,8 @@ Status WriteSelfSigned(const std::string& cert_file, const std::string& key_file
 StatusOr<TlsIdentity> EnsureTlsIdentity(const std::string& cert_file, const std::string& key_file,
                                         const std::string& state_dir) {
   if (!cert_file.empty() || !key_file.empty()) {
-    if (!Readable(cert_file)) return Status::InvalidArgument("cannot read certificate " + cert_file);
+    if (!Readable(cert_file))
+      return Status::InvalidArgument("cannot read certificate " + cert_file);
     if (!Readable(key_file)) return Status::InvalidArgument("cannot read key " + key_file);
     return TlsIdentity{cert_file, key_file, false};
   }

@@ -6,6 +6,8 @@
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
+#include "core/metrics.h"
+
 #include <nlohmann/json.hpp>
 
 #include "dns/soa_query.h"
@@ -35,77 +37,41 @@ void ParallelFor(size_t count, int threads, const std::function<void(size_t)>& f
 
 struct HealthChecker::Metrics {
   explicit Metrics(prometheus::Registry& registry)
-      : primary_zones(prometheus::BuildGauge()
-                          .Name("healthchecker_actual_primary_zone_count")
-                          .Help("Zones the primary serves (last refresh)")
-                          .Register(registry)
-                          .Add({})),
-        secondaries(prometheus::BuildGauge()
-                        .Name("healthchecker_actual_secondary_count")
-                        .Help("Active secondaries (passing or warning, plus listed hosts)")
-                        .Register(registry)
-                        .Add({})),
-        interval_cycles(prometheus::BuildCounter()
-                            .Name("healthchecker_interval_health_cycles_total")
-                            .Help("Periodic checks run")
-                            .Register(registry)
-                            .Add({})),
-        event_events(prometheus::BuildCounter()
-                         .Name("healthchecker_event_health_check_published_zone_events_total")
-                         .Help("Targeted zone events sent by the event check")
-                         .Register(registry)),
-        interval_events(prometheus::BuildCounter()
-                            .Name("healthchecker_interval_health_published_zone_events_total")
-                            .Help("Targeted zone events sent by periodic checks")
-                            .Register(registry)),
-        refresh_events(prometheus::BuildCounter()
-                           .Name("healthchecker_refresh_published_zone_events_total")
-                           .Help("Zone events sent for changes that bypassed the api-proxy")
-                           .Register(registry)),
-        signing_cycles(prometheus::BuildCounter()
-                           .Name("healthchecker_singing_sync_cycles_total")
-                           .Help("Signing syncs run (the original's spelling)")
-                           .Register(registry)
-                           .Add({})),
-        nsec3_cycles(prometheus::BuildCounter()
-                         .Name("healthchecker_ensure_nsec3_cyles_total")
-                         .Help("NSEC3 checks run (the original's spelling)")
-                         .Register(registry)
-                         .Add({})),
-        mass_deletion_alerts(prometheus::BuildCounter()
-                                 .Name("healthchecker_mass_deletion_alerts_total")
-                                 .Help("Cycles in which stray zones were not announced")
-                                 .Register(registry)
-                                 .Add({})),
-        invalid(prometheus::BuildCounter()
-                    .Name("healthchecker_invalid_messages_total")
-                    .Help("Heartbeats, events and state replies rejected as malformed")
-                    .Register(registry)
-                    .Add({})),
-        state_failures(prometheus::BuildCounter()
-                           .Name("healthchecker_state_request_failures_total")
-                           .Help("Zone-state requests that failed or timed out")
-                           .Register(registry)
-                           .Add({})),
-        liveness(prometheus::BuildGauge()
-                     .Name("healthchecker_services")
-                     .Help("Known services by liveness state")
-                     .Register(registry)),
-        silent_static(prometheus::BuildGauge()
-                          .Name("healthchecker_listed_secondaries_without_heartbeat")
-                          .Help("[Secondaries] Hosts that never sent a heartbeat")
-                          .Register(registry)
-                          .Add({})),
-        expiring_signatures(prometheus::BuildCounter()
-                                .Name("healthchecker_expiring_signature_zones_total")
-                                .Help("Zones re-sent because a secondary served an RRSIG "
-                                      "expiring within SignatureExpiryWindow")
-                                .Register(registry)
-                                .Add({})),
-        service_state(prometheus::BuildGauge()
-                          .Name("healthchecker_service_liveness")
-                          .Help("1 for each known service instance, labelled with its state")
-                          .Register(registry)) {
+      : primary_zones(AddGauge(registry, "healthchecker_actual_primary_zone_count",
+                               "Zones the primary serves (last refresh)")),
+        secondaries(AddGauge(registry, "healthchecker_actual_secondary_count",
+                             "Active secondaries (passing or warning, plus listed hosts)")),
+        interval_cycles(AddCounter(registry, "healthchecker_interval_health_cycles_total",
+                                   "Periodic checks run")),
+        event_events(AddCounterFamily(
+            registry, "healthchecker_event_health_check_published_zone_events_total",
+            "Targeted zone events sent by the event check")),
+        interval_events(
+            AddCounterFamily(registry, "healthchecker_interval_health_published_zone_events_total",
+                             "Targeted zone events sent by periodic checks")),
+        refresh_events(
+            AddCounterFamily(registry, "healthchecker_refresh_published_zone_events_total",
+                             "Zone events sent for changes that bypassed the api-proxy")),
+        signing_cycles(AddCounter(registry, "healthchecker_singing_sync_cycles_total",
+                                  "Signing syncs run (the original's spelling)")),
+        nsec3_cycles(AddCounter(registry, "healthchecker_ensure_nsec3_cyles_total",
+                                "NSEC3 checks run (the original's spelling)")),
+        mass_deletion_alerts(AddCounter(registry, "healthchecker_mass_deletion_alerts_total",
+                                        "Cycles in which stray zones were not announced")),
+        invalid(AddCounter(registry, "healthchecker_invalid_messages_total",
+                           "Heartbeats, events and state replies rejected as malformed")),
+        state_failures(AddCounter(registry, "healthchecker_state_request_failures_total",
+                                  "Zone-state requests that failed or timed out")),
+        liveness(
+            AddGaugeFamily(registry, "healthchecker_services", "Known services by liveness state")),
+        silent_static(AddGauge(registry, "healthchecker_listed_secondaries_without_heartbeat",
+                               "[Secondaries] Hosts that never sent a heartbeat")),
+        expiring_signatures(AddCounter(registry, "healthchecker_expiring_signature_zones_total",
+                                       "Zones re-sent because a secondary served an RRSIG "
+                                       "expiring within SignatureExpiryWindow")),
+        service_state(
+            AddGaugeFamily(registry, "healthchecker_service_liveness",
+                           "1 for each known service instance, labelled with its state")) {
     for (const char* type : {"create", "change", "delete"}) {
       event_events.Add({{"event_type", type}});
       interval_events.Add({{"event_type", type}});

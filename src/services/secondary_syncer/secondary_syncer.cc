@@ -4,42 +4,28 @@
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
+#include "core/metrics.h"
+
 #include "model/messages.h"
 
 namespace pdnsd {
 
 struct SecondarySyncer::Metrics {
   explicit Metrics(prometheus::Registry& registry)
-      : events(prometheus::BuildCounter()
-                   .Name("secondarysyncer_received_zone_events_total")
-                   .Help("Zone events received (broadcast or targeted)")
-                   .Register(registry)),
-        api_calls(prometheus::BuildCounter()
-                      .Name("secondarysyncer_powerdns_api_call_total")
-                      .Help("Calls to the local PowerDNS API")
-                      .Register(registry)),
-        zone_data_requests(prometheus::BuildCounter()
-                               .Name("secondarysyncer_zone_data_request_total")
-                               .Help("Zone data requests sent to the zone-provider")
-                               .Register(registry)),
-        state_requests(prometheus::BuildCounter()
-                           .Name("secondarysyncer_zone_state_request_total")
-                           .Help("Zone state requests answered")
-                           .Register(registry)
-                           .Add({})),
-        dns_queries(prometheus::BuildCounter()
-                        .Name("secondarysyncer_local_dns_proxy_queries_total")
-                        .Help("Queries to the local SOA/AXFR endpoint")
-                        .Register(registry)),
-        invalid(prometheus::BuildCounter()
-                    .Name("secondarysyncer_invalid_messages_total")
-                    .Help("Messages rejected as malformed")
-                    .Register(registry)
-                    .Add({})),
-        reconciles(prometheus::BuildCounter()
-                       .Name("secondarysyncer_reconciles_total")
-                       .Help("Zone reconciliations by result")
-                       .Register(registry)) {
+      : events(AddCounterFamily(registry, "secondarysyncer_received_zone_events_total",
+                                "Zone events received (broadcast or targeted)")),
+        api_calls(AddCounterFamily(registry, "secondarysyncer_powerdns_api_call_total",
+                                   "Calls to the local PowerDNS API")),
+        zone_data_requests(AddCounterFamily(registry, "secondarysyncer_zone_data_request_total",
+                                            "Zone data requests sent to the zone-provider")),
+        state_requests(AddCounter(registry, "secondarysyncer_zone_state_request_total",
+                                  "Zone state requests answered")),
+        dns_queries(AddCounterFamily(registry, "secondarysyncer_local_dns_proxy_queries_total",
+                                     "Queries to the local SOA/AXFR endpoint")),
+        invalid(AddCounter(registry, "secondarysyncer_invalid_messages_total",
+                           "Messages rejected as malformed")),
+        reconciles(AddCounterFamily(registry, "secondarysyncer_reconciles_total",
+                                    "Zone reconciliations by result")) {
     for (const char* type : {"create", "change", "delete"}) events.Add({{"event_type", type}});
     for (const char* state : {"successful", "failed"}) {
       zone_data_requests.Add({{"state", state}});

@@ -4,6 +4,8 @@
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
+#include "core/metrics.h"
+
 #include "dns/axfr_client.h"
 #include "dns/soa_query.h"
 #include "model/messages.h"
@@ -12,32 +14,19 @@ namespace pdnsd {
 
 struct ZoneProvider::Metrics {
   explicit Metrics(prometheus::Registry& registry)
-      : requests(prometheus::BuildCounter()
-                     .Name("zoneprovider_request_total")
-                     .Help("Zone data requests received")
-                     .Register(registry)
-                     .Add({})),
-        responses(prometheus::BuildCounter()
-                      .Name("zoneprovider_response_total")
-                      .Help("Zone data replies sent (data or error)")
-                      .Register(registry)
-                      .Add({})),
-        api_calls(prometheus::BuildCounter()
-                      .Name("zoneprovider_powerdns_api_call_total")
-                      .Help("Calls to the primary's PowerDNS API")
-                      .Register(registry)),
-        dns_queries(prometheus::BuildCounter()
-                        .Name("zoneprovider_powerdns_dns_query_total")
-                        .Help("SOA queries and AXFRs sent to the primary")
-                        .Register(registry)),
-        invalid(prometheus::BuildCounter()
-                    .Name("zoneprovider_invalid_requests_total")
-                    .Help("Zone data requests rejected as malformed")
-                    .Register(registry)
-                    .Add({})) {
+      : requests(AddCounter(registry, "zoneprovider_request_total", "Zone data requests received")),
+        responses(AddCounter(registry, "zoneprovider_response_total",
+                             "Zone data replies sent (data or error)")),
+        api_calls(AddCounterFamily(registry, "zoneprovider_powerdns_api_call_total",
+                                   "Calls to the primary's PowerDNS API")),
+        dns_queries(AddCounterFamily(registry, "zoneprovider_powerdns_dns_query_total",
+                                     "SOA queries and AXFRs sent to the primary")),
+        invalid(AddCounter(registry, "zoneprovider_invalid_requests_total",
+                           "Zone data requests rejected as malformed")) {
     for (const char* state : {"successful", "failed"}) {
       api_calls.Add({{"state", state}});
-      for (const char* qtype : {"soa", "axfr"}) dns_queries.Add({{"qtype", qtype}, {"state", state}});
+      for (const char* qtype : {"soa", "axfr"})
+        dns_queries.Add({{"qtype", qtype}, {"state", state}});
     }
   }
   prometheus::Counter& requests;
@@ -61,10 +50,9 @@ ZoneProvider::~ZoneProvider() { Stop(); }
 
 Status ZoneProvider::Start() {
   workers_ = std::make_unique<WorkerPool>(config_.workers);
-  auto subscription = bus_->Subscribe(config_.subject, config_.queue_group,
-                                      [this](const BusMessage& message) {
-                                        workers_->Submit([this, message] { Serve(message); });
-                                      });
+  auto subscription = bus_->Subscribe(
+      config_.subject, config_.queue_group,
+      [this](const BusMessage& message) { workers_->Submit([this, message] { Serve(message); }); });
   if (!subscription.ok()) return subscription.status();
   subscription_ = std::move(*subscription);
   logger_->info("serving zone data on {} (queue group {}) from primary {}", config_.subject,
@@ -83,7 +71,8 @@ void ZoneProvider::Serve(const BusMessage& message) {
   std::string reply;
   if (!request.ok()) {
     metrics_->invalid.Increment();
-    logger_->warn("invalid zone data request on {}: {}", message.subject, request.status().message());
+    logger_->warn("invalid zone data request on {}: {}", message.subject,
+                  request.status().message());
     reply = EncodeErrorReply("", request.status());
   } else {
     reply = Answer(request->zone, request->only_soa);
@@ -112,12 +101,14 @@ Status ZoneProvider::ConfirmAbsence(const std::string& zone, const Status& dns_e
                                " although its API has it: " + dns_error.message());
   }
   if (info.status().code() == StatusCode::kNotFound) return dns_error;
-  return Status::Unavailable("cannot confirm that " + zone + " is gone: " + info.status().message());
+  return Status::Unavailable("cannot confirm that " + zone +
+                             " is gone: " + info.status().message());
 }
 
 std::string ZoneProvider::Answer(const std::string& zone, bool only_soa) {
   auto count_dns = [this](const char* qtype, bool ok) {
-    metrics_->dns_queries.Add({{"qtype", qtype}, {"state", ok ? "successful" : "failed"}}).Increment();
+    metrics_->dns_queries.Add({{"qtype", qtype}, {"state", ok ? "successful" : "failed"}})
+        .Increment();
   };
   ZoneDataReply reply;
   reply.zone = zone;
@@ -125,7 +116,8 @@ std::string ZoneProvider::Answer(const std::string& zone, bool only_soa) {
     auto soa = QuerySoa(config_.primary, zone, config_.axfr_timeout);
     count_dns("soa", soa.ok());
     if (!soa.ok()) {
-      logger_->debug("SOA of {} from {}: {}", zone, config_.primary.ToString(), soa.status().message());
+      logger_->debug("SOA of {} from {}: {}", zone, config_.primary.ToString(),
+                     soa.status().message());
       return EncodeErrorReply(zone, ConfirmAbsence(zone, soa.status()));
     }
     reply.zone_data = soa->text + "\n";
@@ -143,7 +135,8 @@ std::string ZoneProvider::Answer(const std::string& zone, bool only_soa) {
   reply.zone_data = ZoneText(transfer->records);
   reply.dnssec_enabled = transfer->has_rrsig;
   reply.presigned_records = transfer->has_rrsig;
-  logger_->debug("serving {} serial {} ({} records)", zone, transfer->serial, transfer->records.size());
+  logger_->debug("serving {} serial {} ({} records)", zone, transfer->serial,
+                 transfer->records.size());
   return EncodeZoneDataReply(reply);
 }
 
