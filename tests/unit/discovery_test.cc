@@ -458,7 +458,7 @@ TEST_F(HeartbeatSenderTest, PublishesEveryIntervalAndStopsPromptly) {
 
   const auto stop_begin = steady_clock::now();
   sender.Stop();
-  EXPECT_LT(steady_clock::now() - stop_begin, milliseconds(500));
+  EXPECT_LT(steady_clock::now() - stop_begin, milliseconds(2000));
   ASSERT_TRUE(publisher_->Flush(std::chrono::seconds(5)).ok());
   ASSERT_TRUE(subscriber_->Flush(std::chrono::seconds(5)).ok());
   const size_t after_stop = received_.messages().size();
@@ -477,7 +477,7 @@ TEST_F(HeartbeatSenderTest, FirstBeatAtOnceAndStopInterruptsTheWait) {
   ASSERT_TRUE(received_.WaitForCount(1, std::chrono::seconds(10))) << "no beat at once";
   const auto stop_begin = steady_clock::now();
   sender.Stop();
-  EXPECT_LT(steady_clock::now() - stop_begin, milliseconds(500));
+  EXPECT_LT(steady_clock::now() - stop_begin, milliseconds(2000));
   sender.Stop();  // idempotent
   ASSERT_TRUE(subscriber_->Flush(std::chrono::seconds(5)).ok());
   EXPECT_EQ(received_.messages().size(), 1u);
