@@ -184,14 +184,26 @@ TEST(Broker, TlsWithCaAndClientCertificate) {
   subscription->reset();
 }
 
-TEST(Broker, StateMapOf20000ZonesTravelsChunked) {
-  NatsServer nats;
-  PDNSD_ASSERT_OK(nats.Start(NatsOptions()));
-  auto responder = Bus::Connect(TestBusOptions(nats, "syncer"), MakeTestLogger("syncer"));
-  auto requester = Bus::Connect(TestBusOptions(nats, "checker"), MakeTestLogger("checker"));
-  PDNSD_ASSERT_OK(responder.status());
-  PDNSD_ASSERT_OK(requester.status());
-  ASSERT_TRUE(WaitFor([&] { return (*responder)->IsConnected() && (*requester)->IsConnected(); }));
+// A nats-server with a connected responder and requester.
+class RequestReplyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    PDNSD_ASSERT_OK(nats_.Start(NatsOptions()));
+    auto responder = Bus::Connect(TestBusOptions(nats_, "responder"), MakeTestLogger("responder"));
+    auto requester = Bus::Connect(TestBusOptions(nats_, "requester"), MakeTestLogger("requester"));
+    PDNSD_ASSERT_OK(responder.status());
+    PDNSD_ASSERT_OK(requester.status());
+    responder_ = std::move(*responder);
+    requester_ = std::move(*requester);
+    ASSERT_TRUE(WaitFor([&] { return responder_->IsConnected() && requester_->IsConnected(); }));
+  }
+
+  NatsServer nats_;
+  std::unique_ptr<Bus> responder_;
+  std::unique_ptr<Bus> requester_;
+};
+
+TEST_F(RequestReplyTest, StateMapOf20000ZonesTravelsChunked) {
   ZoneStateReply state;
   for (uint32_t i = 0; i < 20000; ++i) {
     state
@@ -200,13 +212,13 @@ TEST(Broker, StateMapOf20000ZonesTravelsChunked) {
   }
   const std::string encoded = EncodeZoneStateReply(state);
   ASSERT_GT(encoded.size(), 1024u * 1024u) << "the map must exceed NATS's 1 MiB payload limit";
-  Bus* responder_bus = responder->get();
+  Bus* responder_bus = responder_.get();
   auto subscription = responder_bus->Subscribe(
       "zonestate.big", "", [&](const BusMessage& m) { responder_bus->Respond(m, encoded); });
   PDNSD_ASSERT_OK(subscription.status());
   PDNSD_ASSERT_OK(responder_bus->Flush(std::chrono::seconds(5)));
   auto reply =
-      (*requester)->Request("zonestate.big", EncodeZoneStateRequest({}), std::chrono::seconds(20));
+      requester_->Request("zonestate.big", EncodeZoneStateRequest({}), std::chrono::seconds(20));
   PDNSD_ASSERT_OK(reply.status());
   auto decoded = DecodeZoneStateReply(*reply);
   PDNSD_ASSERT_OK(decoded.status());
@@ -214,14 +226,7 @@ TEST(Broker, StateMapOf20000ZonesTravelsChunked) {
   subscription->reset();
 }
 
-TEST(Broker, LargeRepliesAreChunkedAndReassembled) {
-  NatsServer nats;
-  PDNSD_ASSERT_OK(nats.Start(NatsOptions()));
-  auto responder = Bus::Connect(TestBusOptions(nats, "responder"), MakeTestLogger("responder"));
-  auto requester = Bus::Connect(TestBusOptions(nats, "requester"), MakeTestLogger("requester"));
-  PDNSD_ASSERT_OK(responder.status());
-  PDNSD_ASSERT_OK(requester.status());
-  ASSERT_TRUE(WaitFor([&] { return (*responder)->IsConnected() && (*requester)->IsConnected(); }));
+TEST_F(RequestReplyTest, LargeRepliesAreChunkedAndReassembled) {
   // 5 MiB that compresses badly (pseudo-random), so it needs several chunks even compressed.
   std::string payload(5 * 1024 * 1024, '\0');
   uint32_t state = 12345;
@@ -229,21 +234,21 @@ TEST(Broker, LargeRepliesAreChunkedAndReassembled) {
     state = state * 1103515245u + 12345u;
     c = static_cast<char>('a' + (state >> 16) % 26);
   }
-  Bus* responder_bus = responder->get();
+  Bus* responder_bus = responder_.get();
   auto subscription = responder_bus->Subscribe("zonedata.big", "worker", [&](const BusMessage& m) {
     responder_bus->Respond(m, m.data == "small" ? std::string("tiny") : payload);
   });
   PDNSD_ASSERT_OK(subscription.status());
   PDNSD_ASSERT_OK(responder_bus->Flush(std::chrono::seconds(5)));
-  auto reply = (*requester)->Request("zonedata.big", "big", std::chrono::seconds(20));
+  auto reply = requester_->Request("zonedata.big", "big", std::chrono::seconds(20));
   PDNSD_ASSERT_OK(reply.status());
   EXPECT_TRUE(*reply == payload) << "reassembled reply differs (size " << reply->size() << ")";
-  reply = (*requester)->Request("zonedata.big", "small", std::chrono::seconds(5));
+  reply = requester_->Request("zonedata.big", "small", std::chrono::seconds(5));
   PDNSD_ASSERT_OK(reply.status());
   EXPECT_EQ(*reply, "tiny");
   // Nobody listening: an error at once, not a timeout.
   const auto start = std::chrono::steady_clock::now();
-  auto none = (*requester)->Request("zonedata.nobody", "x", std::chrono::seconds(10));
+  auto none = requester_->Request("zonedata.nobody", "x", std::chrono::seconds(10));
   EXPECT_EQ(none.status().code(), StatusCode::kUnavailable) << none.status().ToString();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
   subscription->reset();
