@@ -9,6 +9,7 @@
 
 #include "discovery/liveness_registry.h"
 
+#include "support/cluster.h"
 #include "support/processes.h"
 
 namespace pdnsd::testing {
@@ -310,6 +311,46 @@ TEST_F(RunningBinaries, ServiceStartedWhileBrokerIsDownWaitsForIt) {
     return syncer.LogSinceStart().find("connected to the message broker") != std::string::npos;
   })) << syncer.LogTail();
   EXPECT_EQ(syncer.Stop(), 0);
+}
+
+// The four binaries as an operator wires them (TOML files, one process each): a zone created,
+// changed and deleted through the proxy reaches both secondaries; a syncer that was down
+// while its zone changed is brought back in sync by the health-checker's full check at its
+// restart.
+TEST(BinaryCluster, KeepsSecondariesInSyncAndHealsARestartedSyncer) {
+  Cluster cluster;
+  ClusterOptions options;
+  options.service_binaries = kBinDir;
+  options.health_checker = true;
+  options.checker.event_check_wait = std::chrono::seconds(60);
+  options.checker.periodic_interval = std::chrono::seconds(3600);
+  options.checker.ensure_nsec3 = false;
+  PDNSD_ASSERT_OK(cluster.Start(options));
+  ASSERT_EQ(cluster.RunningServices().size(), 5u);
+
+  const std::string zone = "binaries.example.";
+  ASSERT_EQ(cluster.CreateZone(zone, 10).status, 201);
+  ASSERT_TRUE(cluster.WaitAllServe(zone, cluster.PrimarySerial(zone)));
+  ASSERT_EQ(cluster.SetARecord(zone, "www." + zone, "192.0.2.1").status, 204);
+  ASSERT_TRUE(cluster.WaitAllServe(zone, cluster.PrimarySerial(zone)));
+  EXPECT_EQ(DigShort(cluster.secondaries[1]->dns_address(), "www." + zone, "A"), "192.0.2.1");
+
+  cluster.StopSyncer(1);
+  ASSERT_EQ(cluster.SetARecord(zone, "www." + zone, "192.0.2.2").status, 204);
+  const uint32_t changed = cluster.PrimarySerial(zone);
+  ASSERT_TRUE(WaitFor([&] { return cluster.ServedSerial(0, zone) == changed; }));
+  EXPECT_NE(cluster.ServedSerial(1, zone), changed) << "syncer1 is down: nothing updates it";
+  PDNSD_ASSERT_OK(cluster.StartSyncer(1));
+  EXPECT_TRUE(cluster.WaitAllServe(zone, changed));
+  EXPECT_EQ(DigShort(cluster.secondaries[1]->dns_address(), "www." + zone, "A"), "192.0.2.2");
+
+  ASSERT_EQ(cluster.Proxy("DELETE", Cluster::ZonesPath(zone)).status, 204);
+  EXPECT_TRUE(cluster.WaitAllAbsent(zone));
+  for (const ServiceProcess* service : cluster.RunningServices()) {
+    EXPECT_EQ(service->process.LogSinceStart().find(" error: "), std::string::npos)
+        << service->name << ":\n"
+        << service->process.LogTail();
+  }
 }
 
 }  // namespace

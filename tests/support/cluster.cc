@@ -4,6 +4,7 @@
 #include <httplib.h>
 #include <prometheus/registry.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "dns/soa_query.h"
@@ -35,6 +36,14 @@ Cluster::~Cluster() {
   syncer_buses.clear();
   provider_bus.reset();
   proxy_bus.reset();
+  for (auto& syncer : syncer_processes_) {
+    if (syncer) syncer->process.Stop();
+  }
+  for (auto* service : {provider_process_.get(), proxy_process_.get()}) {
+    if (service) service->process.Stop();
+  }
+  heartbeat_subscription_.reset();
+  watch_bus_.reset();
 }
 
 Status Cluster::Start(const ClusterOptions& options) {
@@ -46,7 +55,51 @@ Status Cluster::Start(const ClusterOptions& options) {
   for (int i = 0; i < options.secondaries; ++i) {
     if (Status s = StartSecondaryPdns(); !s.ok()) return s;
   }
+  if (process_mode()) {
+    auto bus = Bus::Connect(TestBusOptions(nats, "cluster-watch"), MakeTestLogger("cluster"));
+    if (!bus.ok()) return bus.status();
+    watch_bus_ = std::move(*bus);
+    auto subscription = watch_bus_->Subscribe("heartbeat.>", "", [this](const BusMessage& m) {
+      auto heartbeat = DecodeHeartbeat(m.data);
+      if (!heartbeat.ok()) return;
+      std::lock_guard lock(heartbeats_mutex_);
+      boot_ids_[m.subject] = heartbeat->boot_id;
+    });
+    if (!subscription.ok()) return subscription.status();
+    heartbeat_subscription_ = std::move(*subscription);
+    if (Status s = watch_bus_->Flush(std::chrono::seconds(5)); !s.ok()) return s;
 
+    proxy_port_ = FreePort(options.host);
+    proxy_process_ = std::make_unique<ServiceProcess>();
+    *proxy_process_ = {"api-proxy", "pdns-api-proxy", "api-proxy", "", {}};
+    const std::string proxy_config = "[Service]\nID = \"api-proxy\"\nURL = \"https://" +
+                                     HostPort{options.host, proxy_port_}.ToString() +
+                                     "\"\nStateDir = \"" + state_dir.File("api-proxy-state") +
+                                     "\"\n" + CommonServiceConfig() + "[PowerDNS]\nURL = \"" +
+                                     primary.api_url() + "\"\n";
+    if (Status s = StartServiceProcess(*proxy_process_, proxy_config); !s.ok()) return s;
+
+    provider_process_ = std::make_unique<ServiceProcess>();
+    *provider_process_ = {"zone-provider", "pdns-zone-provider", "zone-provider", "", {}};
+    const std::string provider_config =
+        "[Service]\nID = \"zone-provider\"\n" + CommonServiceConfig() + "[PowerDNS]\nURL = \"" +
+        primary.api_url() + "\"\nAPIToken = \"" + primary.api_key() + "\"\nAXFRTimeout = \"" +
+        std::to_string(options.axfr_timeout.count()) + "ms\"\n[AXFRPrimary]\nAddress = \"" +
+        primary.dns_address().ToString() + "\"\n";
+    if (Status s = StartServiceProcess(*provider_process_, provider_config); !s.ok()) return s;
+  } else if (Status s = StartInProcessServices(); !s.ok()) {
+    return s;
+  }
+  for (int i = 0; i < options.secondaries; ++i) {
+    if (Status s = StartSyncer(i); !s.ok()) return s;
+  }
+  if (options.health_checker) {
+    if (Status s = StartHealthChecker(); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status Cluster::StartInProcessServices() {
   auto connect = [&](const std::string& name) -> StatusOr<std::unique_ptr<Bus>> {
     return Bus::Connect(TestBusOptions(nats, name), MakeTestLogger(name));
   };
@@ -59,7 +112,7 @@ Status Cluster::Start(const ClusterOptions& options) {
   proxy_bus = std::move(*bus);
   proxy_registry = std::make_shared<prometheus::Registry>();
   ApiProxyConfig proxy_config;
-  proxy_config.listen = {options.host, 0};
+  proxy_config.listen = {options_.host, 0};
   proxy_config.state_dir = state_dir.path();
   proxy_config.powerdns = primary_api;
   proxy = std::make_unique<ApiProxy>(proxy_config, proxy_bus.get(), *proxy_registry,
@@ -73,20 +126,46 @@ Status Cluster::Start(const ClusterOptions& options) {
   ZoneProviderConfig provider_config;
   provider_config.powerdns = primary_api;
   provider_config.primary = primary.dns_address();
-  provider_config.axfr_timeout = options.axfr_timeout;
+  provider_config.axfr_timeout = options_.axfr_timeout;
   provider = std::make_unique<ZoneProvider>(provider_config, provider_bus.get(), *provider_registry,
                                             MakeTestLogger("zone-provider"));
   if (Status s = provider->Start(); !s.ok()) return s;
-
-  for (int i = 0; i < options.secondaries; ++i) {
-    if (Status s = StartSyncer(i); !s.ok()) return s;
-  }
-  if (options.health_checker) {
-    if (Status s = StartHealthChecker(); !s.ok()) return s;
-  }
   // Subscriptions are registered at the broker once each connection has flushed.
   for (Bus* b : {proxy_bus.get(), provider_bus.get()}) {
     if (Status s = b->Flush(std::chrono::seconds(5)); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+std::string Cluster::CommonServiceConfig() const {
+  return "[ServiceDiscovery]\nHealthPingIntervall = \"" +
+         std::to_string(options_.ping_interval.count()) + "ms\"\n[Prometheus]\nAddress = \"" +
+         HostPort{options_.host, FreePort(options_.host)}.ToString() +
+         "\"\n[MessageBroker]\nURL = \"" + nats.url() + "\"\n";
+}
+
+Status Cluster::StartServiceProcess(ServiceProcess& service, const std::string& config) {
+  service.config_path = state_dir.File(service.name + ".toml");
+  if (Status s = WriteFile(service.config_path, config); !s.ok()) return s;
+  const std::string subject = "heartbeat." + service.binary + "." + service.id;
+  auto boot_id = [&] {
+    std::lock_guard lock(heartbeats_mutex_);
+    return boot_ids_[subject];
+  };
+  const std::string previous = boot_id();
+  if (Status s = service.process.Start(
+          {options_.service_binaries + "/" + service.binary, "--config", service.config_path},
+          state_dir.File(service.name + ".log"));
+      !s.ok()) {
+    return s;
+  }
+  const bool ready = WaitFor([&] {
+    const std::string now = boot_id();
+    return (!now.empty() && now != previous) || !service.process.IsRunning();
+  });
+  if (!ready || !service.process.IsRunning()) {
+    return Status::Unavailable(service.binary + " did not start (no heartbeat on " + subject +
+                               "):\n" + service.process.LogTail());
   }
   return Status::Ok();
 }
@@ -104,13 +183,36 @@ Status Cluster::StartSecondaryPdns() {
 }
 
 Status Cluster::StartSyncer(int index) {
+  if (static_cast<int>(axfr_ports_.size()) <= index) axfr_ports_.resize(index + 1, 0);
+  if (!process_mode()) return StartInProcessSyncer(index);
+  if (static_cast<int>(syncer_processes_.size()) <= index) syncer_processes_.resize(index + 1);
+  auto& service = syncer_processes_[index];
+  if (!service) {
+    const std::string id = "secondary-" + std::to_string(index);
+    service = std::make_unique<ServiceProcess>();
+    service->name = "syncer" + std::to_string(index);
+    service->binary = "pdns-secondary-syncer";
+    service->id = id;
+  }
+  // The same endpoint port after a restart: the local PowerDNS's zones point at it.
+  if (axfr_ports_[index] == 0) axfr_ports_[index] = FreePort(options_.host);
+  const PdnsServer& secondary = *secondaries[index];
+  const std::string config =
+      "[Service]\nID = \"" + service->id + "\"\n" + CommonServiceConfig() + "[PowerDNS]\nURL = \"" +
+      secondary.api_url() + "\"\nAPIToken = \"" + secondary.api_key() + "\"\nAXFRAddress = \"" +
+      HostPort{options_.host, axfr_ports_[index]}.ToString() + "\"\nAXFRTimeout = \"" +
+      std::to_string(options_.axfr_timeout.count()) + "ms\"\nDNSAddress = \"" +
+      secondary.dns_address().ToString() + "\"\nRetryMaxDelay = \"2s\"\n";
+  return StartServiceProcess(*service, config);
+}
+
+Status Cluster::StartInProcessSyncer(int index) {
   const std::string name = "syncer" + std::to_string(index);
   if (static_cast<int>(syncers.size()) <= index) {
     syncers.resize(index + 1);
     syncer_buses.resize(index + 1);
     syncer_registries.resize(index + 1);
     heartbeats.resize(index + 1);
-    axfr_ports_.resize(index + 1, 0);
   }
   auto bus = Bus::Connect(TestBusOptions(nats, name), MakeTestLogger(name));
   if (!bus.ok()) return bus.status();
@@ -146,6 +248,10 @@ Status Cluster::StartSyncer(int index) {
 }
 
 void Cluster::StopSyncer(int index) {
+  if (process_mode()) {
+    syncer_processes_[index]->process.Stop();
+    return;
+  }
   heartbeats[index].reset();
   if (syncers[index]) syncers[index]->Stop();
   syncers[index].reset();
@@ -158,6 +264,34 @@ Status Cluster::AddSecondary() {
 }
 
 Status Cluster::StartHealthChecker() {
+  if (!process_mode()) return StartInProcessHealthChecker();
+  const HealthCheckerConfig& c = options_.checker;
+  auto duration = [](std::chrono::milliseconds value) {
+    return "\"" + std::to_string(value.count()) + "ms\"";
+  };
+  checker_status_port_ = FreePort(options_.host);
+  checker_process_ = std::make_unique<ServiceProcess>();
+  *checker_process_ = {"health-checker", "pdns-health-checker", "health-checker", "", {}};
+  const std::string config =
+      "[Service]\nID = \"health-checker\"\nURL = \"http://" +
+      HostPort{options_.host, checker_status_port_}.ToString() +
+      "\"\nWorkers = " + std::to_string(c.workers) + "\n" + CommonServiceConfig() +
+      "[PowerDNS]\nURL = \"" + primary.api_url() + "\"\nAPIToken = \"" + primary.api_key() +
+      "\"\nAXFRTimeout = " + duration(c.dns_timeout) + "\n[AXFRPrimary]\nAddress = \"" +
+      primary.dns_address().ToString() +
+      "\"\n[HealthChecks]\nEventCheckWaitTime = " + duration(c.event_check_wait) +
+      "\nPeriodicalCheckIntervall = " + duration(c.periodic_interval) +
+      "\nActiveZoneSecondaryRefreshIntervall = " + duration(c.refresh_interval) +
+      "\nNSEC3CheckIntervall = " + duration(c.nsec3_interval) +
+      "\nEnsureNSEC3 = " + (c.ensure_nsec3 ? "true" : "false") +
+      "\nMassDeletionPercent = " + std::to_string(std::lround(c.mass_deletion_share * 100)) +
+      "\nSigningSyncWindow = " + duration(c.signing_window) +
+      "\nSignatureExpiryWindow = " + duration(c.signature_expiry) +
+      "\nStateRequestTimeout = " + duration(c.state_timeout) + "\n";
+  return StartServiceProcess(*checker_process_, config);
+}
+
+Status Cluster::StartInProcessHealthChecker() {
   auto bus = Bus::Connect(TestBusOptions(nats, "health-checker"), MakeTestLogger("health-checker"));
   if (!bus.ok()) return bus.status();
   checker_bus = std::move(*bus);
@@ -177,16 +311,41 @@ Status Cluster::StartHealthChecker() {
 }
 
 void Cluster::StopHealthChecker() {
+  if (checker_process_) checker_process_->process.Stop();
   if (checker) checker->Stop();
   checker.reset();
   checker_bus.reset();
 }
 
-std::string Cluster::proxy_url() const { return "https://" + proxy->address().ToString(); }
+std::string Cluster::CheckerStatus() const {
+  if (checker) return checker->StatusJson();
+  if (!checker_process_) return "";
+  return HttpCall("GET",
+                  "http://" + HostPort{options_.host, checker_status_port_}.ToString() + "/status")
+      .body;
+}
+
+std::vector<const ServiceProcess*> Cluster::RunningServices() const {
+  std::vector<const ServiceProcess*> running;
+  auto add = [&](const std::unique_ptr<ServiceProcess>& service) {
+    if (service && service->process.pid() > 0) running.push_back(service.get());
+  };
+  add(proxy_process_);
+  add(provider_process_);
+  for (const auto& syncer : syncer_processes_) add(syncer);
+  add(checker_process_);
+  return running;
+}
+
+HostPort Cluster::proxy_address() const {
+  return proxy ? proxy->address() : HostPort{options_.host, proxy_port_};
+}
+
+std::string Cluster::proxy_url() const { return "https://" + proxy_address().ToString(); }
 
 HttpResponse Cluster::Proxy(const std::string& method, const std::string& path,
                             const std::string& body) const {
-  const HostPort address = proxy->address();
+  const HostPort address = proxy_address();
   httplib::SSLClient client(address.host, address.port);
   client.enable_server_certificate_verification(false);
   client.set_read_timeout(60);

@@ -1,14 +1,19 @@
 // Cluster: a whole pdns-distribute installation on loopback for integration tests.
 //
 // Real processes: one nats-server, a PowerDNS primary and N PowerDNS secondaries (sqlite3).
-// In-process services built exactly as the mains build them: api-proxy, zone-provider and one
-// secondary-syncer per secondary, each with its own bus connection and metrics registry.
+// The services (api-proxy, zone-provider, one secondary-syncer per secondary, optionally the
+// health-checker) run either in-process, built exactly as the mains build them, each with its
+// own bus connection and metrics registry (the default: what tests use), or as the real
+// pdns-* binaries configured by TOML files (ClusterOptions::service_binaries: what the
+// benchmark uses, so that each service's CPU and memory can be measured).
 // Everything is stopped by the destructor, also when a test fails.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -36,6 +41,18 @@ struct ClusterOptions {
   std::chrono::milliseconds ping_interval{200};
   bool health_checker = false;
   HealthCheckerConfig checker;  // its intervals; addresses are filled in by Start()
+  // Non-empty: the directory of the pdns-* binaries, and the services run as processes (their
+  // config files and logs in Cluster::state_dir). Empty: in-process services.
+  std::string service_binaries;
+};
+
+// A service process of a Cluster in process mode.
+struct ServiceProcess {
+  std::string name;    // "api-proxy", "zone-provider", "syncer0", ..., "health-checker"
+  std::string binary;  // "pdns-api-proxy", ...
+  std::string id;      // its [Service] ID, as in its heartbeat subject
+  std::string config_path;
+  ChildProcess process;
 };
 
 class Cluster {
@@ -83,6 +100,11 @@ class Cluster {
 
   const std::string& host() const { return options_.host; }
   std::string proxy_url() const;
+  HostPort proxy_address() const;
+  // The health-checker's GET /status document ("" when it does not run).
+  std::string CheckerStatus() const;
+  // Process mode: the service processes running now (empty in in-process mode).
+  std::vector<const ServiceProcess*> RunningServices() const;
 
   NatsServer nats;
   PdnsServer primary;
@@ -105,8 +127,27 @@ class Cluster {
   TempDir state_dir{"pdnsd-cluster"};
 
  private:
+  bool process_mode() const { return !options_.service_binaries.empty(); }
   Status StartSecondaryPdns();
-  HostPort SyncerAxfrAddress(int index);
+  Status StartInProcessServices();
+  Status StartInProcessSyncer(int index);
+  Status StartInProcessHealthChecker();
+  // Process mode: writes the config of `service` and starts it; returns once its first
+  // heartbeat arrived (its subscriptions are then registered at the broker).
+  Status StartServiceProcess(ServiceProcess& service, const std::string& config);
+  std::string CommonServiceConfig() const;  // [ServiceDiscovery], [Prometheus], [MessageBroker]
+
+  // Process mode.
+  std::unique_ptr<Bus> watch_bus_;  // sees every heartbeat: a started service is ready
+  std::unique_ptr<Subscription> heartbeat_subscription_;
+  mutable std::mutex heartbeats_mutex_;
+  std::map<std::string, std::string> boot_ids_;  // GUARDED_BY(heartbeats_mutex_); by subject
+  std::unique_ptr<ServiceProcess> proxy_process_;
+  std::unique_ptr<ServiceProcess> provider_process_;
+  std::vector<std::unique_ptr<ServiceProcess>> syncer_processes_;
+  std::unique_ptr<ServiceProcess> checker_process_;
+  uint16_t proxy_port_ = 0;
+  uint16_t checker_status_port_ = 0;
 
   ClusterOptions options_;
   std::vector<uint16_t> axfr_ports_;  // kept across syncer restarts
