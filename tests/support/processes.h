@@ -245,6 +245,7 @@ class NatsServer {
   std::string log_path() const { return process_.log_path(); }
   std::string LogTail(int lines = 40) const { return process_.LogTail(lines); }
   ChildProcess& process() { return process_; }
+  const ChildProcess& process() const { return process_; }
 
  private:
   Status StartOnce();
@@ -325,6 +326,7 @@ class PdnsServer {
   std::string log_path() const { return process_.log_path(); }
   std::string LogTail(int lines = 40) const { return process_.LogTail(lines); }
   ChildProcess& process() { return process_; }
+  const ChildProcess& process() const { return process_; }
 
   // An API call: api_url() + path, with X-API-Key and (when body is not empty) JSON content type.
   HttpResponse Api(const std::string& method, const std::string& path,

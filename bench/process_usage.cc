@@ -1,0 +1,70 @@
+#include "process_usage.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "support/processes.h"
+
+namespace pdnsd::bench {
+namespace {
+
+std::string ProcDir(pid_t pid) { return pid > 0 ? "/proc/" + std::to_string(pid) : "/proc/self"; }
+
+// utime + stime in seconds; -1 when the process is gone.
+double CpuSeconds(pid_t pid) {
+  const std::string stat = testing::ReadFile(ProcDir(pid) + "/stat");
+  const size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::vector<std::string> tokens;
+  for (std::string token; fields >> token;) tokens.push_back(token);
+  if (tokens.size() < 13) return -1;
+  // tokens[0] is field 3 (state); utime and stime are fields 14 and 15.
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return (std::stod(tokens[11]) + std::stod(tokens[12])) / ticks;
+}
+
+double PeakRssMb(pid_t pid) {
+  std::istringstream status(testing::ReadFile(ProcDir(pid) + "/status"));
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return 0;
+}
+
+bool ResetPeakRss(pid_t pid) {
+  std::ofstream clear_refs(ProcDir(pid) + "/clear_refs");
+  clear_refs << "5";
+  clear_refs.flush();
+  return clear_refs.good();
+}
+
+}  // namespace
+
+void ResourceMeter::Begin(const std::vector<WatchedProcess>& processes) {
+  start_ = std::chrono::steady_clock::now();
+  cpu_at_begin_.clear();
+  peak_reset_ = true;
+  for (const WatchedProcess& p : processes) {
+    cpu_at_begin_[p.pid] = CpuSeconds(p.pid);
+    peak_reset_ = ResetPeakRss(p.pid) && peak_reset_;
+  }
+}
+
+std::vector<ProcessUsage> ResourceMeter::End(const std::vector<WatchedProcess>& processes,
+                                             double* wall_seconds) const {
+  *wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  std::vector<ProcessUsage> usage;
+  for (const WatchedProcess& p : processes) {
+    const double cpu = CpuSeconds(p.pid);
+    if (cpu < 0) continue;
+    auto begin = cpu_at_begin_.find(p.pid);
+    const double before = begin == cpu_at_begin_.end() ? 0 : std::max(0.0, begin->second);
+    usage.push_back({p.process, cpu - before, PeakRssMb(p.pid)});
+  }
+  return usage;
+}
+
+}  // namespace pdnsd::bench
