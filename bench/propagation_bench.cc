@@ -11,7 +11,11 @@
 // The workloads (workloads.h) are the same for every system; each test's CPU seconds and peak
 // RSS are read per process (process_usage.h). The report (report.h) is printed and written to
 // bench/results/<date>-<host>.md.
+#include <signal.h>
 #include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cctype>
 
 #include <cstdio>
 #include <cstdlib>
@@ -77,6 +81,7 @@ struct Options {
   bool bootstrap = true;
   bool quick = false;
   std::string out_path;  // empty: bench/results/<date>-<host>[-quick].md; "-": no file
+  std::string perf_dir;  // not empty: perf record -a of every test into this directory
 };
 
 void PrintUsage(const char* argv0) {
@@ -84,6 +89,7 @@ void PrintUsage(const char* argv0) {
       "usage: %s [--changes N] [--native-changes N] [--spin-changes N] [--default-changes N]\n"
       "          [--zones N] [--native-zones N] [--default-zones N] [--records N] [--deletes N]\n"
       "          [--rate N[,N...]] [--duration S] [--no-bootstrap] [--quick] [--out FILE|-]\n"
+      "          [--perf DIR]\n"
       "  --changes N          pdns-distribute: PATCHes measured (default 50)\n"
       "  --native-changes N   native best-tuned: PATCHes measured (default 50)\n"
       "  --spin-changes N     native spinning profile: PATCHes (default 50; 0 skips the profile)\n"
@@ -101,7 +107,9 @@ void PrintUsage(const char* argv0) {
       "                       50/s, no stock-defaults profile (explicit flags still win); < 3 min\n"
       "  --out FILE           results file (default " PDNSD_BENCH_RESULTS_DIR
       "/<date>-<host>.md,\n"
-      "                       -quick.md with --quick; '-' writes none)\n",
+      "                       -quick.md with --quick; '-' writes none)\n"
+      "  --perf DIR           record every test with 'perf record -a -g' (cpu-clock) into\n"
+      "                       DIR/<system>-<test>.data, pids of the processes in .pids files\n",
       argv0);
 }
 
@@ -141,6 +149,8 @@ std::optional<Options> ParseOptions(int argc, char** argv) {
       options.quick = true;
     } else if (arg == "--out" && i + 1 < argc) {
       options.out_path = argv[++i];
+    } else if (arg == "--perf" && i + 1 < argc) {
+      options.perf_dir = argv[++i];
     } else if (arg == "--help" || arg == "-h") {
       PrintUsage(argv[0]);
       std::exit(0);
@@ -190,18 +200,57 @@ bool RunsStockDefaults(const Options& options) {
 // ---------------------------------------------------------------------------------------------
 // One system's tests: each test is measured for resources (ResourceMeter) and recorded.
 
+// "native best-tuned (cycle 1 s)" -> "native-best-tuned-cycle-1-s"
+std::string Slug(const std::string& text) {
+  std::string slug;
+  for (char c : text) {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      slug += c;
+    } else if (!slug.empty() && slug.back() != '-') {
+      slug += '-';
+    }
+  }
+  while (!slug.empty() && slug.back() == '-') slug.pop_back();
+  return slug;
+}
+
 class SystemRun {
  public:
-  SystemRun(Report& report, Column column, std::function<std::vector<WatchedProcess>()> processes)
-      : report_(report), column_(column), processes_(std::move(processes)) {}
+  // `perf_dir` not empty: each test is also recorded by `perf record -a` into
+  // <perf_dir>/<system>-<test>.data, with the pid of every process in a .pids file beside it.
+  SystemRun(Report& report, Column column, std::function<std::vector<WatchedProcess>()> processes,
+            std::string perf_dir)
+      : report_(report),
+        column_(column),
+        processes_(std::move(processes)),
+        perf_dir_(std::move(perf_dir)) {}
 
   // Runs `body` as test `test` and records the CPU and peak RSS of every process over it.
   void Measure(const std::string& test, const std::function<void()>& body) {
+    const std::string perf_base = perf_dir_ + "/" + Slug(ColumnName(column_)) + "-" + Slug(test);
+    testing::ChildProcess perf;
+    if (!perf_dir_.empty()) {
+      const Status started = perf.Start(
+          {"perf", "record", "-e", "cpu-clock", "-F", "499", "-g", "-a", "-o", perf_base + ".data"},
+          perf_base + ".log");
+      if (!started.ok()) std::fprintf(stderr, "  perf: %s\n", started.ToString().c_str());
+    }
     ResourceMeter meter;
     meter.Begin(processes_());
     body();
     double wall = 0;
     const std::vector<ProcessUsage> usage = meter.End(processes_(), &wall);
+    if (perf.pid() > 0) {
+      perf.Signal(SIGINT);
+      perf.WaitExit(seconds(30));
+      std::string pids;
+      for (const WatchedProcess& p : processes_()) {
+        pids += std::to_string(p.pid > 0 ? p.pid : getpid()) + " " + p.process + "\n";
+      }
+      if (Status s = testing::WriteFile(perf_base + ".pids", pids); !s.ok()) {
+        std::fprintf(stderr, "  perf: %s\n", s.ToString().c_str());
+      }
+    }
     report_.resources.Record(test, column_, wall, usage);
     if (!meter.peak_was_reset()) {
       report_.notes.push_back("peak RSS of " + test + " (" + ColumnName(column_) +
@@ -221,6 +270,7 @@ class SystemRun {
   Report& report_;
   Column column_;
   std::function<std::vector<WatchedProcess>()> processes_;
+  std::string perf_dir_;
 };
 
 const char* const kChangesTest = "1. changes";
@@ -358,7 +408,8 @@ Status RunDistribute(const Options& options, Report& report) {
   Progress("pdns-distribute: starting nats-server, PowerDNS primary + 2 secondaries, services");
   Cluster cluster;
   if (Status s = cluster.Start(DistributeOptions()); !s.ok()) return s;
-  SystemRun run(report, kDistribute, [&] { return DistributeProcesses(cluster); });
+  SystemRun run(
+      report, kDistribute, [&] { return DistributeProcesses(cluster); }, options.perf_dir);
   std::vector<HostPort> secondaries;
   for (const auto& secondary : cluster.secondaries) secondaries.push_back(secondary->dns_address());
   const HostPort primary_dns = cluster.primary.dns_address();
@@ -479,7 +530,8 @@ Status RunNative(const Options& options, const NativeProfile& profile, Column co
   NativeCluster native(profile);
   const bool bootstrap = options.bootstrap && plan.zones > 0;
   if (Status s = native.Start(kSecondaries, bootstrap ? 1 : 0); !s.ok()) return s;
-  SystemRun run(report, column, [&] { return NativeProcesses(native); });
+  SystemRun run(
+      report, column, [&] { return NativeProcesses(native); }, options.perf_dir);
   const HostPort primary_dns = native.primary.dns_address();
   auto patch = [&](const std::string& zone, const std::string& body) {
     return native.primary.Api("PATCH", NativeCluster::ZonePath(zone), body);
@@ -673,6 +725,10 @@ int Main(int argc, char** argv) {
   std::optional<Options> parsed = ParseOptions(argc, argv);
   if (!parsed) return 2;
   const Options options = *parsed;
+  if (!options.perf_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.perf_dir, ec);
+  }
 
   char date[64], day[16];
   const std::time_t now = std::time(nullptr);

@@ -225,6 +225,7 @@ Status Cluster::StartInProcessSyncer(int index) {
   config.axfr_address = {options_.host, axfr_ports_[index]};
   config.axfr_timeout = options_.axfr_timeout;
   config.retry_max = std::chrono::milliseconds(2000);
+  config.local_dns = secondaries[index]->dns_address();
   syncers[index] = std::make_unique<SecondarySyncer>(
       config, syncer_buses[index].get(), *syncer_registries[index], MakeTestLogger(name));
   if (Status s = syncers[index]->Start(); !s.ok()) return s;

@@ -18,6 +18,9 @@ SecondarySyncerConfig ReadSecondarySyncerConfig(ConfigReader& reader) {
   config.axfr_timeout = reader.Duration("PowerDNS", "AXFRTimeout", config.axfr_timeout);
   config.event_delay = reader.Duration("PowerDNS", "EventDelay", config.event_delay);
   config.retry_max = reader.Duration("PowerDNS", "RetryMaxDelay", config.retry_max);
+  if (!reader.String("PowerDNS", "DNSAddress", "").empty()) {
+    config.local_dns = ReadAddress(reader, "PowerDNS", "DNSAddress", "");
+  }
   config.api_workers =
       static_cast<int>(reader.Int("PowerDNS", "APIWorker", config.api_workers, 1, 256));
   config.subjects = ReadZoneEventSubjects(reader);

@@ -22,7 +22,8 @@ class ReconcileQueue {
   using Clock = std::chrono::steady_clock;
 
   // Marks `zone`, due after `delay`.
-  void Mark(const std::string& zone, std::chrono::milliseconds delay = std::chrono::milliseconds(0));
+  void Mark(const std::string& zone,
+            std::chrono::milliseconds delay = std::chrono::milliseconds(0));
   // Waits for a due zone that no worker holds and hands it to the caller, who must call
   // Done(zone) afterwards. Returns nullopt once Close() was called.
   std::optional<std::string> Take();
@@ -36,10 +37,10 @@ class ReconcileQueue {
  private:
   mutable std::mutex mutex_;
   std::condition_variable cv_;
-  std::map<std::string, Clock::time_point> due_;             // GUARDED_BY(mutex_)
+  std::map<std::string, Clock::time_point> due_;               // GUARDED_BY(mutex_)
   std::set<std::pair<Clock::time_point, std::string>> order_;  // GUARDED_BY(mutex_)
-  std::set<std::string> held_;                                // GUARDED_BY(mutex_)
-  bool closed_ = false;                                       // GUARDED_BY(mutex_)
+  std::set<std::string> held_;                                 // GUARDED_BY(mutex_)
+  bool closed_ = false;                                        // GUARDED_BY(mutex_)
 };
 
 }  // namespace pdnsd
