@@ -80,8 +80,9 @@ struct Options {
   int load_zones = 10;
   bool bootstrap = true;
   bool quick = false;
-  std::string out_path;  // empty: bench/results/<date>-<host>[-quick].md; "-": no file
-  std::string perf_dir;  // not empty: perf record -a of every test into this directory
+  std::string out_path;             // empty: bench/results/<date>-<host>[-quick].md; "-": no file
+  std::string perf_dir;             // not empty: perf record -a of every test into this directory
+  int proxy_write_concurrency = 0;  // the api-proxy's [PowerDNS] WriteConcurrency
 };
 
 void PrintUsage(const char* argv0) {
@@ -89,7 +90,7 @@ void PrintUsage(const char* argv0) {
       "usage: %s [--changes N] [--native-changes N] [--spin-changes N] [--default-changes N]\n"
       "          [--zones N] [--native-zones N] [--default-zones N] [--records N] [--deletes N]\n"
       "          [--rate N[,N...]] [--duration S] [--no-bootstrap] [--quick] [--out FILE|-]\n"
-      "          [--perf DIR]\n"
+      "          [--perf DIR] [--proxy-write-concurrency N]\n"
       "  --changes N          pdns-distribute: PATCHes measured (default 50)\n"
       "  --native-changes N   native best-tuned: PATCHes measured (default 50)\n"
       "  --spin-changes N     native spinning profile: PATCHes (default 50; 0 skips the profile)\n"
@@ -109,7 +110,9 @@ void PrintUsage(const char* argv0) {
       "/<date>-<host>.md,\n"
       "                       -quick.md with --quick; '-' writes none)\n"
       "  --perf DIR           record every test with 'perf record -a -g' (cpu-clock) into\n"
-      "                       DIR/<system>-<test>.data, pids of the processes in .pids files\n",
+      "                       DIR/<system>-<test>.data, pids of the processes in .pids files\n"
+      "  --proxy-write-concurrency N  the api-proxy's [PowerDNS] WriteConcurrency (default 0:\n"
+      "                       no limit, the product's default)\n",
       argv0);
 }
 
@@ -131,7 +134,7 @@ std::optional<Options> ParseOptions(int argc, char** argv) {
     if (arg == "--changes" || arg == "--native-changes" || arg == "--spin-changes" ||
         arg == "--default-changes" || arg == "--zones" || arg == "--native-zones" ||
         arg == "--default-zones" || arg == "--records" || arg == "--deletes" ||
-        arg == "--duration") {
+        arg == "--duration" || arg == "--proxy-write-concurrency") {
       ok = number(i, std::string(arg));
     } else if (arg == "--rate" && i + 1 < argc) {
       rates.emplace();
@@ -184,6 +187,7 @@ std::optional<Options> ParseOptions(int argc, char** argv) {
   take("--records", options.records);
   take("--deletes", options.deletes);
   take("--duration", options.duration);
+  take("--proxy-write-concurrency", options.proxy_write_concurrency);
   if (rates) options.rates = *rates;
   options.native_zones = options.zones;
   options.default_zones = options.quick ? 0 : options.zones;
@@ -356,8 +360,9 @@ void RunDeletionTest(SystemRun& run, const std::string& method,
 // ---------------------------------------------------------------------------------------------
 // (a) pdns-distribute
 
-ClusterOptions DistributeOptions() {
+ClusterOptions DistributeOptions(const Options& bench) {
   ClusterOptions options;
+  options.proxy_write_concurrency = bench.proxy_write_concurrency;
   options.secondaries = kSecondaries;
   options.secondary_config = kSecondaryCommon;
   options.service_binaries = PDNSD_BIN_DIR;
@@ -407,7 +412,7 @@ std::vector<WatchedProcess> DistributeProcesses(const Cluster& cluster) {
 Status RunDistribute(const Options& options, Report& report) {
   Progress("pdns-distribute: starting nats-server, PowerDNS primary + 2 secondaries, services");
   Cluster cluster;
-  if (Status s = cluster.Start(DistributeOptions()); !s.ok()) return s;
+  if (Status s = cluster.Start(DistributeOptions(options)); !s.ok()) return s;
   SystemRun run(
       report, kDistribute, [&] { return DistributeProcesses(cluster); }, options.perf_dir);
   std::vector<HostPort> secondaries;
@@ -684,8 +689,11 @@ std::string Settings(const Options& options) {
        " (stock cycles: 60 s, `retrieval-threads=2`) |\n";
   s += "| services | the pdns-* binaries of this build (Release), one process each, configured "
        "by TOML files as an operator would (tests/support/cluster.cc, process mode): api-proxy "
-       "(16 HTTPS workers), zone-provider (8 workers), one secondary-syncer per secondary "
-       "(4 API workers, heartbeat every 200 ms), health-checker for the bootstrap only "
+       "(16 HTTPS workers, `WriteConcurrency = " +
+       std::to_string(options.proxy_write_concurrency) +
+       "`), zone-provider (8 workers), one secondary-syncer per secondary "
+       "(4 API workers, `DNSAddress` set, heartbeat every 200 ms), health-checker for the "
+       "bootstrap only "
        "(8 workers, event-check wait 20 s, refresh 60 s, periodic check 3600 s, NSEC3 check "
        "off); nats-server 2.9 without auth | - | - | - |\n";
   s += "| how a change travels | PATCH via api-proxy (HTTPS) -> NATS event -> syncers -> "

@@ -27,8 +27,8 @@ constexpr std::chrono::microseconds kQueryBudget{500};
 // Sleeps so that a pass of `queries` queries begun at `pass_start` lasts at least
 // max(kPollInterval, queries x kQueryBudget).
 void PacePass(Clock::time_point pass_start, size_t queries) {
-  const Clock::duration budget = std::max<Clock::duration>(
-      kPollInterval, kQueryBudget * static_cast<Clock::rep>(queries));
+  const Clock::duration budget =
+      std::max<Clock::duration>(kPollInterval, kQueryBudget * static_cast<Clock::rep>(queries));
   std::this_thread::sleep_until(pass_start + budget);
 }
 constexpr milliseconds kQueryTimeout{1000};

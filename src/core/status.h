@@ -15,6 +15,7 @@ enum class StatusCode {
   kOk,
   kInvalidArgument,  // the input is wrong; retrying the same input will not help
   kNotFound,         // the thing asked for does not exist (a zone the primary does not have)
+  kAlreadyExists,    // the thing to create exists already
   kUnavailable,      // a peer did not answer or failed; retrying later may help
   kTimeout,          // a peer did not answer in time
   kInternal,         // a bug or an unexpected state
@@ -28,8 +29,11 @@ class Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
+  static Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
   static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status Timeout(std::string m) { return {StatusCode::kTimeout, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }

@@ -92,6 +92,7 @@ StatusOr<PdnsApiClient::Response> PdnsApiClient::Call(const char* call, const st
        response.body.find("Could not find domain") != std::string::npos)) {
     return Status::NotFound(text);
   }
+  if (response.status == 409) return Status::AlreadyExists(text);
   if (response.status >= 500) return Status::Unavailable(text);
   return Status::InvalidArgument(text);
 }

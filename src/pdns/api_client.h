@@ -48,6 +48,7 @@ class PdnsApiClient {
   StatusOr<std::vector<PdnsZone>> ListZones() const;
   StatusOr<PdnsZone> GetZone(const std::string& zone) const;  // without rrsets
   // Creates `zone` as kind Slave transferring from `masters` ("127.0.0.1:20102").
+  // AlreadyExists when PowerDNS has the zone (409).
   Status CreateSecondaryZone(const std::string& zone,
                              const std::vector<std::string>& masters) const;
   // Sets the masters of an existing secondary zone.

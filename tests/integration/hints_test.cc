@@ -191,6 +191,38 @@ TEST_F(HintsTest, DeleteEventForZoneThePrimaryHasDeletesNothing) {
   }
 }
 
+// An add event for a zone the secondaries already hold (a re-sent or forged add, or a change
+// made on the primary directly): the syncer's create meets 409, and it goes on as for a change.
+TEST_F(HintsTest, AddEventForZoneTheSecondariesHoldBringsItsChange) {
+  const std::string zone = "again.example.";
+  ASSERT_EQ(cluster_.CreateZone(zone, 7, ARecord("www.again.example.", "192.0.2.7")).status, 201);
+  ASSERT_TRUE(cluster_.WaitAllServe(zone, cluster_.PrimarySerial(zone)));
+  // A change made on the primary's API directly: no event from the proxy.
+  const nlohmann::json patch = {
+      {"rrsets", nlohmann::json::parse(ARecord("www.again.example.", "192.0.2.8"))}};
+  ASSERT_EQ(cluster_.primary.Api("PATCH", Cluster::ZonesPath(zone), patch.dump()).status, 204);
+  const uint32_t serial = cluster_.PrimarySerial(zone);
+  ASSERT_TRUE(WaitSyncersIdle(cluster_));
+  ASSERT_NE(cluster_.ServedSerial(0, zone), serial) << "nothing announced the change yet";
+  std::vector<double> failed;
+  for (size_t i = 0; i < cluster_.syncers.size(); ++i) {
+    failed.push_back(Reconciles(cluster_, i, "failed"));
+  }
+
+  auto bus = Bus::Connect(TestBusOptions(cluster_.nats, "announcer"), MakeTestLogger("announcer"));
+  PDNSD_ASSERT_OK(bus.status());
+  PDNSD_ASSERT_OK((*bus)->Publish(
+      "zone.add", EncodeZoneEvent(ZoneEvent{ZoneEventType::kAdd, zone,
+                                            FormatRfc3339(std::chrono::system_clock::now())})));
+  PDNSD_ASSERT_OK((*bus)->Flush(std::chrono::seconds(5)));
+  EXPECT_TRUE(cluster_.WaitAllServe(zone, serial));
+  for (size_t i = 0; i < cluster_.secondaries.size(); ++i) {
+    EXPECT_EQ(DigShort(cluster_.secondaries[i]->dns_address(), "www.again.example.", "A"),
+              "192.0.2.8");
+    EXPECT_EQ(Reconciles(cluster_, i, "failed"), failed[i]) << "no failed attempt on the way";
+  }
+}
+
 TEST_F(HintsTest, ManyZonesCreatedAtOnceAllArrive) {
   constexpr int kZones = 200;
   constexpr int kThreads = 4;

@@ -72,11 +72,12 @@ Status Cluster::Start(const ClusterOptions& options) {
     proxy_port_ = FreePort(options.host);
     proxy_process_ = std::make_unique<ServiceProcess>();
     *proxy_process_ = {"api-proxy", "pdns-api-proxy", "api-proxy", "", {}};
-    const std::string proxy_config = "[Service]\nID = \"api-proxy\"\nURL = \"https://" +
-                                     HostPort{options.host, proxy_port_}.ToString() +
-                                     "\"\nStateDir = \"" + state_dir.File("api-proxy-state") +
-                                     "\"\n" + CommonServiceConfig() + "[PowerDNS]\nURL = \"" +
-                                     primary.api_url() + "\"\n";
+    const std::string proxy_config =
+        "[Service]\nID = \"api-proxy\"\nURL = \"https://" +
+        HostPort{options.host, proxy_port_}.ToString() + "\"\nStateDir = \"" +
+        state_dir.File("api-proxy-state") + "\"\n" + CommonServiceConfig() +
+        "[PowerDNS]\nURL = \"" + primary.api_url() +
+        "\"\nWriteConcurrency = " + std::to_string(options.proxy_write_concurrency) + "\n";
     if (Status s = StartServiceProcess(*proxy_process_, proxy_config); !s.ok()) return s;
 
     provider_process_ = std::make_unique<ServiceProcess>();
@@ -115,6 +116,7 @@ Status Cluster::StartInProcessServices() {
   proxy_config.listen = {options_.host, 0};
   proxy_config.state_dir = state_dir.path();
   proxy_config.powerdns = primary_api;
+  proxy_config.write_concurrency = options_.proxy_write_concurrency;
   proxy = std::make_unique<ApiProxy>(proxy_config, proxy_bus.get(), *proxy_registry,
                                      MakeTestLogger("api-proxy"));
   if (Status s = proxy->Start(); !s.ok()) return s;

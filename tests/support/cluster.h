@@ -37,6 +37,7 @@ struct ClusterOptions {
   std::vector<std::string> primary_config;    // extra pdns.conf lines for the primary
   std::vector<std::string> secondary_config;  // ... and for each secondary
   std::chrono::milliseconds axfr_timeout{10000};
+  int proxy_write_concurrency = 0;  // the api-proxy's [PowerDNS] WriteConcurrency
   // Liveness and self-healing: every syncer sends heartbeats; a health-checker runs when set.
   std::chrono::milliseconds ping_interval{200};
   bool health_checker = false;

@@ -1,5 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "core/concurrency_limit.h"
 #include "core/config.h"
 #include "core/net.h"
 
@@ -74,6 +79,36 @@ TEST(ConfigReader, TypedValuesAndDefaults) {
   EXPECT_TRUE(reader->status().ok());
   reader->Duration("Log", "DEBUG", {});
   EXPECT_FALSE(reader->status().ok());
+}
+
+TEST(ConcurrencyLimit, NeverMoreHoldersThanTheLimitAndZeroMeansNoLimit) {
+  for (int limit : {1, 3}) {
+    ConcurrencyLimit gate(limit);
+    std::atomic<int> holders{0}, most{0}, done{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < 50; ++i) {
+          ConcurrencyLimit::Slot slot(gate);
+          const int now = ++holders;
+          int seen = most.load();
+          while (now > seen && !most.compare_exchange_weak(seen, now)) {
+          }
+          std::this_thread::sleep_for(std::chrono::microseconds(100));
+          --holders;
+          ++done;
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_LE(most.load(), limit);
+    EXPECT_EQ(done.load(), 8 * 50);
+    EXPECT_EQ(gate.waiting(), 0);
+  }
+  // With a limit, the second slot on this thread would wait forever.
+  ConcurrencyLimit unlimited(0);
+  ConcurrencyLimit::Slot a(unlimited), b(unlimited), c(unlimited);
+  EXPECT_EQ(unlimited.waiting(), 0);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
@@ -73,17 +74,22 @@ struct ApiProxy::Metrics {
         events(AddCounterFamily(registry, "apiproxy_published_zone_events_total",
                                 "Zone events published after successful zone changes")),
         rejected(AddCounterFamily(registry, "apiproxy_rejected_requests_total",
-                                  "Requests answered by the proxy itself with an error")) {}
+                                  "Requests answered by the proxy itself with an error")),
+        writes_waiting(AddGauge(registry, "apiproxy_writes_waiting",
+                                "Write requests waiting for their turn ([PowerDNS] "
+                                "WriteConcurrency)")) {}
   prometheus::Counter& requests;
   prometheus::Family<prometheus::Counter>& events;
   prometheus::Family<prometheus::Counter>& rejected;
+  prometheus::Gauge& writes_waiting;
 };
 
 ApiProxy::ApiProxy(ApiProxyConfig config, Bus* bus, prometheus::Registry& registry, Logger logger)
     : config_(std::move(config)),
       bus_(bus),
       logger_(std::move(logger)),
-      metrics_(std::make_unique<Metrics>(registry)) {
+      metrics_(std::make_unique<Metrics>(registry)),
+      writes_(config_.write_concurrency) {
   for (const char* type : {"create", "change", "delete"}) {
     metrics_->events.Add({{"event_type", type}});
   }
@@ -179,7 +185,15 @@ void ApiProxy::Handle(const httplib::Request& request, httplib::Response& respon
   }
   upstream.body = request.body;
   metrics_->requests.Increment();
-  httplib::Result result = client.send(upstream);
+  const bool write =
+      request.method != "GET" && request.method != "HEAD" && request.method != "OPTIONS";
+  httplib::Result result = [&] {
+    if (!write) return client.send(upstream);
+    metrics_->writes_waiting.Increment();
+    ConcurrencyLimit::Slot slot(writes_);
+    metrics_->writes_waiting.Decrement();
+    return client.send(upstream);
+  }();
   if (!result) {
     metrics_->rejected.Add({{"reason", "powerdns_unreachable"}}).Increment();
     const std::string message = "PowerDNS API at " + config_.powerdns.url.Origin() +

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "bus/bus.h"
+#include "core/concurrency_limit.h"
 #include "core/logging.h"
 #include "model/messages.h"
 #include "services/api_proxy/config.h"
@@ -48,6 +49,7 @@ class ApiProxy : public Service {
   Bus* bus_;
   Logger logger_;
   std::unique_ptr<Metrics> metrics_;
+  ConcurrencyLimit writes_;  // [PowerDNS] WriteConcurrency
   std::unique_ptr<httplib::SSLServer> server_;
   std::thread thread_;
   HostPort bound_;

@@ -33,6 +33,8 @@ ApiProxyConfig ReadApiProxyConfig(ConfigReader& reader) {
       reader.Int("Service", "MaxBodySize", static_cast<int64_t>(config.max_body_bytes), 1024,
                  int64_t{1} << 32));
   config.powerdns = ReadPdnsApiOptions(reader);
+  config.write_concurrency = static_cast<int>(
+      reader.Int("PowerDNS", "WriteConcurrency", config.write_concurrency, 0, 1024));
   config.subjects = ReadZoneEventSubjects(reader);
   return config;
 }

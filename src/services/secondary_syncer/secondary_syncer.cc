@@ -119,6 +119,10 @@ void SecondarySyncer::OnEvent(ZoneEventType type, const BusMessage& message) {
   }
   metrics_->events.Add({{"event_type", ZoneEventTypeLabel(type)}}).Increment();
   logger_->debug("{} event for {} on {}", ZoneEventTypeLabel(type), event->zone, message.subject);
+  if (type == ZoneEventType::kAdd) {
+    std::lock_guard lock(announced_mutex_);
+    announced_new_.insert(event->zone);
+  }
   queue_.Mark(event->zone, config_.event_delay);
 }
 
@@ -199,6 +203,11 @@ void SecondarySyncer::OnTransferFailed(const std::string& zone, const Status& wh
   served_cv_.notify_all();
 }
 
+bool SecondarySyncer::TakeAnnouncedNew(const std::string& zone) {
+  std::lock_guard lock(announced_mutex_);
+  return announced_new_.erase(zone) > 0;
+}
+
 SecondarySyncer::Served SecondarySyncer::ServedState(const std::string& zone) {
   std::lock_guard lock(served_mutex_);
   auto it = served_.find(zone);
@@ -230,6 +239,7 @@ void SecondarySyncer::WorkerLoop() {
 }
 
 Status SecondarySyncer::Reconcile(const std::string& zone) {
+  const bool announced_new = TakeAnnouncedNew(zone);
   auto soa = FetchZone(zone, true);
   if (!soa.ok()) {
     if (soa.status().code() == StatusCode::kNotFound) return RemoveLocalZone(zone);
@@ -241,17 +251,28 @@ Status SecondarySyncer::Reconcile(const std::string& zone) {
   // lower serial too (a zone deleted and created anew), so no serial comparison is needed.
   const std::vector<std::string> masters = {MasterAddress()};
   PdnsZone local_before;
-  auto local = powerdns_.GetZone(zone);
-  if (!local.ok() && local.status().code() != StatusCode::kNotFound) return local.status();
-  if (!local.ok()) {
-    if (Status s = powerdns_.CreateSecondaryZone(zone, masters); !s.ok()) return s;
-    logger_->info("{}: created as secondary of {}", zone, masters.front());
-  } else {
-    local_before = *local;
-    if (local->kind != "Slave" || local->masters != masters) {
-      if (Status s = powerdns_.SetMasters(zone, masters); !s.ok()) return s;
+  bool created = false;
+  if (announced_new) {
+    // Announced by an add event: create without asking first. AlreadyExists (it was there
+    // after all) goes on as for any existing zone.
+    const Status s = powerdns_.CreateSecondaryZone(zone, masters);
+    if (!s.ok() && s.code() != StatusCode::kAlreadyExists) return s;
+    created = s.ok();
+  }
+  if (!created) {
+    auto local = powerdns_.GetZone(zone);
+    if (!local.ok() && local.status().code() != StatusCode::kNotFound) return local.status();
+    if (!local.ok()) {
+      if (Status s = powerdns_.CreateSecondaryZone(zone, masters); !s.ok()) return s;
+      created = true;
+    } else {
+      local_before = *local;
+      if (local->kind != "Slave" || local->masters != masters) {
+        if (Status s = powerdns_.SetMasters(zone, masters); !s.ok()) return s;
+      }
     }
   }
+  if (created) logger_->info("{}: created as secondary of {}", zone, masters.front());
 
   const Served before = ServedState(zone);
   if (Status s = powerdns_.RetrieveFromPrimary(zone); !s.ok()) return s;

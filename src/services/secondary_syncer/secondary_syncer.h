@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -69,6 +70,8 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   // Waits until the local PowerDNS committed a transfer served after `before`.
   Status WaitForCommit(const std::string& zone, const Served& before, const PdnsZone& local_before);
   Served ServedState(const std::string& zone);
+  // True (once) when `zone` was announced by an add event since the last call.
+  bool TakeAnnouncedNew(const std::string& zone);
   std::string MasterAddress() const;
 
   SecondarySyncerConfig config_;
@@ -86,6 +89,10 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   std::map<std::string, Served> served_;  // GUARDED_BY(served_mutex_)
   std::mutex retry_mutex_;
   std::map<std::string, int> failures_;  // GUARDED_BY(retry_mutex_)
+  // Zones announced by an add event since their last reconcile: probably absent locally, so
+  // the reconcile creates them without asking first (one API call less per new zone).
+  std::mutex announced_mutex_;
+  std::set<std::string> announced_new_;  // GUARDED_BY(announced_mutex_)
   std::atomic<bool> stopping_{false};
 };
 

@@ -1,0 +1,59 @@
+// ConcurrencyLimit: at most N holders of a slot at once; the others wait in Acquire(). A limit
+// of 0 means no limit (Acquire never waits). Used by the api-proxy to send writes to a primary
+// whose backend cannot take concurrent writers (gsqlite3) one at a time.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+
+namespace pdnsd {
+
+class ConcurrencyLimit {
+ public:
+  explicit ConcurrencyLimit(int limit) : limit_(limit) {}
+  ConcurrencyLimit(const ConcurrencyLimit&) = delete;
+  ConcurrencyLimit& operator=(const ConcurrencyLimit&) = delete;
+
+  // Holds one slot from construction to destruction.
+  class Slot {
+   public:
+    explicit Slot(ConcurrencyLimit& limit) : limit_(limit) { limit_.Acquire(); }
+    ~Slot() { limit_.Release(); }
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+
+   private:
+    ConcurrencyLimit& limit_;
+  };
+
+  void Acquire() {
+    if (limit_ <= 0) return;
+    std::unique_lock lock(mutex_);
+    ++waiting_;
+    free_.wait(lock, [this] { return held_ < limit_; });
+    --waiting_;
+    ++held_;
+  }
+  void Release() {
+    if (limit_ <= 0) return;
+    {
+      std::lock_guard lock(mutex_);
+      --held_;
+    }
+    free_.notify_one();
+  }
+  // Callers waiting for a slot right now.
+  int waiting() const {
+    std::lock_guard lock(mutex_);
+    return waiting_;
+  }
+
+ private:
+  const int limit_;
+  mutable std::mutex mutex_;
+  std::condition_variable free_;
+  int held_ = 0;     // GUARDED_BY(mutex_)
+  int waiting_ = 0;  // GUARDED_BY(mutex_)
+};
+
+}  // namespace pdnsd
