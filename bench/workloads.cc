@@ -69,16 +69,6 @@ bool WaitAllServe(const std::vector<HostPort>& servers, const std::string& zone,
       timeout, milliseconds(5));
 }
 
-std::string ARecordPatch(const std::string& name, const std::string& ip) {
-  nlohmann::json body = {{"rrsets",
-                          {{{"name", name},
-                            {"type", "A"},
-                            {"ttl", 60},
-                            {"changetype", "REPLACE"},
-                            {"records", {{{"content", ip}, {"disabled", false}}}}}}}};
-  return body.dump();
-}
-
 namespace {
 
 // A distinct address per iteration, so that every PATCH really changes the zone.
@@ -87,30 +77,7 @@ std::string IterationAddress(int i) {
          std::to_string(i % 250 + 1);
 }
 
-std::string SoaContent(uint32_t serial) {
-  return "ns1.example.net. hostmaster.example.net. " + std::to_string(serial) +
-         " 10800 3600 604800 3600";
-}
-
 }  // namespace
-
-// The body to create `zone` of `kind` on a primary, like Cluster::CreateZone: SOA serial 1,
-// NS ns1.example.net., SOA-EDIT-API INCREASE; a member of `catalog` when that is given.
-std::string PrimaryZoneBody(const std::string& zone, const std::string& kind,
-                            const std::string& catalog) {
-  nlohmann::json body = {{"name", zone},
-                         {"kind", kind},
-                         {"nameservers", {"ns1.example.net."}},
-                         {"soa_edit_api", "INCREASE"},
-                         {"rrsets",
-                          {{{"name", zone},
-                            {"type", "SOA"},
-                            {"ttl", 3600},
-                            {"changetype", "REPLACE"},
-                            {"records", {{{"content", SoaContent(1)}, {"disabled", false}}}}}}}};
-  if (!catalog.empty()) body["catalog"] = catalog;
-  return body.dump();
-}
 
 namespace {
 
@@ -204,6 +171,11 @@ Sample MeasureChange(const std::vector<HostPort>& secondaries, const HostPort& p
 
 // `count` changes of `zone`, with a random pause of up to `max_gap` between them (so that the
 // changes do not lock onto the phase of a periodic check cycle). `warmup` first, not counted.
+std::string PrimaryZoneBody(const std::string& zone, const std::string& kind,
+                            const std::string& catalog) {
+  return testing::Cluster::ZoneBody(zone, kind, 1, "[]", false, catalog);
+}
+
 Row RunChanges(const std::string& method, const std::vector<HostPort>& secondaries,
                const HostPort& primary_dns, const std::string& zone, int count, int warmup,
                milliseconds max_gap,
@@ -216,7 +188,7 @@ Row RunChanges(const std::string& method, const std::vector<HostPort>& secondari
   const std::string name = "www." + zone;
   for (int i = -warmup; i < count; ++i) {
     std::this_thread::sleep_for(milliseconds(gap(random)));
-    const std::string body = ARecordPatch(name, IterationAddress(i + warmup));
+    const std::string body = testing::Cluster::ARecordPatch(name, IterationAddress(i + warmup));
     Sample sample = MeasureChange(secondaries, primary_dns, zone, [&] { return send_patch(body); });
     if (i < 0) {
       if (!sample.ok) std::fprintf(stderr, "  warm-up change failed: %s\n", sample.error.c_str());
@@ -594,7 +566,8 @@ Sustained RunSustained(
         const size_t z = static_cast<size_t>(i) % zones.size();
         if (z % senders != t) continue;
         std::this_thread::sleep_until(start + period * i);
-        const std::string body = ARecordPatch("www." + zones[z], IterationAddress(i + 7));
+        const std::string body =
+            testing::Cluster::ARecordPatch("www." + zones[z], IterationAddress(i + 7));
         const Clock::time_point sent_at = Clock::now();
         const HttpResponse response = patch(zones[z], body);
         ++sent;

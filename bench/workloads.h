@@ -13,6 +13,7 @@
 
 #include "core/net.h"
 #include "report.h"
+#include "support/cluster.h"
 #include "support/processes.h"
 
 namespace pdnsd::bench {
@@ -39,10 +40,8 @@ uint32_t ServedSerialAfter(const HostPort& server, const std::string& zone, uint
 bool WaitAllServe(const std::vector<HostPort>& servers, const std::string& zone, uint32_t serial,
                   std::chrono::milliseconds timeout);
 
-// PATCH body replacing the A rrset `name` with `ip`.
-std::string ARecordPatch(const std::string& name, const std::string& ip);
-// The body to create `zone` of `kind` on a primary, like Cluster::CreateZone: SOA serial 1,
-// NS ns1.example.net., SOA-EDIT-API INCREASE; a member of `catalog` when that is given.
+// The body to create `zone` of `kind` (Master, Producer, ...) on a primary: the test
+// cluster's zone (testing::Cluster::ZoneBody), a member of `catalog` when that is given.
 std::string PrimaryZoneBody(const std::string& zone, const std::string& kind,
                             const std::string& catalog = "");
 // R A records r0..r<R-1> for a new zone (the same data on both systems).

@@ -81,20 +81,7 @@ TEST_F(HintsTest, SecondaryAheadOfThePrimaryIsReplaced) {
   ASSERT_TRUE(cluster_.WaitAllServe(zone, old_serial));
 
   ASSERT_EQ(cluster_.primary.Api("DELETE", Cluster::ZonesPath(zone)).status, 204);
-  const std::string body = nlohmann::json{
-      {"name", zone},
-      {"kind", "Native"},
-      {"nameservers", {"ns1.example.net."}},
-      {"soa_edit_api", "INCREASE"},
-      {"rrsets",
-       {{{"name", zone},
-         {"type", "SOA"},
-         {"ttl", 3600},
-         {"changetype", "REPLACE"},
-         {"records",
-          {{{"content", "ns1.example.net. hostmaster.example.net. 5 10800 3600 604800 3600"},
-            {"disabled",
-             false}}}}}}}}.dump();
+  const std::string body = Cluster::ZoneBody(zone, "Native", 5);
   ASSERT_EQ(cluster_.primary.Api("POST", Cluster::ZonesPath(), body).status, 201);
   ASSERT_EQ(cluster_.SetARecord(zone, "new.ahead.example.", "192.0.2.6").status, 204);
   uint32_t new_serial = 0;
@@ -198,9 +185,11 @@ TEST_F(HintsTest, AddEventForZoneTheSecondariesHoldBringsItsChange) {
   ASSERT_EQ(cluster_.CreateZone(zone, 7, ARecord("www.again.example.", "192.0.2.7")).status, 201);
   ASSERT_TRUE(cluster_.WaitAllServe(zone, cluster_.PrimarySerial(zone)));
   // A change made on the primary's API directly: no event from the proxy.
-  const nlohmann::json patch = {
-      {"rrsets", nlohmann::json::parse(ARecord("www.again.example.", "192.0.2.8"))}};
-  ASSERT_EQ(cluster_.primary.Api("PATCH", Cluster::ZonesPath(zone), patch.dump()).status, 204);
+  ASSERT_EQ(cluster_.primary
+                .Api("PATCH", Cluster::ZonesPath(zone),
+                     Cluster::ARecordPatch("www.again.example.", "192.0.2.8"))
+                .status,
+            204);
   const uint32_t serial = cluster_.PrimarySerial(zone);
   ASSERT_TRUE(WaitSyncersIdle(cluster_));
   ASSERT_NE(cluster_.ServedSerial(0, zone), serial) << "nothing announced the change yet";

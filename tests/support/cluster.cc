@@ -378,8 +378,9 @@ std::string Cluster::ZonesPath(const std::string& zone) {
   return path;
 }
 
-HttpResponse Cluster::CreateZone(const std::string& zone, uint32_t serial,
-                                 const std::string& extra_rrsets, bool dnssec) {
+std::string Cluster::ZoneBody(const std::string& zone, const std::string& kind, uint32_t serial,
+                              const std::string& extra_rrsets, bool dnssec,
+                              const std::string& catalog) {
   using nlohmann::json;
   json rrsets = json::parse(extra_rrsets);
   rrsets.push_back({{"name", zone},
@@ -391,23 +392,33 @@ HttpResponse Cluster::CreateZone(const std::string& zone, uint32_t serial,
                                        std::to_string(serial) + " 10800 3600 604800 3600"},
                        {"disabled", false}}}}});
   json body = {{"name", zone},
-               {"kind", "Native"},
+               {"kind", kind},
                {"nameservers", {"ns1.example.net."}},
                {"soa_edit_api", "INCREASE"},
                {"dnssec", dnssec},
                {"rrsets", rrsets}};
-  return Proxy("POST", ZonesPath(), body.dump());
+  if (!catalog.empty()) body["catalog"] = catalog;
+  return body.dump();
 }
 
-HttpResponse Cluster::SetARecord(const std::string& zone, const std::string& name,
-                                 const std::string& ip) {
+std::string Cluster::ARecordPatch(const std::string& name, const std::string& ip) {
   nlohmann::json body = {{"rrsets",
                           {{{"name", name},
                             {"type", "A"},
                             {"ttl", 60},
                             {"changetype", "REPLACE"},
                             {"records", {{{"content", ip}, {"disabled", false}}}}}}}};
-  return Proxy("PATCH", ZonesPath(zone), body.dump());
+  return body.dump();
+}
+
+HttpResponse Cluster::CreateZone(const std::string& zone, uint32_t serial,
+                                 const std::string& extra_rrsets, bool dnssec) {
+  return Proxy("POST", ZonesPath(), ZoneBody(zone, "Native", serial, extra_rrsets, dnssec));
+}
+
+HttpResponse Cluster::SetARecord(const std::string& zone, const std::string& name,
+                                 const std::string& ip) {
+  return Proxy("PATCH", ZonesPath(zone), ARecordPatch(name, ip));
 }
 
 uint32_t Cluster::ServedSerial(int index, const std::string& zone) const {

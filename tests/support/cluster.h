@@ -78,8 +78,16 @@ class Cluster {
   // "/api/v1/servers/localhost/zones" + "/" + id of `zone` when given.
   static std::string ZonesPath(const std::string& zone = "");
 
-  // Creates a zone through the proxy: SOA serial `serial`, NS ns1.example.net., SOA-EDIT-API
-  // INCREASE so that PATCHes bump the serial, plus `extra_rrsets` (a JSON array text).
+  // The body of POST .../zones for `zone` of `kind`: SOA serial `serial`, NS ns1.example.net.,
+  // SOA-EDIT-API INCREASE so that PATCHes bump the serial, plus `extra_rrsets` (a JSON array
+  // text); a member of `catalog` when that is given.
+  static std::string ZoneBody(const std::string& zone, const std::string& kind, uint32_t serial = 1,
+                              const std::string& extra_rrsets = "[]", bool dnssec = false,
+                              const std::string& catalog = "");
+  // The body of a PATCH that replaces the A rrset `name` with `ip` (TTL 60).
+  static std::string ARecordPatch(const std::string& name, const std::string& ip);
+
+  // Creates a zone through the proxy: ZoneBody(zone, "Native", ...).
   HttpResponse CreateZone(const std::string& zone, uint32_t serial = 1,
                           const std::string& extra_rrsets = "[]", bool dnssec = false);
   // PATCHes one A rrset through the proxy.
