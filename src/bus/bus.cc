@@ -99,7 +99,8 @@ StatusOr<std::unique_ptr<Bus>> Bus::Connect(const BusOptions& options, Logger lo
       if (Status s = check(natsOptions_LoadCATrustedCertificates(opts, options.tls_ca_file.c_str()),
                            "TLS CA file");
           !s.ok()) {
-        return Status::InvalidArgument("cannot load [MessageBroker] TLSCAFile " + options.tls_ca_file);
+        return Status::InvalidArgument("cannot load [MessageBroker] TLSCAFile " +
+                                       options.tls_ca_file);
       }
     }
     if (!options.tls_cert_file.empty()) {
@@ -175,7 +176,8 @@ Bus::~Bus() {
   natsConnection_Close(connection_);
   {
     std::unique_lock lock(callbacks_->mutex);
-    callbacks_->closed_cv.wait_for(lock, std::chrono::seconds(1), [this] { return callbacks_->closed; });
+    callbacks_->closed_cv.wait_for(lock, std::chrono::seconds(1),
+                                   [this] { return callbacks_->closed; });
   }
   natsConnection_Destroy(connection_);
 }
@@ -293,8 +295,8 @@ StatusOr<std::string> Bus::Request(std::string_view subject, std::string_view da
 Status Bus::Respond(const BusMessage& request, std::string_view data) {
   if (request.reply.empty()) return Status::InvalidArgument("request has no reply subject");
   const size_t max_payload = static_cast<size_t>(natsConnection_GetMaxPayload(connection_));
-  const size_t chunk_size = max_payload > 2 * kChunkHeadroom ? max_payload - kChunkHeadroom
-                                                             : 512 * 1024;
+  const size_t chunk_size =
+      max_payload > 2 * kChunkHeadroom ? max_payload - kChunkHeadroom : 512 * 1024;
   if (data.size() <= chunk_size) {
     return FromNats(natsConnection_Publish(connection_, request.reply.c_str(), data.data(),
                                            static_cast<int>(data.size())),
@@ -304,7 +306,8 @@ Status Bus::Respond(const BusMessage& request, std::string_view data) {
   bool is_compressed = false;
   if (data.size() > kCompressAbove) {
     compressed.resize(ZSTD_compressBound(data.size()));
-    const size_t n = ZSTD_compress(compressed.data(), compressed.size(), data.data(), data.size(), 1);
+    const size_t n =
+        ZSTD_compress(compressed.data(), compressed.size(), data.data(), data.size(), 1);
     if (!ZSTD_isError(n)) {
       compressed.resize(n);
       data = compressed;

@@ -27,14 +27,14 @@ struct __natsSubscription;
 namespace pdnsd {
 
 struct BusOptions {
-  std::string url;                // "nats://127.0.0.1:4222"; several separated by commas
-  std::string name;               // the connection's name as the broker shows it
-  std::string username;           // [MessageBroker] Username / Password
+  std::string url;       // "nats://127.0.0.1:4222"; several separated by commas
+  std::string name;      // the connection's name as the broker shows it
+  std::string username;  // [MessageBroker] Username / Password
   std::string password;
-  std::string tls_ca_file;        // [MessageBroker] TLSCAFile: trust this CA (implies TLS)
-  std::string tls_cert_file;      // [MessageBroker] TLSCertFile + TLSKeyFile: client certificate
+  std::string tls_ca_file;    // [MessageBroker] TLSCAFile: trust this CA (implies TLS)
+  std::string tls_cert_file;  // [MessageBroker] TLSCertFile + TLSKeyFile: client certificate
   std::string tls_key_file;
-  bool tls = false;               // [MessageBroker] TLS: require TLS even without a CA file
+  bool tls = false;  // [MessageBroker] TLS: require TLS even without a CA file
   std::chrono::milliseconds reconnect_wait{250};
 };
 

@@ -1,9 +1,9 @@
 #include "core/config.h"
 
+#include <toml++/toml.h>
 #include <cmath>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace pdnsd {
 namespace {
@@ -28,7 +28,8 @@ StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   while (i < text.size()) {
     size_t start = i;
     while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
-    if (start == i) return Status::InvalidArgument("bad duration " + quoted + " (e.g. \"20s\", \"1h30m\")");
+    if (start == i)
+      return Status::InvalidArgument("bad duration " + quoted + " (e.g. \"20s\", \"1h30m\")");
     double number = 0;
     try {
       number = std::stod(std::string(text.substr(start, i - start)));
@@ -39,13 +40,20 @@ StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     while (i < text.size() && !((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
     const std::string_view unit = text.substr(unit_start, i - unit_start);
     double factor;
-    if (unit == "ns") factor = 1e-6;
-    else if (unit == "us" || unit == "µs") factor = 1e-3;
-    else if (unit == "ms") factor = 1;
-    else if (unit == "s") factor = 1e3;
-    else if (unit == "m") factor = 60e3;
-    else if (unit == "h") factor = 3600e3;
-    else return Status::InvalidArgument("missing or unknown unit in duration " + quoted);
+    if (unit == "ns")
+      factor = 1e-6;
+    else if (unit == "us" || unit == "µs")
+      factor = 1e-3;
+    else if (unit == "ms")
+      factor = 1;
+    else if (unit == "s")
+      factor = 1e3;
+    else if (unit == "m")
+      factor = 60e3;
+    else if (unit == "h")
+      factor = 3600e3;
+    else
+      return Status::InvalidArgument("missing or unknown unit in duration " + quoted);
     total_ms += number * factor;
   }
   return std::chrono::milliseconds(static_cast<int64_t>(std::llround(total_ms)));
@@ -72,8 +80,9 @@ StatusOr<ConfigReader> ConfigReader::Parse(std::string_view text, const std::str
     return ConfigReader(std::move(table), origin);
   } catch (const toml::parse_error& error) {
     const auto& where = error.source().begin;
-    return Status::InvalidArgument(origin + ": not valid TOML at line " + std::to_string(where.line) +
-                                   ": " + std::string(error.description()));
+    return Status::InvalidArgument(origin + ": not valid TOML at line " +
+                                   std::to_string(where.line) + ": " +
+                                   std::string(error.description()));
   }
 }
 
@@ -97,7 +106,8 @@ std::string ConfigReader::RequiredString(const char* section, const char* key) {
   return *value;
 }
 
-std::string ConfigReader::String(const char* section, const char* key, const std::string& fallback) {
+std::string ConfigReader::String(const char* section, const char* key,
+                                 const std::string& fallback) {
   auto node = (*table_)[section][key];
   if (!node) return fallback;
   if (!node.is_string()) {

@@ -17,11 +17,13 @@ StatusOr<HostPort> ParseHostPort(std::string_view text, int default_port) {
   std::string_view port_text;
   if (text.front() == '[') {
     const size_t close = text.find(']');
-    if (close == std::string_view::npos) return Status::InvalidArgument("unclosed '[' in " + quoted);
+    if (close == std::string_view::npos)
+      return Status::InvalidArgument("unclosed '[' in " + quoted);
     result.host = std::string(text.substr(1, close - 1));
     std::string_view rest = text.substr(close + 1);
     if (!rest.empty()) {
-      if (rest.front() != ':') return Status::InvalidArgument("expected ':' after ']' in " + quoted);
+      if (rest.front() != ':')
+        return Status::InvalidArgument("expected ':' after ']' in " + quoted);
       port_text = rest.substr(1);
     }
   } else {

@@ -8,7 +8,13 @@ namespace {
 bool IsForbiddenInZoneName(unsigned char c) {
   if (c <= 0x20 || c >= 0x7f) return true;  // control characters, space, DEL, non-ASCII
   switch (c) {
-    case '\\': case '"': case ';': case '(': case ')': case '$': case '@':
+    case '\\':
+    case '"':
+    case ';':
+    case '(':
+    case ')':
+    case '$':
+    case '@':
       return true;
     default:
       return false;

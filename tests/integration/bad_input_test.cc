@@ -40,8 +40,12 @@ class BadInputTest : public ::testing::Test {
 };
 
 TEST_F(BadInputTest, MalformedEventsAreCountedAndTheNextGoodOneIsProcessed) {
-  const std::vector<std::string> bad = {"{not json", "[]", "{}", R"({"zone":42})",
-                                        R"({"zone":"a..b."})", R"({"zone":""})",
+  const std::vector<std::string> bad = {"{not json",
+                                        "[]",
+                                        "{}",
+                                        R"({"zone":42})",
+                                        R"({"zone":"a..b."})",
+                                        R"({"zone":""})",
                                         std::string("{\"zone\":\"a\x01.org\"}")};
   const std::vector<std::string> subjects = {"zone.add", "zone.modified", "zone.delete",
                                              "zone.add.secondary-0", "zone.delete.secondary-1"};
@@ -134,7 +138,7 @@ TEST_F(BadInputTest, ProxyRejectsInvalidZoneNamesBeforeCallingPowerDns) {
     EXPECT_NE(response.body.find("\"error\""), std::string::npos) << response.body;
   }
   for (const char* body : {R"({"name":"","kind":"Native"})", R"({"name":"x..y.","kind":"Native"})",
-                                  R"({"kind":"Native"})", "not json"}) {
+                           R"({"kind":"Native"})", "not json"}) {
     HttpResponse response = cluster_.Proxy("POST", base, body);
     EXPECT_EQ(response.status, 400) << body;
   }
@@ -170,8 +174,8 @@ TEST_F(BadInputTest, ProxyPublishesNothingForFailuresAndAnswers502WhenPowerDnsIs
 
 TEST_F(BadInputTest, AxfrEndpointRefusesOtherQueriesAndSurvivesGarbage) {
   const HostPort endpoint = cluster_.syncers[0]->axfr_address();
-  const std::string dig = "dig +time=2 +tries=1 -p " + std::to_string(endpoint.port) + " @" +
-                          endpoint.host + " ";
+  const std::string dig =
+      "dig +time=2 +tries=1 -p " + std::to_string(endpoint.port) + " @" + endpoint.host + " ";
   EXPECT_NE(RunCommand(dig + "example.org. A").find("status: REFUSED"), std::string::npos);
   EXPECT_NE(RunCommand(dig + "example.org. TXT +tcp").find("status: REFUSED"), std::string::npos);
   // A zone the primary does not have: an error at once, not a hang.
@@ -179,7 +183,8 @@ TEST_F(BadInputTest, AxfrEndpointRefusesOtherQueriesAndSurvivesGarbage) {
   EXPECT_NE(unknown.find("status: NOTAUTH"), std::string::npos) << unknown;
 
   // Garbage and a truncated message over TCP close that connection only.
-  for (const std::string& junk : {std::string("\x00\x05hello", 7), std::string("\x00\x40\x12", 3)}) {
+  for (const std::string& junk :
+       {std::string("\x00\x05hello", 7), std::string("\x00\x40\x12", 3)}) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -197,9 +202,10 @@ TEST_F(BadInputTest, AxfrEndpointRefusesOtherQueriesAndSurvivesGarbage) {
   EXPECT_TRUE(cluster_.WaitAllServe("still.example.", serial));
   const std::string soa = RunCommand(dig + "still.example. SOA +short");
   EXPECT_NE(soa.find(" " + std::to_string(serial) + " "), std::string::npos) << soa;
-  EXPECT_GE(Sample(*cluster_.syncer_registries[0],
-                   "secondarysyncer_local_dns_proxy_queries_total{qtype=\"*\",state=\"prohibited\"}"),
-            2);
+  EXPECT_GE(
+      Sample(*cluster_.syncer_registries[0],
+             "secondarysyncer_local_dns_proxy_queries_total{qtype=\"*\",state=\"prohibited\"}"),
+      2);
 }
 
 }  // namespace

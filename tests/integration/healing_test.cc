@@ -113,12 +113,14 @@ TEST_F(HealingTest, SyncerThatWasDownIsHealedWhenItComesBack) {
             "192.0.2.5");
   // The metrics say which check healed it: the full check (counted with the periodic ones),
   // not the event check (the scheduled first periodic check may repeat the same events).
-  EXPECT_GE(Sample(*cluster_.checker_registry,
-                   "healthchecker_interval_health_published_zone_events_total{event_type=\"create\"}"),
-            1);
-  EXPECT_EQ(Sample(*cluster_.checker_registry,
-                   "healthchecker_event_health_check_published_zone_events_total{event_type=\"create\"}"),
-            0);
+  EXPECT_GE(
+      Sample(*cluster_.checker_registry,
+             "healthchecker_interval_health_published_zone_events_total{event_type=\"create\"}"),
+      1);
+  EXPECT_EQ(
+      Sample(*cluster_.checker_registry,
+             "healthchecker_event_health_check_published_zone_events_total{event_type=\"create\"}"),
+      0);
 }
 
 TEST_F(HealingTest, DriftByHandIsRepaired) {
@@ -208,11 +210,14 @@ TEST_F(HealingTest, StoppedSyncerBecomesCriticalThenDeregistered) {
       [&] { return cluster_.checker->liveness().StateOf("secondary-1") == Liveness::kCritical; },
       seconds(5)));
   EXPECT_EQ(cluster_.checker->liveness().ActiveSecondaries().size(), 1u);
-  EXPECT_TRUE(WaitFor([&] {
-    return Sample(*cluster_.checker_registry,
-                  "healthchecker_service_liveness{id=\"secondary-1\",service=\"pdns-secondary-"
-                  "syncer\",state=\"critical\"}") == 1;
-  }, seconds(3))) << RenderMetrics(*cluster_.checker_registry);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return Sample(*cluster_.checker_registry,
+                      "healthchecker_service_liveness{id=\"secondary-1\",service=\"pdns-secondary-"
+                      "syncer\",state=\"critical\"}") == 1;
+      },
+      seconds(3)))
+      << RenderMetrics(*cluster_.checker_registry);
   EXPECT_TRUE(
       WaitFor([&] { return !cluster_.checker->liveness().StateOf("secondary-1").has_value(); },
               seconds(10)));
@@ -370,7 +375,8 @@ TEST_F(HealingTest, MalformedHeartbeatsAndSilentSecondariesAreHandled) {
   });
   PDNSD_ASSERT_OK(liar_state.status());
   Heartbeat liar{"liar", "pdns-secondary-syncer", "test", {}, "nowhere", 0, NewBootId(), "", ""};
-  HeartbeatSender liar_beats(liar_bus, "heartbeat", liar, milliseconds(200), MakeTestLogger("liar"));
+  HeartbeatSender liar_beats(liar_bus, "heartbeat", liar, milliseconds(200),
+                             MakeTestLogger("liar"));
   liar_beats.Start();
   PDNSD_ASSERT_OK((*bus)->Flush(seconds(5)));
   EXPECT_TRUE(WaitFor([&] {

@@ -34,7 +34,8 @@ TEST(ApiProxyRoutes, ZoneMutationsCauseEvents) {
 }
 
 TEST(ApiProxyRoutes, ZoneIdIsDecodedAndNormalised) {
-  auto match = ClassifyRoute("PATCH", "/api/v1/servers/localhost/zones/0=2F25.2.0.192.IN-addr.arpa.");
+  auto match =
+      ClassifyRoute("PATCH", "/api/v1/servers/localhost/zones/0=2F25.2.0.192.IN-addr.arpa.");
   ASSERT_TRUE(match.ok());
   EXPECT_EQ(match->zone, "0/25.2.0.192.in-addr.arpa.");
   auto no_dot = ClassifyRoute("DELETE", "/api/v1/servers/localhost/zones/Example.org");
@@ -45,7 +46,8 @@ TEST(ApiProxyRoutes, InvalidZoneInPathIsRejected) {
   EXPECT_FALSE(ClassifyRoute("PATCH", "/api/v1/servers/localhost/zones/a..b.").ok());
   EXPECT_FALSE(ClassifyRoute("GET", "/api/v1/servers/localhost/zones/a%0Ab.org.").ok());
   EXPECT_FALSE(
-      ClassifyRoute("DELETE", ("/api/v1/servers/localhost/zones/" + std::string(64, 'x') + ".org.").c_str())
+      ClassifyRoute("DELETE",
+                    ("/api/v1/servers/localhost/zones/" + std::string(64, 'x') + ".org.").c_str())
           .ok());
   EXPECT_FALSE(ClassifyRoute("PUT", "/api/v1/servers/localhost/zones/bad=Z1.org.").ok());
 }

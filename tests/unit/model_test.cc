@@ -60,7 +60,8 @@ TEST(Messages, ZoneEventRoundTripKeepsOriginalFieldNames) {
 
 TEST(Messages, BadEventsAreRejectedWithTheField) {
   EXPECT_EQ(DecodeZoneEvent(ZoneEventType::kAdd, "{not json").status().message(), "malformed JSON");
-  EXPECT_EQ(DecodeZoneEvent(ZoneEventType::kAdd, "[]").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeZoneEvent(ZoneEventType::kAdd, "[]").status().code(),
+            StatusCode::kInvalidArgument);
   EXPECT_NE(DecodeZoneEvent(ZoneEventType::kAdd, "{}").status().message().find("zone"),
             std::string::npos);
   EXPECT_FALSE(DecodeZoneEvent(ZoneEventType::kAdd, R"({"zone":42})").ok());
@@ -76,10 +77,12 @@ TEST(Messages, ZoneDataReplyAndErrorReply) {
   EXPECT_TRUE(decoded->dnssec_enabled);
   EXPECT_TRUE(decoded->presigned_records);
 
-  EXPECT_EQ(DecodeZoneDataReply(EncodeErrorReply("x.org.", Status::NotFound("gone"))).status().code(),
-            StatusCode::kNotFound);
-  EXPECT_EQ(DecodeZoneDataReply(EncodeErrorReply("x.org.", Status::Timeout("slow"))).status().code(),
-            StatusCode::kUnavailable);
+  EXPECT_EQ(
+      DecodeZoneDataReply(EncodeErrorReply("x.org.", Status::NotFound("gone"))).status().code(),
+      StatusCode::kNotFound);
+  EXPECT_EQ(
+      DecodeZoneDataReply(EncodeErrorReply("x.org.", Status::Timeout("slow"))).status().code(),
+      StatusCode::kUnavailable);
   EXPECT_EQ(
       DecodeZoneDataReply(EncodeErrorReply("", Status::InvalidArgument("bad"))).status().code(),
       StatusCode::kInvalidArgument);

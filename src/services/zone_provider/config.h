@@ -11,12 +11,12 @@
 namespace pdnsd {
 
 struct ZoneProviderConfig {
-  PdnsApiOptions powerdns;                   // [PowerDNS] URL, APIToken, ServerID
-  HostPort primary{"127.0.0.1", 53};         // [AXFRPrimary] Address: the primary's DNS
+  PdnsApiOptions powerdns;                        // [PowerDNS] URL, APIToken, ServerID
+  HostPort primary{"127.0.0.1", 53};              // [AXFRPrimary] Address: the primary's DNS
   std::chrono::milliseconds axfr_timeout{10000};  // [PowerDNS] AXFRTimeout
-  std::string subject = "zonedata.*";        // [ZoneDataTopics] Wildcard
-  std::string queue_group = "worker";        // as the original: instances share the load
-  int workers = 8;                           // [Service] Workers: requests served at once
+  std::string subject = "zonedata.*";             // [ZoneDataTopics] Wildcard
+  std::string queue_group = "worker";             // as the original: instances share the load
+  int workers = 8;                                // [Service] Workers: requests served at once
 };
 
 ZoneProviderConfig ReadZoneProviderConfig(ConfigReader& reader);
