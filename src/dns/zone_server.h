@@ -61,13 +61,14 @@ class ZoneServer {
   void Stop();
   // The bound address (valid after a successful Start()).
   HostPort address() const { return bound_; }
+  // The answer messages (wire format) to one query, as the sockets send them; empty when it
+  // must be dropped. Needs no Start(): the fuzz target drives it directly.
+  std::vector<std::string> Answer(const uint8_t* query, size_t length, bool over_tcp);
 
  private:
   void UdpLoop();
   void AcceptLoop();
   void ServeConnection(int fd);
-  // Builds the answer messages (wire format) for one query; empty when it must be dropped.
-  std::vector<std::string> Answer(const uint8_t* query, size_t length, bool over_tcp);
 
   HostPort listen_;
   HostPort bound_;
