@@ -29,9 +29,7 @@ class ConcurrencyLimit {
   void Acquire() {
     if (limit_ <= 0) return;
     std::unique_lock lock(mutex_);
-    ++waiting_;
     free_.wait(lock, [this] { return held_ < limit_; });
-    --waiting_;
     ++held_;
   }
   void Release() {
@@ -42,18 +40,12 @@ class ConcurrencyLimit {
     }
     free_.notify_one();
   }
-  // Callers waiting for a slot right now.
-  int waiting() const {
-    std::lock_guard lock(mutex_);
-    return waiting_;
-  }
 
  private:
   const int limit_;
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::condition_variable free_;
-  int held_ = 0;     // GUARDED_BY(mutex_)
-  int waiting_ = 0;  // GUARDED_BY(mutex_)
+  int held_ = 0;  // GUARDED_BY(mutex_)
 };
 
 }  // namespace pdnsd

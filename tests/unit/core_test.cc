@@ -103,12 +103,10 @@ TEST(ConcurrencyLimit, NeverMoreHoldersThanTheLimitAndZeroMeansNoLimit) {
     for (auto& thread : threads) thread.join();
     EXPECT_LE(most.load(), limit);
     EXPECT_EQ(done.load(), 8 * 50);
-    EXPECT_EQ(gate.waiting(), 0);
   }
-  // With a limit, the second slot on this thread would wait forever.
+  // With any limit, the second slot taken on this thread would wait forever (ctest's timeout).
   ConcurrencyLimit unlimited(0);
   ConcurrencyLimit::Slot a(unlimited), b(unlimited), c(unlimited);
-  EXPECT_EQ(unlimited.waiting(), 0);
 }
 
 }  // namespace
