@@ -261,10 +261,15 @@ class SystemRun {
                               ") counts from each process's start: clear_refs was refused");
     }
   }
-  // The CPU seconds of the system's processes over `test`, per `units` (x1000: ms per unit).
+  // The CPU of the system's processes over `test` in milliseconds per one of `units`.
   void RecordCpuPer(const std::string& test, const std::string& figure, double units) {
     const std::optional<double> cpu = report_.resources.SystemCpu(test, column_);
     if (cpu && units > 0) report_.figures.Set(figure, column_, *cpu * 1000 / units);
+  }
+  // The CPU seconds of the system's processes over `test`, as they are.
+  void RecordCpu(const std::string& test, const std::string& figure) {
+    const std::optional<double> cpu = report_.resources.SystemCpu(test, column_);
+    if (cpu) report_.figures.Set(figure, column_, *cpu);
   }
 
   Report& report() { return report_; }
@@ -492,7 +497,7 @@ Status RunDistribute(const Options& options, Report& report) {
     });
     if (!status.ok()) return status;
     RecordBootstrap(report.figures, kDistribute, bootstrap, provisioning.zones.size());
-    run.RecordCpuPer(kBootstrapTest, "bootstrap: CPU s, all the system's processes", 1000);
+    run.RecordCpu(kBootstrapTest, "bootstrap: CPU s, all the system's processes");
     secondaries.push_back(cluster.secondaries.back()->dns_address());
   }
   if (options.deletes > 0 && !provisioning.zones.empty()) {
@@ -601,7 +606,7 @@ Status RunNative(const Options& options, const NativeProfile& profile, Column co
       if (!status.ok()) return status;
       RecordBootstrap(report.figures, column, result, provisioning.zones.size(),
                       plan.bootstrap_timeout);
-      run.RecordCpuPer(kBootstrapTest, "bootstrap: CPU s, all the system's processes", 1000);
+      run.RecordCpu(kBootstrapTest, "bootstrap: CPU s, all the system's processes");
     }
     if (options.deletes > 0 && !provisioning.zones.empty()) {
       RunDeletionTest(
