@@ -34,12 +34,6 @@ Status ReadZone(const json& doc, bool required, std::string* out) {
   return Status::Ok();
 }
 
-// "error_replies": absent (the original's requests) is false.
-Status ReadErrorReplies(const json& doc, bool* out) {
-  *out = false;
-  return ReadBoolField(doc, "error_replies", out);
-}
-
 std::string NowRfc3339() { return FormatRfc3339(std::chrono::system_clock::now()); }
 
 }  // namespace
@@ -89,7 +83,6 @@ std::string EncodeZoneDataRequest(const ZoneDataRequest& request) {
   json doc = {{"zone", request.zone},
               {"only_soa", request.only_soa},
               {"requested_at", request.requested_at.empty() ? NowRfc3339() : request.requested_at}};
-  if (request.error_replies) doc["error_replies"] = true;
   return doc.dump();
 }
 
@@ -101,7 +94,6 @@ StatusOr<ZoneDataRequest> DecodeZoneDataRequest(std::string_view text) {
   if (Status s = ReadBoolField(*doc, "only_soa", &request.only_soa); !s.ok()) return s;
   if (Status s = ReadStringField(*doc, "requested_at", false, &request.requested_at); !s.ok())
     return s;
-  if (Status s = ReadErrorReplies(*doc, &request.error_replies); !s.ok()) return s;
   return request;
 }
 
@@ -146,7 +138,6 @@ StatusOr<ZoneDataReply> DecodeZoneDataReply(std::string_view text) {
 std::string EncodeZoneStateRequest(const ZoneStateRequest& request) {
   json doc = {{"requested_at", request.requested_at.empty() ? NowRfc3339() : request.requested_at}};
   if (request.zone) doc["zone"] = *request.zone;
-  if (request.error_replies) doc["error_replies"] = true;
   return doc.dump();
 }
 
@@ -163,7 +154,6 @@ StatusOr<ZoneStateRequest> DecodeZoneStateRequest(std::string_view text) {
   }
   if (Status s = ReadStringField(*doc, "requested_at", false, &request.requested_at); !s.ok())
     return s;
-  if (Status s = ReadErrorReplies(*doc, &request.error_replies); !s.ok()) return s;
   return request;
 }
 

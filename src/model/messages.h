@@ -35,16 +35,11 @@ std::string EncodeZoneEvent(const ZoneEvent& event);
 // The type comes from the subject the event arrived on; its time field is optional.
 StatusOr<ZoneEvent> DecodeZoneEvent(ZoneEventType type, std::string_view json);
 
-// {"zone","only_soa","requested_at","error_replies"}. error_replies (our extension) says that the
-// requester understands error replies. Our services send true (the default here); a request
-// without the field, as the original Go syncer sends it, decodes as false, and gets no reply on
-// an error, as the original provider does: an original syncer would serve an error reply's
-// empty zone_data as its SOA/AXFR answer (docs/migration.md).
+// {"zone","only_soa","requested_at"}
 struct ZoneDataRequest {
   std::string zone;
   bool only_soa = false;
   std::string requested_at;
-  bool error_replies = true;
 };
 std::string EncodeZoneDataRequest(const ZoneDataRequest& request);
 StatusOr<ZoneDataRequest> DecodeZoneDataRequest(std::string_view json);
@@ -68,12 +63,10 @@ std::string EncodeErrorReply(std::string_view zone, const Status& error);
 // unavailable -> Unavailable, bad_request -> InvalidArgument.
 StatusOr<ZoneDataReply> DecodeZoneDataReply(std::string_view json);
 
-// {"zone"?,"requested_at","error_replies"}; error_replies as for ZoneDataRequest (the original
-// health-checker would read an error reply as an empty state map).
+// {"zone"?,"requested_at"}
 struct ZoneStateRequest {
   std::optional<std::string> zone;
   std::string requested_at;
-  bool error_replies = true;
 };
 std::string EncodeZoneStateRequest(const ZoneStateRequest& request);
 StatusOr<ZoneStateRequest> DecodeZoneStateRequest(std::string_view json);

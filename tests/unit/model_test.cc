@@ -98,19 +98,6 @@ TEST(Messages, ZoneDataRequestTypes) {
   EXPECT_FALSE(DecodeZoneDataRequest(R"({"only_soa":true})").ok());
 }
 
-TEST(Messages, OnlyRequestsThatSayItTakeErrorReplies) {
-  // The original Go syncer and health-checker send no "error_replies" field.
-  EXPECT_FALSE(DecodeZoneDataRequest(R"({"zone":"x.org.","only_soa":true,"requested_at":"t"})")
-                   ->error_replies);
-  EXPECT_FALSE(DecodeZoneStateRequest(R"({"requested_at":"t"})")->error_replies);
-  // Ours do.
-  EXPECT_TRUE(DecodeZoneDataRequest(EncodeZoneDataRequest({"x.org.", true, ""}))->error_replies);
-  EXPECT_TRUE(DecodeZoneStateRequest(EncodeZoneStateRequest({}))->error_replies);
-  ZoneDataRequest like_original{"x.org.", false, "", false};
-  EXPECT_EQ(EncodeZoneDataRequest(like_original).find("error_replies"), std::string::npos);
-  EXPECT_FALSE(DecodeZoneDataRequest(R"({"zone":"x.org.","error_replies":"yes"})").ok());
-}
-
 TEST(Messages, StateMapRoundTripAndLargeSerials) {
   ZoneStateReply reply;
   reply.statemap["a.org."] = 4294967295u;

@@ -136,39 +136,31 @@ void SecondarySyncer::OnStateRequest(const BusMessage& message) {
                   request.status().message());
     reply = EncodeErrorReply("", request.status());
   } else {
-    auto state = LocalZoneState(request->zone);
-    if (state.ok()) {
-      reply = EncodeZoneStateReply(*state);
-    } else if (request->error_replies) {
-      reply = EncodeErrorReply(request->zone.value_or(""), state.status());
+    ZoneStateReply state;
+    if (request->zone) {
+      auto zone = powerdns_.GetZone(*request->zone);
+      if (zone.ok()) {
+        state.statemap[zone->name] = zone->serial;
+        reply = EncodeZoneStateReply(state);
+      } else if (zone.status().code() == StatusCode::kNotFound) {
+        reply = EncodeZoneStateReply(state);
+      } else {
+        reply = EncodeErrorReply(*request->zone, zone.status());
+      }
     } else {
-      // The original health-checker would read an error reply as an empty state map
-      // (messages.h, ZoneStateRequest): silence, as from the original syncer.
-      logger_->warn("no zone state reply on {}: {}", message.subject, state.status().message());
-      return;
+      auto zones = powerdns_.ListZones();
+      if (zones.ok()) {
+        for (const PdnsZone& zone : *zones) state.statemap[zone.name] = zone.serial;
+        reply = EncodeZoneStateReply(state);
+      } else {
+        reply = EncodeErrorReply("", zones.status());
+      }
     }
   }
   if (message.reply.empty()) return;
   if (Status s = bus_->Respond(message, reply); !s.ok()) {
     logger_->error("cannot answer zone state request: {}", s.message());
   }
-}
-
-StatusOr<ZoneStateReply> SecondarySyncer::LocalZoneState(const std::optional<std::string>& zone) {
-  ZoneStateReply state;
-  if (zone) {
-    auto local = powerdns_.GetZone(*zone);
-    if (local.ok()) {
-      state.statemap[local->name] = local->serial;
-    } else if (local.status().code() != StatusCode::kNotFound) {
-      return local.status();
-    }
-    return state;
-  }
-  auto zones = powerdns_.ListZones();
-  if (!zones.ok()) return zones.status();
-  for (const PdnsZone& local : *zones) state.statemap[local.name] = local.serial;
-  return state;
 }
 
 StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool only_soa) {

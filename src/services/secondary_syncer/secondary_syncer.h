@@ -13,7 +13,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -65,8 +64,6 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
 
   void OnEvent(ZoneEventType type, const BusMessage& message);
   void OnStateRequest(const BusMessage& message);
-  // The local serials of `zone` (empty map when the local PowerDNS lacks it), or of all zones.
-  StatusOr<ZoneStateReply> LocalZoneState(const std::optional<std::string>& zone);
   void WorkerLoop();
   Status Reconcile(const std::string& zone);
   Status RemoveLocalZone(const std::string& zone);

@@ -22,10 +22,7 @@ struct ZoneProvider::Metrics {
         dns_queries(AddCounterFamily(registry, "zoneprovider_powerdns_dns_query_total",
                                      "SOA queries and AXFRs sent to the primary")),
         invalid(AddCounter(registry, "zoneprovider_invalid_requests_total",
-                           "Zone data requests rejected as malformed")),
-        unanswered(AddCounter(registry, "zoneprovider_unanswered_requests_total",
-                              "Failed requests left unanswered because the requester takes no "
-                              "error replies (original Go syncers)")) {
+                           "Zone data requests rejected as malformed")) {
     for (const char* state : {"successful", "failed"}) {
       api_calls.Add({{"state", state}});
       for (const char* qtype : {"soa", "axfr"})
@@ -37,7 +34,6 @@ struct ZoneProvider::Metrics {
   prometheus::Family<prometheus::Counter>& api_calls;
   prometheus::Family<prometheus::Counter>& dns_queries;
   prometheus::Counter& invalid;
-  prometheus::Counter& unanswered;
 };
 
 ZoneProvider::ZoneProvider(ZoneProviderConfig config, Bus* bus, prometheus::Registry& registry,
@@ -78,17 +74,8 @@ void ZoneProvider::Serve(const BusMessage& message) {
     logger_->warn("invalid zone data request on {}: {}", message.subject,
                   request.status().message());
     reply = EncodeErrorReply("", request.status());
-  } else if (auto answer = Answer(request->zone, request->only_soa); answer.ok()) {
-    reply = EncodeZoneDataReply(*answer);
-  } else if (request->error_replies) {
-    reply = EncodeErrorReply(request->zone, answer.status());
   } else {
-    // A requester that does not say it takes error replies (an original Go syncer) gets
-    // silence, as from the original provider (messages.h, ZoneDataRequest).
-    metrics_->unanswered.Increment();
-    logger_->debug("no reply to {} for {} (it takes no error replies): {}", message.subject,
-                   request->zone, answer.status().message());
-    return;
+    reply = Answer(request->zone, request->only_soa);
   }
   if (message.reply.empty()) return;
   if (Status s = bus_->Respond(message, reply); !s.ok()) {
@@ -118,7 +105,7 @@ Status ZoneProvider::ConfirmAbsence(const std::string& zone, const Status& dns_e
                              " is gone: " + info.status().message());
 }
 
-StatusOr<ZoneDataReply> ZoneProvider::Answer(const std::string& zone, bool only_soa) {
+std::string ZoneProvider::Answer(const std::string& zone, bool only_soa) {
   auto count_dns = [this](const char* qtype, bool ok) {
     metrics_->dns_queries.Add({{"qtype", qtype}, {"state", ok ? "successful" : "failed"}})
         .Increment();
@@ -131,17 +118,17 @@ StatusOr<ZoneDataReply> ZoneProvider::Answer(const std::string& zone, bool only_
     if (!soa.ok()) {
       logger_->debug("SOA of {} from {}: {}", zone, config_.primary.ToString(),
                      soa.status().message());
-      return ConfirmAbsence(zone, soa.status());
+      return EncodeErrorReply(zone, ConfirmAbsence(zone, soa.status()));
     }
     reply.zone_data = soa->text + "\n";
-    return reply;
+    return EncodeZoneDataReply(reply);
   }
   auto transfer = TransferZone(config_.primary, zone, config_.axfr_timeout);
   count_dns("axfr", transfer.ok());
   if (!transfer.ok()) {
     logger_->warn("AXFR of {} from {} failed: {}", zone, config_.primary.ToString(),
                   transfer.status().message());
-    return ConfirmAbsence(zone, transfer.status());
+    return EncodeErrorReply(zone, ConfirmAbsence(zone, transfer.status()));
   }
   // A zone PowerDNS signs carries RRSIGs in its AXFR: that is the dnssec flag, without a
   // second call to the primary's API for every transfer.
@@ -150,7 +137,7 @@ StatusOr<ZoneDataReply> ZoneProvider::Answer(const std::string& zone, bool only_
   reply.presigned_records = transfer->has_rrsig;
   logger_->debug("serving {} serial {} ({} records)", zone, transfer->serial,
                  transfer->records.size());
-  return reply;
+  return EncodeZoneDataReply(reply);
 }
 
 }  // namespace pdnsd

@@ -5,9 +5,8 @@
 // leaves the primary); its dnssec flag is whether the transfer carries RRSIGs. An only_soa
 // request is served by one SOA query; the API is asked only to confirm that a zone the DNS
 // refuses is really gone. Every request with a reply subject gets an answer: the data, or an error
-// reply (not_found, unavailable, bad_request) — except a request that does not take error
-// replies (the original Go syncer's): it gets no reply on an error, as from the original. Requests
-// are served by a pool of workers, never on the bus's delivery thread.
+// reply (not_found, unavailable, bad_request). Requests are served by a pool of workers, never
+// on the bus's delivery thread.
 #pragma once
 
 #include <memory>
@@ -15,7 +14,6 @@
 #include "bus/bus.h"
 #include "core/logging.h"
 #include "core/worker_pool.h"
-#include "model/messages.h"
 #include "pdns/api_client.h"
 #include "services/common/service_main.h"
 #include "services/zone_provider/config.h"
@@ -37,9 +35,8 @@ class ZoneProvider : public Service {
  private:
   struct Metrics;
   void Serve(const BusMessage& message);
-  // The zone data for one request, or why it cannot be had (NotFound: the primary has no such
-  // zone).
-  StatusOr<ZoneDataReply> Answer(const std::string& zone, bool only_soa);
+  // The reply payload for one request (data or error reply).
+  std::string Answer(const std::string& zone, bool only_soa);
   // Turns a DNS NotFound into Unavailable unless the primary's API confirms the zone is gone.
   Status ConfirmAbsence(const std::string& zone, const Status& dns_error);
 
