@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
 
 namespace pdnsd {
 namespace {
@@ -226,8 +227,32 @@ StatusOr<std::unique_ptr<Subscription>> Bus::Subscribe(const std::string& subjec
   return std::unique_ptr<Subscription>(new Subscription(std::move(state)));
 }
 
+// The reply inboxes of the requests in flight. Cancel() unsubscribes each, which wakes the
+// natsSubscription_NextMsg() waiting on it (nats.c closes the subscription and signals it);
+// the requesting thread alone destroys it, after taking it out of this set under the mutex,
+// so Cancel() never touches a destroyed subscription.
+struct RequestCanceller::State {
+  std::mutex mutex;
+  bool cancelled = false;                 // GUARDED_BY(mutex)
+  std::set<natsSubscription*> in_flight;  // GUARDED_BY(mutex)
+};
+
+RequestCanceller::RequestCanceller() : state_(std::make_unique<State>()) {}
+RequestCanceller::~RequestCanceller() = default;
+
+void RequestCanceller::Cancel() {
+  std::lock_guard lock(state_->mutex);
+  state_->cancelled = true;
+  for (natsSubscription* sub : state_->in_flight) natsSubscription_Unsubscribe(sub);
+}
+
+bool RequestCanceller::cancelled() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->cancelled;
+}
+
 StatusOr<std::string> Bus::Request(std::string_view subject, std::string_view data,
-                                   std::chrono::milliseconds timeout) {
+                                   std::chrono::milliseconds timeout, RequestCanceller* canceller) {
   const std::string subject_text(subject);
   if (natsConnection_Status(connection_) != NATS_CONN_STATUS_CONNECTED) {
     return Status::Unavailable("message broker not connected");
@@ -241,6 +266,19 @@ StatusOr<std::string> Bus::Request(std::string_view subject, std::string_view da
   }
   std::unique_ptr<natsSubscription, decltype(&natsSubscription_Destroy)> sub_guard(
       sub, natsSubscription_Destroy);
+  const Status cancelled = Status::Unavailable("request on " + subject_text + " cancelled");
+  if (canceller != nullptr) {
+    std::lock_guard lock(canceller->state_->mutex);
+    if (canceller->state_->cancelled) return cancelled;
+    canceller->state_->in_flight.insert(sub);
+  }
+  // Declared after sub_guard, so it runs first: out of the set before the destroy.
+  auto forget = [canceller](natsSubscription* s) {
+    if (canceller == nullptr) return;
+    std::lock_guard lock(canceller->state_->mutex);
+    canceller->state_->in_flight.erase(s);
+  };
+  std::unique_ptr<natsSubscription, decltype(forget)> cancel_guard(sub, forget);
   natsSubscription_SetPendingLimits(sub, 100000, 1024 * 1024 * 1024);
   if (natsStatus s = natsConnection_PublishRequest(connection_, subject_text.c_str(), inbox,
                                                    data.data(), static_cast<int>(data.size()));
@@ -258,7 +296,10 @@ StatusOr<std::string> Bus::Request(std::string_view subject, std::string_view da
     natsMsg* msg = nullptr;
     natsStatus s = natsSubscription_NextMsg(&msg, sub, remaining.count());
     if (s == NATS_TIMEOUT) return Status::Timeout("no complete reply on " + subject_text);
-    if (s != NATS_OK) return FromNats(s, "reply on " + subject_text);
+    if (s != NATS_OK) {
+      if (canceller != nullptr && canceller->cancelled()) return cancelled;
+      return FromNats(s, "reply on " + subject_text);
+    }
     std::unique_ptr<natsMsg, decltype(&natsMsg_Destroy)> msg_guard(msg, natsMsg_Destroy);
     if (natsMsg_IsNoResponders(msg)) {
       return Status::Unavailable("no service answers on " + subject_text);

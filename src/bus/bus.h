@@ -46,6 +46,27 @@ struct BusMessage {
 
 using BusHandler = std::function<void(const BusMessage&)>;
 
+// Cancels the Bus::Request calls made with it. A service whose threads wait on peers owns one,
+// passes it to each Request(), and calls Cancel() first thing in its Stop(): every request in
+// flight then returns at once (Unavailable, "cancelled") instead of at its timeout, and later
+// ones fail at once, so that Stop() can join those threads within its second. Thread-safe.
+// REQUIRES: outlives every Request() made with it.
+class RequestCanceller {
+ public:
+  RequestCanceller();
+  ~RequestCanceller();
+  RequestCanceller(const RequestCanceller&) = delete;
+  RequestCanceller& operator=(const RequestCanceller&) = delete;
+
+  void Cancel();
+  bool cancelled() const;
+
+ private:
+  friend class Bus;
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 // An active subscription; destroying it unsubscribes and waits until its handler has returned.
 class Subscription {
  public:
@@ -80,10 +101,12 @@ class Bus {
                                                     BusHandler handler);
 
   // Sends a request and waits for the whole reply (reassembling chunks). Unavailable when no
-  // one listens on the subject (at once) or the broker is not connected; Timeout after
-  // `timeout` without the complete reply.
+  // one listens on the subject (at once), the broker is not connected, or `canceller` (when
+  // given) was cancelled before or during the wait; Timeout after `timeout` without the
+  // complete reply.
   StatusOr<std::string> Request(std::string_view subject, std::string_view data,
-                                std::chrono::milliseconds timeout);
+                                std::chrono::milliseconds timeout,
+                                RequestCanceller* canceller = nullptr);
 
   // Answers `request` (which must have a reply subject) with `data`, chunked when needed.
   Status Respond(const BusMessage& request, std::string_view data);

@@ -7,6 +7,7 @@ int main(int argc, char** argv) {
   pdnsd::ServiceDefinition definition;
   definition.name = "pdns-secondary-syncer";
   definition.summary = "keeps the local PowerDNS secondary in sync with the primary";
+  definition.unique_id = true;  // the ID names the secondary: one syncer per ID
   definition.configure = [](pdnsd::ConfigReader& reader) -> pdnsd::ServiceBuilder {
     pdnsd::SecondarySyncerConfig config = pdnsd::ReadSecondarySyncerConfig(reader);
     return [config](const pdnsd::ServiceEnvironment& env)

@@ -107,31 +107,21 @@ MetricsServer::MetricsServer(HostPort listen, std::shared_ptr<prometheus::Regist
 MetricsServer::~MetricsServer() { Stop(); }
 
 Status MetricsServer::Start() {
-  server_ = std::make_unique<httplib::Server>();
-  server_->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  auto server = std::make_unique<httplib::Server>();
+  server->new_task_queue = [] { return new httplib::ThreadPool(2); };
   auto handler = [this](const httplib::Request&, httplib::Response& response) {
     response.set_content(RenderMetrics(*registry_), "text/plain; version=0.0.4; charset=utf-8");
   };
-  server_->Get("/metrics", handler);
-  server_->Get("/", handler);
-  int port = listen_.port;
-  if (port == 0) {
-    port = server_->bind_to_any_port(listen_.host);
-  } else if (!server_->bind_to_port(listen_.host, port)) {
-    port = -1;
-  }
-  if (port <= 0) {
-    return Status::Unavailable("cannot listen for metrics on " + listen_.ToString());
-  }
-  bound_ = {listen_.host, static_cast<uint16_t>(port)};
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
-  logger_->info("serving Prometheus metrics on http://{}/metrics", bound_.ToString());
+  server->Get("/metrics", handler);
+  server->Get("/", handler);
+  listener_ = std::make_unique<HttpListener>(std::move(server), "Prometheus metrics");
+  if (Status s = listener_->Start(listen_); !s.ok()) return s;
+  logger_->info("serving Prometheus metrics on http://{}/metrics", address().ToString());
   return Status::Ok();
 }
 
 void MetricsServer::Stop() {
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (listener_) listener_->Stop();
 }
 
 }  // namespace pdnsd

@@ -6,8 +6,8 @@
 #pragma once
 
 #include <memory>
-#include <thread>
 
+#include "core/http_listener.h"
 #include "core/logging.h"
 #include "core/net.h"
 #include "core/status.h"
@@ -18,9 +18,6 @@
 
 namespace prometheus {
 class Registry;
-}
-namespace httplib {
-class Server;
 }
 
 namespace pdnsd {
@@ -33,18 +30,17 @@ class MetricsServer {
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
 
-  // Binds (port 0: any free port) and serves on its own thread.
+  // Binds (port 0: any free port) and serves on its own thread; a port in use is an error
+  // (HttpListener).
   Status Start();
   void Stop();
-  HostPort address() const { return bound_; }
+  HostPort address() const { return listener_ ? listener_->address() : HostPort{}; }
 
  private:
   HostPort listen_;
-  HostPort bound_;
   std::shared_ptr<prometheus::Registry> registry_;
   Logger logger_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  std::unique_ptr<HttpListener> listener_;
 };
 
 // Registering metrics on `registry`: a series without labels, or a family whose labelled series

@@ -60,6 +60,10 @@ bool NamedInConnection(const httplib::Headers& headers, const std::string& name)
   return false;
 }
 
+// Set on answers that come from PowerDNS (removed before sending), so the error handler
+// leaves them as PowerDNS made them.
+constexpr const char* kForwardedMarker = "X-Pdnsd-Forwarded";
+
 void JsonError(httplib::Response& response, int status, const std::string& message) {
   response.status = status;
   response.set_content(nlohmann::json{{"error", message}}.dump(), "application/json");
@@ -93,7 +97,7 @@ ApiProxy::ApiProxy(ApiProxyConfig config, Bus* bus, prometheus::Registry& regist
   for (const char* type : {"create", "change", "delete"}) {
     metrics_->events.Add({{"event_type", type}});
   }
-  for (const char* reason : {"bad_zone", "powerdns_unreachable"}) {
+  for (const char* reason : {"bad_zone", "powerdns_unreachable", "body_too_large", "bad_body"}) {
     metrics_->rejected.Add({{"reason", reason}});
   }
 }
@@ -111,47 +115,90 @@ Status ApiProxy::Start() {
     logger_->info("generated a self-signed TLS certificate {} (key {}, mode 0600)",
                   identity->cert_file, identity->key_file);
   }
-  server_ =
+  auto server =
       std::make_unique<httplib::SSLServer>(identity->cert_file.c_str(), identity->key_file.c_str());
-  if (!server_->is_valid()) {
+  if (!server->is_valid()) {
     return Status::InvalidArgument("cannot use TLS certificate " + identity->cert_file + " / key " +
                                    identity->key_file);
   }
   const int workers = config_.workers;
-  server_->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
-  server_->set_payload_max_length(config_.max_body_bytes);
-  server_->set_keep_alive_timeout(2);
-  auto handler = [this](const httplib::Request& request, httplib::Response& response) {
-    Handle(request, response);
-  };
+  server->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
+  server->set_payload_max_length(config_.max_body_bytes);
+  server->set_keep_alive_timeout(2);
   const char* kAnyPath = R"(/.*)";
-  server_->Get(kAnyPath, handler);
-  server_->Post(kAnyPath, handler);
-  server_->Put(kAnyPath, handler);
-  server_->Patch(kAnyPath, handler);
-  server_->Delete(kAnyPath, handler);
-  server_->Options(kAnyPath, handler);
+  auto handler = [this](const httplib::Request& request, httplib::Response& response) {
+    Handle(request, request.body, response);
+  };
+  server->Get(kAnyPath, handler);
+  server->Options(kAnyPath, handler);
+  // Routes with a body take it through a ContentReader: cpp-httplib then hands over the bytes
+  // as sent. Read into request.body instead, a form-typed body (curl's default for --data, as
+  // in PowerDNS's own examples) is parsed as a form and refused above 8 KB with 413.
+  auto body_handler = [this](const httplib::Request& request, httplib::Response& response,
+                             const httplib::ContentReader& read_body) {
+    HandleWithBody(request, response, read_body);
+  };
+  server->Post(kAnyPath, body_handler);
+  server->Put(kAnyPath, body_handler);
+  server->Patch(kAnyPath, body_handler);
+  server->Delete(kAnyPath, body_handler);
+  // cpp-httplib's own rejections (a malformed request line, a URI too long, ...) get a JSON
+  // body as the proxy's others do; PowerDNS's answers are marked and passed on untouched.
+  server->set_error_handler(httplib::Server::HandlerWithResponse(
+      [](const httplib::Request&, httplib::Response& response) {
+        if (response.has_header(kForwardedMarker) || !response.body.empty()) {
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
+        JsonError(response, response.status,
+                  "request rejected by the proxy: HTTP " + std::to_string(response.status));
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  server->set_post_routing_handler([](const httplib::Request&, httplib::Response& response) {
+    if (response.has_header(kForwardedMarker)) response.headers.erase(kForwardedMarker);
+  });
 
-  int port = config_.listen.port;
-  if (port == 0) {
-    port = server_->bind_to_any_port(config_.listen.host);
-  } else if (!server_->bind_to_port(config_.listen.host, port)) {
-    port = -1;
-  }
-  if (port <= 0) return Status::Unavailable("cannot listen on " + config_.listen.ToString());
-  bound_ = {config_.listen.host, static_cast<uint16_t>(port)};
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
-  logger_->info("proxying https://{} to the PowerDNS API at {}", bound_.ToString(),
+  listener_ = std::make_unique<HttpListener>(std::move(server), "the API proxy");
+  if (Status s = listener_->Start(config_.listen); !s.ok()) return s;
+  logger_->info("proxying https://{} to the PowerDNS API at {}", address().ToString(),
                 config_.powerdns.url.Origin());
   return Status::Ok();
 }
 
 void ApiProxy::Stop() {
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (listener_) listener_->Stop();
 }
 
-void ApiProxy::Handle(const httplib::Request& request, httplib::Response& response) {
+void ApiProxy::HandleWithBody(const httplib::Request& request, httplib::Response& response,
+                              const httplib::ContentReader& read_body) {
+  std::string body;
+  bool too_large = false;
+  // The receiver bounds chunked bodies too: cpp-httplib applies set_payload_max_length only to
+  // a Content-Length (STACK-NOTES).
+  const bool complete = read_body([&](const char* data, size_t length) {
+    if (body.size() + length > config_.max_body_bytes) {
+      too_large = true;
+      return false;
+    }
+    body.append(data, length);
+    return true;
+  });
+  if (!complete) {
+    too_large = too_large || response.status == 413;
+    const std::string message = too_large ? "request body larger than [Service] MaxBodySize (" +
+                                                std::to_string(config_.max_body_bytes) + " bytes)"
+                                          : "cannot read the request body";
+    metrics_->rejected.Add({{"reason", too_large ? "body_too_large" : "bad_body"}}).Increment();
+    logger_->warn("rejected {} {}: {}", request.method, request.path, message);
+    JsonError(response, too_large ? 413 : 400, message);
+    // The rest of the body may still be on the way: this connection cannot carry another request.
+    response.set_header("Connection", "close");
+    return;
+  }
+  Handle(request, body, response);
+}
+
+void ApiProxy::Handle(const httplib::Request& request, const std::string& body,
+                      httplib::Response& response) {
   auto route = ClassifyRoute(request.method, request.target);
   if (!route.ok()) {
     metrics_->rejected.Add({{"reason", "bad_zone"}}).Increment();
@@ -161,7 +208,7 @@ void ApiProxy::Handle(const httplib::Request& request, httplib::Response& respon
   }
   std::string body_zone;
   if (route->zone_from_body) {
-    auto zone = ZoneNameFromBody(request.body);
+    auto zone = ZoneNameFromBody(body);
     if (!zone.ok()) {
       metrics_->rejected.Add({{"reason", "bad_zone"}}).Increment();
       logger_->warn("rejected {} {}: {}", request.method, request.path, zone.status().message());
@@ -183,7 +230,7 @@ void ApiProxy::Handle(const httplib::Request& request, httplib::Response& respon
       upstream.headers.emplace(name, value);
     }
   }
-  upstream.body = request.body;
+  upstream.body = body;
   metrics_->requests.Increment();
   const bool write =
       request.method != "GET" && request.method != "HEAD" && request.method != "OPTIONS";
@@ -203,6 +250,7 @@ void ApiProxy::Handle(const httplib::Request& request, httplib::Response& respon
     return;
   }
   response.status = result->status;
+  response.set_header(kForwardedMarker, "1");
   std::string content_type;
   for (const auto& [name, value] : result->headers) {
     if (strcasecmp(name.c_str(), "Content-Type") == 0) {

@@ -10,19 +10,20 @@
 #pragma once
 
 #include <memory>
-#include <thread>
+#include <string>
 
 #include "bus/bus.h"
 #include "core/concurrency_limit.h"
+#include "core/http_listener.h"
 #include "core/logging.h"
 #include "model/messages.h"
 #include "services/api_proxy/config.h"
 #include "services/common/service_main.h"
 
 namespace httplib {
-class SSLServer;
 struct Request;
 struct Response;
+class ContentReader;
 }  // namespace httplib
 namespace prometheus {
 class Registry;
@@ -38,11 +39,15 @@ class ApiProxy : public Service {
   Status Start() override;
   void Stop() override;
   // The bound address (after Start()).
-  HostPort address() const { return bound_; }
+  HostPort address() const { return listener_ ? listener_->address() : HostPort{}; }
 
  private:
   struct Metrics;
-  void Handle(const httplib::Request& request, httplib::Response& response);
+  // Reads the body itself (see Start()), then Handle().
+  void HandleWithBody(const httplib::Request& request, httplib::Response& response,
+                      const httplib::ContentReader& read_body);
+  void Handle(const httplib::Request& request, const std::string& body,
+              httplib::Response& response);
   void PublishEvent(ZoneEventType type, const std::string& zone);
 
   ApiProxyConfig config_;
@@ -50,9 +55,7 @@ class ApiProxy : public Service {
   Logger logger_;
   std::unique_ptr<Metrics> metrics_;
   ConcurrencyLimit writes_;  // [PowerDNS] WriteConcurrency
-  std::unique_ptr<httplib::SSLServer> server_;
-  std::thread thread_;
-  HostPort bound_;
+  std::unique_ptr<HttpListener> listener_;
 };
 
 }  // namespace pdnsd

@@ -1,5 +1,6 @@
 #include "services/common/service_main.h"
 
+#include <prometheus/counter.h>
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
@@ -12,6 +13,7 @@
 #include "core/metrics.h"
 #include "core/runtime.h"
 #include "discovery/heartbeat.h"
+#include "discovery/instance_claim.h"
 
 #ifndef PDNSD_VERSION
 #define PDNSD_VERSION "0.0.0"
@@ -30,6 +32,17 @@ void PrintHelp(const ServiceDefinition& definition, const std::string& default_c
             << "  --version      print the version and exit\n"
             << "  --help         print this help and exit\n\n"
             << "Keys of the configuration file: docs/configuration.md\n";
+}
+
+// The original's metric prefix of a service: "pdns-secondary-syncer" -> "secondarysyncer".
+std::string MetricPrefix(const std::string& service_name) {
+  std::string prefix;
+  const std::string name =
+      service_name.rfind("pdns-", 0) == 0 ? service_name.substr(5) : service_name;
+  for (char c : name) {
+    if (c != '-') prefix += c;
+  }
+  return prefix;
 }
 
 }  // namespace
@@ -84,6 +97,23 @@ int RunServiceMain(int argc, char** argv, const ServiceDefinition& definition) {
       logger->critical("{}", service.status().message());
       return 1;
     }
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    Heartbeat heartbeat{
+        common.id, definition.name,      PDNSD_VERSION, common.tags, host, 0, NewBootId(),
+        "",        common.advertised_dns};
+    std::unique_ptr<InstanceClaim> claim;
+    if (definition.unique_id) {
+      prometheus::Counter& collisions =
+          AddCounter(*registry, MetricPrefix(definition.name) + "_duplicate_id_heartbeats_total",
+                     "Heartbeats of another instance with this instance's [Service] ID");
+      claim = std::make_unique<InstanceClaim>(bus->get(), common.heartbeat_prefix, heartbeat,
+                                              &collisions, logger);
+      if (Status s = claim->Claim(); !s.ok()) {
+        logger->critical("cannot start: {}", s.message());
+        return 1;
+      }
+    }
     std::unique_ptr<MetricsServer> metrics;
     if (!common.prometheus_address.empty()) {
       std::string address = common.prometheus_address;
@@ -94,11 +124,6 @@ int RunServiceMain(int argc, char** argv, const ServiceDefinition& definition) {
         return 1;
       }
     }
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    Heartbeat heartbeat{
-        common.id, definition.name,      PDNSD_VERSION, common.tags, host, 0, NewBootId(),
-        "",        common.advertised_dns};
     HeartbeatSender heartbeats(bus->get(), common.heartbeat_prefix, heartbeat, common.ping_interval,
                                logger);
     if (Status s = (*service)->Start(); !s.ok()) {
@@ -113,6 +138,7 @@ int RunServiceMain(int argc, char** argv, const ServiceDefinition& definition) {
     (*service)->Stop();
     if (metrics) metrics->Stop();
     service->reset();
+    claim.reset();
   }
   ShutdownBusLibrary();
   logger->info("stopped");

@@ -2,8 +2,9 @@
 //
 // Parses --config FILE / --version / --help, loads the config (a bad file: one line naming
 // file and key on stderr, exit 2), builds logger, metrics registry and bus, lets `build`
-// construct the service, starts it and the metrics endpoint, waits for SIGTERM/SIGINT, stops
-// everything (within a second) and returns 0.
+// construct the service, claims its ID when unique_id, starts it and the metrics endpoint,
+// waits for SIGTERM/SIGINT, stops everything (within a second) and returns 0. A service that
+// cannot start (a port in use, its ID taken) returns 1.
 #pragma once
 
 #include <functional>
@@ -46,6 +47,10 @@ struct ServiceDefinition {
   // Reads the service's own keys from `reader`; problems go into reader.Fail(). Returns the
   // builder that makes the service once logger, registry and bus exist.
   std::function<ServiceBuilder(ConfigReader& reader)> configure;
+  // Only one instance may run with a given [Service] ID (secondary-syncers): a second one is
+  // refused at start with exit 1, and one seen later in heartbeats is logged and counted in
+  // <prefix>_duplicate_id_heartbeats_total (discovery/instance_claim.h).
+  bool unique_id = false;
 };
 
 int RunServiceMain(int argc, char** argv, const ServiceDefinition& definition);

@@ -131,7 +131,7 @@ Status HealthChecker::Start() {
   }
   scheduler_ = std::thread([this] { SchedulerLoop(); });
   logger_->info("checking secondaries against primary {} (status on http://{}/status)",
-                config_.primary.ToString(), status_bound_.ToString());
+                config_.primary.ToString(), status_address().ToString());
   return Status::Ok();
 }
 
@@ -145,26 +145,17 @@ void HealthChecker::Stop() {
   if (scheduler_.joinable()) scheduler_.join();
   if (timers_) timers_->Stop();
   if (checks_) checks_->Stop();
-  if (status_server_) status_server_->stop();
-  if (status_thread_.joinable()) status_thread_.join();
+  if (status_) status_->Stop();
 }
 
 Status HealthChecker::StartStatusServer() {
-  status_server_ = std::make_unique<httplib::Server>();
-  status_server_->new_task_queue = [] { return new httplib::ThreadPool(2); };
-  status_server_->Get("/status", [this](const httplib::Request&, httplib::Response& response) {
+  auto server = std::make_unique<httplib::Server>();
+  server->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  server->Get("/status", [this](const httplib::Request&, httplib::Response& response) {
     response.set_content(StatusJson(), "application/json");
   });
-  int port = config_.status_listen.port;
-  if (port == 0) {
-    port = status_server_->bind_to_any_port(config_.status_listen.host);
-  } else if (!status_server_->bind_to_port(config_.status_listen.host, port)) {
-    port = -1;
-  }
-  if (port <= 0) return Status::Unavailable("cannot listen on " + config_.status_listen.ToString());
-  status_bound_ = {config_.status_listen.host, static_cast<uint16_t>(port)};
-  status_thread_ = std::thread([this] { status_server_->listen_after_bind(); });
-  return Status::Ok();
+  status_ = std::make_unique<HttpListener>(std::move(server), "the status page");
+  return status_->Start(config_.status_listen);
 }
 
 StatusOr<HealthChecker::PrimaryView> HealthChecker::ReadPrimary() {

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "bus/bus.h"
+#include "core/http_listener.h"
 #include "core/logging.h"
 #include "core/worker_pool.h"
 #include "discovery/liveness_registry.h"
@@ -44,10 +45,6 @@ namespace prometheus {
 class Registry;
 class Gauge;
 }  // namespace prometheus
-namespace httplib {
-class Server;
-}
-
 namespace pdnsd {
 
 class HealthChecker : public Service {
@@ -62,7 +59,7 @@ class HealthChecker : public Service {
   Status Start() override;
   void Stop() override;
 
-  HostPort status_address() const { return status_bound_; }
+  HostPort status_address() const { return status_ ? status_->address() : HostPort{}; }
   // The /status document.
   std::string StatusJson();
   // Runs a periodic check of every active secondary now and returns when it is done (tests,
@@ -123,9 +120,7 @@ class HealthChecker : public Service {
   std::unique_ptr<TimerQueue> timers_;
   std::unique_ptr<WorkerPool> checks_;  // full checks of new or restarted secondaries
   std::vector<std::unique_ptr<Subscription>> subscriptions_;
-  std::unique_ptr<httplib::Server> status_server_;
-  std::thread status_thread_;
-  HostPort status_bound_;
+  std::unique_ptr<HttpListener> status_;  // GET /status
   std::thread scheduler_;
   struct ServiceSeries {
     std::map<std::string, std::string> labels;

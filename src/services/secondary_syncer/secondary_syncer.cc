@@ -94,13 +94,16 @@ Status SecondarySyncer::Start() {
 }
 
 void SecondarySyncer::Stop() {
-  subscriptions_.clear();
-  queue_.Close();
   {
     // Under the lock, so that a worker about to wait in WaitForCommit cannot miss the wakeup.
     std::lock_guard lock(served_mutex_);
     stopping_ = true;
   }
+  // Workers and the endpoint's threads may wait on the zone-provider for up to AXFRTimeout:
+  // end those waits now, so that they can be joined within Stop()'s second.
+  zone_requests_.Cancel();
+  subscriptions_.clear();
+  queue_.Close();
   served_cv_.notify_all();
   for (auto& worker : workers_) {
     if (worker.joinable()) worker.join();
@@ -165,11 +168,13 @@ void SecondarySyncer::OnStateRequest(const BusMessage& message) {
 
 StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool only_soa) {
   const std::string subject = config_.zone_data_prefix + "." + config_.id;
-  auto raw =
-      bus_->Request(subject, EncodeZoneDataRequest({zone, only_soa, ""}), config_.axfr_timeout);
+  auto raw = bus_->Request(subject, EncodeZoneDataRequest({zone, only_soa, ""}),
+                           config_.axfr_timeout, &zone_requests_);
   auto reply = raw.ok() ? DecodeZoneDataReply(*raw) : StatusOr<ZoneDataReply>(raw.status());
   const bool ok = reply.ok() || reply.status().code() == StatusCode::kNotFound;
-  metrics_->zone_data_requests.Add({{"state", ok ? "successful" : "failed"}}).Increment();
+  if (!stopping_) {  // a request cancelled by Stop() is not a failure of the provider
+    metrics_->zone_data_requests.Add({{"state", ok ? "successful" : "failed"}}).Increment();
+  }
   if (!reply.ok()) return reply.status();
   if (reply->zone != zone) {
     return Status::Unavailable("zone provider answered for " + reply->zone + " instead of " + zone);

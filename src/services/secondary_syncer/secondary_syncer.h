@@ -83,6 +83,7 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   std::unique_ptr<ZoneServer> zone_server_;
   std::vector<std::unique_ptr<Subscription>> subscriptions_;
   std::vector<std::thread> workers_;
+  RequestCanceller zone_requests_;  // FetchZone's requests; cancelled by Stop()
 
   std::mutex served_mutex_;
   std::condition_variable served_cv_;
