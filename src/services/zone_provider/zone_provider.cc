@@ -132,7 +132,7 @@ std::string ZoneProvider::Answer(const std::string& zone, bool only_soa) {
   }
   // A zone PowerDNS signs carries RRSIGs in its AXFR: that is the dnssec flag, without a
   // second call to the primary's API for every transfer.
-  reply.zone_data = ZoneText(transfer->records);
+  reply.zone_data = AxfrZoneData(*transfer);
   reply.dnssec_enabled = transfer->has_rrsig;
   reply.presigned_records = transfer->has_rrsig;
   logger_->debug("serving {} serial {} ({} records)", zone, transfer->serial,
