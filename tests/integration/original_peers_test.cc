@@ -10,6 +10,7 @@
 // verbatim as its AXFR answer to a real PowerDNS secondary.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -219,6 +220,38 @@ TEST_F(OriginalSyncerTest, OriginalSyncerServesOurZoneDataVerbatimAndPowerDnsTra
   EXPECT_EQ(DigShort(secondary, zone, "TXT"), "\"hello world\"");
   EXPECT_GE(endpoint_->transfers(), 1);
   EXPECT_EQ(endpoint_->crashes(), 0);
+}
+
+TEST_F(OriginalSyncerTest, OurProviderRepliesAsTheOriginalProvider) {
+  // The original: only_soa -> zone_data is the SOA line alone; full -> every record of the AXFR,
+  // the closing SOA included; dnssec_enabled = presigned_records = whether the zone is signed,
+  // in both kinds of reply.
+  ASSERT_EQ(cluster_.CreateZone("plain.example.", 3).status, 201);
+  ASSERT_EQ(cluster_.CreateZone("signed.example.", 3, "[]", /*dnssec=*/true).status, 201);
+  for (const auto& [zone, signed_zone] :
+       {std::pair<std::string, bool>{"plain.example.", false}, {"signed.example.", true}}) {
+    for (bool only_soa : {true, false}) {
+      SCOPED_TRACE(zone + (only_soa ? " only_soa" : " full"));
+      auto raw = bus_->Request("zonedata.original-syncer",
+                               EncodeZoneDataRequest({zone, only_soa, ""}), 10s);
+      PDNSD_ASSERT_OK(raw.status());
+      auto reply = DecodeZoneDataReply(*raw);
+      PDNSD_ASSERT_OK(reply.status());
+      EXPECT_EQ(reply->zone, zone);
+      EXPECT_EQ(reply->dnssec_enabled, signed_zone) << *raw;
+      EXPECT_EQ(reply->presigned_records, signed_zone) << *raw;
+      const std::vector<std::string> lines = SortedLines(reply->zone_data);
+      const auto soas = std::count_if(lines.begin(), lines.end(), [](const std::string& line) {
+        return line.find("\tSOA\t") != std::string::npos;
+      });
+      if (only_soa) {
+        ASSERT_EQ(lines.size(), 1u) << reply->zone_data;
+        EXPECT_EQ(soas, 1);
+      } else {
+        EXPECT_EQ(soas, 2) << reply->zone_data;
+      }
+    }
+  }
 }
 
 TEST_F(OriginalSyncerTest, OriginalSyncerGetsNoErrorReplyFromOurProvider) {

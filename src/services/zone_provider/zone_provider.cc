@@ -123,7 +123,9 @@ std::string ZoneProvider::Answer(const std::string& zone, bool only_soa, bool* i
   ZoneDataReply reply;
   reply.zone = zone;
   if (only_soa) {
-    auto soa = QuerySoa(config_.primary, zone, config_.axfr_timeout);
+    // With the DO bit: a signed zone's answer carries RRSIGs, which gives the dnssec flags the
+    // original provider sends in only_soa replies too, without an API call.
+    auto soa = QuerySoa(config_.primary, zone, config_.axfr_timeout, /*dnssec=*/true);
     count_dns("soa", soa.ok());
     if (!soa.ok()) {
       logger_->debug("SOA of {} from {}: {}", zone, config_.primary.ToString(),
@@ -131,6 +133,8 @@ std::string ZoneProvider::Answer(const std::string& zone, bool only_soa, bool* i
       return EncodeErrorReply(zone, ConfirmAbsence(zone, soa.status()));
     }
     reply.zone_data = soa->text + "\n";
+    reply.dnssec_enabled = soa->rrsig_expiration != 0;
+    reply.presigned_records = reply.dnssec_enabled;
     *is_error = false;
     return EncodeZoneDataReply(reply);
   }
