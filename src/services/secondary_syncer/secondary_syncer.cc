@@ -347,7 +347,7 @@ Status SecondarySyncer::OnNoZoneData(const std::string& zone, const Status& why)
   const ZoneReply reply = ClassifyZoneReply(why);
   ControlReply control = ControlReply::kNone;
   std::string control_zone;
-  if (reply == ZoneReply::kSilence) control = AskControlZone(zone, &control_zone);
+  if (reply == ZoneReply::kSilence && !stopping_) control = AskControlZone(zone, &control_zone);
   const AbsenceDecision decision = DecideAbsence(reply, control, absence_.Silences(zone));
   absence_.SetSilences(zone, decision.silences);
   switch (decision.verdict) {
