@@ -37,8 +37,10 @@ void FuzzOne(uint8_t selector, std::string_view input) {
       auto request = DecodeZoneDataRequest(input);
       if (request.ok()) {
         auto again = DecodeZoneDataRequest(EncodeZoneDataRequest(*request));
-        Check(again.ok() && again->zone == request->zone && again->only_soa == request->only_soa);
+        Check(again.ok() && again->zone == request->zone && again->only_soa == request->only_soa &&
+              again->accept_error_reply == request->accept_error_reply);
       }
+      AcceptsErrorReply(input);  // what the provider asks of a request it rejected
       break;
     }
     case 4: {

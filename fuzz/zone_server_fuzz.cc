@@ -2,14 +2,17 @@
 // zone data a zone-provider would send. First byte even: the rest is a query in wire format
 // (UDP, then TCP) and the zone is a fixed small one. Odd: the rest is the zone data text (as a
 // misbehaving provider could send it) and the query is an AXFR of example. over TCP. Either way
-// the endpoint must answer or drop the query without crashing.
+// the endpoint must answer or drop the query without crashing, and an AXFR it answers has the
+// apex SOA first and last exactly once each.
 #include <spdlog/logger.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "dns/wire.h"
 #include "dns/zone_server.h"
@@ -37,6 +40,33 @@ class Quiet : public pdnsd::ZoneServerObserver {
   void OnTransferFailed(const std::string&, const pdnsd::Status&) override {}
 };
 
+// A transfer that was answered has the apex SOA first and last and nowhere else, whether or
+// not the zone data ended with the closing SOA (the original provider sends it).
+void CheckSoaFirstAndLastOnce(const std::vector<std::string>& messages) {
+  std::vector<ldns_rr_type> types;
+  pdnsd::dnswire::RdfPtr apex(ldns_dname_new_frm_str("example."));
+  int apex_soas = 0;
+  for (const std::string& message : messages) {
+    auto packet = pdnsd::dnswire::WireToPacket(reinterpret_cast<const uint8_t*>(message.data()),
+                                               message.size());
+    if (!packet) std::abort();
+    if (ldns_pkt_get_rcode(packet.get()) != LDNS_RCODE_NOERROR) return;  // SERVFAIL: bad data
+    for (size_t i = 0; i < ldns_pkt_ancount(packet.get()); ++i) {
+      const ldns_rr* rr = ldns_rr_list_rr(ldns_pkt_answer(packet.get()), i);
+      types.push_back(ldns_rr_get_type(rr));
+      if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA &&
+          ldns_dname_compare(ldns_rr_owner(rr), apex.get()) == 0) {
+        ++apex_soas;
+      }
+    }
+  }
+  if (types.empty()) return;
+  if (types.size() < 2 || types.front() != LDNS_RR_TYPE_SOA || types.back() != LDNS_RR_TYPE_SOA ||
+      apex_soas != 2) {
+    std::abort();
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -55,7 +85,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto query = pdnsd::dnswire::NewQuery("example.", LDNS_RR_TYPE_AXFR);
     if (!query.ok()) return 0;
     const std::string wire = pdnsd::dnswire::PacketToWire(query->get());
-    server.Answer(reinterpret_cast<const uint8_t*>(wire.data()), wire.size(), true);
+    const auto answer =
+        server.Answer(reinterpret_cast<const uint8_t*>(wire.data()), wire.size(), true);
+    CheckSoaFirstAndLastOnce(answer);
   }
   return 0;
 }

@@ -73,6 +73,8 @@ StatusOr<ZoneTransfer> TransferZone(const HostPort& primary, std::string_view zo
         if (dnswire::SoaSerial(rr) != transfer.serial) {
           return Status::Unavailable(what + ": the zone changed during the transfer");
         }
+        transfer.closing_soa = dnswire::RrToString(rr);
+        if (transfer.closing_soa.empty()) return Status::Internal(what + ": cannot print a record");
         return transfer;
       }
       if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG) transfer.has_rrsig = true;
@@ -91,6 +93,15 @@ std::string ZoneText(const std::vector<std::string>& records) {
   text.reserve(size);
   for (const auto& record : records) {
     text += record;
+    text += '\n';
+  }
+  return text;
+}
+
+std::string AxfrZoneData(const ZoneTransfer& transfer) {
+  std::string text = ZoneText(transfer.records);
+  if (!transfer.closing_soa.empty()) {
+    text += transfer.closing_soa;
     text += '\n';
   }
   return text;

@@ -119,11 +119,18 @@ StatusOr<std::vector<RrPtr>> ParseZoneText(const std::string& text, const ldns_r
   return records;
 }
 
+bool IsApexSoa(const ldns_rr* rr, const ldns_rdf* apex) {
+  return ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA &&
+         ldns_dname_compare(ldns_rr_owner(rr), apex) == 0;
+}
+
 // Splits SOA, records..., SOA into messages of about kMessageBudget octets; only the first
-// carries the question. Takes ownership of `records` (the SOA at `soa_index` is used for
-// both ends). Empty on failure.
+// carries the question. Takes ownership of `records`: the SOA at `soa_index` is used for both
+// ends and every other SOA of the apex is left out, so zone data with or without the closing
+// SOA (the original provider sends it) gives SOA first and last exactly once each. Sets
+// *served_records to the number of records sent. Empty on failure.
 std::vector<std::string> AxfrMessages(const ldns_pkt* query, std::vector<RrPtr> records,
-                                      size_t soa_index) {
+                                      size_t soa_index, size_t* served_records) {
   std::vector<std::string> messages;
   PktPtr current = NewReply(query, LDNS_RCODE_NOERROR, true);
   if (!current) return {};
@@ -164,10 +171,13 @@ std::vector<std::string> AxfrMessages(const ldns_pkt* query, std::vector<RrPtr> 
     used += size;
   };
   const ldns_rr* soa = records[soa_index].get();
+  const ldns_rdf* apex = ldns_rr_owner(soa);
+  *served_records = 2;
   add(ldns_rr_clone(soa));
   for (size_t i = 0; i < records.size() && !failed; ++i) {
-    if (i == soa_index) continue;
+    if (i == soa_index || IsApexSoa(records[i].get(), apex)) continue;
     add(records[i].release());
+    ++*served_records;
   }
   add(ldns_rr_clone(soa));
   if (!failed) flush();
@@ -229,9 +239,7 @@ std::vector<std::string> BuildAnswer(const AnswerContext& context, const uint8_t
   }
   size_t soa_index = records->size();
   for (size_t i = 0; i < records->size(); ++i) {
-    const ldns_rr* rr = (*records)[i].get();
-    if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA &&
-        ldns_dname_compare(ldns_rr_owner(rr), qname) == 0) {
+    if (IsApexSoa((*records)[i].get(), qname)) {
       soa_index = i;
       break;
     }
@@ -261,8 +269,9 @@ std::vector<std::string> BuildAnswer(const AnswerContext& context, const uint8_t
     return {std::move(wire)};
   }
 
-  const size_t count = records->size();
-  std::vector<std::string> messages = AxfrMessages(query.get(), std::move(*records), soa_index);
+  size_t count = 0;
+  std::vector<std::string> messages =
+      AxfrMessages(query.get(), std::move(*records), soa_index, &count);
   if (messages.empty()) {
     context.log.error("axfr {}: cannot encode the answer", *zone);
     return RcodeReply(query.get(), LDNS_RCODE_SERVFAIL);

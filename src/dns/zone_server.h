@@ -30,8 +30,10 @@ namespace pdnsd {
 class ZoneSource {
  public:
   virtual ~ZoneSource() = default;
-  // The zone text for `zone` (normalised): one RR per line in presentation format, SOA first.
-  // With only_soa, just the SOA line. NotFound when the zone does not exist at the primary.
+  // The zone text for `zone` (normalised): one RR per line in presentation format, SOA first,
+  // with or without the transfer's closing SOA at the end (the AXFR answer has the SOA first
+  // and last exactly once either way). With only_soa, just the SOA line. NotFound when the
+  // zone does not exist at the primary.
   virtual StatusOr<std::string> FetchZone(const std::string& zone, bool only_soa) = 0;
 };
 

@@ -83,7 +83,15 @@ std::string EncodeZoneDataRequest(const ZoneDataRequest& request) {
   json doc = {{"zone", request.zone},
               {"only_soa", request.only_soa},
               {"requested_at", request.requested_at.empty() ? NowRfc3339() : request.requested_at}};
+  if (request.accept_error_reply) doc["accept_error_reply"] = true;
   return doc.dump();
+}
+
+bool AcceptsErrorReply(std::string_view text) {
+  auto doc = ParseJsonObject(text);
+  if (!doc.ok()) return false;
+  auto field = doc->find("accept_error_reply");
+  return field != doc->end() && field->is_boolean() && field->get<bool>();
 }
 
 StatusOr<ZoneDataRequest> DecodeZoneDataRequest(std::string_view text) {
@@ -93,6 +101,8 @@ StatusOr<ZoneDataRequest> DecodeZoneDataRequest(std::string_view text) {
   if (Status s = ReadZone(*doc, true, &request.zone); !s.ok()) return s;
   if (Status s = ReadBoolField(*doc, "only_soa", &request.only_soa); !s.ok()) return s;
   if (Status s = ReadStringField(*doc, "requested_at", false, &request.requested_at); !s.ok())
+    return s;
+  if (Status s = ReadBoolField(*doc, "accept_error_reply", &request.accept_error_reply); !s.ok())
     return s;
   return request;
 }

@@ -35,14 +35,22 @@ std::string EncodeZoneEvent(const ZoneEvent& event);
 // The type comes from the subject the event arrived on; its time field is optional.
 StatusOr<ZoneEvent> DecodeZoneEvent(ZoneEventType type, std::string_view json);
 
-// {"zone","only_soa","requested_at"}
+// {"zone","only_soa","requested_at"}, plus (our extension) "accept_error_reply":true when the
+// requester reads error replies. An original Go syncer does not: it takes any reply as zone
+// data, and an error reply to its only_soa request makes it crash (its SOA handler parses the
+// empty zone_data into no record and dereferences it). So a provider answers a request without
+// the field with data or not at all, as the original provider does.
 struct ZoneDataRequest {
   std::string zone;
   bool only_soa = false;
   std::string requested_at;
+  bool accept_error_reply = false;  // sent only when true; absent decodes as false
 };
 std::string EncodeZoneDataRequest(const ZoneDataRequest& request);
 StatusOr<ZoneDataRequest> DecodeZoneDataRequest(std::string_view json);
+// For a request DecodeZoneDataRequest rejects: true when it is a JSON object that still says
+// "accept_error_reply":true (so the requester learns why it was rejected).
+bool AcceptsErrorReply(std::string_view zone_data_request_json);
 
 // {"zone","zone_data","dnssec_enabled","presigned_records","replied_at"}; zone_data holds the
 // zone in presentation format, one RR per line, SOA first.

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -409,6 +410,82 @@ TEST_F(ZoneServerTest, DirectivesCommentsAndBlankLinesAreSkipped) {
   ASSERT_TRUE(transfer.ok()) << transfer.status().ToString();
   EXPECT_EQ(transfer->records, (std::vector<std::string>{Soa("raw.test.", 9),
                                                          "www.raw.test.\t300\tIN\tA\t192.0.2.7"}));
+}
+
+// The answer records of a whole AXFR read off the wire, in order, as "TYPE owner serial"
+// for SOAs and "TYPE owner" otherwise; stops after the second SOA or on error.
+std::vector<std::string> AxfrOnTheWire(const HostPort& server, const std::string& zone,
+                                       int* messages = nullptr) {
+  std::vector<std::string> seen;
+  const int fd = ConnectRaw(server);
+  if (fd < 0 || !SendBytes(fd, Framed(QueryWire(zone, LDNS_RR_TYPE_AXFR))))
+    return {"no connection"};
+  int soas = 0;
+  int count = 0;
+  while (soas < 2) {
+    auto message = RecvFramed(fd);
+    if (!message) break;
+    ++count;
+    auto packet = Parse(*message);
+    if (!packet) break;
+    for (size_t i = 0; i < ldns_pkt_ancount(packet.get()); ++i) {
+      const ldns_rr* rr = ldns_rr_list_rr(ldns_pkt_answer(packet.get()), i);
+      char* type = ldns_rr_type2str(ldns_rr_get_type(rr));
+      std::string entry = std::string(type) + " " + dnswire::DnameToString(ldns_rr_owner(rr));
+      free(type);
+      if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA) {
+        ++soas;
+        entry += " " + std::to_string(dnswire::SoaSerial(rr));
+      }
+      seen.push_back(entry);
+    }
+  }
+  // Nothing follows the closing SOA: the server waits for the next query.
+  timeval short_wait{0, 200000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &short_wait, sizeof short_wait);
+  char byte;
+  if (recv(fd, &byte, 1, MSG_DONTWAIT) > 0) seen.push_back("bytes after the closing SOA");
+  close(fd);
+  if (messages != nullptr) *messages = count;
+  return seen;
+}
+
+TEST_F(ZoneServerTest, ZoneDataWithOrWithoutClosingSoaServesEachSoaOnce) {
+  const std::vector<std::string> golden = {
+      "SOA example.test. 2024010101", "NS example.test.",      "A www.example.test.",
+      "AAAA www.example.test.",       "TXT txt.example.test.", "SOA example.test. 2024010101"};
+  // As our provider sent it before, and as the original provider sends it (closing SOA kept).
+  const std::string without = ZoneText(SmallZone("example.test.", 2024010101));
+  const std::string with = without + Soa("example.test.", 2024010101);  // no final newline
+  for (const std::string& text : {without, with, with + "\n"}) {
+    SCOPED_TRACE(text);
+    source_.SetRawZone("example.test.", text);
+    EXPECT_EQ(AxfrOnTheWire(address_, "example.test."), golden);
+    auto transfer = TransferZone(address_, "example.test.", 2000ms);
+    ASSERT_TRUE(transfer.ok()) << transfer.status().ToString();
+    EXPECT_EQ(transfer->records, SmallZone("example.test.", 2024010101));
+    EXPECT_EQ(transfer->closing_soa, Soa("example.test.", 2024010101));
+    auto serial = QuerySoaSerial(address_, "example.test.", 2000ms);
+    ASSERT_TRUE(serial.ok()) << serial.status().ToString();
+    EXPECT_EQ(*serial, 2024010101u);
+  }
+}
+
+TEST_F(ZoneServerTest, LargeZoneDataWithClosingSoaServesEachSoaOnce) {
+  const auto records = BigZone(kRfc2317Zone, 11, 3000);
+  std::vector<std::string> with_closing = records;
+  with_closing.push_back(records.front());
+  source_.SetZone(kRfc2317Zone, with_closing);
+  int messages = 0;
+  const auto seen = AxfrOnTheWire(address_, kRfc2317Zone, &messages);
+  EXPECT_GE(messages, 5);
+  ASSERT_EQ(seen.size(), records.size() + 1);
+  EXPECT_EQ(seen.front(), std::string("SOA ") + kRfc2317Zone + " 11");
+  EXPECT_EQ(seen.back(), seen.front());
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), seen.front()), 2);
+  auto transfer = TransferZone(address_, kRfc2317Zone, 5000ms);
+  ASSERT_TRUE(transfer.ok()) << transfer.status().ToString();
+  EXPECT_EQ(transfer->records, records);
 }
 
 TEST_F(ZoneServerTest, UnparsableZoneDataIsServfail) {
@@ -890,6 +967,15 @@ TEST(DnsClientTest, ZoneTextJoinsLines) {
   EXPECT_EQ(ZoneText({"a", "b"}), "a\nb\n");
 }
 
+TEST(DnsClientTest, AxfrZoneDataKeepsTheClosingSoa) {
+  ZoneTransfer transfer;
+  transfer.records = {"z.\t1\tIN\tSOA\ta. b. 7 1 1 1 1", "z.\t1\tIN\tNS\ta."};
+  transfer.closing_soa = "z.\t1\tIN\tSOA\ta. b. 7 1 1 1 1";
+  EXPECT_EQ(
+      AxfrZoneData(transfer),
+      "z.\t1\tIN\tSOA\ta. b. 7 1 1 1 1\nz.\t1\tIN\tNS\ta.\nz.\t1\tIN\tSOA\ta. b. 7 1 1 1 1\n");
+}
+
 // ---------------------------------------------------------------------------------------
 // A real PowerDNS secondary transfers zones from the ZoneServer.
 
@@ -1045,6 +1131,9 @@ TEST(PowerDnsSecondaryTest, TransfersZonesFromTheZoneServer) {
   FakeObserver observer;
   source.SetZone("example.test.", SmallZone("example.test.", 2024010101));
   source.SetZone(kRfc2317Zone, BigZone(kRfc2317Zone, 1000, 3000));
+  // Zone data as the original zone-provider (and ours) sends it: the closing SOA included.
+  source.SetRawZone("closing.test.",
+                    ZoneText(SmallZone("closing.test.", 77)) + Soa("closing.test.", 77));
   ZoneServer server(HostPort{"127.0.0.1", 0}, &source, &observer,
                     MakeTestLogger("zone-server-pdns"));
   ASSERT_TRUE(server.Start().ok());
@@ -1058,7 +1147,8 @@ TEST(PowerDnsSecondaryTest, TransfersZonesFromTheZoneServer) {
     std::string zone;
     uint32_t serial;
   };
-  for (const Case& c : {Case{"example.test.", 2024010101}, Case{kRfc2317Zone, 1000}}) {
+  for (const Case& c :
+       {Case{"example.test.", 2024010101}, Case{kRfc2317Zone, 1000}, Case{"closing.test.", 77}}) {
     SCOPED_TRACE(c.zone);
     const std::string id = ZoneNameToApiId(c.zone);
     std::string body;

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+#include <regex>
+
 #include "model/messages.h"
 #include "model/zone_name.h"
 
@@ -87,6 +90,57 @@ TEST(Messages, ZoneDataReplyAndErrorReply) {
       DecodeZoneDataReply(EncodeErrorReply("", Status::InvalidArgument("bad"))).status().code(),
       StatusCode::kInvalidArgument);
   EXPECT_FALSE(DecodeZoneDataReply(R"({"zone":"x.org.","zone_data":7})").ok());
+}
+
+TEST(Messages, ZoneDataBodiesOfTheOriginalGoServices) {
+  // What an original syncer sends (Go encoding/json of its request: time.Time in RFC 3339 with
+  // nanoseconds and the local offset). It says nothing about error replies.
+  auto request = DecodeZoneDataRequest(
+      R"({"zone":"example.org.","only_soa":true,"requested_at":"2026-12-01T21:00:00.123456789+01:00"})");
+  ASSERT_TRUE(request.ok()) << request.status().ToString();
+  EXPECT_TRUE(request->only_soa);
+  EXPECT_FALSE(request->accept_error_reply);
+  EXPECT_FALSE(AcceptsErrorReply(R"({"zone":"example.org.","only_soa":true})"));
+
+  // What an original provider replies: miekg/dns presentation format (tabs), every record of
+  // the AXFR including the closing SOA, no final newline; for only_soa just the SOA line.
+  const std::string soa =
+      "example.org.\t3600\tIN\tSOA\tns1.example.net. hostmaster.example.net. 7 10800 3600 604800 "
+      "3600";
+  const std::string axfr = soa + "\nexample.org.\t3600\tIN\tNS\tns1.example.net.\n" + soa;
+  for (const std::string& data : {soa, axfr}) {
+    // Go escapes the tabs and newlines as \t and \n, as nlohmann::json does.
+    const std::string body = R"({"zone":"example.org.","zone_data":)" +
+                             nlohmann::json(data).dump() +
+                             R"(,"dnssec_enabled":true,"presigned_records":true,)"
+                             R"("replied_at":"2026-12-01T21:00:00.5+01:00"})";
+    auto reply = DecodeZoneDataReply(body);
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString() << body;
+    EXPECT_EQ(reply->zone_data, data);
+    EXPECT_TRUE(reply->dnssec_enabled);
+  }
+}
+
+TEST(Messages, OurZoneDataRequestIsTheOriginalsPlusOneField) {
+  ZoneDataRequest request{"example.org.", true, "", false};
+  auto doc = nlohmann::json::parse(EncodeZoneDataRequest(request));
+  EXPECT_EQ(doc.size(), 3u) << doc.dump();
+  EXPECT_TRUE(doc["only_soa"].get<bool>());
+  // Go's time.Time accepts only RFC 3339: an original provider drops a request it cannot parse.
+  EXPECT_TRUE(std::regex_match(doc["requested_at"].get<std::string>(),
+                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z)")))
+      << doc.dump();
+  request.accept_error_reply = true;
+  const std::string marked = EncodeZoneDataRequest(request);
+  EXPECT_TRUE(nlohmann::json::parse(marked)["accept_error_reply"].get<bool>());
+  auto decoded = DecodeZoneDataRequest(marked);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_TRUE(decoded->accept_error_reply);
+  // A rejected request still tells whether its sender reads error replies.
+  EXPECT_TRUE(AcceptsErrorReply(R"({"zone":"a..b","accept_error_reply":true})"));
+  EXPECT_FALSE(AcceptsErrorReply(R"({"zone":"a..b","accept_error_reply":"yes"})"));
+  EXPECT_FALSE(AcceptsErrorReply("{garbage"));
+  EXPECT_FALSE(DecodeZoneDataRequest(R"({"zone":"a.b","accept_error_reply":1})").ok());
 }
 
 TEST(Messages, ZoneDataRequestTypes) {

@@ -1,5 +1,6 @@
 #include "services/secondary_syncer/secondary_syncer.h"
 
+#include <fmt/format.h>
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
@@ -168,7 +169,7 @@ void SecondarySyncer::OnStateRequest(const BusMessage& message) {
 
 StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool only_soa) {
   const std::string subject = config_.zone_data_prefix + "." + config_.id;
-  auto raw = bus_->Request(subject, EncodeZoneDataRequest({zone, only_soa, ""}),
+  auto raw = bus_->Request(subject, EncodeZoneDataRequest({zone, only_soa, "", true}),
                            config_.axfr_timeout, &zone_requests_);
   auto reply = raw.ok() ? DecodeZoneDataReply(*raw) : StatusOr<ZoneDataReply>(raw.status());
   const bool ok = reply.ok() || reply.status().code() == StatusCode::kNotFound;
@@ -179,6 +180,7 @@ StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool o
   if (reply->zone != zone) {
     return Status::Unavailable("zone provider answered for " + reply->zone + " instead of " + zone);
   }
+  absence_.Answered(zone);
   return std::move(reply->zone_data);
 }
 
@@ -246,10 +248,7 @@ void SecondarySyncer::WorkerLoop() {
 Status SecondarySyncer::Reconcile(const std::string& zone) {
   const bool announced_new = TakeAnnouncedNew(zone);
   auto soa = FetchZone(zone, true);
-  if (!soa.ok()) {
-    if (soa.status().code() == StatusCode::kNotFound) return RemoveLocalZone(zone);
-    return soa.status();
-  }
+  if (!soa.ok()) return OnNoZoneData(zone, soa.status());
   // The SOA only tells that the primary has the zone. Its serial is not used to decide
   // anything: the primary's packet cache can serve an old SOA for a while, while the AXFR the
   // endpoint serves is always current. axfr-retrieve transfers whatever the primary serves, a
@@ -347,6 +346,59 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
     std::this_thread::sleep_for(poll);
     poll = std::min(poll * 2, std::chrono::milliseconds(50));
   }
+}
+
+Status SecondarySyncer::OnNoZoneData(const std::string& zone, const Status& why) {
+  const ZoneReply reply = ClassifyZoneReply(why);
+  ControlReply control = ControlReply::kNone;
+  std::string control_zone;
+  if (reply == ZoneReply::kSilence && !stopping_) control = AskControlZone(zone, &control_zone);
+  const AbsenceDecision decision = DecideAbsence(reply, control, absence_.Silences(zone));
+  absence_.SetSilences(zone, decision.silences);
+  switch (decision.verdict) {
+    case AbsenceVerdict::kAbsent:
+      if (reply == ZoneReply::kSilence) {
+        logger_->info(
+            "{}: no reply {} times while the zone provider answered for {}: the "
+            "primary no longer has it",
+            zone, decision.silences, control_zone);
+      }
+      if (Status s = RemoveLocalZone(zone); !s.ok()) return s;
+      absence_.SetSilences(zone, 0);
+      return Status::Ok();
+    case AbsenceVerdict::kSuspected:
+      return Status::Unavailable(fmt::format(
+          "no reply for it while the zone provider answers for {} ({} of {} before it counts as "
+          "deleted on the primary): {}",
+          control_zone, decision.silences, kSilencesForAbsence, why.message()));
+    case AbsenceVerdict::kPresent:
+    case AbsenceVerdict::kUnknown:
+      break;
+  }
+  if (reply == ZoneReply::kSilence) {
+    return Status(why.code(), why.message() + (control == ControlReply::kNone
+                                                   ? " (no other zone to check the provider with)"
+                                                   : " (nor for " + control_zone + ")"));
+  }
+  return why;
+}
+
+ControlReply SecondarySyncer::AskControlZone(const std::string& zone, std::string* asked) {
+  constexpr size_t kMaxControlZones = 2;
+  auto local = powerdns_.ListZones();
+  if (!local.ok()) return ControlReply::kFailed;
+  std::vector<std::string> names;
+  names.reserve(local->size());
+  for (const PdnsZone& z : *local) names.push_back(z.name);
+  const std::vector<std::string> candidates =
+      ControlZones(zone, names, absence_.Suspected(), absence_.LastAnswered(), kMaxControlZones);
+  if (candidates.empty()) return ControlReply::kNone;
+  for (const std::string& candidate : candidates) {
+    if (stopping_) break;
+    *asked = candidate;
+    if (FetchZone(candidate, true).ok()) return ControlReply::kAnswered;
+  }
+  return ControlReply::kFailed;
 }
 
 Status SecondarySyncer::RemoveLocalZone(const std::string& zone) {

@@ -5,7 +5,8 @@
 // ask the zone-provider for the zone's SOA; the primary has it -> make sure the local PowerDNS
 // has it as a Slave of our AXFR endpoint, trigger axfr-retrieve, wait until PowerDNS committed
 // what the endpoint served, then flush the zone from the caches; the primary does not have
-// it -> delete it locally; the provider cannot be asked -> keep it and retry with backoff.
+// it (a not_found reply, or silence confirmed by the absence rule, absence_rule.h) -> delete it
+// locally; the provider cannot be asked -> keep it and retry with backoff.
 // Also answers zone-state requests on <zone state prefix>.<id> with the local serials.
 #pragma once
 
@@ -23,6 +24,7 @@
 #include "model/messages.h"
 #include "pdns/api_client.h"
 #include "services/common/service_main.h"
+#include "services/secondary_syncer/absence_rule.h"
 #include "services/secondary_syncer/config.h"
 #include "services/secondary_syncer/reconcile_queue.h"
 
@@ -67,6 +69,12 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   void WorkerLoop();
   Status Reconcile(const std::string& zone);
   Status RemoveLocalZone(const std::string& zone);
+  // Reconcile's step when the SOA request for `zone` brought no data: deletes the zone when
+  // the absence rule (absence_rule.h) says the primary does not have it, else keeps it and
+  // returns an error (the zone is retried after a backoff).
+  Status OnNoZoneData(const std::string& zone, const Status& why);
+  // Asks the provider for the SOA of a control zone (absence_rule.h); *asked: the last one.
+  ControlReply AskControlZone(const std::string& zone, std::string* asked);
   // Waits until the local PowerDNS committed a transfer served after `before`.
   Status WaitForCommit(const std::string& zone, const Served& before, const PdnsZone& local_before);
   Served ServedState(const std::string& zone);
@@ -94,6 +102,7 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   // the reconcile creates them without asking first (one API call less per new zone).
   std::mutex announced_mutex_;
   std::set<std::string> announced_new_;  // GUARDED_BY(announced_mutex_)
+  AbsenceLedger absence_;                // silences of zones the provider did not answer for
   std::atomic<bool> stopping_{false};
 };
 

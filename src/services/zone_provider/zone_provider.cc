@@ -69,15 +69,24 @@ void ZoneProvider::Serve(const BusMessage& message) {
   metrics_->requests.Increment();
   auto request = DecodeZoneDataRequest(message.data);
   std::string reply;
+  bool is_error = true;
+  const bool accepts_error =
+      request.ok() ? request->accept_error_reply : AcceptsErrorReply(message.data);
   if (!request.ok()) {
     metrics_->invalid.Increment();
     logger_->warn("invalid zone data request on {}: {}", message.subject,
                   request.status().message());
     reply = EncodeErrorReply("", request.status());
   } else {
-    reply = Answer(request->zone, request->only_soa);
+    reply = Answer(request->zone, request->only_soa, &is_error);
   }
   if (message.reply.empty()) return;
+  if (is_error && !accepts_error) {
+    // An original syncer takes any reply as zone data (an error reply to its only_soa request
+    // crashes it): like the original provider, send none (model/messages.h).
+    logger_->debug("no reply on {}: the requester does not read error replies", message.subject);
+    return;
+  }
   if (Status s = bus_->Respond(message, reply); !s.ok()) {
     logger_->error("cannot reply on {}: {}", message.subject, s.message());
     return;
@@ -105,7 +114,8 @@ Status ZoneProvider::ConfirmAbsence(const std::string& zone, const Status& dns_e
                              " is gone: " + info.status().message());
 }
 
-std::string ZoneProvider::Answer(const std::string& zone, bool only_soa) {
+std::string ZoneProvider::Answer(const std::string& zone, bool only_soa, bool* is_error) {
+  *is_error = true;
   auto count_dns = [this](const char* qtype, bool ok) {
     metrics_->dns_queries.Add({{"qtype", qtype}, {"state", ok ? "successful" : "failed"}})
         .Increment();
@@ -113,7 +123,9 @@ std::string ZoneProvider::Answer(const std::string& zone, bool only_soa) {
   ZoneDataReply reply;
   reply.zone = zone;
   if (only_soa) {
-    auto soa = QuerySoa(config_.primary, zone, config_.axfr_timeout);
+    // With the DO bit: a signed zone's answer carries RRSIGs, which gives the dnssec flags the
+    // original provider sends in only_soa replies too, without an API call.
+    auto soa = QuerySoa(config_.primary, zone, config_.axfr_timeout, /*dnssec=*/true);
     count_dns("soa", soa.ok());
     if (!soa.ok()) {
       logger_->debug("SOA of {} from {}: {}", zone, config_.primary.ToString(),
@@ -121,6 +133,9 @@ std::string ZoneProvider::Answer(const std::string& zone, bool only_soa) {
       return EncodeErrorReply(zone, ConfirmAbsence(zone, soa.status()));
     }
     reply.zone_data = soa->text + "\n";
+    reply.dnssec_enabled = soa->rrsig_expiration != 0;
+    reply.presigned_records = reply.dnssec_enabled;
+    *is_error = false;
     return EncodeZoneDataReply(reply);
   }
   auto transfer = TransferZone(config_.primary, zone, config_.axfr_timeout);
@@ -132,11 +147,12 @@ std::string ZoneProvider::Answer(const std::string& zone, bool only_soa) {
   }
   // A zone PowerDNS signs carries RRSIGs in its AXFR: that is the dnssec flag, without a
   // second call to the primary's API for every transfer.
-  reply.zone_data = ZoneText(transfer->records);
+  reply.zone_data = AxfrZoneData(*transfer);
   reply.dnssec_enabled = transfer->has_rrsig;
   reply.presigned_records = transfer->has_rrsig;
   logger_->debug("serving {} serial {} ({} records)", zone, transfer->serial,
                  transfer->records.size());
+  *is_error = false;
   return EncodeZoneDataReply(reply);
 }
 

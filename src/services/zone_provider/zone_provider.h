@@ -5,8 +5,10 @@
 // leaves the primary); its dnssec flag is whether the transfer carries RRSIGs. An only_soa
 // request is served by one SOA query; the API is asked only to confirm that a zone the DNS
 // refuses is really gone. Every request with a reply subject gets an answer: the data, or an error
-// reply (not_found, unavailable, bad_request). Requests are served by a pool of workers, never
-// on the bus's delivery thread.
+// reply (not_found, unavailable, bad_request) when the request says "accept_error_reply":true
+// (our syncers); without it (an original Go syncer) an error gets no reply at all, as from the
+// original provider. Requests are served by a pool of workers, never on the bus's delivery
+// thread.
 #pragma once
 
 #include <memory>
@@ -35,8 +37,8 @@ class ZoneProvider : public Service {
  private:
   struct Metrics;
   void Serve(const BusMessage& message);
-  // The reply payload for one request (data or error reply).
-  std::string Answer(const std::string& zone, bool only_soa);
+  // The reply payload for one request (data or error reply; *is_error tells which).
+  std::string Answer(const std::string& zone, bool only_soa, bool* is_error);
   // Turns a DNS NotFound into Unavailable unless the primary's API confirms the zone is gone.
   Status ConfirmAbsence(const std::string& zone, const Status& dns_error);
 
