@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 #include <zstd.h>
 
+#include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -49,10 +51,64 @@ StatusOr<std::string> Decompress(std::string_view data) {
 struct Bus::Callbacks {
   Logger logger;
   StateCallback on_state;
+  std::string url;
+  std::string username;
+  std::atomic<bool> closing{false};  // ~Bus() closes: its disconnect is no loss to report
   std::mutex mutex;
   std::condition_variable closed_cv;
   bool closed = false;
 };
+
+namespace {
+
+// nats.c's error text without its "(conn.c:1905): " source position.
+std::string WithoutSourcePosition(std::string text) {
+  const size_t end = text.find("): ");
+  if (!text.empty() && text.front() == '(' && end != std::string::npos) text.erase(0, end + 3);
+  return text;
+}
+
+// Why connecting to the broker failed, in the operator's words, for the statuses that waiting
+// cannot cure (wrong credentials, TLS on one side only); Ok for the others (broker down, ...).
+Status ExplainConnectFailure(natsStatus status, const std::string& detail, const std::string& url,
+                             const std::string& username) {
+  const std::string user =
+      username.empty() ? "without a user name" : "as user \"" + username + "\"";
+  const std::string said = detail.empty() ? "" : " (" + WithoutSourcePosition(detail) + ")";
+  switch (status) {
+    case NATS_CONNECTION_AUTH_FAILED:
+      return Status::Unavailable("authentication failed at the message broker " + url + " " + user +
+                                 said + ": check [MessageBroker] Username and Password");
+    case NATS_SECURE_CONNECTION_WANTED:
+      return Status::Unavailable(
+          "TLS asked for ([MessageBroker] TLS, TLSCAFile or TLSCertFile) but the message broker " +
+          url + " does not offer TLS" + said);
+    case NATS_SECURE_CONNECTION_REQUIRED:
+      return Status::Unavailable("the message broker " + url +
+                                 " requires TLS: set [MessageBroker] TLS = true (or TLSCAFile)" +
+                                 said);
+    case NATS_SSL_ERROR:
+      return Status::Unavailable("TLS with the message broker " + url + " failed" + said);
+    default:
+      return Status::Ok();
+  }
+}
+
+// nats.c reports an authorization violation sometimes as NATS_CONNECTION_AUTH_FAILED, sometimes
+// as NATS_ERR carrying the server's "-ERR 'Authorization Violation'" text.
+natsStatus Classify(natsStatus status, const std::string& detail) {
+  if (status == NATS_ERR || status == NATS_NOT_PERMITTED) {
+    std::string lower = detail;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower.find("authorization violation") != std::string::npos ||
+        lower.find("authentication") != std::string::npos) {
+      return NATS_CONNECTION_AUTH_FAILED;
+    }
+  }
+  return status;
+}
+
+}  // namespace
 
 struct Subscription::State {
   natsSubscription* subscription = nullptr;
@@ -82,6 +138,8 @@ StatusOr<std::unique_ptr<Bus>> Bus::Connect(const BusOptions& options, Logger lo
   auto callbacks = std::make_unique<Callbacks>();
   callbacks->logger = logger;
   callbacks->on_state = std::move(on_state);
+  callbacks->url = options.url;
+  callbacks->username = options.username;
 
   natsOptions* opts = nullptr;
   if (natsStatus s = natsOptions_Create(&opts); s != NATS_OK) return FromNats(s, "nats options");
@@ -126,8 +184,25 @@ StatusOr<std::unique_ptr<Bus>> Bus::Connect(const BusOptions& options, Logger lo
       opts,
       [](natsConnection*, void* closure) {
         auto* cb = static_cast<Callbacks*>(closure);
+        if (cb->closing) return;  // our own Close(): a normal stop
         cb->logger->warn("disconnected from the message broker; reconnecting");
         if (cb->on_state) cb->on_state(false);
+      },
+      raw);
+  natsOptions_SetErrorHandler(
+      opts,
+      [](natsConnection* nc, natsSubscription*, natsStatus err, void* closure) {
+        auto* cb = static_cast<Callbacks*>(closure);
+        const char* text = nullptr;
+        natsConnection_GetLastError(nc, &text);
+        const std::string detail = text != nullptr ? text : natsStatus_GetText(err);
+        const Status why =
+            ExplainConnectFailure(Classify(err, detail), detail, cb->url, cb->username);
+        if (!why.ok()) {
+          cb->logger->error("{}", why.message());
+        } else {
+          cb->logger->warn("message broker: {}", detail);
+        }
       },
       raw);
   natsOptions_SetReconnectedCB(
@@ -142,26 +217,52 @@ StatusOr<std::unique_ptr<Bus>> Bus::Connect(const BusOptions& options, Logger lo
       raw);
   natsOptions_SetClosedCB(
       opts,
-      [](natsConnection*, void* closure) {
+      [](natsConnection* nc, void* closure) {
         auto* cb = static_cast<Callbacks*>(closure);
+        if (!cb->closing) {
+          // nats.c gave up (it does after the same authentication error twice in a row).
+          const char* text = nullptr;
+          const natsStatus last = natsConnection_GetLastError(nc, &text);
+          const std::string detail = text != nullptr ? text : "";
+          const Status why =
+              ExplainConnectFailure(Classify(last, detail), detail, cb->url, cb->username);
+          cb->logger->critical(
+              "the connection to the message broker {} is closed for good{}{}; restart the "
+              "service once the broker accepts it",
+              cb->url, why.ok() ? "" : ": ",
+              why.ok() ? WithoutSourcePosition(detail) : why.message());
+          if (cb->on_state) cb->on_state(false);
+        }
         std::lock_guard lock(cb->mutex);
         cb->closed = true;
         cb->closed_cv.notify_all();
       },
       raw);
-  natsOptions_SetRetryOnFailedConnect(
-      opts, true,
-      [](natsConnection* nc, void* closure) {
-        auto* cb = static_cast<Callbacks*>(closure);
-        char url[256] = "";
-        natsConnection_GetConnectedUrl(nc, url, sizeof url);
-        cb->logger->info("connected to the message broker at {}", url);
-        if (cb->on_state) cb->on_state(true);
-      },
-      raw);
-
   natsConnection* connection = nullptr;
+  // One attempt in the foreground first: wrong credentials and TLS on one side only are
+  // configuration errors that waiting does not cure, and in the background nats.c would close
+  // the connection after a while without saying why.
+  natsOptions_SetRetryOnFailedConnect(opts, false, nullptr, nullptr);
   natsStatus status = natsConnection_Connect(&connection, opts);
+  if (status != NATS_OK) {
+    const char* text = nats_GetLastError(nullptr);
+    const std::string detail = text != nullptr ? text : "";
+    const Status why =
+        ExplainConnectFailure(Classify(status, detail), detail, options.url, options.username);
+    if (!why.ok()) return why;
+    // The broker is not there yet (down, unreachable, slow): connect in the background.
+    natsOptions_SetRetryOnFailedConnect(
+        opts, true,
+        [](natsConnection* nc, void* closure) {
+          auto* cb = static_cast<Callbacks*>(closure);
+          char url[256] = "";
+          natsConnection_GetConnectedUrl(nc, url, sizeof url);
+          cb->logger->info("connected to the message broker at {}", url);
+          if (cb->on_state) cb->on_state(true);
+        },
+        raw);
+    status = natsConnection_Connect(&connection, opts);
+  }
   if (status == NATS_NOT_YET_CONNECTED) {
     logger->warn("message broker {} not reachable yet; connecting in the background", options.url);
   } else if (status != NATS_OK) {
@@ -174,6 +275,7 @@ StatusOr<std::unique_ptr<Bus>> Bus::Connect(const BusOptions& options, Logger lo
 }
 
 Bus::~Bus() {
+  callbacks_->closing = true;
   natsConnection_Close(connection_);
   {
     std::unique_lock lock(callbacks_->mutex);

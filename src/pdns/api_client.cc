@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "model/zone_name.h"
 
@@ -83,15 +84,15 @@ StatusOr<PdnsApiClient::Response> PdnsApiClient::Call(const char* call, const st
   }
   Response response{result->status, result->body};
   const bool ok = response.status >= 200 && response.status < 300;
-  if (observer_) observer_(call, ok);
+  const bool not_found =
+      response.status == 404 ||
+      (response.status == 422 && response.body.find("Could not find domain") != std::string::npos);
+  const std::string_view kind = call;
+  if (observer_) observer_(call, ok || (not_found && (kind == "get" || kind == "delete")));
   if (ok) return response;
   const std::string text = method + " " + path + ": PowerDNS answered " +
                            std::to_string(response.status) + ": " + ErrorText(response.body);
-  if (response.status == 404 ||
-      (response.status == 422 &&
-       response.body.find("Could not find domain") != std::string::npos)) {
-    return Status::NotFound(text);
-  }
+  if (not_found) return Status::NotFound(text);
   if (response.status == 409) return Status::AlreadyExists(text);
   if (response.status >= 500) return Status::Unavailable(text);
   return Status::InvalidArgument(text);

@@ -40,7 +40,9 @@ struct PdnsApiOptions {
 class PdnsApiClient {
  public:
   // Called after every API call with its kind ("list", "get", "create", "update", "delete",
-  // "retrieve", "flush", "nsec3") and whether it succeeded; feeds the services' metrics.
+  // "retrieve", "flush", "nsec3") and whether PowerDNS gave a definitive answer; feeds the
+  // services' metrics. "No such zone" (404) to a "get" or "delete" is an answer, not a failure:
+  // it is what a normal deletion produces, and an alert on failed calls must not fire on it.
   using CallObserver = std::function<void(const char* call, bool ok)>;
 
   explicit PdnsApiClient(PdnsApiOptions options, CallObserver observer = nullptr);

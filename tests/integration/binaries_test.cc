@@ -34,6 +34,8 @@ std::string PromtoolProblems(const std::string& metrics_file) {
   for (std::string line; std::getline(lines, line);) {
     const bool original_name =
         line.find("healthchecker_actual_primary_zone_count") != std::string::npos ||
+        line.find("healthchecker_actual_active_secondary_count") != std::string::npos ||
+        line.find("healthchecker_actual_dnssec_primary_zone_count") != std::string::npos ||
         line.find("healthchecker_actual_secondary_count") != std::string::npos ||
         line.find("secondarysyncer_worker_lock_count") != std::string::npos;
     if (!line.empty() && !original_name) problems += line + "\n";

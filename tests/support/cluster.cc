@@ -7,6 +7,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "core/config.h"
 #include "dns/soa_query.h"
 #include "model/zone_name.h"
 
@@ -326,6 +327,12 @@ std::string Cluster::CheckerStatus() const {
   return HttpCall("GET",
                   "http://" + HostPort{options_.host, checker_status_port_}.ToString() + "/status")
       .body;
+}
+
+std::string Cluster::MetricsUrl(const ServiceProcess& service) {
+  auto reader = ConfigReader::Load(service.config_path);
+  if (!reader.ok()) return "";
+  return "http://" + reader->String("Prometheus", "Address", "") + "/metrics";
 }
 
 std::vector<const ServiceProcess*> Cluster::RunningServices() const {

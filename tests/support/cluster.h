@@ -114,6 +114,8 @@ class Cluster {
   std::string CheckerStatus() const;
   // Process mode: the service processes running now (empty in in-process mode).
   std::vector<const ServiceProcess*> RunningServices() const;
+  // "http://host:port/metrics" of a service process, from its [Prometheus] Address.
+  static std::string MetricsUrl(const ServiceProcess& service);
 
   NatsServer nats;
   PdnsServer primary;

@@ -64,6 +64,25 @@ bool NamedInConnection(const httplib::Headers& headers, const std::string& name)
 // leaves them as PowerDNS made them.
 constexpr const char* kForwardedMarker = "X-Pdnsd-Forwarded";
 
+// "2xx" for 204; "other" outside 100..599.
+std::string StatusClass(int status) {
+  if (status < 100 || status > 599) return "other";
+  return std::to_string(status / 100) + "xx";
+}
+
+// What PowerDNS says in an error answer: its JSON "error" text, else the start of the body.
+std::string PowerDnsErrorText(const std::string& body) {
+  auto doc = nlohmann::json::parse(body, nullptr, false);
+  if (doc.is_object() && doc.contains("error") && doc["error"].is_string()) {
+    return doc["error"].get<std::string>();
+  }
+  std::string text = body.substr(0, 200);
+  for (char& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return text.empty() ? "(empty body)" : text;
+}
+
 void JsonError(httplib::Response& response, int status, const std::string& message) {
   response.status = status;
   response.set_content(nlohmann::json{{"error", message}}.dump(), "application/json");
@@ -81,11 +100,18 @@ struct ApiProxy::Metrics {
                                   "Requests answered by the proxy itself with an error")),
         writes_waiting(AddGauge(registry, "apiproxy_writes_waiting",
                                 "Write requests waiting for their turn ([PowerDNS] "
-                                "WriteConcurrency)")) {}
+                                "WriteConcurrency)")),
+        responses(AddCounterFamily(registry, "apiproxy_powerdns_responses_total",
+                                   "Answers of the PowerDNS API by status class")) {
+    for (const char* status_class : {"1xx", "2xx", "3xx", "4xx", "5xx"}) {
+      responses.Add({{"class", status_class}});
+    }
+  }
   prometheus::Counter& requests;
   prometheus::Family<prometheus::Counter>& events;
   prometheus::Family<prometheus::Counter>& rejected;
   prometheus::Gauge& writes_waiting;
+  prometheus::Family<prometheus::Counter>& responses;
 };
 
 ApiProxy::ApiProxy(ApiProxyConfig config, Bus* bus, prometheus::Registry& registry, Logger logger)
@@ -262,7 +288,15 @@ void ApiProxy::Handle(const httplib::Request& request, const std::string& body,
   if (!result->body.empty() || !content_type.empty()) {
     response.set_content(result->body, content_type.empty() ? "text/plain" : content_type.c_str());
   }
-  logger_->debug("{} {} -> {}", request.method, request.path, result->status);
+  metrics_->responses.Add({{"class", StatusClass(result->status)}}).Increment();
+  if (result->status >= 500) {
+    // PowerDNS failed the request (e.g. sqlite "database is locked" under concurrent writes:
+    // docs/configuration.md, WriteConcurrency); the client gets the answer as it is.
+    logger_->error("PowerDNS answered {} {} with {}: {}", request.method, request.path,
+                   result->status, PowerDnsErrorText(result->body));
+  } else {
+    logger_->debug("{} {} -> {}", request.method, request.path, result->status);
+  }
 
   if (!route->event || result->status < 200 || result->status >= 300) return;
   std::string zone = route->zone_from_body ? body_zone : route->zone;

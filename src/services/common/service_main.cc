@@ -90,7 +90,9 @@ int RunServiceMain(int argc, char** argv, const ServiceDefinition& definition) {
     auto bus = Bus::Connect(common.broker, logger);
     if (!bus.ok()) {
       logger->critical("{}", bus.status().message());
-      return kExitConfigError;
+      // Options nats.c rejects are config errors; a broker that refused us (credentials, TLS
+      // on one side only) means the service cannot start.
+      return bus.status().code() == StatusCode::kInvalidArgument ? kExitConfigError : 1;
     }
     auto service = build(ServiceEnvironment{logger, registry, bus->get()});
     if (!service.ok()) {

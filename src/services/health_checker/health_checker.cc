@@ -33,6 +33,12 @@ void ParallelFor(size_t count, int threads, const std::function<void(size_t)>& f
   for (auto& thread : pool) thread.join();
 }
 
+// Whole seconds from `then` to `now` (0 when the clock went back).
+int64_t AgeSeconds(std::chrono::system_clock::time_point then,
+                   std::chrono::system_clock::time_point now) {
+  return std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(now - then).count());
+}
+
 }  // namespace
 
 struct HealthChecker::Metrics {
@@ -40,7 +46,26 @@ struct HealthChecker::Metrics {
       : primary_zones(AddGauge(registry, "healthchecker_actual_primary_zone_count",
                                "Zones the primary serves (last refresh)")),
         secondaries(AddGauge(registry, "healthchecker_actual_secondary_count",
-                             "Active secondaries (passing or warning, plus listed hosts)")),
+                             "Known secondaries: listed hosts and syncers heard of, in any state")),
+        active_secondaries(AddGauge(registry, "healthchecker_actual_active_secondary_count",
+                                    "Active secondaries (passing or warning, plus listed hosts)")),
+        dnssec_zones(AddGauge(registry, "healthchecker_actual_dnssec_primary_zone_count",
+                              "DNSSEC-signed zones the primary serves (last read)")),
+        refresh_cycles(AddCounter(registry, "healthchecker_refresh_cycles_total",
+                                  "Background refreshes of the primary's zones run")),
+        received_events(AddCounterFamily(
+            registry, "healthchecker_event_health_check_received_zone_events_total",
+            "Zone events received (each schedules an event check)")),
+        signing_events(AddCounterFamily(
+            registry, "healthchecker_interval_signing_sync_published_zone_events_total",
+            "Change events sent by the weekly signing sync")),
+        api_calls(AddCounterFamily(registry, "healthchecker_powerdns_api_call_total",
+                                   "Calls to the primary's PowerDNS API")),
+        cli_calls(AddCounterFamily(registry, "healthchecker_powerdns_cli_call_total",
+                                   "pdnsutil calls (always 0: NSEC3 is set through the API)")),
+        discovery_calls(AddCounterFamily(
+            registry, "healthchecker_service_discovery_call_total",
+            "Lookups of the active secondaries (in the heartbeat registry: never fail)")),
         interval_cycles(AddCounter(registry, "healthchecker_interval_health_cycles_total",
                                    "Periodic checks run")),
         event_events(AddCounterFamily(
@@ -73,16 +98,31 @@ struct HealthChecker::Metrics {
             AddGaugeFamily(registry, "healthchecker_service_liveness",
                            "1 for each known service instance, labelled with its state")) {
     for (const char* type : {"create", "change", "delete"}) {
+      received_events.Add({{"event_type", type}});
       event_events.Add({{"event_type", type}});
       interval_events.Add({{"event_type", type}});
       refresh_events.Add({{"event_type", type}});
     }
-    for (Liveness state : {Liveness::kPassing, Liveness::kWarning, Liveness::kCritical}) {
-      liveness.Add({{"state", LivenessName(state)}});
+    signing_events.Add({{"event_type", "change"}});
+    for (const char* state : {"successful", "failed"}) {
+      api_calls.Add({{"state", state}});
+      cli_calls.Add({{"state", state}});
+      discovery_calls.Add({{"state", state}});
+    }
+    for (const char* state : {"passing", "warning", "critical", "unknown"}) {
+      liveness.Add({{"state", state}});
     }
   }
   prometheus::Gauge& primary_zones;
   prometheus::Gauge& secondaries;
+  prometheus::Gauge& active_secondaries;
+  prometheus::Gauge& dnssec_zones;
+  prometheus::Counter& refresh_cycles;
+  prometheus::Family<prometheus::Counter>& received_events;
+  prometheus::Family<prometheus::Counter>& signing_events;
+  prometheus::Family<prometheus::Counter>& api_calls;
+  prometheus::Family<prometheus::Counter>& cli_calls;
+  prometheus::Family<prometheus::Counter>& discovery_calls;
   prometheus::Counter& interval_cycles;
   prometheus::Family<prometheus::Counter>& event_events;
   prometheus::Family<prometheus::Counter>& interval_events;
@@ -105,7 +145,10 @@ HealthChecker::HealthChecker(HealthCheckerConfig config, Bus* bus, prometheus::R
       bus_(bus),
       logger_(std::move(logger)),
       metrics_(std::make_unique<Metrics>(registry)),
-      powerdns_(config_.powerdns),
+      powerdns_(config_.powerdns,
+                [this](const char*, bool ok) {
+                  metrics_->api_calls.Add({{"state", ok ? "successful" : "failed"}}).Increment();
+                }),
       wall_clock_(std::move(wall_clock)),
       liveness_(config_.ping_interval, std::move(steady_clock)),
       guard_(config_.mass_deletion_share),
@@ -159,6 +202,22 @@ Status HealthChecker::StartStatusServer() {
 }
 
 StatusOr<HealthChecker::PrimaryView> HealthChecker::ReadPrimary() {
+  auto view = QueryPrimary();
+  std::lock_guard lock(mutex_);
+  if (!view.ok()) {
+    primary_error_ = view.status().message();
+    return view;
+  }
+  primary_error_.clear();
+  primary_zones_ = view->served.size();
+  primary_dnssec_zones_ = view->dnssec.size();
+  primary_read_at_ = wall_clock_();
+  metrics_->primary_zones.Set(static_cast<double>(view->served.size()));
+  metrics_->dnssec_zones.Set(static_cast<double>(view->dnssec.size()));
+  return view;
+}
+
+StatusOr<HealthChecker::PrimaryView> HealthChecker::QueryPrimary() {
   auto zones = powerdns_.ListZones();
   if (!zones.ok()) return zones.status();
   PrimaryView view;
@@ -174,12 +233,16 @@ StatusOr<HealthChecker::PrimaryView> HealthChecker::ReadPrimary() {
       errors[i] = serial.status();
     }
   });
+  std::string first_failure;
   for (size_t i = 0; i < zones->size(); ++i) {
     const PdnsZone& zone = (*zones)[i];
     if (!errors[i].ok()) {
       // A zone the API lists but DNS does not serve (no SOA yet) is not served. Other failures
       // leave the zone out of this cycle's diffs rather than failing the whole cycle.
-      if (errors[i].code() != StatusCode::kNotFound) view.unknown.insert(zone.name);
+      if (errors[i].code() != StatusCode::kNotFound) {
+        view.unknown.insert(zone.name);
+        if (first_failure.empty()) first_failure = zone.name + ": " + errors[i].message();
+      }
       continue;
     }
     view.served[zone.name] = serials[i];
@@ -188,13 +251,8 @@ StatusOr<HealthChecker::PrimaryView> HealthChecker::ReadPrimary() {
   if (!zones->empty() && view.unknown.size() * 10 > zones->size()) {
     return Status::Unavailable("primary DNS " + config_.primary.ToString() +
                                " did not answer for " + std::to_string(view.unknown.size()) +
-                               " of " + std::to_string(zones->size()) + " zones");
-  }
-  metrics_->primary_zones.Set(static_cast<double>(view.served.size()));
-  {
-    std::lock_guard lock(mutex_);
-    primary_zones_ = view.served.size();
-    primary_dnssec_zones_ = view.dnssec.size();
+                               " of " + std::to_string(zones->size()) +
+                               " zones (first: " + first_failure + ")");
   }
   return view;
 }
@@ -216,6 +274,15 @@ StatusOr<std::map<std::string, uint32_t>> HealthChecker::SecondaryState(
   return std::move(reply->statemap);
 }
 
+std::vector<ServiceRecord> HealthChecker::ActiveSecondaries() {
+  // The original asked Consul here (and counted failed lookups); the heartbeat registry is in
+  // this process and always answers.
+  metrics_->discovery_calls.Add({{"state", "successful"}}).Increment();
+  std::vector<ServiceRecord> active = liveness_.ActiveSecondaries();
+  metrics_->active_secondaries.Set(static_cast<double>(active.size()));
+  return active;
+}
+
 void HealthChecker::Announce(ZoneEventType type, const std::string& zone, const std::string& id,
                              const char* source) {
   const std::string& base = type == ZoneEventType::kAdd      ? config_.subjects.add
@@ -230,6 +297,7 @@ void HealthChecker::Announce(ZoneEventType type, const std::string& zone, const 
   const std::string_view from = source;
   if (from == "event") metrics_->event_events.Add(labels).Increment();
   if (from == "interval") metrics_->interval_events.Add(labels).Increment();
+  if (from == "signing sync") metrics_->signing_events.Add(labels).Increment();
   if (from == "refresh" || from == "signing" || from == "nsec3") {
     metrics_->refresh_events.Add(labels).Increment();
   }
@@ -244,9 +312,16 @@ void HealthChecker::CheckSecondary(const ServiceRecord& secondary, const Primary
   report.last_check = FormatRfc3339(wall_clock_());
   auto state = SecondaryState(id, std::nullopt);
   if (!state.ok()) {
+    {
+      // The counts of the last state map it did answer stay, with their time.
+      std::lock_guard lock(mutex_);
+      if (auto it = reports_.find(id); it != reports_.end()) report = it->second;
+    }
+    report.last_check = FormatRfc3339(wall_clock_());
     report.error = state.status().message();
     logger_->warn("secondary {} skipped this cycle: {}", id, report.error);
   } else {
+    report.zones_read_at = wall_clock_();
     for (const std::string& zone : primary.unknown) state->erase(zone);
     const ZoneDiff diff = DiffZones(primary.served, *state);
     for (const auto& zone : diff.missing) Announce(ZoneEventType::kAdd, zone, id, "interval");
@@ -299,13 +374,16 @@ void HealthChecker::RunPeriodicCheck() {
     std::lock_guard lock(mutex_);
     alert_ = allowed.ok() ? "" : allowed.message();
   }
+  if (!primary.ok()) {
+    // The cause first: the guard's alert below only says that the primary did not answer.
+    logger_->error("periodic check: cannot read the primary: {}", primary.status().message());
+  }
   if (!allowed.ok()) {
     metrics_->mass_deletion_alerts.Increment();
     logger_->error("ALERT: no stray zone is announced this cycle: {}", allowed.message());
   }
   if (!primary.ok()) return;
-  const auto secondaries = liveness_.ActiveSecondaries();
-  metrics_->secondaries.Set(static_cast<double>(secondaries.size()));
+  const auto secondaries = ActiveSecondaries();
   for (const ServiceRecord& secondary : secondaries) {
     if (secondary.static_host && !secondary.ever_heard) {
       logger_->warn("listed secondary {} ({}) has never sent a heartbeat", secondary.last.id,
@@ -317,6 +395,7 @@ void HealthChecker::RunPeriodicCheck() {
 
 void HealthChecker::RunRefresh() {
   std::lock_guard check_lock(check_mutex_);
+  metrics_->refresh_cycles.Increment();
   auto primary = ReadPrimary();
   if (!primary.ok()) {
     logger_->warn("background refresh: {}", primary.status().message());
@@ -394,9 +473,10 @@ void HealthChecker::RunSigningSync() {
   logger_->info("signing sync: {} DNSSEC zones over {} s", signed_zones.size(),
                 config_.signing_window.count() / 1000);
   for (size_t i = 0; i < signed_zones.size(); ++i) {
-    timers_->ScheduleAfter(
-        SpreadOffset(i, signed_zones.size(), config_.signing_window),
-        [this, zone = signed_zones[i]] { Announce(ZoneEventType::kChange, zone, "", "signing"); });
+    timers_->ScheduleAfter(SpreadOffset(i, signed_zones.size(), config_.signing_window),
+                           [this, zone = signed_zones[i]] {
+                             Announce(ZoneEventType::kChange, zone, "", "signing sync");
+                           });
   }
 }
 
@@ -415,7 +495,7 @@ void HealthChecker::EventCheck(const std::string& zone) {
     logger_->warn("event check of {}: {}", zone, soa.status().message());
     return;
   }
-  for (const ServiceRecord& secondary : liveness_.ActiveSecondaries()) {
+  for (const ServiceRecord& secondary : ActiveSecondaries()) {
     auto state = SecondaryState(secondary.last.id, zone);
     if (!state.ok()) {
       logger_->warn("event check of {} on {}: {}", zone, secondary.last.id,
@@ -446,6 +526,7 @@ void HealthChecker::OnZoneEvent(const BusMessage& message) {
                   event.status().message());
     return;
   }
+  metrics_->received_events.Add({{"event_type", ZoneEventTypeLabel(type)}}).Increment();
   {
     std::lock_guard lock(mutex_);
     evented_since_refresh_.insert(event->zone);
@@ -490,27 +571,44 @@ void HealthChecker::OnHeartbeat(const BusMessage& message) {
       return;
     }
     const bool allow_stray = guard_.Check(primary->served.size()).ok();
-    for (const ServiceRecord& secondary : liveness_.ActiveSecondaries()) {
+    for (const ServiceRecord& secondary : ActiveSecondaries()) {
       if (secondary.last.id == id) CheckSecondary(secondary, *primary, allow_stray);
     }
   });
 }
 
+std::string HealthChecker::DisplayedState(const ServiceRecord& record) const {
+  if (!record.static_host || record.ever_heard) return LivenessName(record.state);
+  // A listed host without heartbeats (an original Go syncer) shows only in its zone-state
+  // replies: passing while it answers them, critical when it did not, unknown before the first
+  // check asked it.
+  auto report = reports_.find(record.last.id);
+  if (report == reports_.end()) return "unknown";
+  return report->second.zones_read_at && report->second.error.empty() ? "passing" : "critical";
+}
+
 void HealthChecker::UpdateLivenessMetrics() {
-  std::map<Liveness, int> counts;
+  std::map<std::string, int> counts;
   int silent = 0;
+  int secondaries = 0;
   std::map<std::string, std::map<std::string, std::string>> current;  // id -> labels
-  for (const ServiceRecord& record : liveness_.Snapshot()) {
-    ++counts[record.state];
-    if (record.static_host && !record.ever_heard) ++silent;
-    current[record.last.id] = {{"id", record.last.id},
-                               {"service", record.last.service},
-                               {"state", LivenessName(record.state)}};
+  const std::vector<ServiceRecord> records = liveness_.Snapshot();
+  {
+    std::lock_guard lock(mutex_);
+    for (const ServiceRecord& record : records) {
+      const std::string state = DisplayedState(record);
+      ++counts[state];
+      if (record.static_host && !record.ever_heard) ++silent;
+      if (record.static_host || record.last.service == kSyncerService) ++secondaries;
+      current[record.last.id] = {
+          {"id", record.last.id}, {"service", record.last.service}, {"state", state}};
+    }
   }
-  for (Liveness state : {Liveness::kPassing, Liveness::kWarning, Liveness::kCritical}) {
-    metrics_->liveness.Add({{"state", LivenessName(state)}}).Set(counts[state]);
+  for (const char* state : {"passing", "warning", "critical", "unknown"}) {
+    metrics_->liveness.Add({{"state", state}}).Set(counts[state]);
   }
   metrics_->silent_static.Set(silent);
+  metrics_->secondaries.Set(secondaries);
   // One series per service instance, labelled with its state; gone once deregistered.
   for (auto it = service_series_.begin(); it != service_series_.end();) {
     auto now = current.find(it->first);
@@ -571,6 +669,7 @@ void HealthChecker::SchedulerLoop() {
 
 std::string HealthChecker::StatusJson() {
   using nlohmann::json;
+  const auto now = wall_clock_();
   std::lock_guard lock(mutex_);
   json secondaries = json::array();
   json services = json::array();
@@ -579,7 +678,7 @@ std::string HealthChecker::StatusJson() {
                   {"service", record.last.service},
                   {"host", record.last.host},
                   {"version", record.last.version},
-                  {"state", LivenessName(record.state)},
+                  {"state", DisplayedState(record)},
                   {"load1", record.last.load1},
                   {"listed", record.static_host},
                   {"heartbeats", record.ever_heard},
@@ -588,10 +687,14 @@ std::string HealthChecker::StatusJson() {
     if (record.last.service == kSyncerService || record.static_host) {
       auto report = reports_.find(record.last.id);
       if (report != reports_.end()) {
-        entry["zones"] = {{"in_sync", report->second.in_sync},
-                          {"behind", report->second.behind},
-                          {"missing", report->second.missing},
-                          {"stray", report->second.stray}};
+        if (const auto& read_at = report->second.zones_read_at) {
+          entry["zones"] = {{"in_sync", report->second.in_sync},
+                            {"behind", report->second.behind},
+                            {"missing", report->second.missing},
+                            {"stray", report->second.stray}};
+          entry["zones_read_at"] = FormatRfc3339(*read_at);
+          entry["zones_age_seconds"] = AgeSeconds(*read_at, now);
+        }
         entry["last_check"] = report->second.last_check;
         if (!report->second.error.empty()) entry["error"] = report->second.error;
       }
@@ -603,12 +706,16 @@ std::string HealthChecker::StatusJson() {
   json primary = {
       {"zones", primary_zones_ ? json(*primary_zones_) : json(nullptr)},
       {"dnssec_zones", primary_dnssec_zones_ ? json(*primary_dnssec_zones_) : json(nullptr)},
+      {"zones_read_at", primary_read_at_ ? json(FormatRfc3339(*primary_read_at_)) : json(nullptr)},
+      {"zones_age_seconds",
+       primary_read_at_ ? json(AgeSeconds(*primary_read_at_, now)) : json(nullptr)},
+      {"error", primary_error_.empty() ? json(nullptr) : json(primary_error_)},
       {"alert", alert_.empty() ? json(nullptr) : json(alert_)}};
   json doc = {{"primary", primary},
               {"secondaries", secondaries},
               {"services", services},
               {"next_signing_sync", next_signing_sync_},
-              {"generated_at", FormatRfc3339(wall_clock_())}};
+              {"generated_at", FormatRfc3339(now)}};
   return doc.dump(2);
 }
 

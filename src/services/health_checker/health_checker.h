@@ -84,12 +84,17 @@ class HealthChecker : public Service {
     std::set<std::string> unknown;  // listed, but its SOA query failed: left out of every diff
   };
   struct SecondaryReport {
-    size_t in_sync = 0, behind = 0, missing = 0, stray = 0;
-    std::string last_check;  // RFC 3339
-    std::string error;       // why the last check could not run
+    size_t in_sync = 0, behind = 0, missing = 0, stray = 0;  // from the state map read at:
+    std::optional<std::chrono::system_clock::time_point> zones_read_at;  // none: never answered
+    std::string last_check;                                              // RFC 3339
+    std::string error;  // why the last check could not run
   };
 
+  // QueryPrimary() and, on success, its counts and time for /status and the metrics.
   StatusOr<PrimaryView> ReadPrimary();
+  StatusOr<PrimaryView> QueryPrimary();
+  // The active secondaries now (counted as the original's service-discovery lookups).
+  std::vector<ServiceRecord> ActiveSecondaries();
   StatusOr<std::map<std::string, uint32_t>> SecondaryState(const std::string& id,
                                                            const std::optional<std::string>& zone);
   void CheckSecondary(const ServiceRecord& secondary, const PrimaryView& primary, bool allow_stray);
@@ -107,6 +112,8 @@ class HealthChecker : public Service {
   Status StartStatusServer();
   // Liveness gauges from the registry; scheduler thread only.
   void UpdateLivenessMetrics();
+  // The state /status and the metrics show for `record`. REQUIRES: mutex_ held.
+  std::string DisplayedState(const ServiceRecord& record) const;
 
   HealthCheckerConfig config_;
   Bus* bus_;
@@ -137,9 +144,11 @@ class HealthChecker : public Service {
   std::map<std::string, SecondaryReport> reports_;  // GUARDED_BY(mutex_)
   std::optional<size_t> primary_zones_;             // GUARDED_BY(mutex_); last read of the primary
   std::optional<size_t> primary_dnssec_zones_;      // GUARDED_BY(mutex_)
-  std::string alert_;                               // GUARDED_BY(mutex_)
-  std::string next_signing_sync_;                   // GUARDED_BY(mutex_)
-  std::mutex check_mutex_;                          // one periodic check or refresh at a time
+  std::optional<std::chrono::system_clock::time_point> primary_read_at_;  // GUARDED_BY(mutex_)
+  std::string primary_error_;  // GUARDED_BY(mutex_); why the last read failed, "" when it did not
+  std::string alert_;          // GUARDED_BY(mutex_)
+  std::string next_signing_sync_;  // GUARDED_BY(mutex_)
+  std::mutex check_mutex_;         // one periodic check or refresh at a time
 };
 
 }  // namespace pdnsd

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
@@ -27,11 +28,22 @@ struct SecondarySyncer::Metrics {
         invalid(AddCounter(registry, "secondarysyncer_invalid_messages_total",
                            "Messages rejected as malformed")),
         reconciles(AddCounterFamily(registry, "secondarysyncer_reconciles_total",
-                                    "Zone reconciliations by result")) {
+                                    "Zone reconciliations by result")),
+        state_responses(AddCounterFamily(registry, "secondarysyncer_zone_state_response_total",
+                                         "Zone state replies sent (state map or error reply)")),
+        worker_locks(AddGauge(registry, "secondarysyncer_worker_lock_count",
+                              "Zones a worker holds right now (being reconciled)")),
+        cli_calls(AddCounterFamily(registry, "secondarysyncer_powerdns_cli_call_total",
+                                   "pdnsutil calls (always 0: everything goes through the API)")) {
     for (const char* type : {"create", "change", "delete"}) events.Add({{"event_type", type}});
     for (const char* state : {"successful", "failed"}) {
       zone_data_requests.Add({{"state", state}});
       reconciles.Add({{"result", state}});
+      state_responses.Add({{"state", state}});
+      cli_calls.Add({{"state", state}});
+      for (const char* type : {"create", "delete", "get_zones", "clear_cache"}) {
+        api_calls.Add({{"state", state}, {"type", type}});
+      }
     }
     dns_queries.Add({{"qtype", "soa"}, {"state", "permitted"}});
     dns_queries.Add({{"qtype", "axfr"}, {"state", "permitted"}});
@@ -44,7 +56,21 @@ struct SecondarySyncer::Metrics {
   prometheus::Family<prometheus::Counter>& dns_queries;
   prometheus::Counter& invalid;
   prometheus::Family<prometheus::Counter>& reconciles;
+  prometheus::Family<prometheus::Counter>& state_responses;
+  prometheus::Gauge& worker_locks;
+  prometheus::Family<prometheus::Counter>& cli_calls;
 };
+
+namespace {
+// The type label of secondarysyncer_powerdns_api_call_total: the original's names where it has
+// one (docs/configuration.md, "Metrics"), the client's call kind otherwise.
+const char* ApiCallType(const char* call) {
+  const std::string_view kind = call;
+  if (kind == "list") return "get_zones";
+  if (kind == "flush") return "clear_cache";
+  return call;
+}
+}  // namespace
 
 SecondarySyncer::SecondarySyncer(SecondarySyncerConfig config, Bus* bus,
                                  prometheus::Registry& registry, Logger logger)
@@ -53,7 +79,8 @@ SecondarySyncer::SecondarySyncer(SecondarySyncerConfig config, Bus* bus,
       logger_(std::move(logger)),
       metrics_(std::make_unique<Metrics>(registry)),
       powerdns_(config_.powerdns, [this](const char* call, bool ok) {
-        metrics_->api_calls.Add({{"state", ok ? "successful" : "failed"}, {"type", call}})
+        metrics_->api_calls
+            .Add({{"state", ok ? "successful" : "failed"}, {"type", ApiCallType(call)}})
             .Increment();
       }) {}
 
@@ -163,8 +190,11 @@ void SecondarySyncer::OnStateRequest(const BusMessage& message) {
   }
   if (message.reply.empty()) return;
   if (Status s = bus_->Respond(message, reply); !s.ok()) {
+    metrics_->state_responses.Add({{"state", "failed"}}).Increment();
     logger_->error("cannot answer zone state request: {}", s.message());
+    return;
   }
+  metrics_->state_responses.Add({{"state", "successful"}}).Increment();
 }
 
 StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool only_soa) {
@@ -223,6 +253,7 @@ SecondarySyncer::Served SecondarySyncer::ServedState(const std::string& zone) {
 
 void SecondarySyncer::WorkerLoop() {
   while (auto zone = queue_.Take()) {
+    metrics_->worker_locks.Increment();
     const Status status = Reconcile(*zone);
     if (status.ok()) {
       metrics_->reconciles.Add({{"result", "successful"}}).Increment();
@@ -242,6 +273,7 @@ void SecondarySyncer::WorkerLoop() {
       queue_.Mark(*zone, backoff);
     }
     queue_.Done(*zone);
+    metrics_->worker_locks.Decrement();
   }
 }
 

@@ -21,18 +21,33 @@ struct ZoneProvider::Metrics {
                                    "Calls to the primary's PowerDNS API")),
         dns_queries(AddCounterFamily(registry, "zoneprovider_powerdns_dns_query_total",
                                      "SOA queries and AXFRs sent to the primary")),
+        dns_calls(AddCounterFamily(registry, "zoneprovider_powerdns_dns_call_total",
+                                   "DNS exchanges with the primary by transport (SOA: udp, "
+                                   "AXFR: tcp)")),
         invalid(AddCounter(registry, "zoneprovider_invalid_requests_total",
                            "Zone data requests rejected as malformed")) {
     for (const char* state : {"successful", "failed"}) {
       api_calls.Add({{"state", state}});
       for (const char* qtype : {"soa", "axfr"})
         dns_queries.Add({{"qtype", qtype}, {"state", state}});
+      for (const char* protocol : {"tcp", "udp"})
+        dns_calls.Add({{"protocol", protocol}, {"state", state}});
     }
+  }
+  // One SOA query or AXFR: successful when the primary answered it, also with "no such zone"
+  // once its API confirmed that (a normal deletion is not a failure).
+  void CountDns(const char* qtype, const Status& result) {
+    const bool answered = result.ok() || result.code() == StatusCode::kNotFound;
+    const char* state = answered ? "successful" : "failed";
+    dns_queries.Add({{"qtype", qtype}, {"state", state}}).Increment();
+    const char* protocol = std::string_view(qtype) == "soa" ? "udp" : "tcp";
+    dns_calls.Add({{"protocol", protocol}, {"state", state}}).Increment();
   }
   prometheus::Counter& requests;
   prometheus::Counter& responses;
   prometheus::Family<prometheus::Counter>& api_calls;
   prometheus::Family<prometheus::Counter>& dns_queries;
+  prometheus::Family<prometheus::Counter>& dns_calls;
   prometheus::Counter& invalid;
 };
 
@@ -116,22 +131,20 @@ Status ZoneProvider::ConfirmAbsence(const std::string& zone, const Status& dns_e
 
 std::string ZoneProvider::Answer(const std::string& zone, bool only_soa, bool* is_error) {
   *is_error = true;
-  auto count_dns = [this](const char* qtype, bool ok) {
-    metrics_->dns_queries.Add({{"qtype", qtype}, {"state", ok ? "successful" : "failed"}})
-        .Increment();
-  };
   ZoneDataReply reply;
   reply.zone = zone;
   if (only_soa) {
     // With the DO bit: a signed zone's answer carries RRSIGs, which gives the dnssec flags the
     // original provider sends in only_soa replies too, without an API call.
     auto soa = QuerySoa(config_.primary, zone, config_.axfr_timeout, /*dnssec=*/true);
-    count_dns("soa", soa.ok());
     if (!soa.ok()) {
       logger_->debug("SOA of {} from {}: {}", zone, config_.primary.ToString(),
                      soa.status().message());
-      return EncodeErrorReply(zone, ConfirmAbsence(zone, soa.status()));
+      const Status why = ConfirmAbsence(zone, soa.status());
+      metrics_->CountDns("soa", why);
+      return EncodeErrorReply(zone, why);
     }
+    metrics_->CountDns("soa", Status::Ok());
     reply.zone_data = soa->text + "\n";
     reply.dnssec_enabled = soa->rrsig_expiration != 0;
     reply.presigned_records = reply.dnssec_enabled;
@@ -139,12 +152,18 @@ std::string ZoneProvider::Answer(const std::string& zone, bool only_soa, bool* i
     return EncodeZoneDataReply(reply);
   }
   auto transfer = TransferZone(config_.primary, zone, config_.axfr_timeout);
-  count_dns("axfr", transfer.ok());
   if (!transfer.ok()) {
-    logger_->warn("AXFR of {} from {} failed: {}", zone, config_.primary.ToString(),
-                  transfer.status().message());
-    return EncodeErrorReply(zone, ConfirmAbsence(zone, transfer.status()));
+    const Status why = ConfirmAbsence(zone, transfer.status());
+    metrics_->CountDns("axfr", why);
+    if (why.code() == StatusCode::kNotFound) {
+      logger_->info("{}: the primary does not have it", zone);
+    } else {
+      logger_->warn("AXFR of {} from {} failed: {}", zone, config_.primary.ToString(),
+                    why.message());
+    }
+    return EncodeErrorReply(zone, why);
   }
+  metrics_->CountDns("axfr", Status::Ok());
   // A zone PowerDNS signs carries RRSIGs in its AXFR: that is the dnssec flag, without a
   // second call to the primary's API for every transfer.
   reply.zone_data = AxfrZoneData(*transfer);
