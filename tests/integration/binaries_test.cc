@@ -132,19 +132,19 @@ class RunningBinaries : public ::testing::Test {
   }
   std::string ProviderConfig() const {
     return "[PowerDNS]\nURL = \"" + primary_.api_url() + "\"\nAPIToken = \"" + primary_.api_key() +
-           "\"\n[AXFRPrimary]\nAddress = \"" + primary_.dns_address().ToString() + "\"\n";
+           "\"\nAXFRAddress = \"" + primary_.dns_address().ToString() + "\"\n";
   }
   std::string CheckerConfig(uint16_t status_port) const {
     return "[Service]\nURL = \"http://127.0.0.1:" + std::to_string(status_port) +
            "\"\n[ServiceDiscovery]\nHealthPingIntervall = \"200ms\"\n[PowerDNS]\nURL = \"" +
-           primary_.api_url() + "\"\nAPIToken = \"" + primary_.api_key() +
-           "\"\n[AXFRPrimary]\nAddress = \"" + primary_.dns_address().ToString() + "\"\n";
+           primary_.api_url() + "\"\nAPIToken = \"" + primary_.api_key() + "\"\nAXFRAddress = \"" +
+           primary_.dns_address().ToString() + "\"\n";
   }
   std::string SyncerConfig(uint16_t axfr_port) const {
     return "[Service]\nID = \"secondary-a\"\n[ServiceDiscovery]\nHealthPingIntervall = \"200ms\"\n"
            "[PowerDNS]\nURL = \"" +
            secondary_.api_url() + "\"\nAPIToken = \"" + secondary_.api_key() +
-           "\"\nAXFRAddress = \"127.0.0.1:" + std::to_string(axfr_port) + "\"\n";
+           "\"\n[AXFRPrimary]\nAddress = \"127.0.0.1:" + std::to_string(axfr_port) + "\"\n";
   }
 
   TempDir dir_;

@@ -8,6 +8,7 @@
 #include "dns/soa_query.h"
 
 #include "model/messages.h"
+#include "model/subjects.h"
 
 namespace pdnsd {
 
@@ -84,7 +85,7 @@ Status SecondarySyncer::Start() {
       subscriptions_.push_back(std::move(*subscription));
     }
   }
-  auto state = bus_->Subscribe(config_.zone_state_prefix + "." + config_.id, "",
+  auto state = bus_->Subscribe(PeerSubject(config_.zone_state_prefix, config_.id), "",
                                [this](const BusMessage& message) { OnStateRequest(message); });
   if (!state.ok()) return state.status();
   subscriptions_.push_back(std::move(*state));
@@ -164,7 +165,7 @@ void SecondarySyncer::OnStateRequest(const BusMessage& message) {
 }
 
 StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool only_soa) {
-  const std::string subject = config_.zone_data_prefix + "." + config_.id;
+  const std::string subject = PeerSubject(config_.zone_data_prefix, config_.id);
   auto raw =
       bus_->Request(subject, EncodeZoneDataRequest({zone, only_soa, ""}), config_.axfr_timeout);
   auto reply = raw.ok() ? DecodeZoneDataReply(*raw) : StatusOr<ZoneDataReply>(raw.status());
