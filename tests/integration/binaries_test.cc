@@ -94,6 +94,34 @@ TEST(Binaries, BadConfigStopsWithExitCode2AndOneLineNamingFileAndKey) {
     EXPECT_NE(out.find("[MessageBroker] URL: required key is missing"), std::string::npos) << out;
     EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
   }
+  // The original's own example files list hosts unquoted: not TOML, and the line says why.
+  const std::string unquoted = dir.File("unquoted.toml");
+  PDNSD_ASSERT_OK(WriteFile(unquoted,
+                            "[Log]\nDEBUG = true\n[Secondaries]\nHosts = [\n"
+                            "sec01.example.org,\nsec02.example.org,\n]\n"));
+  for (const char* service : kServices) {
+    auto [code, out] = RunWithConfig(service, unquoted);
+    EXPECT_EQ(code, 2) << out;
+    EXPECT_NE(out.find(unquoted + ": not valid TOML at line 5: sec01.example.org is not a value: "
+                                  "strings need quotes"),
+              std::string::npos)
+        << out;
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  }
+  // Our earlier spelling of the syncer's listener is the provider's key: refused, not ignored.
+  const std::string moved = dir.File("moved.toml");
+  PDNSD_ASSERT_OK(WriteFile(moved,
+                            "[MessageBroker]\nURL = \"nats://127.0.0.1:4222\"\n"
+                            "[PowerDNS]\nURL = \"http://127.0.0.1:8081\"\nAXFRAddress = "
+                            "\"127.0.0.1:20102\"\n"));
+  {
+    auto [code, out] = RunWithConfig("pdns-secondary-syncer", moved);
+    EXPECT_EQ(code, 2) << out;
+    EXPECT_NE(out.find("[PowerDNS] AXFRAddress: is the zone-provider's key (the primary's DNS); "
+                       "the syncer's own SOA/AXFR listener is [AXFRPrimary] Address"),
+              std::string::npos)
+        << out;
+  }
   auto [code, out] = RunWithConfig("pdns-secondary-syncer", bad_value);
   EXPECT_EQ(code, 2) << out;
   EXPECT_NE(out.find("[PowerDNS] AXFRTimeout"), std::string::npos) << out;
@@ -134,19 +162,19 @@ class RunningBinaries : public ::testing::Test {
   }
   std::string ProviderConfig() const {
     return "[PowerDNS]\nURL = \"" + primary_.api_url() + "\"\nAPIToken = \"" + primary_.api_key() +
-           "\"\n[AXFRPrimary]\nAddress = \"" + primary_.dns_address().ToString() + "\"\n";
+           "\"\nAXFRAddress = \"" + primary_.dns_address().ToString() + "\"\n";
   }
   std::string CheckerConfig(uint16_t status_port) const {
     return "[Service]\nURL = \"http://127.0.0.1:" + std::to_string(status_port) +
            "\"\n[ServiceDiscovery]\nHealthPingIntervall = \"200ms\"\n[PowerDNS]\nURL = \"" +
-           primary_.api_url() + "\"\nAPIToken = \"" + primary_.api_key() +
-           "\"\n[AXFRPrimary]\nAddress = \"" + primary_.dns_address().ToString() + "\"\n";
+           primary_.api_url() + "\"\nAPIToken = \"" + primary_.api_key() + "\"\nAXFRAddress = \"" +
+           primary_.dns_address().ToString() + "\"\n";
   }
   std::string SyncerConfig(uint16_t axfr_port) const {
     return "[Service]\nID = \"secondary-a\"\n[ServiceDiscovery]\nHealthPingIntervall = \"200ms\"\n"
            "[PowerDNS]\nURL = \"" +
            secondary_.api_url() + "\"\nAPIToken = \"" + secondary_.api_key() +
-           "\"\nAXFRAddress = \"127.0.0.1:" + std::to_string(axfr_port) + "\"\n";
+           "\"\n[AXFRPrimary]\nAddress = \"127.0.0.1:" + std::to_string(axfr_port) + "\"\n";
   }
 
   TempDir dir_;
@@ -300,6 +328,25 @@ TEST_F(RunningBinaries, ProxyWritesSelfSignedPairOnceWithKeyMode0600) {
       RunCommand("echo | openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
                  " 2>/dev/null | openssl x509 2>/dev/null");
   EXPECT_EQ(served, first_cert);
+}
+
+// A typo is warned about once at start, naming the key the operator meant; the service runs.
+TEST_F(RunningBinaries, UnknownKeysAreWarnedAboutOnceAndTheServiceStarts) {
+  ChildProcess provider;
+  Start(provider, "pdns-zone-provider",
+        ProviderConfig() + "APITokn = \"x\"\n[ServiceDiscovery]\nHealthPingInterval = \"1s\"\n");
+  ASSERT_TRUE(provider.IsRunning()) << provider.LogTail();
+  const std::string log = provider.LogSinceStart();
+  for (const std::string& warning :
+       {std::string("[PowerDNS] APITokn: not a key of this service, ignored (did you mean "
+                    "[PowerDNS] APIToken?)"),
+        std::string("[ServiceDiscovery] HealthPingInterval: not a key of this service, ignored "
+                    "(did you mean [ServiceDiscovery] HealthPingIntervall?)")}) {
+    const size_t at = log.find(warning);
+    EXPECT_NE(at, std::string::npos) << warning << " not in\n" << log;
+    EXPECT_EQ(log.find(warning, at + 1), std::string::npos) << "warned twice: " << warning;
+  }
+  EXPECT_EQ(provider.Stop(), 0);
 }
 
 TEST_F(RunningBinaries, ServiceStartedWhileBrokerIsDownWaitsForIt) {

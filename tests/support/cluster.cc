@@ -86,7 +86,7 @@ Status Cluster::Start(const ClusterOptions& options) {
     const std::string provider_config =
         "[Service]\nID = \"zone-provider\"\n" + CommonServiceConfig() + "[PowerDNS]\nURL = \"" +
         primary.api_url() + "\"\nAPIToken = \"" + primary.api_key() + "\"\nAXFRTimeout = \"" +
-        std::to_string(options.axfr_timeout.count()) + "ms\"\n[AXFRPrimary]\nAddress = \"" +
+        std::to_string(options.axfr_timeout.count()) + "ms\"\nAXFRAddress = \"" +
         primary.dns_address().ToString() + "\"\n";
     if (Status s = StartServiceProcess(*provider_process_, provider_config); !s.ok()) return s;
   } else if (Status s = StartInProcessServices(); !s.ok()) {
@@ -200,12 +200,13 @@ Status Cluster::StartSyncer(int index) {
   // The same endpoint port after a restart: the local PowerDNS's zones point at it.
   if (axfr_ports_[index] == 0) axfr_ports_[index] = FreePort(options_.host);
   const PdnsServer& secondary = *secondaries[index];
-  const std::string config =
-      "[Service]\nID = \"" + service->id + "\"\n" + CommonServiceConfig() + "[PowerDNS]\nURL = \"" +
-      secondary.api_url() + "\"\nAPIToken = \"" + secondary.api_key() + "\"\nAXFRAddress = \"" +
-      HostPort{options_.host, axfr_ports_[index]}.ToString() + "\"\nAXFRTimeout = \"" +
-      std::to_string(options_.axfr_timeout.count()) + "ms\"\nDNSAddress = \"" +
-      secondary.dns_address().ToString() + "\"\nRetryMaxDelay = \"2s\"\n";
+  const std::string config = "[Service]\nID = \"" + service->id + "\"\n" + CommonServiceConfig() +
+                             "[PowerDNS]\nURL = \"" + secondary.api_url() + "\"\nAPIToken = \"" +
+                             secondary.api_key() + "\"\nAXFRTimeout = \"" +
+                             std::to_string(options_.axfr_timeout.count()) +
+                             "ms\"\nDNSAddress = \"" + secondary.dns_address().ToString() +
+                             "\"\nRetryMaxDelay = \"2s\"\n[AXFRPrimary]\nAddress = \"" +
+                             HostPort{options_.host, axfr_ports_[index]}.ToString() + "\"\n";
   return StartServiceProcess(*service, config);
 }
 
@@ -281,7 +282,7 @@ Status Cluster::StartHealthChecker() {
       HostPort{options_.host, checker_status_port_}.ToString() +
       "\"\nWorkers = " + std::to_string(c.workers) + "\n" + CommonServiceConfig() +
       "[PowerDNS]\nURL = \"" + primary.api_url() + "\"\nAPIToken = \"" + primary.api_key() +
-      "\"\nAXFRTimeout = " + duration(c.dns_timeout) + "\n[AXFRPrimary]\nAddress = \"" +
+      "\"\nAXFRTimeout = " + duration(c.dns_timeout) + "\nAXFRAddress = \"" +
       primary.dns_address().ToString() +
       "\"\n[HealthChecks]\nEventCheckWaitTime = " + duration(c.event_check_wait) +
       "\nPeriodicalCheckIntervall = " + duration(c.periodic_interval) +

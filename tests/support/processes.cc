@@ -762,6 +762,7 @@ Status PdnsServer::Start(const PdnsOptions& options) {
   const bool auto_api = merged.api_port == 0;
   options_ = merged;
   if (!dir_) dir_.emplace("pdnsd-" + options_.name);
+  if (!options_.api_key.empty()) api_key_ = options_.api_key;
   if (api_key_.empty()) api_key_ = "test-" + RandomHex(24);
 
   if (access(database_path().c_str(), F_OK) != 0) {

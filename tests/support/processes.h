@@ -268,6 +268,7 @@ struct PdnsOptions {
   uint16_t api_port = 0;           // 0: FreePort(host)
   // "key=value" lines appended to pdns.conf (a later line overrides an earlier one).
   std::vector<std::string> extra_config;
+  std::string api_key;  // "": a random one, chosen at the first start
 
   // e.g. PdnsOptions().WithName("sec1").Secondary().WithHost("::1").WithConfig("cache-ttl=0")
   PdnsOptions& WithName(std::string n) {
@@ -293,6 +294,10 @@ struct PdnsOptions {
   }
   PdnsOptions& WithConfig(std::string line) {
     extra_config.push_back(std::move(line));
+    return *this;
+  }
+  PdnsOptions& WithApiKey(std::string key) {
+    api_key = std::move(key);
     return *this;
   }
 };

@@ -81,6 +81,109 @@ TEST(ConfigReader, TypedValuesAndDefaults) {
   EXPECT_FALSE(reader->status().ok());
 }
 
+TEST(ConfigReader, EditDistanceIgnoresCase) {
+  const struct {
+    const char* a;
+    const char* b;
+    size_t distance;
+  } cases[] = {{"APITokn", "APIToken", 1},
+               {"HealthPingInterval", "HealthPingIntervall", 1},
+               {"apitoken", "APIToken", 0},
+               {"", "abc", 3},
+               {"kitten", "sitting", 3}};
+  for (const auto& c : cases) {
+    EXPECT_EQ(EditDistance(c.a, c.b), c.distance) << c.a << " / " << c.b;
+    EXPECT_EQ(EditDistance(c.b, c.a), c.distance) << c.b << " / " << c.a;
+  }
+}
+
+// A typo is warned about once, naming the closest key the service knows; the service starts
+// (status stays OK), as the original ignores unknown keys.
+TEST(ConfigReader, UnknownKeysAreWarnedAboutWithTheClosestKnownKey) {
+  auto reader = ConfigReader::Parse(
+      "[PowerDNS]\n"
+      "URL = \"http://127.0.0.1:8081\"\n"
+      "APITokn = \"secret\"\n"  // line 3
+      "[ServiceDiscovery]\n"
+      "HealthPingInterval = \"1s\"\n"  // line 5
+      "[HealthCheck]\n"
+      "EventCheckWaitTime = \"2s\"\n"  // line 7: the section is misspelt
+      "[ServiceMetaData]\n"
+      "anything = \"x\"\n"  // accepted: the original's map
+      "[Service]\n"
+      "URL = \"http://localhost:30001\"\n"  // accepted: the original's key, unused here
+      "Colour = \"blue\"\n"                 // line 12: nothing like it
+      "[Nonsense]\n",                       // line 13: an empty unknown section
+      "t.toml");
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  reader->RequiredString("PowerDNS", "URL");
+  reader->String("PowerDNS", "APIToken", "");
+  reader->Duration("ServiceDiscovery", "HealthPingIntervall", {});
+  reader->Duration("HealthChecks", "EventCheckWaitTime", {});
+  reader->Accept("Service", "URL");
+  reader->AcceptSection("ServiceMetaData");
+  EXPECT_TRUE(reader->status().ok()) << reader->status().message();
+  EXPECT_EQ(reader->Warnings(),
+            (std::vector<std::string>{
+                "t.toml:3: [PowerDNS] APITokn: not a key of this service, ignored (did you mean "
+                "[PowerDNS] APIToken?)",
+                "t.toml:5: [ServiceDiscovery] HealthPingInterval: not a key of this service, "
+                "ignored (did you mean [ServiceDiscovery] HealthPingIntervall?)",
+                "t.toml:7: [HealthCheck] EventCheckWaitTime: not a key of this service, ignored "
+                "(did you mean [HealthChecks] EventCheckWaitTime?)",
+                "t.toml:12: [Service] Colour: not a key of this service, ignored",
+                "t.toml:13: [Nonsense]: not a section of this service, ignored"}));
+}
+
+TEST(ConfigReader, WarnRecordsAWarningBeforeTheUnknownKeys) {
+  auto reader = ConfigReader::Parse("[Log]\nDEBUG = true\nColour = 2\n", "w.toml");
+  ASSERT_TRUE(reader.ok());
+  EXPECT_TRUE(reader->Has("Log", "DEBUG"));
+  EXPECT_FALSE(reader->Has("Log", "Syslog"));
+  reader->Warn("Log", "DEBUG", "is deprecated");
+  EXPECT_EQ(reader->Warnings(), (std::vector<std::string>{
+                                    "w.toml: [Log] DEBUG: is deprecated",
+                                    "w.toml:3: [Log] Colour: not a key of this service, ignored"}));
+}
+
+// The original reads its keys through viper, which ignores case.
+TEST(ConfigReader, SectionsAndKeysMatchCaseInsensitively) {
+  auto reader = ConfigReader::Parse("[powerdns]\napitoken = \"t\"\nURL = \"u\"\n", "c.toml");
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ(reader->String("PowerDNS", "APIToken", ""), "t");
+  EXPECT_EQ(reader->RequiredString("PowerDNS", "url"), "u");
+  EXPECT_TRUE(reader->Warnings().empty());
+  EXPECT_TRUE(reader->status().ok());
+
+  auto twice = ConfigReader::Parse("[PowerDNS]\nURL = \"a\"\nurl = \"b\"\n", "d.toml");
+  ASSERT_TRUE(twice.ok());
+  twice->String("PowerDNS", "URL", "");
+  EXPECT_EQ(twice->status().message(),
+            "d.toml: [PowerDNS] URL: given more than once (keys are case-insensitive, as in the "
+            "original)");
+}
+
+// The original's own example files list hosts without quotes, which is not TOML.
+TEST(ConfigReader, NotTomlNamesTheLineAndSaysStringsNeedQuotes) {
+  auto bare = ConfigReader::Parse(
+      "[Service]\nURL = \"x\"\n[Secondaries]\nHosts = [\nsec01.example.org,\n]\n", "o.toml");
+  ASSERT_FALSE(bare.ok());
+  EXPECT_EQ(bare.status().message().rfind(
+                "o.toml: not valid TOML at line 5: sec01.example.org is not a value: strings "
+                "need quotes, also in a list (\"sec01.example.org\")",
+                0),
+            0u)
+      << bare.status().message();
+  auto word = ConfigReader::Parse("[PowerDNS]\nURL = localhost\n", "w.toml");
+  ASSERT_FALSE(word.ok());
+  EXPECT_NE(word.status().message().find("line 2: localhost is not a value: strings need quotes"),
+            std::string::npos)
+      << word.status().message();
+  auto other = ConfigReader::Parse("[PowerDNS\n", "x.toml");
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.status().message().find("quotes"), std::string::npos) << other.status().message();
+}
+
 TEST(ConcurrencyLimit, NeverMoreHoldersThanTheLimitAndZeroMeansNoLimit) {
   for (int limit : {1, 3}) {
     ConcurrencyLimit gate(limit);

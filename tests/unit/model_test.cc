@@ -4,6 +4,7 @@
 #include <regex>
 
 #include "model/messages.h"
+#include "model/subjects.h"
 #include "model/zone_name.h"
 
 namespace pdnsd {
@@ -47,6 +48,37 @@ TEST(ZoneName, SubjectTokens) {
   EXPECT_FALSE(IsValidSubjectToken("a*"));
   EXPECT_FALSE(IsValidSubjectToken("a>"));
   EXPECT_FALSE(IsValidSubjectToken("a b"));
+}
+
+// The original concatenates [ZoneDataTopics]/[ZoneStateTopics] Prefix and the ID as written
+// ("zonestate." in its files); our earlier spelling without the dot names the same subject.
+TEST(Subjects, PrefixAndIdGiveOneSubjectWithOrWithoutTheTrailingDot) {
+  const struct {
+    const char* prefix;
+    const char* id;
+    const char* subject;
+  } cases[] = {
+      {"zonestate.", "ns1", "zonestate.ns1"},  // the original's example files
+      {"zonestate", "ns1", "zonestate.ns1"},   // without the dot
+      {"zonedata.", "ab12", "zonedata.ab12"},
+      {"zonedata", "ab12", "zonedata.ab12"},
+      {"site.zonedata.", "x", "site.zonedata.x"},
+      {"site.zonedata", "x", "site.zonedata.x"},
+      {"", "ns1", "ns1"},  // the original's concatenation of an empty prefix
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(PeerSubject(c.prefix, c.id), c.subject) << c.prefix << " + " << c.id;
+    EXPECT_TRUE(IsValidSubject(PeerSubject(c.prefix, c.id))) << c.subject;
+  }
+}
+
+TEST(Subjects, ValidSubjectsHaveNoEmptyTokensAndNoWildcards) {
+  for (const char* good : {"zonestate.ns1", "a", "a.b.c", "zone-data_1.x"}) {
+    EXPECT_TRUE(IsValidSubject(good)) << good;
+  }
+  for (const char* bad : {"", ".", "zonestate..ns1", ".a", "a.", "a.*", "a.>", "a b.c", "a.b\t"}) {
+    EXPECT_FALSE(IsValidSubject(bad)) << bad;
+  }
 }
 
 TEST(Messages, ZoneEventRoundTripKeepsOriginalFieldNames) {

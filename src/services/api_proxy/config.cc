@@ -1,7 +1,5 @@
 #include "services/api_proxy/config.h"
 
-#include <unistd.h>
-
 namespace pdnsd {
 
 ApiProxyConfig ReadApiProxyConfig(ConfigReader& reader) {
@@ -20,12 +18,6 @@ ApiProxyConfig ReadApiProxyConfig(ConfigReader& reader) {
   config.key_file = reader.String("Service", "Key", "");
   if (config.cert_file.empty() != config.key_file.empty()) {
     reader.Fail("Service", config.cert_file.empty() ? "Cert" : "Key", "Cert and Key go together");
-  }
-  if (!config.cert_file.empty() && access(config.cert_file.c_str(), R_OK) != 0) {
-    reader.Fail("Service", "Cert", "cannot read " + config.cert_file);
-  }
-  if (!config.key_file.empty() && access(config.key_file.c_str(), R_OK) != 0) {
-    reader.Fail("Service", "Key", "cannot read " + config.key_file);
   }
   config.state_dir = reader.String("Service", "StateDir", config.state_dir);
   config.workers = static_cast<int>(reader.Int("Service", "Workers", config.workers, 1, 1024));

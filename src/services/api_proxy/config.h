@@ -13,8 +13,8 @@ namespace pdnsd {
 struct ApiProxyConfig {
   HostPort listen;             // from [Service] URL (always served over HTTPS)
   bool url_said_http = false;  // [Service] URL was http://: served as HTTPS anyway, with a warning
-  std::string cert_file;       // [Service] Cert
-  std::string key_file;        // [Service] Key
+  std::string cert_file;       // [Service] Cert; generated there at first start when missing
+  std::string key_file;        // [Service] Key (EnsureTlsIdentity)
   std::string state_dir = "/var/lib/pdns-api-proxy";  // [Service] StateDir: generated TLS pair
   PdnsApiOptions powerdns;     // [PowerDNS] URL, APIToken (unused: clients send their key)
   ZoneEventSubjects subjects;  // [ZoneEventTopics]

@@ -9,13 +9,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 namespace pdnsd {
 namespace {
 
 bool Readable(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
+
+// False only when nothing is there (a file that exists but cannot be looked at counts).
+bool Exists(const std::string& path) {
+  struct stat info {};
+  return stat(path.c_str(), &info) == 0 || errno != ENOENT;
+}
+
+std::string Cause() { return std::strerror(errno); }
 
 Status WriteSelfSigned(const std::string& cert_file, const std::string& key_file) {
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
@@ -42,7 +52,7 @@ Status WriteSelfSigned(const std::string& cert_file, const std::string& key_file
 
   // The key is created with mode 0600 from the start: never readable by others, not even briefly.
   const int key_fd = open(key_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (key_fd < 0) return Status::Unavailable("cannot create " + key_file);
+  if (key_fd < 0) return Status::Unavailable("cannot create " + key_file + ": " + Cause());
   fchmod(key_fd, 0600);
   FILE* key_out = fdopen(key_fd, "w");
   const bool key_ok = key_out && PEM_write_PrivateKey(key_out, key.get(), nullptr, nullptr, 0,
@@ -51,8 +61,11 @@ Status WriteSelfSigned(const std::string& cert_file, const std::string& key_file
   if (!key_ok) return Status::Unavailable("cannot write " + key_file);
 
   FILE* cert_out = fopen(cert_file.c_str(), "w");
-  const bool cert_ok = cert_out && PEM_write_X509(cert_out, cert.get()) == 1;
-  if (cert_out) fclose(cert_out);
+  if (cert_out == nullptr) {
+    return Status::Unavailable("cannot create " + cert_file + ": " + Cause());
+  }
+  const bool cert_ok = PEM_write_X509(cert_out, cert.get()) == 1;
+  fclose(cert_out);
   if (!cert_ok) return Status::Unavailable("cannot write " + cert_file);
   return Status::Ok();
 }
@@ -62,9 +75,25 @@ Status WriteSelfSigned(const std::string& cert_file, const std::string& key_file
 StatusOr<TlsIdentity> EnsureTlsIdentity(const std::string& cert_file, const std::string& key_file,
                                         const std::string& state_dir) {
   if (!cert_file.empty() || !key_file.empty()) {
-    if (!Readable(cert_file))
-      return Status::InvalidArgument("cannot read certificate " + cert_file);
-    if (!Readable(key_file)) return Status::InvalidArgument("cannot read key " + key_file);
+    const bool have_cert = Exists(cert_file), have_key = Exists(key_file);
+    if (!have_cert && !have_key) {  // first start: the original generates the pair there too
+      if (Status s = WriteSelfSigned(cert_file, key_file); !s.ok()) return s;
+      return TlsIdentity{cert_file, key_file, true};
+    }
+    if (have_cert != have_key) {
+      const std::string& missing = have_cert ? key_file : cert_file;
+      const std::string& present = have_cert ? cert_file : key_file;
+      return Status::InvalidArgument(
+          "[Service] " + std::string(have_cert ? "Key " : "Cert ") + missing +
+          " does not exist but " + present +
+          " does: give both files, or neither to have a new pair generated");
+    }
+    if (!Readable(cert_file)) {
+      return Status::InvalidArgument("cannot read certificate " + cert_file + ": " + Cause());
+    }
+    if (!Readable(key_file)) {
+      return Status::InvalidArgument("cannot read key " + key_file + ": " + Cause());
+    }
     return TlsIdentity{cert_file, key_file, false};
   }
   TlsIdentity identity{state_dir + "/api-proxy.crt", state_dir + "/api-proxy.key", false};

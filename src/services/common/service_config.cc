@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "discovery/liveness_registry.h"
+#include "model/subjects.h"
 #include "model/zone_name.h"
 
 namespace pdnsd {
@@ -23,6 +24,11 @@ CommonConfig ReadCommonConfig(ConfigReader& reader, const std::string& service_n
     reader.Fail("Service", "ID", "must be one NATS subject token (no '.', '*', '>' or spaces)");
   }
   config.tags = reader.StringList("Service", "Tags");
+  // The original's microservice base reads these for every service (its example files carry
+  // them all); the services that use them read them themselves.
+  reader.Accept("Service", "URL");
+  reader.Accept("Secondaries", "Hosts");
+  reader.AcceptSection("ServiceMetaData");
   config.ping_interval =
       reader.Duration("ServiceDiscovery", "HealthPingIntervall", config.ping_interval);
   if (config.ping_interval.count() <= 0) {
@@ -77,6 +83,33 @@ ZoneEventSubjects ReadZoneEventSubjects(ConfigReader& reader) {
   subjects.change = reader.String("ZoneEventTopics", "Mod", subjects.change);
   subjects.remove = reader.String("ZoneEventTopics", "Del", subjects.remove);
   return subjects;
+}
+
+HostPort ReadPrimaryDnsAddress(ConfigReader& reader, const PdnsApiOptions& api) {
+  const bool old_spelling = reader.Has("AXFRPrimary", "Address");
+  if (old_spelling && !reader.Has("PowerDNS", "AXFRAddress")) {
+    reader.Fail("AXFRPrimary", "Address",
+                "is the secondary-syncer's own SOA/AXFR listener; the primary's DNS is "
+                "[PowerDNS] AXFRAddress, as in the original");
+    return {};
+  }
+  if (old_spelling) {
+    reader.Warn("AXFRPrimary", "Address",
+                "ignored: the primary's DNS is [PowerDNS] AXFRAddress ([AXFRPrimary] Address is "
+                "the secondary-syncer's own listener)");
+  }
+  const std::string fallback = HostPort{api.url.host_port.host, 53}.ToString();
+  return ReadAddress(reader, "PowerDNS", "AXFRAddress", fallback);
+}
+
+std::string ReadSubjectPrefix(ConfigReader& reader, const char* section,
+                              const std::string& fallback) {
+  std::string prefix = reader.String(section, "Prefix", fallback);
+  if (!IsValidSubject(PeerSubject(prefix, "id"))) {
+    reader.Fail(section, "Prefix",
+                "\"" + prefix + "\" + <ID> is not a NATS subject (e.g. \"" + fallback + "\")");
+  }
+  return prefix;
 }
 
 HostPort ReadAddress(ConfigReader& reader, const char* section, const char* key,

@@ -31,7 +31,9 @@ struct CommonConfig {
 std::string DefaultServiceId(const std::string& service_name);
 
 // Reads [Log], [Prometheus], [MessageBroker], [Service] ID/Tags and [ServiceDiscovery].
-// [MessageBroker] URL is required; [Service] ID must be one NATS subject token.
+// [MessageBroker] URL is required; [Service] ID must be one NATS subject token. Accepts without
+// using the keys every original service reads whether it needs them or not ([Service] URL,
+// [Secondaries] Hosts, [ServiceMetaData]), so that they are not warned about as typos.
 CommonConfig ReadCommonConfig(ConfigReader& reader, const std::string& service_name);
 
 // Reads [PowerDNS] URL (required), APIToken, ServerID.
@@ -43,6 +45,17 @@ struct ZoneEventSubjects {
   std::string remove = "zone.delete";
 };
 ZoneEventSubjects ReadZoneEventSubjects(ConfigReader& reader);
+
+// [PowerDNS] AXFRAddress, the primary's DNS as the zone-provider and the health-checker reach
+// it (the original provider's key); default: the host of [PowerDNS] URL (`api`) on port 53.
+// Our earlier spelling [AXFRPrimary] Address (the syncer's own listener in the original) is
+// an error when it stands alone and a warning next to [PowerDNS] AXFRAddress.
+HostPort ReadPrimaryDnsAddress(ConfigReader& reader, const PdnsApiOptions& api);
+
+// [<section>] Prefix of a per-secondary subject, joined with an ID by PeerSubject(): "zonedata."
+// (the original's spelling) or "zonedata". Must make a valid subject.
+std::string ReadSubjectPrefix(ConfigReader& reader, const char* section,
+                              const std::string& fallback);
 
 // Reads an address key ("127.0.0.1:20102", "[::1]:20102"); Go-style ":port" means every
 // interface.

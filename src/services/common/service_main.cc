@@ -84,6 +84,7 @@ int RunServiceMain(int argc, char** argv, const ServiceDefinition& definition) {
 
   Logger logger = MakeLogger(common.log);
   logger->info("{} {} starting with {}", definition.name, PDNSD_VERSION, config_path);
+  for (const std::string& warning : reader->Warnings()) logger->warn("{}", warning);
   auto registry = std::make_shared<prometheus::Registry>();
   int exit_code = 0;
   {

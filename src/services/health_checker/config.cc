@@ -14,10 +14,10 @@ HealthCheckerConfig ReadHealthCheckerConfig(ConfigReader& reader) {
     config.status_listen = parsed->host_port;
   }
   config.powerdns = ReadPdnsApiOptions(reader);
-  config.primary = ReadAddress(reader, "AXFRPrimary", "Address", "127.0.0.1:53");
+  config.primary = ReadPrimaryDnsAddress(reader, config.powerdns);
   config.dns_timeout = reader.Duration("PowerDNS", "AXFRTimeout", config.dns_timeout);
   config.subjects = ReadZoneEventSubjects(reader);
-  config.zone_state_prefix = reader.String("ZoneStateTopics", "Prefix", config.zone_state_prefix);
+  config.zone_state_prefix = ReadSubjectPrefix(reader, "ZoneStateTopics", config.zone_state_prefix);
   config.heartbeat_prefix = reader.String("ServiceDiscovery", "Subject", config.heartbeat_prefix);
   config.ping_interval =
       reader.Duration("ServiceDiscovery", "HealthPingIntervall", config.ping_interval);

@@ -13,12 +13,13 @@
 namespace pdnsd {
 
 struct HealthCheckerConfig {
-  HostPort status_listen{"127.0.0.1", 30001};      // [Service] URL: GET /status (plain HTTP)
-  PdnsApiOptions powerdns;                         // [PowerDNS] the primary's API
-  HostPort primary{"127.0.0.1", 53};               // [AXFRPrimary] Address: what the primary serves
+  HostPort status_listen{"127.0.0.1", 30001};  // [Service] URL: GET /status (plain HTTP)
+  PdnsApiOptions powerdns;                     // [PowerDNS] the primary's API
+  HostPort primary{"127.0.0.1",
+                   53};  // [PowerDNS] AXFRAddress: the primary's DNS, whose serials are the truth
   std::chrono::milliseconds dns_timeout{5000};     // [PowerDNS] AXFRTimeout
   ZoneEventSubjects subjects;                      // [ZoneEventTopics]
-  std::string zone_state_prefix = "zonestate";     // [ZoneStateTopics] Prefix
+  std::string zone_state_prefix = "zonestate.";    // [ZoneStateTopics] Prefix (PeerSubject)
   std::string heartbeat_prefix = "heartbeat";      // [ServiceDiscovery] Subject
   std::chrono::milliseconds ping_interval{10000};  // [ServiceDiscovery] HealthPingIntervall
   std::vector<std::string> static_secondaries;     // [Secondaries] Hosts

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dns/soa_query.h"
+#include "model/subjects.h"
 #include "model/zone_name.h"
 #include "services/health_checker/signing_schedule.h"
 
@@ -259,8 +260,8 @@ StatusOr<HealthChecker::PrimaryView> HealthChecker::QueryPrimary() {
 
 StatusOr<std::map<std::string, uint32_t>> HealthChecker::SecondaryState(
     const std::string& id, const std::optional<std::string>& zone) {
-  auto raw = bus_->Request(config_.zone_state_prefix + "." + id, EncodeZoneStateRequest({zone, ""}),
-                           config_.state_timeout);
+  auto raw = bus_->Request(PeerSubject(config_.zone_state_prefix, id),
+                           EncodeZoneStateRequest({zone, ""}), config_.state_timeout);
   if (!raw.ok()) {
     metrics_->state_failures.Increment();
     return raw.status();

@@ -14,7 +14,19 @@ SecondarySyncerConfig ReadSecondarySyncerConfig(ConfigReader& reader) {
     reader.Fail("Service", "ID", "must be one NATS subject token (no '.', '*', '>' or spaces)");
   }
   config.powerdns = ReadPdnsApiOptions(reader);
-  config.axfr_address = ReadAddress(reader, "PowerDNS", "AXFRAddress", "127.0.0.1:20102");
+  // The original's key for the syncer's own SOA/AXFR listener. [PowerDNS] AXFRAddress, our
+  // earlier spelling, is the zone-provider's key (the primary's DNS): alone it would leave the
+  // listener silently on the default, so it is an error.
+  const bool old_spelling = reader.Has("PowerDNS", "AXFRAddress");
+  if (old_spelling && !reader.Has("AXFRPrimary", "Address")) {
+    reader.Fail("PowerDNS", "AXFRAddress",
+                "is the zone-provider's key (the primary's DNS); the syncer's own SOA/AXFR "
+                "listener is [AXFRPrimary] Address, as in the original");
+  } else if (old_spelling) {
+    reader.Warn("PowerDNS", "AXFRAddress",
+                "ignored: the syncer's own SOA/AXFR listener is [AXFRPrimary] Address");
+  }
+  config.axfr_address = ReadAddress(reader, "AXFRPrimary", "Address", "127.0.0.1:20102");
   config.axfr_timeout = reader.Duration("PowerDNS", "AXFRTimeout", config.axfr_timeout);
   config.event_delay = reader.Duration("PowerDNS", "EventDelay", config.event_delay);
   config.retry_max = reader.Duration("PowerDNS", "RetryMaxDelay", config.retry_max);
@@ -24,8 +36,8 @@ SecondarySyncerConfig ReadSecondarySyncerConfig(ConfigReader& reader) {
   config.api_workers =
       static_cast<int>(reader.Int("PowerDNS", "APIWorker", config.api_workers, 1, 256));
   config.subjects = ReadZoneEventSubjects(reader);
-  config.zone_data_prefix = reader.String("ZoneDataTopics", "Prefix", config.zone_data_prefix);
-  config.zone_state_prefix = reader.String("ZoneStateTopics", "Prefix", config.zone_state_prefix);
+  config.zone_data_prefix = ReadSubjectPrefix(reader, "ZoneDataTopics", config.zone_data_prefix);
+  config.zone_state_prefix = ReadSubjectPrefix(reader, "ZoneStateTopics", config.zone_state_prefix);
   return config;
 }
 

@@ -15,13 +15,13 @@ namespace pdnsd {
 struct SecondarySyncerConfig {
   std::string id;                             // [Service] ID; default SHA-256 hex of the hostname
   PdnsApiOptions powerdns;                    // [PowerDNS] URL, APIToken, ServerID
-  HostPort axfr_address{"127.0.0.1", 20102};  // [PowerDNS] AXFRAddress: our SOA/AXFR endpoint
+  HostPort axfr_address{"127.0.0.1", 20102};  // [AXFRPrimary] Address: our SOA/AXFR endpoint
   std::chrono::milliseconds axfr_timeout{10000};  // [PowerDNS] AXFRTimeout
   std::chrono::milliseconds event_delay{0};       // [PowerDNS] EventDelay: wait before reconciling
   int api_workers = 4;                            // [PowerDNS] APIWorker
   ZoneEventSubjects subjects;                     // [ZoneEventTopics]
-  std::string zone_data_prefix = "zonedata";      // [ZoneDataTopics] Prefix
-  std::string zone_state_prefix = "zonestate";    // [ZoneStateTopics] Prefix
+  std::string zone_data_prefix = "zonedata.";     // [ZoneDataTopics] Prefix (PeerSubject)
+  std::string zone_state_prefix = "zonestate.";   // [ZoneStateTopics] Prefix (PeerSubject)
   std::chrono::milliseconds retry_max{10000};     // [PowerDNS] RetryMaxDelay: backoff ceiling
   // [PowerDNS] DNSAddress: where the local PowerDNS answers DNS. When set, a commit is first
   // looked for over DNS (far cheaper for PowerDNS than an API call).

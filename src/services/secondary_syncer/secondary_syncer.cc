@@ -10,6 +10,7 @@
 #include "dns/soa_query.h"
 
 #include "model/messages.h"
+#include "model/subjects.h"
 
 namespace pdnsd {
 
@@ -112,7 +113,7 @@ Status SecondarySyncer::Start() {
       subscriptions_.push_back(std::move(*subscription));
     }
   }
-  auto state = bus_->Subscribe(config_.zone_state_prefix + "." + config_.id, "",
+  auto state = bus_->Subscribe(PeerSubject(config_.zone_state_prefix, config_.id), "",
                                [this](const BusMessage& message) { OnStateRequest(message); });
   if (!state.ok()) return state.status();
   subscriptions_.push_back(std::move(*state));
@@ -198,7 +199,7 @@ void SecondarySyncer::OnStateRequest(const BusMessage& message) {
 }
 
 StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool only_soa) {
-  const std::string subject = config_.zone_data_prefix + "." + config_.id;
+  const std::string subject = PeerSubject(config_.zone_data_prefix, config_.id);
   auto raw = bus_->Request(subject, EncodeZoneDataRequest({zone, only_soa, "", true}),
                            config_.axfr_timeout, &zone_requests_);
   auto reply = raw.ok() ? DecodeZoneDataReply(*raw) : StatusOr<ZoneDataReply>(raw.status());

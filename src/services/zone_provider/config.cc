@@ -7,7 +7,7 @@ namespace pdnsd {
 ZoneProviderConfig ReadZoneProviderConfig(ConfigReader& reader) {
   ZoneProviderConfig config;
   config.powerdns = ReadPdnsApiOptions(reader);
-  config.primary = ReadAddress(reader, "AXFRPrimary", "Address", "127.0.0.1:53");
+  config.primary = ReadPrimaryDnsAddress(reader, config.powerdns);
   config.axfr_timeout = reader.Duration("PowerDNS", "AXFRTimeout", config.axfr_timeout);
   config.subject = reader.String("ZoneDataTopics", "Wildcard", config.subject);
   config.workers = static_cast<int>(reader.Int("Service", "Workers", config.workers, 1, 256));

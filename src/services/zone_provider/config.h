@@ -11,8 +11,8 @@
 namespace pdnsd {
 
 struct ZoneProviderConfig {
-  PdnsApiOptions powerdns;                        // [PowerDNS] URL, APIToken, ServerID
-  HostPort primary{"127.0.0.1", 53};              // [AXFRPrimary] Address: the primary's DNS
+  PdnsApiOptions powerdns;            // [PowerDNS] URL, APIToken, ServerID
+  HostPort primary{"127.0.0.1", 53};  // [PowerDNS] AXFRAddress: the primary's DNS (AXFR from it)
   std::chrono::milliseconds axfr_timeout{10000};  // [PowerDNS] AXFRTimeout
   std::string subject = "zonedata.*";             // [ZoneDataTopics] Wildcard
   std::string queue_group = "worker";             // as the original: instances share the load
