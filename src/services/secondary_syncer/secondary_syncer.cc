@@ -26,11 +26,21 @@ struct SecondarySyncer::Metrics {
         invalid(AddCounter(registry, "secondarysyncer_invalid_messages_total",
                            "Messages rejected as malformed")),
         reconciles(AddCounterFamily(registry, "secondarysyncer_reconciles_total",
-                                    "Zone reconciliations by result")) {
+                                    "Zone reconciliations by result")),
+        commit_waits(AddCounterFamily(
+            registry, "secondarysyncer_commit_waits_total",
+            "Waits for the local PowerDNS to commit a transfer, by how they ended")),
+        retrieves_repeated(AddCounter(
+            registry, "secondarysyncer_retrieves_repeated_total",
+            "axfr-retrieve asked again because no transfer reached the endpoint (dropped)")) {
     for (const char* type : {"create", "change", "delete"}) events.Add({{"event_type", type}});
     for (const char* state : {"successful", "failed"}) {
       zone_data_requests.Add({{"state", state}});
       reconciles.Add({{"result", state}});
+    }
+    reconciles.Add({{"result", "superseded"}});
+    for (const char* outcome : {"committed", "superseded", "assumed"}) {
+      commit_waits.Add({{"outcome", outcome}});
     }
     dns_queries.Add({{"qtype", "soa"}, {"state", "permitted"}});
     dns_queries.Add({{"qtype", "axfr"}, {"state", "permitted"}});
@@ -43,6 +53,8 @@ struct SecondarySyncer::Metrics {
   prometheus::Family<prometheus::Counter>& dns_queries;
   prometheus::Counter& invalid;
   prometheus::Family<prometheus::Counter>& reconciles;
+  prometheus::Family<prometheus::Counter>& commit_waits;
+  prometheus::Counter& retrieves_repeated;
 };
 
 SecondarySyncer::SecondarySyncer(SecondarySyncerConfig config, Bus* bus,
@@ -164,6 +176,10 @@ void SecondarySyncer::OnStateRequest(const BusMessage& message) {
 }
 
 StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool only_soa) {
+  if (!only_soa) {
+    std::lock_guard lock(served_mutex_);
+    ++served_[zone].started;
+  }
   const std::string subject = config_.zone_data_prefix + "." + config_.id;
   auto raw =
       bus_->Request(subject, EncodeZoneDataRequest({zone, only_soa, ""}), config_.axfr_timeout);
@@ -173,6 +189,11 @@ StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool o
   if (!reply.ok()) return reply.status();
   if (reply->zone != zone) {
     return Status::Unavailable("zone provider answered for " + reply->zone + " instead of " + zone);
+  }
+  if (!only_soa) {
+    ZoneDnssecState dnssec = DnssecStateOfZoneText(reply->zone_data);
+    std::lock_guard lock(served_mutex_);
+    served_[zone].fetched_dnssec = std::move(dnssec);
   }
   return std::move(reply->zone_data);
 }
@@ -189,6 +210,7 @@ void SecondarySyncer::OnTransferServed(const std::string& zone, uint32_t serial)
     Served& served = served_[zone];
     ++served.count;
     served.serial = serial;
+    served.dnssec = served.fetched_dnssec;
   }
   served_cv_.notify_all();
 }
@@ -218,7 +240,8 @@ void SecondarySyncer::WorkerLoop() {
   while (auto zone = queue_.Take()) {
     const Status status = Reconcile(*zone);
     if (status.ok()) {
-      metrics_->reconciles.Add({{"result", "successful"}}).Increment();
+      const bool superseded = TakeSuperseded(*zone);
+      metrics_->reconciles.Add({{"result", superseded ? "superseded" : "successful"}}).Increment();
       std::lock_guard lock(retry_mutex_);
       failures_.erase(*zone);
     } else if (!stopping_) {
@@ -273,27 +296,66 @@ Status SecondarySyncer::Reconcile(const std::string& zone) {
     }
   }
   if (created) logger_->info("{}: created as secondary of {}", zone, masters.front());
+  std::optional<ZoneDnssecState> dnssec_before;
+  if (!created) dnssec_before = ZoneDnssecState{local_before.dnssec, local_before.nsec3param};
 
   const Served before = ServedState(zone);
   if (Status s = powerdns_.RetrieveFromPrimary(zone); !s.ok()) return s;
-  if (Status s = WaitForCommit(zone, before, local_before); !s.ok()) return s;
-  // Only now: a flush before the commit lets a racing query re-cache the old answer (STACK-NOTES).
+  bool superseded = false;
+  if (Status s = WaitForCommit(zone, before, local_before, &superseded); !s.ok()) return s;
+  if (superseded) {
+    logger_->debug("{}: marked again while its transfer commits; the next sync flushes", zone);
+    return Status::Ok();
+  }
+  // Only now: a purge or flush before the commit lets a racing reader re-cache the old
+  // metadata or answer (STACK-NOTES).
+  if (Status s = PurgeStaleMetadata(zone, dnssec_before); !s.ok()) return s;
   if (Status s = powerdns_.FlushCache(zone); !s.ok()) return s;
   logger_->info("{}: in sync at serial {}", zone, ServedState(zone).serial);
   return Status::Ok();
 }
 
+bool SecondarySyncer::TakeSuperseded(const std::string& zone) {
+  std::lock_guard lock(served_mutex_);
+  return superseded_.erase(zone) > 0;
+}
+
+Status SecondarySyncer::PurgeStaleMetadata(const std::string& zone,
+                                           const std::optional<ZoneDnssecState>& before) {
+  const ZoneDnssecState served = ServedState(zone).dnssec;
+  if (!MetadataCacheMayBeStale(before, served)) return Status::Ok();
+  logger_->debug("{}: DNSSEC state changed (signed {}, NSEC3PARAM \"{}\"): purging metadata cache",
+                 zone, served.signed_zone, served.nsec3param);
+  return powerdns_.PurgeMetadataCache(zone);
+}
+
 Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& before,
-                                      const PdnsZone& local_before) {
+                                      const PdnsZone& local_before, bool* superseded) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + config_.axfr_timeout;
   Served served;
   {
     std::unique_lock lock(served_mutex_);
-    const bool got = served_cv_.wait_until(lock, deadline, [&] {
+    int retrieves = 1;
+    const auto transfer_ended = [&] {
       const Served& now = served_[zone];
       return stopping_ || now.count > before.count || now.failures > before.failures;
-    });
+    };
+    for (;;) {
+      const auto again_after =
+          RetrieveAgainAfter(retrieves, served_[zone].started > before.started);
+      const auto until = again_after ? std::min(deadline, Clock::now() + *again_after) : deadline;
+      if (served_cv_.wait_until(lock, until, transfer_ended) || Clock::now() >= deadline) break;
+      if (served_[zone].started > before.started) continue;  // under way: wait for it
+      // Nothing reached our endpoint: PowerDNS may have dropped the retrieve (a transfer of
+      // the zone was still in flight). Asking again is harmless: merged or dropped likewise.
+      lock.unlock();
+      const Status again = powerdns_.RetrieveFromPrimary(zone);
+      metrics_->retrieves_repeated.Increment();
+      lock.lock();
+      if (!again.ok()) return again;
+      ++retrieves;
+    }
     if (stopping_) return Status::Unavailable("stopping");
     const Served& now = served_[zone];
     if (now.count == before.count && now.failures > before.failures) {
@@ -301,10 +363,15 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
       return Status(now.last_failure.code(), "transfer of " + zone + " failed at our endpoint: " +
                                                  now.last_failure.message());
     }
-    if (!got) return Status::Timeout("PowerDNS did not transfer " + zone + " from our endpoint");
-    served = served_[zone];
+    if (now.count == before.count) {
+      return Status::Timeout("PowerDNS did not transfer " + zone + " from our endpoint");
+    }
+    served = now;
   }
   const auto served_at = Clock::now();
+  const auto count_wait = [&](const char* outcome) {
+    metrics_->commit_waits.Add({{"outcome", outcome}}).Increment();
+  };
   // First over DNS: a SOA query costs the local PowerDNS a small fraction of an API call
   // (which builds a backend per request: ~2 ms of its CPU). Only a transfer that moves the
   // serial shows there, and only until a query racing the commit re-caches the old SOA
@@ -313,7 +380,10 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
     constexpr std::chrono::milliseconds kDnsCommitWindow{250};
     while (!stopping_ && Clock::now() < served_at + kDnsCommitWindow) {
       auto serial = QuerySoaSerial(*config_.local_dns, zone, std::chrono::milliseconds(100));
-      if (serial.ok() && *serial == ServedState(zone).serial) return Status::Ok();
+      if (serial.ok() && *serial == ServedState(zone).serial) {
+        count_wait("committed");
+        return Status::Ok();
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
@@ -324,14 +394,31 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
     if (local.ok()) {
       // Re-read: a later transfer may have been served meanwhile.
       served = ServedState(zone);
-      const bool serial_matches = local->serial == served.serial;
-      // A transfer that keeps the serial (DNSSEC key change) shows only in last_check, which
-      // has one-second resolution: give up waiting for it after a second.
-      const bool committed =
-          serial_matches && (local_before.last_check == 0 || served.serial != local_before.serial ||
-                             local->last_check != local_before.last_check ||
-                             Clock::now() - served_at > std::chrono::milliseconds(1100));
-      if (committed) return Status::Ok();
+      const CommitProgress progress{
+          .serial_matches = local->serial == served.serial,
+          .serial_moved = served.serial != local_before.serial,
+          .first_transfer = local_before.last_check == 0,
+          .last_check_advanced = local->last_check != local_before.last_check,
+          .marked_again = queue_.marked(zone),
+          .since_served =
+              std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - served_at)};
+      switch (DecideCommitWait(progress)) {
+        case CommitWaitDecision::kWait:
+          break;
+        case CommitWaitDecision::kCommitted:
+          count_wait("committed");
+          return Status::Ok();
+        case CommitWaitDecision::kSuperseded: {
+          count_wait("superseded");
+          std::lock_guard lock(served_mutex_);
+          superseded_.insert(zone);
+          *superseded = true;
+          return Status::Ok();
+        }
+        case CommitWaitDecision::kAssumedCommitted:
+          count_wait("assumed");
+          return Status::Ok();
+      }
     } else if (local.status().code() != StatusCode::kNotFound) {
       return local.status();
     }

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "services/common/service_main.h"
 #include "services/secondary_syncer/config.h"
 #include "services/secondary_syncer/reconcile_queue.h"
+#include "services/secondary_syncer/sync_rules.h"
 
 namespace prometheus {
 class Registry;
@@ -49,10 +51,13 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
  private:
   struct Metrics;
   struct Served {
-    uint64_t count = 0;  // complete transfers served so far
+    uint64_t count = 0;    // complete transfers served so far
+    uint64_t started = 0;  // transfers that asked the zone-provider for the zone so far
     uint32_t serial = 0;
     uint64_t failures = 0;  // transfers the endpoint could not serve (the source failed)
     Status last_failure;
+    ZoneDnssecState dnssec;          // of the last complete transfer
+    ZoneDnssecState fetched_dnssec;  // of the zone data fetched for the transfer under way
   };
 
   // ZoneSource: zone data from the zone-provider over the bus.
@@ -67,8 +72,16 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   void WorkerLoop();
   Status Reconcile(const std::string& zone);
   Status RemoveLocalZone(const std::string& zone);
-  // Waits until the local PowerDNS committed a transfer served after `before`.
-  Status WaitForCommit(const std::string& zone, const Served& before, const PdnsZone& local_before);
+  // Waits until the local PowerDNS committed a transfer served after `before`, asking for the
+  // transfer again when PowerDNS dropped the retrieve. Sets *superseded (and returns Ok)
+  // when it stopped waiting because the zone was marked again (DecideCommitWait).
+  Status WaitForCommit(const std::string& zone, const Served& before, const PdnsZone& local_before,
+                       bool* superseded);
+  // After the commit: purges the zone-metadata cache when the transfer may have changed the
+  // zone's DNSSEC metadata (MetadataCacheMayBeStale); `before` is nullopt for a new zone.
+  Status PurgeStaleMetadata(const std::string& zone, const std::optional<ZoneDnssecState>& before);
+  // True (once) when the last reconcile of `zone` stopped as superseded.
+  bool TakeSuperseded(const std::string& zone);
   Served ServedState(const std::string& zone);
   // True (once) when `zone` was announced by an add event since the last call.
   bool TakeAnnouncedNew(const std::string& zone);
@@ -87,6 +100,7 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   std::mutex served_mutex_;
   std::condition_variable served_cv_;
   std::map<std::string, Served> served_;  // GUARDED_BY(served_mutex_)
+  std::set<std::string> superseded_;      // GUARDED_BY(served_mutex_)
   std::mutex retry_mutex_;
   std::map<std::string, int> failures_;  // GUARDED_BY(retry_mutex_)
   // Zones announced by an add event since their last reconcile: probably absent locally, so
