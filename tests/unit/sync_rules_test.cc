@@ -103,6 +103,15 @@ TEST(DecideCommitWait, WaitsForTheCommitAndEndsEarlyWhenSuperseded) {
       {"same serial, last_check moved",
        {.serial_matches = true, .last_check_advanced = true, .marked_again = true},
        D::kCommitted},
+      {"same serial, last_check moved, but maybe by the superseded reconcile's commit",
+       {.serial_matches = true,
+        .last_check_advanced = true,
+        .previous_commit_unconfirmed = true,
+        .since_served = soon},
+       D::kWait},
+      {"new serial after a superseded reconcile",
+       {.serial_matches = true, .serial_moved = true, .previous_commit_unconfirmed = true},
+       D::kCommitted},
       {"same serial, same second: wait", {.serial_matches = true, .since_served = soon}, D::kWait},
       {"same serial, same second, marked again: stop",
        {.serial_matches = true, .marked_again = true, .since_served = soon},
@@ -116,14 +125,14 @@ TEST(DecideCommitWait, WaitsForTheCommitAndEndsEarlyWhenSuperseded) {
   }
 }
 
-TEST(RetrieveAgainAfter, DoublesFrom200MsUpTo2sUntilATransferStarts) {
-  EXPECT_EQ(RetrieveAgainAfter(1, false), milliseconds(200));
-  EXPECT_EQ(RetrieveAgainAfter(2, false), milliseconds(400));
-  EXPECT_EQ(RetrieveAgainAfter(3, false), milliseconds(800));
-  EXPECT_EQ(RetrieveAgainAfter(4, false), milliseconds(1600));
-  EXPECT_EQ(RetrieveAgainAfter(5, false), milliseconds(2000));
+TEST(RetrieveAgainAfter, DoublesFrom50MsUpTo2sUntilATransferStarts) {
+  EXPECT_EQ(RetrieveAgainAfter(1, false), milliseconds(50));
+  EXPECT_EQ(RetrieveAgainAfter(2, false), milliseconds(100));
+  EXPECT_EQ(RetrieveAgainAfter(3, false), milliseconds(200));
+  EXPECT_EQ(RetrieveAgainAfter(6, false), milliseconds(1600));
+  EXPECT_EQ(RetrieveAgainAfter(7, false), milliseconds(2000));
   EXPECT_EQ(RetrieveAgainAfter(50, false), milliseconds(2000));
-  EXPECT_EQ(RetrieveAgainAfter(0, false), milliseconds(200));
+  EXPECT_EQ(RetrieveAgainAfter(0, false), milliseconds(50));
   EXPECT_EQ(RetrieveAgainAfter(1, true), std::nullopt);
   EXPECT_EQ(RetrieveAgainAfter(5, true), std::nullopt);
 }

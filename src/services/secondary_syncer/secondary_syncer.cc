@@ -369,8 +369,18 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
     served = now;
   }
   const auto served_at = Clock::now();
+  const bool previous_commit_unconfirmed = [&] {
+    std::lock_guard lock(served_mutex_);
+    return commit_unconfirmed_.count(zone) != 0;
+  }();
   const auto count_wait = [&](const char* outcome) {
     metrics_->commit_waits.Add({{"outcome", outcome}}).Increment();
+    std::lock_guard lock(served_mutex_);
+    if (std::string_view(outcome) == "superseded") {
+      commit_unconfirmed_.insert(zone);
+    } else {
+      commit_unconfirmed_.erase(zone);
+    }
   };
   // First over DNS: a SOA query costs the local PowerDNS a small fraction of an API call
   // (which builds a backend per request: ~2 ms of its CPU). Only a transfer that moves the
@@ -399,6 +409,7 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
           .serial_moved = served.serial != local_before.serial,
           .first_transfer = local_before.last_check == 0,
           .last_check_advanced = local->last_check != local_before.last_check,
+          .previous_commit_unconfirmed = previous_commit_unconfirmed,
           .marked_again = queue_.marked(zone),
           .since_served =
               std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - served_at)};

@@ -101,6 +101,8 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   std::condition_variable served_cv_;
   std::map<std::string, Served> served_;  // GUARDED_BY(served_mutex_)
   std::set<std::string> superseded_;      // GUARDED_BY(served_mutex_)
+  // Zones whose last commit wait stopped as superseded, until a later one sees a commit.
+  std::set<std::string> commit_unconfirmed_;  // GUARDED_BY(served_mutex_)
   std::mutex retry_mutex_;
   std::map<std::string, int> failures_;  // GUARDED_BY(retry_mutex_)
   // Zones announced by an add event since their last reconcile: probably absent locally, so

@@ -67,7 +67,8 @@ bool MetadataCacheMayBeStale(const std::optional<ZoneDnssecState>& before,
 
 CommitWaitDecision DecideCommitWait(const CommitProgress& progress) {
   if (!progress.serial_matches) return CommitWaitDecision::kWait;
-  if (progress.serial_moved || progress.first_transfer || progress.last_check_advanced) {
+  if (progress.serial_moved || progress.first_transfer ||
+      (progress.last_check_advanced && !progress.previous_commit_unconfirmed)) {
     return CommitWaitDecision::kCommitted;
   }
   if (progress.marked_again) return CommitWaitDecision::kSuperseded;
@@ -79,8 +80,8 @@ CommitWaitDecision DecideCommitWait(const CommitProgress& progress) {
 
 std::optional<std::chrono::milliseconds> RetrieveAgainAfter(int retrieves, bool transfer_started) {
   if (transfer_started) return std::nullopt;
-  const int doublings = std::clamp(retrieves - 1, 0, 4);
-  return std::min(std::chrono::milliseconds(200) * (1 << doublings),
+  const int doublings = std::clamp(retrieves - 1, 0, 6);
+  return std::min(std::chrono::milliseconds(50) * (1 << doublings),
                   std::chrono::milliseconds(2000));
 }
 

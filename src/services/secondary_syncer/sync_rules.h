@@ -39,7 +39,10 @@ struct CommitProgress {
   bool serial_moved = false;         // the served serial differs from the serial before
   bool first_transfer = false;       // the zone had never been transferred (last_check 0)
   bool last_check_advanced = false;  // last_check differs from the one before the transfer
-  bool marked_again = false;         // a newer event for the zone is waiting
+  // The zone's previous reconcile stopped as superseded, so its commit may have landed after
+  // the "before" look and moved last_check: last_check then proves nothing.
+  bool previous_commit_unconfirmed = false;
+  bool marked_again = false;  // a newer event for the zone is waiting
   std::chrono::milliseconds since_served{0};
 };
 
@@ -54,7 +57,7 @@ enum class CommitWaitDecision {
 // one-second resolution: a second transfer within the same second leaves it unchanged, and
 // only time (kUnchangedSerialCommitWait) tells. A zone marked again meanwhile need not wait:
 // the next reconcile's transfer comes after this one in PowerDNS and its flush follows its own
-// commit.
+// commit (for that reconcile, last_check counts only if it also moves the serial).
 inline constexpr std::chrono::milliseconds kUnchangedSerialCommitWait{1100};
 CommitWaitDecision DecideCommitWait(const CommitProgress& progress);
 
@@ -62,7 +65,7 @@ CommitWaitDecision DecideCommitWait(const CommitProgress& progress);
 // merges one asked for while it is queued), so a retrieve after which no transfer reached our
 // endpoint is asked again. `retrieves` counts the ones asked so far (>= 1). nullopt once a
 // transfer has started at our endpoint: it is the one to wait for (a large zone's takes
-// seconds). Otherwise the delay until asking again doubles from 200 ms, at most 2 s: a
+// seconds). Otherwise the delay until asking again doubles from 50 ms, at most 2 s: a
 // transfer starts within a few milliseconds (STACK-NOTES), and a long queue of retrievals is
 // not flooded.
 std::optional<std::chrono::milliseconds> RetrieveAgainAfter(int retrieves, bool transfer_started);
