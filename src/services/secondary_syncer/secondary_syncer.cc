@@ -326,7 +326,16 @@ Status SecondarySyncer::PurgeStaleMetadata(const std::string& zone,
   if (!MetadataCacheMayBeStale(before, served)) return Status::Ok();
   logger_->debug("{}: DNSSEC state changed (signed {}, NSEC3PARAM \"{}\"): purging metadata cache",
                  zone, served.signed_zone, served.nsec3param);
-  return powerdns_.PurgeMetadataCache(zone);
+  Status purged = powerdns_.PurgeMetadataCache(zone);
+  if (purged.code() == StatusCode::kInvalidArgument) {
+    // A PowerDNS that refuses the call would refuse it on every retry: sync without it.
+    logger_->warn(
+        "{}: cannot purge PowerDNS's zone-metadata cache ({}); it may serve the old "
+        "DNSSEC state until zone-metadata-cache-ttl runs out",
+        zone, purged.message());
+    return Status::Ok();
+  }
+  return purged;
 }
 
 Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& before,
