@@ -153,4 +153,9 @@ Status PdnsApiClient::FlushCache(const std::string& zone) const {
       .status();
 }
 
+Status PdnsApiClient::PurgeMetadataCache(const std::string& zone) const {
+  return Call("purge_metadata", "DELETE", ZonePath(zone) + "/metadata/X-PDNSD-CACHE-PURGE", "")
+      .status();
+}
+
 }  // namespace pdnsd

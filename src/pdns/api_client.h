@@ -40,9 +40,10 @@ struct PdnsApiOptions {
 class PdnsApiClient {
  public:
   // Called after every API call with its kind ("list", "get", "create", "update", "delete",
-  // "retrieve", "flush", "nsec3") and whether PowerDNS gave a definitive answer; feeds the
-  // services' metrics. "No such zone" (404) to a "get" or "delete" is an answer, not a failure:
-  // it is what a normal deletion produces, and an alert on failed calls must not fire on it.
+  // "retrieve", "flush", "nsec3", "purge_metadata") and whether PowerDNS gave a definitive
+  // answer; feeds the services' metrics. "No such zone" (404) to a "get" or "delete" is an
+  // answer, not a failure: it is what a normal deletion produces, and an alert on failed calls
+  // must not fire on it.
   using CallObserver = std::function<void(const char* call, bool ok)>;
 
   explicit PdnsApiClient(PdnsApiOptions options, CallObserver observer = nullptr);
@@ -63,6 +64,12 @@ class PdnsApiClient {
   Status RetrieveFromPrimary(const std::string& zone) const;
   // PUT .../cache/flush?domain=Z: drops the zone's entries from the packet and query caches.
   Status FlushCache(const std::string& zone) const;
+  // Drops the zone's entry from PowerDNS's zone-metadata cache (PRESIGNED, NSEC3PARAM, ...),
+  // which FlushCache does not reach: DELETE .../metadata/X-PDNSD-CACHE-PURGE, a kind nothing
+  // stores. Measured on 4.7.3: any write through the metadata endpoint purges the zone's
+  // entry; PUT .../zones/Z does not, and neither it nor POST .../zones sets `presigned` on a
+  // Slave zone, and PRESIGNED itself is refused there (422).
+  Status PurgeMetadataCache(const std::string& zone) const;
 
  private:
   struct Response {

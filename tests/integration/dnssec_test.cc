@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "integration/integration_helpers.h"
@@ -58,6 +60,79 @@ class DnssecTest : public ::testing::Test {
       if (rtype != type) kept += record + "\n";
     }
     return SortedLines(kept);
+  }
+
+  // Creates signed `zone` with `records` A records, changes its keys twice within one
+  // wall-clock second and PATCHes it right after: the PATCH reaches both secondaries.
+  void PatchRightAfterKeyChange(const std::string& zone, int records);
+
+  // Successful reconciles of each syncer so far.
+  std::vector<double> SuccessfulReconciles() {
+    std::vector<double> counts;
+    for (size_t i = 0; i < cluster_.syncers.size(); ++i) {
+      counts.push_back(Reconciles(cluster_, i, "successful"));
+    }
+    return counts;
+  }
+
+  // Waits until syncer `i` finished a successful reconcile after `before[i]` (it then reports
+  // the zone in sync), then asks secondary `i` at once for `name` A with DNSSEC records: the
+  // first answer after the sync. Returns the answers, one per secondary ("" if the syncer
+  // never reported).
+  std::vector<std::string> FirstSignedAnswersAfterSync(const std::vector<double>& before,
+                                                       const std::string& name) {
+    std::vector<std::string> answers(cluster_.secondaries.size());
+    std::vector<bool> done(answers.size(), false);
+    WaitFor(
+        [&] {
+          bool all = true;
+          for (size_t i = 0; i < answers.size(); ++i) {
+            if (done[i]) continue;
+            if (Reconciles(cluster_, i, "successful") > before[i]) {
+              answers[i] = DigShort(cluster_.secondaries[i]->dns_address(), name, "A", "+dnssec");
+              done[i] = true;
+            } else {
+              all = false;
+            }
+          }
+          return all;
+        },
+        std::chrono::seconds(30), std::chrono::milliseconds(1));
+    return answers;
+  }
+
+  // Lists the zones of every secondary through its API, over and over, until destroyed: what
+  // zone-state requests (the health-checker's) make the syncers do. Each listing reads every
+  // zone's metadata through PowerDNS's zone-metadata cache, so one that falls inside a
+  // transfer's transaction caches the old PRESIGNED flag.
+  class ZoneListReaders {
+   public:
+    explicit ZoneListReaders(const Cluster& cluster) {
+      for (const auto& secondary : cluster.secondaries) {
+        threads_.emplace_back([this, server = secondary.get()] {
+          while (!stop_) {
+            server->Api("GET", Cluster::ZonesPath());
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+          }
+        });
+      }
+    }
+    ~ZoneListReaders() {
+      stop_ = true;
+      for (auto& thread : threads_) thread.join();
+    }
+
+   private:
+    std::atomic<bool> stop_{false};
+    std::vector<std::thread> threads_;
+  };
+
+  // Whether the secondary's PowerDNS takes `zone` for signed: its API's `dnssec` flag, read
+  // through the same zone-metadata cache (PRESIGNED) as its answers.
+  static bool SecondaryTakesSigned(const PdnsServer& secondary, const std::string& zone) {
+    const HttpResponse r = secondary.Api("GET", Cluster::ZonesPath(zone) + "?rrsets=false");
+    const auto doc = json::parse(r.body, nullptr, false);
+    return doc.is_object() && doc.value("dnssec", false);
   }
 
   Cluster cluster_;
@@ -245,6 +320,175 @@ TEST_F(DnssecTest, SignedZoneIsServedSignedWithoutKeyMaterial) {
     EXPECT_EQ(secondary.Sql("select count(*) from cryptokeys", &sql_code), "0\n");
     EXPECT_EQ(sql_code, 0);
   }
+}
+
+// PowerDNS's stock zone-metadata-cache-ttl (60 s) caches a zone's PRESIGNED flag: a secondary
+// that learnt of it only from the transfer served the zone unsigned for up to a minute. The
+// syncer sets the flag through the API before the transfer, so the first answer after it
+// reports the zone in sync is signed (this fixture runs PowerDNS with stock settings).
+TEST_F(DnssecTest, NewSignedZoneIsSignedFromTheFirstAnswerAfterSync) {
+  const std::string zone = "fresh.example.";
+  const std::vector<double> before = SuccessfulReconciles();
+  ZoneListReaders readers(cluster_);
+  ASSERT_EQ(cluster_
+                .CreateZone(zone, 1,
+                            R"([{"name":"www.fresh.example.","type":"A","ttl":60,
+                                 "changetype":"REPLACE",
+                                 "records":[{"content":"192.0.2.40","disabled":false}]}])",
+                            /*dnssec=*/true)
+                .status,
+            201);
+  const std::vector<std::string> answers = FirstSignedAnswersAfterSync(before, "www." + zone);
+  for (size_t i = 0; i < answers.size(); ++i) {
+    SCOPED_TRACE("secondary" + std::to_string(i));
+    EXPECT_NE(answers[i].find("192.0.2.40"), std::string::npos) << answers[i];
+    EXPECT_NE(answers[i].find("A 13 3 60"), std::string::npos)
+        << "first answer after the sync has no RRSIG: " << answers[i];
+    EXPECT_TRUE(SecondaryTakesSigned(*cluster_.secondaries[i], zone));
+  }
+}
+
+// A zone that turns DNSSEC on (a key added) is signed from the first answer after the sync,
+// and unsigned again from the first answer after its keys are removed.
+TEST_F(DnssecTest, ZoneTurningDnssecOnAndOffIsServedAccordinglyFromTheFirstAnswer) {
+  const std::string zone = "toggle.example.";
+  const std::string name = "www." + zone;
+  ASSERT_EQ(cluster_
+                .CreateZone(zone, 1,
+                            R"([{"name":"www.toggle.example.","type":"A","ttl":60,
+                                 "changetype":"REPLACE",
+                                 "records":[{"content":"192.0.2.50","disabled":false}]}])")
+                .status,
+            201);
+  ASSERT_TRUE(cluster_.WaitAllServe(zone, cluster_.PrimarySerial(zone)));
+  ASSERT_TRUE(WaitSyncersIdle(cluster_));
+  for (auto& secondary : cluster_.secondaries) {
+    // Resolvers ask meanwhile: the unsigned answer and the zone's metadata are cached.
+    const std::string answer = DigShort(secondary->dns_address(), name, "A", "+dnssec");
+    EXPECT_EQ(answer, "192.0.2.50");
+    EXPECT_FALSE(SecondaryTakesSigned(*secondary, zone));
+  }
+
+  ZoneListReaders readers(cluster_);
+  std::vector<double> before = SuccessfulReconciles();
+  const HttpResponse added =
+      cluster_.Proxy("POST", Cluster::ZonesPath(zone) + "/cryptokeys",
+                     R"({"keytype":"csk","active":true,"algorithm":"ECDSAP256SHA256"})");
+  ASSERT_EQ(added.status, 201) << added.body;
+  const auto key = json::parse(added.body, nullptr, false);
+  ASSERT_TRUE(key.is_object() && key.contains("id")) << added.body;
+  std::vector<std::string> answers = FirstSignedAnswersAfterSync(before, name);
+  for (size_t i = 0; i < answers.size(); ++i) {
+    SCOPED_TRACE("signed, secondary" + std::to_string(i));
+    EXPECT_NE(answers[i].find("192.0.2.50"), std::string::npos) << answers[i];
+    EXPECT_NE(answers[i].find("A 13 3 60"), std::string::npos)
+        << "first answer after the sync has no RRSIG: " << answers[i];
+    EXPECT_TRUE(SecondaryTakesSigned(*cluster_.secondaries[i], zone));
+  }
+  ASSERT_TRUE(WaitSyncersIdle(cluster_));
+
+  before = SuccessfulReconciles();
+  const HttpResponse removed = cluster_.Proxy(
+      "DELETE", Cluster::ZonesPath(zone) + "/cryptokeys/" + std::to_string(key["id"].get<int>()));
+  ASSERT_EQ(removed.status, 204) << removed.body;
+  answers = FirstSignedAnswersAfterSync(before, name);
+  for (size_t i = 0; i < answers.size(); ++i) {
+    SCOPED_TRACE("unsigned again, secondary" + std::to_string(i));
+    EXPECT_EQ(answers[i], "192.0.2.50") << "first answer after the sync still signed";
+    EXPECT_EQ(DigShort(cluster_.secondaries[i]->dns_address(), zone, "DNSKEY"), "");
+    EXPECT_FALSE(SecondaryTakesSigned(*cluster_.secondaries[i], zone));
+  }
+}
+
+// A key change does not move the serial, so the syncer learns of its commit only from the
+// zone's last_check, which has one-second resolution: a second transfer within the same second
+// leaves it unchanged and the reconcile had to wait out 1.1 s, holding back the zone's next
+// change. Now a zone marked again ends that wait (the next reconcile transfers and flushes
+// after its own commit), so a PATCH right after a key change is not held back.
+TEST_F(DnssecTest, PatchRightAfterKeyChangeIsNotHeldBack) {
+  PatchRightAfterKeyChange("quick.example.", 0);
+}
+
+// The same for a zone whose commit takes long enough that the next reconcile's axfr-retrieve
+// arrives while PowerDNS still commits the key change's transfer, and is dropped: it is asked
+// again, instead of waiting out AXFRTimeout and failing.
+TEST_F(DnssecTest, PatchRightAfterKeyChangeOfLargeZoneIsNotHeldBack) {
+  PatchRightAfterKeyChange("large.example.", 800);
+}
+
+void DnssecTest::PatchRightAfterKeyChange(const std::string& zone, int records) {
+  json rrsets = json::array();
+  for (int i = 0; i < records; ++i) {
+    rrsets.push_back(
+        {{"name", "h" + std::to_string(i) + "." + zone},
+         {"type", "A"},
+         {"ttl", 300},
+         {"changetype", "REPLACE"},
+         {"records",
+          {{{"content", "10.1." + std::to_string(i / 256) + "." + std::to_string(i % 256)},
+            {"disabled", false}}}}});
+  }
+  ASSERT_EQ(cluster_.CreateZone(zone, 1, rrsets.dump(), /*dnssec=*/true).status, 201);
+  ASSERT_TRUE(cluster_.WaitAllServe(zone, cluster_.PrimarySerial(zone)));
+  ASSERT_TRUE(WaitSyncersIdle(cluster_));
+  const auto commit_waits = [&](size_t i, const char* outcome) {
+    return CounterValue(*cluster_.syncer_registries[i], "secondarysyncer_commit_waits_total",
+                        {{"outcome", outcome}});
+  };
+  std::vector<double> assumed_before, superseded_before, failed_before;
+  for (size_t i = 0; i < cluster_.syncers.size(); ++i) {
+    failed_before.push_back(Reconciles(cluster_, i, "failed"));
+    assumed_before.push_back(commit_waits(i, "assumed"));
+    superseded_before.push_back(commit_waits(i, "superseded"));
+  }
+  const auto add_key = [&] {
+    const HttpResponse added =
+        cluster_.Proxy("POST", Cluster::ZonesPath(zone) + "/cryptokeys",
+                       R"({"keytype":"zsk","active":true,"algorithm":"ECDSAP256SHA256"})");
+    ASSERT_EQ(added.status, 201) << added.body;
+  };
+  // Two key changes in one wall-clock second: the second one's transfer leaves last_check as
+  // the first one's commit set it.
+  const auto now = std::chrono::system_clock::now();
+  std::this_thread::sleep_until(std::chrono::ceil<std::chrono::seconds>(now) +
+                                std::chrono::milliseconds(20));
+  std::vector<double> before = SuccessfulReconciles();
+  add_key();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (size_t i = 0; i < before.size(); ++i) {
+          if (Reconciles(cluster_, i, "successful") <= before[i]) return false;
+        }
+        return true;
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(2)));
+  add_key();
+  const auto patched_at = std::chrono::steady_clock::now();
+  ASSERT_EQ(cluster_.SetARecord(zone, "www." + zone, "192.0.2.60").status, 204);
+  const uint32_t serial = cluster_.PrimarySerial(zone);
+  EXPECT_TRUE(cluster_.WaitAllServe(zone, serial));
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - patched_at);
+  for (size_t i = 0; i < cluster_.secondaries.size(); ++i) {
+    SCOPED_TRACE("secondary" + std::to_string(i));
+    EXPECT_EQ(DigShort(cluster_.secondaries[i]->dns_address(), "www." + zone, "A"), "192.0.2.60");
+    // The key change's reconcile ended as committed or superseded, never by running out,
+    // and no reconcile failed (a dropped retrieve would have timed out).
+    EXPECT_EQ(commit_waits(i, "assumed"), assumed_before[i]);
+    EXPECT_EQ(Reconciles(cluster_, i, "failed"), failed_before[i]);
+  }
+  ASSERT_TRUE(WaitSyncersIdle(cluster_));
+  std::cout << zone << " (" << records
+            << " extra records): PATCH after a key change served by both secondaries after "
+            << took.count() << " ms; key-change waits superseded: "
+            << commit_waits(0, "superseded") - superseded_before[0] << " + "
+            << commit_waits(1, "superseded") - superseded_before[1] << ", retrieves repeated: "
+            << CounterValue(*cluster_.syncer_registries[0],
+                            "secondarysyncer_retrieves_repeated_total")
+            << " + "
+            << CounterValue(*cluster_.syncer_registries[1],
+                            "secondarysyncer_retrieves_repeated_total")
+            << std::endl;
 }
 
 TEST_F(DnssecTest, LargeSignedZonePropagates) {

@@ -28,7 +28,6 @@ ClusterOptions HealingOptions() {
   options.checker.ensure_nsec3 = false;
   options.checker.state_timeout = seconds(5);
   options.checker.signing_window = milliseconds(200);
-  options.secondary_config = {"zone-metadata-cache-ttl=0"};
   return options;
 }
 

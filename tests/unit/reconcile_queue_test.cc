@@ -41,6 +41,21 @@ TEST(ReconcileQueue, HeldZoneIsNotHandedOutTwiceButIsNotLost) {
   EXPECT_TRUE(taken) << "the mark made during the reconcile was lost";
 }
 
+TEST(ReconcileQueue, MarkedTellsWhetherAReconcileIsWaitingForTheZone) {
+  ReconcileQueue queue;
+  EXPECT_FALSE(queue.marked("a.org."));
+  queue.Mark("a.org.", milliseconds(60000));
+  EXPECT_TRUE(queue.marked("a.org.")) << "a delayed mark is a mark";
+  queue.Mark("a.org.");
+  auto held = queue.Take();
+  ASSERT_EQ(*held, "a.org.");
+  EXPECT_FALSE(queue.marked("a.org.")) << "taken: the worker's own reconcile is no newer mark";
+  queue.Mark("a.org.");  // an event while the worker reconciles it
+  EXPECT_TRUE(queue.marked("a.org."));
+  EXPECT_FALSE(queue.marked("b.org."));
+  queue.Done("a.org.");
+}
+
 TEST(ReconcileQueue, DelayedMarkBecomesDueLater) {
   ReconcileQueue queue;
   const auto start = ReconcileQueue::Clock::now();

@@ -62,6 +62,11 @@ void ReconcileQueue::Close() {
   cv_.notify_all();
 }
 
+bool ReconcileQueue::marked(const std::string& zone) const {
+  std::lock_guard lock(mutex_);
+  return due_.count(zone) != 0;
+}
+
 size_t ReconcileQueue::pending() const {
   std::lock_guard lock(mutex_);
   return due_.size();

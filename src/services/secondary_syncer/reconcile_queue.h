@@ -31,6 +31,8 @@ class ReconcileQueue {
   // Wakes every waiting Take() with nullopt; later Takes return nullopt at once.
   void Close();
 
+  // True when `zone` is marked (due now or later), also while a worker holds it.
+  bool marked(const std::string& zone) const;
   size_t pending() const;
   size_t in_progress() const;
 

@@ -35,7 +35,13 @@ struct SecondarySyncer::Metrics {
         worker_locks(AddGauge(registry, "secondarysyncer_worker_lock_count",
                               "Zones a worker holds right now (being reconciled)")),
         cli_calls(AddCounterFamily(registry, "secondarysyncer_powerdns_cli_call_total",
-                                   "pdnsutil calls (always 0: everything goes through the API)")) {
+                                   "pdnsutil calls (always 0: everything goes through the API)")),
+        commit_waits(AddCounterFamily(
+            registry, "secondarysyncer_commit_waits_total",
+            "Waits for the local PowerDNS to commit a transfer, by how they ended")),
+        retrieves_repeated(AddCounter(
+            registry, "secondarysyncer_retrieves_repeated_total",
+            "axfr-retrieve asked again because no transfer reached the endpoint (dropped)")) {
     for (const char* type : {"create", "change", "delete"}) events.Add({{"event_type", type}});
     for (const char* state : {"successful", "failed"}) {
       zone_data_requests.Add({{"state", state}});
@@ -45,6 +51,10 @@ struct SecondarySyncer::Metrics {
       for (const char* type : {"create", "delete", "get_zones", "clear_cache"}) {
         api_calls.Add({{"state", state}, {"type", type}});
       }
+    }
+    reconciles.Add({{"result", "superseded"}});
+    for (const char* outcome : {"committed", "superseded", "assumed"}) {
+      commit_waits.Add({{"outcome", outcome}});
     }
     dns_queries.Add({{"qtype", "soa"}, {"state", "permitted"}});
     dns_queries.Add({{"qtype", "axfr"}, {"state", "permitted"}});
@@ -60,6 +70,8 @@ struct SecondarySyncer::Metrics {
   prometheus::Family<prometheus::Counter>& state_responses;
   prometheus::Gauge& worker_locks;
   prometheus::Family<prometheus::Counter>& cli_calls;
+  prometheus::Family<prometheus::Counter>& commit_waits;
+  prometheus::Counter& retrieves_repeated;
 };
 
 namespace {
@@ -199,6 +211,10 @@ void SecondarySyncer::OnStateRequest(const BusMessage& message) {
 }
 
 StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool only_soa) {
+  if (!only_soa) {
+    std::lock_guard lock(served_mutex_);
+    ++served_[zone].started;
+  }
   const std::string subject = PeerSubject(config_.zone_data_prefix, config_.id);
   auto raw = bus_->Request(subject, EncodeZoneDataRequest({zone, only_soa, "", true}),
                            config_.axfr_timeout, &zone_requests_);
@@ -212,6 +228,11 @@ StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool o
     return Status::Unavailable("zone provider answered for " + reply->zone + " instead of " + zone);
   }
   absence_.Answered(zone);
+  if (!only_soa) {
+    ZoneDnssecState dnssec = DnssecStateOfZoneText(reply->zone_data);
+    std::lock_guard lock(served_mutex_);
+    served_[zone].fetched_dnssec = std::move(dnssec);
+  }
   return std::move(reply->zone_data);
 }
 
@@ -227,6 +248,7 @@ void SecondarySyncer::OnTransferServed(const std::string& zone, uint32_t serial)
     Served& served = served_[zone];
     ++served.count;
     served.serial = serial;
+    served.dnssec = served.fetched_dnssec;
   }
   served_cv_.notify_all();
 }
@@ -257,7 +279,8 @@ void SecondarySyncer::WorkerLoop() {
     metrics_->worker_locks.Increment();
     const Status status = Reconcile(*zone);
     if (status.ok()) {
-      metrics_->reconciles.Add({{"result", "successful"}}).Increment();
+      const bool superseded = TakeSuperseded(*zone);
+      metrics_->reconciles.Add({{"result", superseded ? "superseded" : "successful"}}).Increment();
       std::lock_guard lock(retry_mutex_);
       failures_.erase(*zone);
     } else if (!stopping_) {
@@ -310,27 +333,75 @@ Status SecondarySyncer::Reconcile(const std::string& zone) {
     }
   }
   if (created) logger_->info("{}: created as secondary of {}", zone, masters.front());
+  std::optional<ZoneDnssecState> dnssec_before;
+  if (!created) dnssec_before = ZoneDnssecState{local_before.dnssec, local_before.nsec3param};
 
   const Served before = ServedState(zone);
   if (Status s = powerdns_.RetrieveFromPrimary(zone); !s.ok()) return s;
-  if (Status s = WaitForCommit(zone, before, local_before); !s.ok()) return s;
-  // Only now: a flush before the commit lets a racing query re-cache the old answer (STACK-NOTES).
+  bool superseded = false;
+  if (Status s = WaitForCommit(zone, before, local_before, &superseded); !s.ok()) return s;
+  if (superseded) {
+    logger_->debug("{}: marked again while its transfer commits; the next sync flushes", zone);
+    return Status::Ok();
+  }
+  // Only now: a purge or flush before the commit lets a racing reader re-cache the old
+  // metadata or answer (STACK-NOTES).
+  if (Status s = PurgeStaleMetadata(zone, dnssec_before); !s.ok()) return s;
   if (Status s = powerdns_.FlushCache(zone); !s.ok()) return s;
   logger_->info("{}: in sync at serial {}", zone, ServedState(zone).serial);
   return Status::Ok();
 }
 
+bool SecondarySyncer::TakeSuperseded(const std::string& zone) {
+  std::lock_guard lock(served_mutex_);
+  return superseded_.erase(zone) > 0;
+}
+
+Status SecondarySyncer::PurgeStaleMetadata(const std::string& zone,
+                                           const std::optional<ZoneDnssecState>& before) {
+  const ZoneDnssecState served = ServedState(zone).dnssec;
+  if (!MetadataCacheMayBeStale(before, served)) return Status::Ok();
+  logger_->debug("{}: DNSSEC state changed (signed {}, NSEC3PARAM \"{}\"): purging metadata cache",
+                 zone, served.signed_zone, served.nsec3param);
+  Status purged = powerdns_.PurgeMetadataCache(zone);
+  if (purged.code() == StatusCode::kInvalidArgument) {
+    // A PowerDNS that refuses the call would refuse it on every retry: sync without it.
+    logger_->warn(
+        "{}: cannot purge PowerDNS's zone-metadata cache ({}); it may serve the old "
+        "DNSSEC state until zone-metadata-cache-ttl runs out",
+        zone, purged.message());
+    return Status::Ok();
+  }
+  return purged;
+}
+
 Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& before,
-                                      const PdnsZone& local_before) {
+                                      const PdnsZone& local_before, bool* superseded) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + config_.axfr_timeout;
   Served served;
   {
     std::unique_lock lock(served_mutex_);
-    const bool got = served_cv_.wait_until(lock, deadline, [&] {
+    int retrieves = 1;
+    const auto transfer_ended = [&] {
       const Served& now = served_[zone];
       return stopping_ || now.count > before.count || now.failures > before.failures;
-    });
+    };
+    for (;;) {
+      const auto again_after =
+          RetrieveAgainAfter(retrieves, served_[zone].started > before.started);
+      const auto until = again_after ? std::min(deadline, Clock::now() + *again_after) : deadline;
+      if (served_cv_.wait_until(lock, until, transfer_ended) || Clock::now() >= deadline) break;
+      if (served_[zone].started > before.started) continue;  // under way: wait for it
+      // Nothing reached our endpoint: PowerDNS may have dropped the retrieve (a transfer of
+      // the zone was still in flight). Asking again is harmless: merged or dropped likewise.
+      lock.unlock();
+      const Status again = powerdns_.RetrieveFromPrimary(zone);
+      metrics_->retrieves_repeated.Increment();
+      lock.lock();
+      if (!again.ok()) return again;
+      ++retrieves;
+    }
     if (stopping_) return Status::Unavailable("stopping");
     const Served& now = served_[zone];
     if (now.count == before.count && now.failures > before.failures) {
@@ -338,10 +409,25 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
       return Status(now.last_failure.code(), "transfer of " + zone + " failed at our endpoint: " +
                                                  now.last_failure.message());
     }
-    if (!got) return Status::Timeout("PowerDNS did not transfer " + zone + " from our endpoint");
-    served = served_[zone];
+    if (now.count == before.count) {
+      return Status::Timeout("PowerDNS did not transfer " + zone + " from our endpoint");
+    }
+    served = now;
   }
   const auto served_at = Clock::now();
+  const bool previous_commit_unconfirmed = [&] {
+    std::lock_guard lock(served_mutex_);
+    return commit_unconfirmed_.count(zone) != 0;
+  }();
+  const auto count_wait = [&](const char* outcome) {
+    metrics_->commit_waits.Add({{"outcome", outcome}}).Increment();
+    std::lock_guard lock(served_mutex_);
+    if (std::string_view(outcome) == "superseded") {
+      commit_unconfirmed_.insert(zone);
+    } else {
+      commit_unconfirmed_.erase(zone);
+    }
+  };
   // First over DNS: a SOA query costs the local PowerDNS a small fraction of an API call
   // (which builds a backend per request: ~2 ms of its CPU). Only a transfer that moves the
   // serial shows there, and only until a query racing the commit re-caches the old SOA
@@ -350,7 +436,10 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
     constexpr std::chrono::milliseconds kDnsCommitWindow{250};
     while (!stopping_ && Clock::now() < served_at + kDnsCommitWindow) {
       auto serial = QuerySoaSerial(*config_.local_dns, zone, std::chrono::milliseconds(100));
-      if (serial.ok() && *serial == ServedState(zone).serial) return Status::Ok();
+      if (serial.ok() && *serial == ServedState(zone).serial) {
+        count_wait("committed");
+        return Status::Ok();
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
@@ -361,14 +450,32 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
     if (local.ok()) {
       // Re-read: a later transfer may have been served meanwhile.
       served = ServedState(zone);
-      const bool serial_matches = local->serial == served.serial;
-      // A transfer that keeps the serial (DNSSEC key change) shows only in last_check, which
-      // has one-second resolution: give up waiting for it after a second.
-      const bool committed =
-          serial_matches && (local_before.last_check == 0 || served.serial != local_before.serial ||
-                             local->last_check != local_before.last_check ||
-                             Clock::now() - served_at > std::chrono::milliseconds(1100));
-      if (committed) return Status::Ok();
+      const CommitProgress progress{
+          .serial_matches = local->serial == served.serial,
+          .serial_moved = served.serial != local_before.serial,
+          .first_transfer = local_before.last_check == 0,
+          .last_check_advanced = local->last_check != local_before.last_check,
+          .previous_commit_unconfirmed = previous_commit_unconfirmed,
+          .marked_again = queue_.marked(zone),
+          .since_served =
+              std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - served_at)};
+      switch (DecideCommitWait(progress)) {
+        case CommitWaitDecision::kWait:
+          break;
+        case CommitWaitDecision::kCommitted:
+          count_wait("committed");
+          return Status::Ok();
+        case CommitWaitDecision::kSuperseded: {
+          count_wait("superseded");
+          std::lock_guard lock(served_mutex_);
+          superseded_.insert(zone);
+          *superseded = true;
+          return Status::Ok();
+        }
+        case CommitWaitDecision::kAssumedCommitted:
+          count_wait("assumed");
+          return Status::Ok();
+      }
     } else if (local.status().code() != StatusCode::kNotFound) {
       return local.status();
     }

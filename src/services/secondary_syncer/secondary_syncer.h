@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -27,6 +28,7 @@
 #include "services/secondary_syncer/absence_rule.h"
 #include "services/secondary_syncer/config.h"
 #include "services/secondary_syncer/reconcile_queue.h"
+#include "services/secondary_syncer/sync_rules.h"
 
 namespace prometheus {
 class Registry;
@@ -51,10 +53,13 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
  private:
   struct Metrics;
   struct Served {
-    uint64_t count = 0;  // complete transfers served so far
+    uint64_t count = 0;    // complete transfers served so far
+    uint64_t started = 0;  // transfers that asked the zone-provider for the zone so far
     uint32_t serial = 0;
     uint64_t failures = 0;  // transfers the endpoint could not serve (the source failed)
     Status last_failure;
+    ZoneDnssecState dnssec;          // of the last complete transfer
+    ZoneDnssecState fetched_dnssec;  // of the zone data fetched for the transfer under way
   };
 
   // ZoneSource: zone data from the zone-provider over the bus.
@@ -75,8 +80,16 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   Status OnNoZoneData(const std::string& zone, const Status& why);
   // Asks the provider for the SOA of a control zone (absence_rule.h); *asked: the last one.
   ControlReply AskControlZone(const std::string& zone, std::string* asked);
-  // Waits until the local PowerDNS committed a transfer served after `before`.
-  Status WaitForCommit(const std::string& zone, const Served& before, const PdnsZone& local_before);
+  // Waits until the local PowerDNS committed a transfer served after `before`, asking for the
+  // transfer again when PowerDNS dropped the retrieve. Sets *superseded (and returns Ok)
+  // when it stopped waiting because the zone was marked again (DecideCommitWait).
+  Status WaitForCommit(const std::string& zone, const Served& before, const PdnsZone& local_before,
+                       bool* superseded);
+  // After the commit: purges the zone-metadata cache when the transfer may have changed the
+  // zone's DNSSEC metadata (MetadataCacheMayBeStale); `before` is nullopt for a new zone.
+  Status PurgeStaleMetadata(const std::string& zone, const std::optional<ZoneDnssecState>& before);
+  // True (once) when the last reconcile of `zone` stopped as superseded.
+  bool TakeSuperseded(const std::string& zone);
   Served ServedState(const std::string& zone);
   // True (once) when `zone` was announced by an add event since the last call.
   bool TakeAnnouncedNew(const std::string& zone);
@@ -96,6 +109,9 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   std::mutex served_mutex_;
   std::condition_variable served_cv_;
   std::map<std::string, Served> served_;  // GUARDED_BY(served_mutex_)
+  std::set<std::string> superseded_;      // GUARDED_BY(served_mutex_)
+  // Zones whose last commit wait stopped as superseded, until a later one sees a commit.
+  std::set<std::string> commit_unconfirmed_;  // GUARDED_BY(served_mutex_)
   std::mutex retry_mutex_;
   std::map<std::string, int> failures_;  // GUARDED_BY(retry_mutex_)
   // Zones announced by an add event since their last reconcile: probably absent locally, so
