@@ -148,6 +148,7 @@ StatusOr<ZoneDataReply> DecodeZoneDataReply(std::string_view text) {
 std::string EncodeZoneStateRequest(const ZoneStateRequest& request) {
   json doc = {{"requested_at", request.requested_at.empty() ? NowRfc3339() : request.requested_at}};
   if (request.zone) doc["zone"] = *request.zone;
+  if (request.accept_error_reply) doc["accept_error_reply"] = true;
   return doc.dump();
 }
 
@@ -163,6 +164,8 @@ StatusOr<ZoneStateRequest> DecodeZoneStateRequest(std::string_view text) {
     request.zone = normalized;
   }
   if (Status s = ReadStringField(*doc, "requested_at", false, &request.requested_at); !s.ok())
+    return s;
+  if (Status s = ReadBoolField(*doc, "accept_error_reply", &request.accept_error_reply); !s.ok())
     return s;
   return request;
 }

@@ -71,10 +71,13 @@ std::string EncodeErrorReply(std::string_view zone, const Status& error);
 // unavailable -> Unavailable, bad_request -> InvalidArgument.
 StatusOr<ZoneDataReply> DecodeZoneDataReply(std::string_view json);
 
-// {"zone"?,"requested_at"}
+// {"zone"?,"requested_at"}, plus "accept_error_reply":true as for ZoneDataRequest: the original
+// health-checker does not send it, and would read an error reply as an empty state map (and
+// announce every zone to that secondary), so a failed request without it gets no reply.
 struct ZoneStateRequest {
   std::optional<std::string> zone;
   std::string requested_at;
+  bool accept_error_reply = false;  // sent only when true; absent decodes as false
 };
 std::string EncodeZoneStateRequest(const ZoneStateRequest& request);
 StatusOr<ZoneStateRequest> DecodeZoneStateRequest(std::string_view json);

@@ -145,7 +145,7 @@ TEST_F(BadInputTest, ZoneStateRequestsAnswerWithStateMapOrError) {
   EXPECT_EQ(state->statemap.at("state.example."), serial);
 
   reply = client_->Request("zonestate.secondary-1",
-                           EncodeZoneStateRequest({std::string("State.Example"), ""}),
+                           EncodeZoneStateRequest({std::string("State.Example"), "", true}),
                            std::chrono::seconds(5));
   state = DecodeZoneStateReply(*reply);
   PDNSD_ASSERT_OK(state.status());
@@ -155,6 +155,19 @@ TEST_F(BadInputTest, ZoneStateRequestsAnswerWithStateMapOrError) {
   PDNSD_ASSERT_OK(reply.status());
   EXPECT_NE(reply->find("bad_request"), std::string::npos) << *reply;
   EXPECT_EQ(Sample(*cluster_.syncer_registries[1], "secondarysyncer_zone_state_request_total"), 3);
+
+  // The local PowerDNS down: an error reply for ours; silence for a request as the original
+  // health-checker sends it (no "accept_error_reply"; it would read an error reply as an empty
+  // state map).
+  cluster_.secondaries[1]->Stop();
+  reply =
+      client_->Request("zonestate.secondary-1", EncodeZoneStateRequest({std::nullopt, "", true}),
+                       std::chrono::seconds(20));
+  PDNSD_ASSERT_OK(reply.status());
+  EXPECT_NE(reply->find("\"error_code\":\"unavailable\""), std::string::npos) << *reply;
+  reply = client_->Request("zonestate.secondary-1", R"({"requested_at":"2026-12-01T20:00:00Z"})",
+                           std::chrono::seconds(8));
+  EXPECT_EQ(reply.status().code(), StatusCode::kTimeout) << (reply.ok() ? *reply : "");
 }
 
 TEST_F(BadInputTest, ProxyRejectsInvalidZoneNamesBeforeCallingPowerDns) {

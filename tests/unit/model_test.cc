@@ -196,6 +196,11 @@ TEST(Messages, StateMapRoundTripAndLargeSerials) {
   auto all = DecodeZoneStateRequest(R"({"requested_at":"t"})");
   ASSERT_TRUE(all.ok());
   EXPECT_FALSE(all->zone.has_value());
+  EXPECT_FALSE(all->accept_error_reply);  // the original health-checker's request
+  auto ours = DecodeZoneStateRequest(EncodeZoneStateRequest({std::nullopt, "", true}));
+  ASSERT_TRUE(ours.ok());
+  EXPECT_TRUE(ours->accept_error_reply);
+  EXPECT_FALSE(DecodeZoneStateRequest(R"({"accept_error_reply":"yes"})").ok());
 }
 
 TEST(Messages, SerialArithmeticFollowsRfc1982) {

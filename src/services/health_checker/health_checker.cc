@@ -261,7 +261,7 @@ StatusOr<HealthChecker::PrimaryView> HealthChecker::QueryPrimary() {
 StatusOr<std::map<std::string, uint32_t>> HealthChecker::SecondaryState(
     const std::string& id, const std::optional<std::string>& zone) {
   auto raw = bus_->Request(PeerSubject(config_.zone_state_prefix, id),
-                           EncodeZoneStateRequest({zone, ""}), config_.state_timeout);
+                           EncodeZoneStateRequest({zone, "", true}), config_.state_timeout);
   if (!raw.ok()) {
     metrics_->state_failures.Increment();
     return raw.status();

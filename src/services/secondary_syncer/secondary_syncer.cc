@@ -179,27 +179,16 @@ void SecondarySyncer::OnStateRequest(const BusMessage& message) {
     logger_->warn("invalid zone state request on {}: {}", message.subject,
                   request.status().message());
     reply = EncodeErrorReply("", request.status());
+  } else if (auto state = LocalZoneState(request->zone); state.ok()) {
+    reply = EncodeZoneStateReply(*state);
+  } else if (request->accept_error_reply) {
+    reply = EncodeErrorReply(request->zone.value_or(""), state.status());
   } else {
-    ZoneStateReply state;
-    if (request->zone) {
-      auto zone = powerdns_.GetZone(*request->zone);
-      if (zone.ok()) {
-        state.statemap[zone->name] = zone->serial;
-        reply = EncodeZoneStateReply(state);
-      } else if (zone.status().code() == StatusCode::kNotFound) {
-        reply = EncodeZoneStateReply(state);
-      } else {
-        reply = EncodeErrorReply(*request->zone, zone.status());
-      }
-    } else {
-      auto zones = powerdns_.ListZones();
-      if (zones.ok()) {
-        for (const PdnsZone& zone : *zones) state.statemap[zone.name] = zone.serial;
-        reply = EncodeZoneStateReply(state);
-      } else {
-        reply = EncodeErrorReply("", zones.status());
-      }
-    }
+    // The original health-checker would read an error reply as an empty state map (model/
+    // messages.h): silence, as from the original syncer.
+    logger_->warn("no reply to the zone state request on {}: {}", message.subject,
+                  state.status().message());
+    return;
   }
   if (message.reply.empty()) return;
   if (Status s = bus_->Respond(message, reply); !s.ok()) {
@@ -208,6 +197,23 @@ void SecondarySyncer::OnStateRequest(const BusMessage& message) {
     return;
   }
   metrics_->state_responses.Add({{"state", "successful"}}).Increment();
+}
+
+StatusOr<ZoneStateReply> SecondarySyncer::LocalZoneState(const std::optional<std::string>& zone) {
+  ZoneStateReply state;
+  if (zone) {
+    auto local = powerdns_.GetZone(*zone);
+    if (local.ok()) {
+      state.statemap[local->name] = local->serial;
+    } else if (local.status().code() != StatusCode::kNotFound) {
+      return local.status();
+    }
+    return state;
+  }
+  auto zones = powerdns_.ListZones();
+  if (!zones.ok()) return zones.status();
+  for (const PdnsZone& local : *zones) state.statemap[local.name] = local.serial;
+  return state;
 }
 
 StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool only_soa) {

@@ -71,6 +71,8 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
 
   void OnEvent(ZoneEventType type, const BusMessage& message);
   void OnStateRequest(const BusMessage& message);
+  // The local serials of `zone` (an empty map when the local PowerDNS lacks it), or of all zones.
+  StatusOr<ZoneStateReply> LocalZoneState(const std::optional<std::string>& zone);
   void WorkerLoop();
   Status Reconcile(const std::string& zone);
   Status RemoveLocalZone(const std::string& zone);
