@@ -112,6 +112,7 @@ TEST_F(BadInputTest, ZoneProviderSendsNoErrorReplyToARequesterThatDoesNotReadThe
     EXPECT_EQ(reply.status().code(), StatusCode::kTimeout)
         << request << " -> " << (reply.ok() ? *reply : "");
   }
+  EXPECT_EQ(Sample(*cluster_.provider_registry, "zoneprovider_unanswered_requests_total"), 4);
   ASSERT_EQ(cluster_.CreateZone("asked.example.", 4).status, 201);
   auto reply =
       client_->Request("zonedata.secondary-0", EncodeZoneDataRequest({"asked.example.", false, ""}),

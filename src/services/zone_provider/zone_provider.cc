@@ -25,7 +25,10 @@ struct ZoneProvider::Metrics {
                                    "DNS exchanges with the primary by transport (SOA: udp, "
                                    "AXFR: tcp)")),
         invalid(AddCounter(registry, "zoneprovider_invalid_requests_total",
-                           "Zone data requests rejected as malformed")) {
+                           "Zone data requests rejected as malformed")),
+        unanswered(AddCounter(registry, "zoneprovider_unanswered_requests_total",
+                              "Failed requests left without a reply because the requester takes "
+                              "no error replies (original Go syncers)")) {
     for (const char* state : {"successful", "failed"}) {
       api_calls.Add({{"state", state}});
       for (const char* qtype : {"soa", "axfr"})
@@ -49,6 +52,7 @@ struct ZoneProvider::Metrics {
   prometheus::Family<prometheus::Counter>& dns_queries;
   prometheus::Family<prometheus::Counter>& dns_calls;
   prometheus::Counter& invalid;
+  prometheus::Counter& unanswered;
 };
 
 ZoneProvider::ZoneProvider(ZoneProviderConfig config, Bus* bus, prometheus::Registry& registry,
@@ -99,6 +103,7 @@ void ZoneProvider::Serve(const BusMessage& message) {
   if (is_error && !accepts_error) {
     // An original syncer takes any reply as zone data (an error reply to its only_soa request
     // crashes it): like the original provider, send none (model/messages.h).
+    metrics_->unanswered.Increment();
     logger_->debug("no reply on {}: the requester does not read error replies", message.subject);
     return;
   }
