@@ -8,7 +8,6 @@
 // [PowerDNS] URL on port 53, where nothing answers here, and its static [Secondaries] Hosts
 // sec01/sec02.example.org never answer either. Neither may break anything.
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <sys/stat.h>
 
 #include <map>
@@ -105,26 +104,7 @@ class OriginalConfigFiles : public ::testing::Test {
 
   HttpResponse Proxy(const std::string& method, const std::string& path,
                      const std::string& body = "") {
-    httplib::SSLClient client("127.0.0.1", proxy_port_);
-    client.enable_server_certificate_verification(false);
-    client.set_read_timeout(30);
-    httplib::Request request;
-    request.method = method;
-    request.path = path;
-    request.headers = {{"X-API-Key", kApiKey}};
-    if (!body.empty()) {
-      request.body = body;
-      request.set_header("Content-Type", "application/json");
-    }
-    HttpResponse response;
-    auto result = client.send(request);
-    if (!result) {
-      response.error = httplib::to_string(result.error());
-      return response;
-    }
-    response.status = result->status;
-    response.body = result->body;
-    return response;
+    return ProxyRequest({"127.0.0.1", proxy_port_}, kApiKey, method, path, body);
   }
 
   uint32_t Serial(const PdnsServer& server, const std::string& zone) {

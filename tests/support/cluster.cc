@@ -354,16 +354,16 @@ HostPort Cluster::proxy_address() const {
 
 std::string Cluster::proxy_url() const { return "https://" + proxy_address().ToString(); }
 
-HttpResponse Cluster::Proxy(const std::string& method, const std::string& path,
-                            const std::string& body) const {
-  const HostPort address = proxy_address();
-  httplib::SSLClient client(address.host, address.port);
+HttpResponse ProxyRequest(const HostPort& proxy, const std::string& api_key,
+                          const std::string& method, const std::string& path,
+                          const std::string& body) {
+  httplib::SSLClient client(proxy.host, proxy.port);
   client.enable_server_certificate_verification(false);
   client.set_read_timeout(60);
   httplib::Request request;
   request.method = method;
   request.path = path;
-  request.headers = {{"X-API-Key", primary.api_key()}};
+  request.headers = {{"X-API-Key", api_key}};
   if (!body.empty()) {
     request.body = body;
     request.set_header("Content-Type", "application/json");
@@ -378,6 +378,11 @@ HttpResponse Cluster::Proxy(const std::string& method, const std::string& path,
   response.body = result->body;
   for (const auto& [name, value] : result->headers) response.headers.emplace_back(name, value);
   return response;
+}
+
+HttpResponse Cluster::Proxy(const std::string& method, const std::string& path,
+                            const std::string& body) const {
+  return ProxyRequest(proxy_address(), primary.api_key(), method, path, body);
 }
 
 std::string Cluster::ZonesPath(const std::string& zone) {

@@ -164,6 +164,12 @@ class Cluster {
   std::vector<uint16_t> axfr_ports_;  // kept across syncer restarts
 };
 
+// A request to an api-proxy at `proxy` over HTTPS (certificate not verified) with `api_key`
+// as X-API-Key and `body` as JSON.
+HttpResponse ProxyRequest(const HostPort& proxy, const std::string& api_key,
+                          const std::string& method, const std::string& path,
+                          const std::string& body = "");
+
 // BusOptions for a client of `nats` (no credentials).
 BusOptions TestBusOptions(const NatsServer& nats, const std::string& name);
 
