@@ -22,6 +22,22 @@ namespace {
 
 using nlohmann::json;
 
+// `count` A rrsets h<i>.<zone> with addresses <net16>.<i / 256>.<i % 256>, as PATCH/POST rrsets.
+json ARecords(const std::string& zone, int count, const std::string& net16) {
+  json rrsets = json::array();
+  for (int i = 0; i < count; ++i) {
+    rrsets.push_back(
+        {{"name", "h" + std::to_string(i) + "." + zone},
+         {"type", "A"},
+         {"ttl", 300},
+         {"changetype", "REPLACE"},
+         {"records",
+          {{{"content", net16 + "." + std::to_string(i / 256) + "." + std::to_string(i % 256)},
+            {"disabled", false}}}}});
+  }
+  return rrsets;
+}
+
 class DnssecTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -417,17 +433,7 @@ TEST_F(DnssecTest, PatchRightAfterKeyChangeOfLargeZoneIsNotHeldBack) {
 }
 
 void DnssecTest::PatchRightAfterKeyChange(const std::string& zone, int records) {
-  json rrsets = json::array();
-  for (int i = 0; i < records; ++i) {
-    rrsets.push_back(
-        {{"name", "h" + std::to_string(i) + "." + zone},
-         {"type", "A"},
-         {"ttl", 300},
-         {"changetype", "REPLACE"},
-         {"records",
-          {{{"content", "10.1." + std::to_string(i / 256) + "." + std::to_string(i % 256)},
-            {"disabled", false}}}}});
-  }
+  const json rrsets = ARecords(zone, records, "10.1");
   ASSERT_EQ(cluster_.CreateZone(zone, 1, rrsets.dump(), /*dnssec=*/true).status, 201);
   ASSERT_TRUE(cluster_.WaitAllServe(zone, cluster_.PrimarySerial(zone)));
   ASSERT_TRUE(WaitSyncersIdle(cluster_));
@@ -494,17 +500,7 @@ void DnssecTest::PatchRightAfterKeyChange(const std::string& zone, int records) 
 TEST_F(DnssecTest, LargeSignedZonePropagates) {
   const std::string zone = "big.example.";
   constexpr int kRecords = 5000;
-  json rrsets = json::array();
-  for (int i = 0; i < kRecords; ++i) {
-    rrsets.push_back(
-        {{"name", "h" + std::to_string(i) + "." + zone},
-         {"type", "A"},
-         {"ttl", 300},
-         {"changetype", "REPLACE"},
-         {"records",
-          {{{"content", "10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256)},
-            {"disabled", false}}}}});
-  }
+  const json rrsets = ARecords(zone, kRecords, "10.0");
   const HttpResponse created = cluster_.CreateZone(zone, 1, rrsets.dump(), /*dnssec=*/true);
   ASSERT_EQ(created.status, 201) << created.body.substr(0, 500);
   const uint32_t serial = cluster_.ServedSerial(-1, zone);
