@@ -337,21 +337,26 @@ TEST_F(BinaryMetricsTest, ProxyCountsAndLogsServerErrorsOfPowerDns) {
   EXPECT_GT(Value("api-proxy", R"(apiproxy_powerdns_responses_total{class="2xx"})"), 0);
 
   // Another writer holds the primary's sqlite database: PowerDNS answers the PATCH with 500
-  // ("database is locked", what concurrent writes to a gsqlite3 primary get).
+  // ("database is locked", what concurrent writes to a gsqlite3 primary get). The PATCH goes
+  // out only once sqlite3 says (through a shell, unbuffered) it holds the lock (on a loaded machine
+  // its start takes a while); killing it releases the lock.
   ChildProcess locker;
   TempDir dir;
   PDNSD_ASSERT_OK(locker.Start({"sqlite3", cluster_->primary.database_path(), "BEGIN EXCLUSIVE;",
-                                ".shell sleep 3", "COMMIT;"},
+                                ".shell echo LOCK-HELD", ".shell sleep 30", "COMMIT;"},
                                dir.File("sqlite3.log")));
+  ASSERT_TRUE(WaitFor([&] {
+    return locker.LogSinceStart().find("\nLOCK-HELD") != std::string::npos;
+  })) << locker.LogSinceStart();
   HttpResponse answer;
   EXPECT_TRUE(WaitFor(
       [&] {
         answer = cluster_->SetARecord(zone, "www." + zone, "192.0.2.7");
         return answer.status == 500;
       },
-      std::chrono::seconds(3)))
+      std::chrono::seconds(20)))
       << answer.status << " " << answer.body;
-  locker.WaitExit(std::chrono::seconds(10));
+  locker.Kill();
 
   EXPECT_EQ(Value("api-proxy", errors), errors_before + 1);
   const std::string log = Service("api-proxy")->process.LogSinceStart();
