@@ -2,25 +2,18 @@
 
 #include <nats/nats.h>
 #include <spdlog/spdlog.h>
-#include <zstd.h>
 
 #include <atomic>
 #include <cctype>
 #include <condition_variable>
-#include <map>
 #include <mutex>
 #include <set>
+#include <string_view>
+
+#include "bus/framing.h"
 
 namespace pdnsd {
 namespace {
-
-// Headers of our chunking extension (DESIGN section 3): "Pdnsd-Chunk: <i>/<n>" (1-based) on
-// every message of a multi-message reply, "Pdnsd-Encoding: zstd" when the payload is
-// compressed. A reply without them is a plain single message.
-constexpr const char* kChunkHeader = "Pdnsd-Chunk";
-constexpr const char* kEncodingHeader = "Pdnsd-Encoding";
-constexpr size_t kCompressAbove = 64 * 1024;
-constexpr size_t kChunkHeadroom = 4 * 1024;  // for headers and protocol overhead
 
 Status FromNats(natsStatus status, const std::string& what) {
   if (status == NATS_OK) return Status::Ok();
@@ -34,16 +27,29 @@ Status FromNats(natsStatus status, const std::string& what) {
   return Status::Internal(message);
 }
 
-StatusOr<std::string> Decompress(std::string_view data) {
-  const unsigned long long size = ZSTD_getFrameContentSize(data.data(), data.size());
-  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (1ull << 32)) {
-    return Status::InvalidArgument("bad zstd frame in reply");
+// The frame a received message carries (framing.h): its body and our two headers. The views
+// point into `msg`.
+framing::Frame FrameOf(natsMsg* msg) {
+  framing::Frame frame;
+  if (natsMsg_GetDataLength(msg) > 0) {
+    frame.body =
+        std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
   }
-  std::string out(size, '\0');
-  const size_t n = ZSTD_decompress(out.data(), out.size(), data.data(), data.size());
-  if (ZSTD_isError(n)) return Status::InvalidArgument("bad zstd data in reply");
-  out.resize(n);
-  return out;
+  const char* value = nullptr;
+  if (natsMsgHeader_Get(msg, std::string(framing::kChunkHeader).c_str(), &value) == NATS_OK &&
+      value != nullptr) {
+    frame.chunk = value;
+  }
+  value = nullptr;
+  if (natsMsgHeader_Get(msg, std::string(framing::kEncodingHeader).c_str(), &value) == NATS_OK &&
+      value != nullptr) {
+    frame.encoding = value;
+  }
+  return frame;
+}
+
+void SetHeader(natsMsg* msg, std::string_view key, std::string_view value) {
+  natsMsgHeader_Set(msg, std::string(key).c_str(), std::string(value).c_str());
 }
 
 }  // namespace
@@ -388,10 +394,8 @@ StatusOr<std::string> Bus::Request(std::string_view subject, std::string_view da
     return FromNats(s, "request on " + subject_text);
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::map<int, std::string> chunks;
-  int expected = 0;
-  bool compressed = false;
-  for (;;) {
+  framing::FrameReader reader;
+  while (!reader.done()) {
     const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (remaining.count() <= 0) return Status::Timeout("no complete reply on " + subject_text);
@@ -406,75 +410,32 @@ StatusOr<std::string> Bus::Request(std::string_view subject, std::string_view da
     if (natsMsg_IsNoResponders(msg)) {
       return Status::Unavailable("no service answers on " + subject_text);
     }
-    std::string payload;
-    if (natsMsg_GetDataLength(msg) > 0) {
-      payload.assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
-    }
-    const char* encoding = nullptr;
-    if (natsMsgHeader_Get(msg, kEncodingHeader, &encoding) == NATS_OK && encoding != nullptr) {
-      if (std::string_view(encoding) != "zstd") {
-        return Status::InvalidArgument("unknown reply encoding " + std::string(encoding));
-      }
-      compressed = true;
-    }
-    const char* chunk = nullptr;
-    if (natsMsgHeader_Get(msg, kChunkHeader, &chunk) != NATS_OK || chunk == nullptr) {
-      return compressed ? Decompress(payload) : StatusOr<std::string>(std::move(payload));
-    }
-    int index = 0, count = 0;
-    if (std::sscanf(chunk, "%d/%d", &index, &count) != 2 || count < 1 || index < 1 ||
-        index > count || (expected != 0 && expected != count)) {
-      return Status::InvalidArgument("bad chunk header \"" + std::string(chunk) + "\"");
-    }
-    expected = count;
-    chunks[index] = std::move(payload);
-    if (static_cast<int>(chunks.size()) == expected) break;
+    if (Status added = reader.Add(FrameOf(msg)); !added.ok()) return added;
   }
-  std::string whole;
-  for (auto& [index, part] : chunks) whole += part;
-  return compressed ? Decompress(whole) : StatusOr<std::string>(std::move(whole));
+  return reader.TakePayload();
 }
 
 Status Bus::Respond(const BusMessage& request, std::string_view data) {
   if (request.reply.empty()) return Status::InvalidArgument("request has no reply subject");
   const size_t max_payload = static_cast<size_t>(natsConnection_GetMaxPayload(connection_));
-  const size_t chunk_size =
-      max_payload > 2 * kChunkHeadroom ? max_payload - kChunkHeadroom : 512 * 1024;
-  if (data.size() <= chunk_size) {
-    return FromNats(natsConnection_Publish(connection_, request.reply.c_str(), data.data(),
-                                           static_cast<int>(data.size())),
-                    "reply");
-  }
-  std::string compressed;
-  bool is_compressed = false;
-  if (data.size() > kCompressAbove) {
-    compressed.resize(ZSTD_compressBound(data.size()));
-    const size_t n =
-        ZSTD_compress(compressed.data(), compressed.size(), data.data(), data.size(), 1);
-    if (!ZSTD_isError(n)) {
-      compressed.resize(n);
-      data = compressed;
-      is_compressed = true;
+  return framing::WriteFrames(data, max_payload, [&](const framing::Frame& frame) -> Status {
+    if (!frame.chunk && !frame.encoding) {
+      // No headers at all: a plain message, as peers without our framing send and expect.
+      return FromNats(natsConnection_Publish(connection_, request.reply.c_str(), frame.body.data(),
+                                             static_cast<int>(frame.body.size())),
+                      "reply");
     }
-  }
-  const size_t count = (data.size() + chunk_size - 1) / chunk_size;
-  for (size_t i = 0; i < count; ++i) {
-    const std::string_view part = data.substr(i * chunk_size, chunk_size);
     natsMsg* msg = nullptr;
-    if (natsStatus s = natsMsg_Create(&msg, request.reply.c_str(), nullptr, part.data(),
-                                      static_cast<int>(part.size()));
+    if (natsStatus s = natsMsg_Create(&msg, request.reply.c_str(), nullptr, frame.body.data(),
+                                      static_cast<int>(frame.body.size()));
         s != NATS_OK) {
       return FromNats(s, "reply chunk");
     }
     std::unique_ptr<natsMsg, decltype(&natsMsg_Destroy)> guard(msg, natsMsg_Destroy);
-    const std::string label = std::to_string(i + 1) + "/" + std::to_string(count);
-    natsMsgHeader_Set(msg, kChunkHeader, label.c_str());
-    if (is_compressed) natsMsgHeader_Set(msg, kEncodingHeader, "zstd");
-    if (Status s = FromNats(natsConnection_PublishMsg(connection_, msg), "reply chunk"); !s.ok()) {
-      return s;
-    }
-  }
-  return Status::Ok();
+    if (frame.chunk) SetHeader(msg, framing::kChunkHeader, *frame.chunk);
+    if (frame.encoding) SetHeader(msg, framing::kEncodingHeader, *frame.encoding);
+    return FromNats(natsConnection_PublishMsg(connection_, msg), "reply chunk");
+  });
 }
 
 bool Bus::IsConnected() const {
