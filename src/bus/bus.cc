@@ -9,6 +9,7 @@
 #include <mutex>
 #include <set>
 #include <string_view>
+#include <thread>
 
 #include "bus/framing.h"
 
@@ -116,23 +117,33 @@ natsStatus Classify(natsStatus status, const std::string& detail) {
 
 }  // namespace
 
+// Shared by the Subscription and nats.c (see the contract in bus.h). nats.c holds `keep_alive`
+// from Subscribe() until its on-complete callback, which it calls after the last handler call
+// has returned; the Subscription holds the other reference. Whichever lets go last frees it.
 struct Subscription::State {
   natsSubscription* subscription = nullptr;
   BusHandler handler;
+  // The delivery thread while it runs the handler, so that a handler that destroys its own
+  // Subscription is told apart (it must not wait for itself).
+  std::atomic<std::thread::id> delivering{};
   std::mutex mutex;
   std::condition_variable done_cv;
-  bool done = false;
+  bool done = false;                  // GUARDED_BY(mutex)
+  std::shared_ptr<State> keep_alive;  // GUARDED_BY(mutex)
 };
 
-Subscription::Subscription(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Subscription::Subscription(std::shared_ptr<State> state) : state_(std::move(state)) {}
 
 Subscription::~Subscription() {
   natsSubscription_Unsubscribe(state_->subscription);
-  {
-    // The on-complete callback fires once the last handler call has returned.
+  if (state_->delivering.load() != std::this_thread::get_id()) {
+    // No time limit: the handler's captures may refer to objects its owner frees right after
+    // this destructor returns, so returning earlier would let the handler use freed memory.
     std::unique_lock lock(state_->mutex);
-    state_->done_cv.wait_for(lock, std::chrono::seconds(2), [this] { return state_->done; });
+    state_->done_cv.wait(lock, [this] { return state_->done; });
   }
+  // Called from the handler itself: nats.c's on-complete callback comes once it returns, and
+  // keep_alive holds the state (the handler's captures included) until then.
   natsSubscription_Destroy(state_->subscription);
 }
 
@@ -301,7 +312,7 @@ Status Bus::Publish(std::string_view subject, std::string_view data) {
 StatusOr<std::unique_ptr<Subscription>> Bus::Subscribe(const std::string& subject,
                                                        const std::string& queue_group,
                                                        BusHandler handler) {
-  auto state = std::make_unique<Subscription::State>();
+  auto state = std::make_shared<Subscription::State>();
   state->handler = std::move(handler);
   natsMsgHandler on_message = [](natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
     auto* st = static_cast<Subscription::State*>(closure);
@@ -312,7 +323,9 @@ StatusOr<std::unique_ptr<Subscription>> Bus::Subscribe(const std::string& subjec
       message.data.assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
     }
     natsMsg_Destroy(msg);
+    st->delivering = std::this_thread::get_id();
     st->handler(message);
+    st->delivering = std::thread::id();
   };
   natsStatus status =
       queue_group.empty()
@@ -323,15 +336,27 @@ StatusOr<std::unique_ptr<Subscription>> Bus::Subscribe(const std::string& subjec
   if (status != NATS_OK) return FromNats(status, "subscribe to " + subject);
   // Never drop messages because a handler is slow: the limits are far above any backlog.
   natsSubscription_SetPendingLimits(state->subscription, 1000000, 1024 * 1024 * 1024);
-  natsSubscription_SetOnCompleteCB(
+  {
+    std::lock_guard lock(state->mutex);
+    state->keep_alive = state;  // nats.c's reference, until the on-complete callback
+  }
+  status = natsSubscription_SetOnCompleteCB(
       state->subscription,
       [](void* closure) {
         auto* st = static_cast<Subscription::State*>(closure);
+        std::shared_ptr<Subscription::State> last;  // may free the state, after the unlock
         std::lock_guard lock(st->mutex);
         st->done = true;
+        last = std::move(st->keep_alive);
         st->done_cv.notify_all();
       },
       state.get());
+  if (status != NATS_OK) {
+    // Closed before the callback was set (the connection closed): no on-complete will come, and
+    // a handler may still run, so nats.c's reference is never released (the state leaks).
+    natsSubscription_Destroy(state->subscription);
+    return FromNats(status, "subscribe to " + subject);
+  }
   return std::unique_ptr<Subscription>(new Subscription(std::move(state)));
 }
 
