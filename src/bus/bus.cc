@@ -2,25 +2,19 @@
 
 #include <nats/nats.h>
 #include <spdlog/spdlog.h>
-#include <zstd.h>
 
 #include <atomic>
 #include <cctype>
 #include <condition_variable>
-#include <map>
 #include <mutex>
 #include <set>
+#include <string_view>
+#include <thread>
+
+#include "bus/framing.h"
 
 namespace pdnsd {
 namespace {
-
-// Headers of our chunking extension (DESIGN section 3): "Pdnsd-Chunk: <i>/<n>" (1-based) on
-// every message of a multi-message reply, "Pdnsd-Encoding: zstd" when the payload is
-// compressed. A reply without them is a plain single message.
-constexpr const char* kChunkHeader = "Pdnsd-Chunk";
-constexpr const char* kEncodingHeader = "Pdnsd-Encoding";
-constexpr size_t kCompressAbove = 64 * 1024;
-constexpr size_t kChunkHeadroom = 4 * 1024;  // for headers and protocol overhead
 
 Status FromNats(natsStatus status, const std::string& what) {
   if (status == NATS_OK) return Status::Ok();
@@ -34,16 +28,29 @@ Status FromNats(natsStatus status, const std::string& what) {
   return Status::Internal(message);
 }
 
-StatusOr<std::string> Decompress(std::string_view data) {
-  const unsigned long long size = ZSTD_getFrameContentSize(data.data(), data.size());
-  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (1ull << 32)) {
-    return Status::InvalidArgument("bad zstd frame in reply");
+// The frame a received message carries (framing.h): its body and our two headers. The views
+// point into `msg`.
+framing::Frame FrameOf(natsMsg* msg) {
+  framing::Frame frame;
+  if (natsMsg_GetDataLength(msg) > 0) {
+    frame.body =
+        std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
   }
-  std::string out(size, '\0');
-  const size_t n = ZSTD_decompress(out.data(), out.size(), data.data(), data.size());
-  if (ZSTD_isError(n)) return Status::InvalidArgument("bad zstd data in reply");
-  out.resize(n);
-  return out;
+  const char* value = nullptr;
+  if (natsMsgHeader_Get(msg, std::string(framing::kChunkHeader).c_str(), &value) == NATS_OK &&
+      value != nullptr) {
+    frame.chunk = value;
+  }
+  value = nullptr;
+  if (natsMsgHeader_Get(msg, std::string(framing::kEncodingHeader).c_str(), &value) == NATS_OK &&
+      value != nullptr) {
+    frame.encoding = value;
+  }
+  return frame;
+}
+
+void SetHeader(natsMsg* msg, std::string_view key, std::string_view value) {
+  natsMsgHeader_Set(msg, std::string(key).c_str(), std::string(value).c_str());
 }
 
 }  // namespace
@@ -110,23 +117,33 @@ natsStatus Classify(natsStatus status, const std::string& detail) {
 
 }  // namespace
 
+// Shared by the Subscription and nats.c (see the contract in bus.h). nats.c holds `keep_alive`
+// from Subscribe() until its on-complete callback, which it calls after the last handler call
+// has returned; the Subscription holds the other reference. Whichever lets go last frees it.
 struct Subscription::State {
   natsSubscription* subscription = nullptr;
   BusHandler handler;
+  // The delivery thread while it runs the handler, so that a handler that destroys its own
+  // Subscription is told apart (it must not wait for itself).
+  std::atomic<std::thread::id> delivering{};
   std::mutex mutex;
   std::condition_variable done_cv;
-  bool done = false;
+  bool done = false;                  // GUARDED_BY(mutex)
+  std::shared_ptr<State> keep_alive;  // GUARDED_BY(mutex)
 };
 
-Subscription::Subscription(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Subscription::Subscription(std::shared_ptr<State> state) : state_(std::move(state)) {}
 
 Subscription::~Subscription() {
   natsSubscription_Unsubscribe(state_->subscription);
-  {
-    // The on-complete callback fires once the last handler call has returned.
+  if (state_->delivering.load() != std::this_thread::get_id()) {
+    // No time limit: the handler's captures may refer to objects its owner frees right after
+    // this destructor returns, so returning earlier would let the handler use freed memory.
     std::unique_lock lock(state_->mutex);
-    state_->done_cv.wait_for(lock, std::chrono::seconds(2), [this] { return state_->done; });
+    state_->done_cv.wait(lock, [this] { return state_->done; });
   }
+  // Called from the handler itself: nats.c's on-complete callback comes once it returns, and
+  // keep_alive holds the state (the handler's captures included) until then.
   natsSubscription_Destroy(state_->subscription);
 }
 
@@ -295,7 +312,7 @@ Status Bus::Publish(std::string_view subject, std::string_view data) {
 StatusOr<std::unique_ptr<Subscription>> Bus::Subscribe(const std::string& subject,
                                                        const std::string& queue_group,
                                                        BusHandler handler) {
-  auto state = std::make_unique<Subscription::State>();
+  auto state = std::make_shared<Subscription::State>();
   state->handler = std::move(handler);
   natsMsgHandler on_message = [](natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
     auto* st = static_cast<Subscription::State*>(closure);
@@ -306,7 +323,9 @@ StatusOr<std::unique_ptr<Subscription>> Bus::Subscribe(const std::string& subjec
       message.data.assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
     }
     natsMsg_Destroy(msg);
+    st->delivering = std::this_thread::get_id();
     st->handler(message);
+    st->delivering = std::thread::id();
   };
   natsStatus status =
       queue_group.empty()
@@ -317,15 +336,27 @@ StatusOr<std::unique_ptr<Subscription>> Bus::Subscribe(const std::string& subjec
   if (status != NATS_OK) return FromNats(status, "subscribe to " + subject);
   // Never drop messages because a handler is slow: the limits are far above any backlog.
   natsSubscription_SetPendingLimits(state->subscription, 1000000, 1024 * 1024 * 1024);
-  natsSubscription_SetOnCompleteCB(
+  {
+    std::lock_guard lock(state->mutex);
+    state->keep_alive = state;  // nats.c's reference, until the on-complete callback
+  }
+  status = natsSubscription_SetOnCompleteCB(
       state->subscription,
       [](void* closure) {
         auto* st = static_cast<Subscription::State*>(closure);
+        std::shared_ptr<Subscription::State> last;  // may free the state, after the unlock
         std::lock_guard lock(st->mutex);
         st->done = true;
+        last = std::move(st->keep_alive);
         st->done_cv.notify_all();
       },
       state.get());
+  if (status != NATS_OK) {
+    // Closed before the callback was set (the connection closed): no on-complete will come, and
+    // a handler may still run, so nats.c's reference is never released (the state leaks).
+    natsSubscription_Destroy(state->subscription);
+    return FromNats(status, "subscribe to " + subject);
+  }
   return std::unique_ptr<Subscription>(new Subscription(std::move(state)));
 }
 
@@ -388,10 +419,8 @@ StatusOr<std::string> Bus::Request(std::string_view subject, std::string_view da
     return FromNats(s, "request on " + subject_text);
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::map<int, std::string> chunks;
-  int expected = 0;
-  bool compressed = false;
-  for (;;) {
+  framing::FrameReader reader;
+  while (!reader.done()) {
     const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (remaining.count() <= 0) return Status::Timeout("no complete reply on " + subject_text);
@@ -406,75 +435,32 @@ StatusOr<std::string> Bus::Request(std::string_view subject, std::string_view da
     if (natsMsg_IsNoResponders(msg)) {
       return Status::Unavailable("no service answers on " + subject_text);
     }
-    std::string payload;
-    if (natsMsg_GetDataLength(msg) > 0) {
-      payload.assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
-    }
-    const char* encoding = nullptr;
-    if (natsMsgHeader_Get(msg, kEncodingHeader, &encoding) == NATS_OK && encoding != nullptr) {
-      if (std::string_view(encoding) != "zstd") {
-        return Status::InvalidArgument("unknown reply encoding " + std::string(encoding));
-      }
-      compressed = true;
-    }
-    const char* chunk = nullptr;
-    if (natsMsgHeader_Get(msg, kChunkHeader, &chunk) != NATS_OK || chunk == nullptr) {
-      return compressed ? Decompress(payload) : StatusOr<std::string>(std::move(payload));
-    }
-    int index = 0, count = 0;
-    if (std::sscanf(chunk, "%d/%d", &index, &count) != 2 || count < 1 || index < 1 ||
-        index > count || (expected != 0 && expected != count)) {
-      return Status::InvalidArgument("bad chunk header \"" + std::string(chunk) + "\"");
-    }
-    expected = count;
-    chunks[index] = std::move(payload);
-    if (static_cast<int>(chunks.size()) == expected) break;
+    if (Status added = reader.Add(FrameOf(msg)); !added.ok()) return added;
   }
-  std::string whole;
-  for (auto& [index, part] : chunks) whole += part;
-  return compressed ? Decompress(whole) : StatusOr<std::string>(std::move(whole));
+  return reader.TakePayload();
 }
 
 Status Bus::Respond(const BusMessage& request, std::string_view data) {
   if (request.reply.empty()) return Status::InvalidArgument("request has no reply subject");
   const size_t max_payload = static_cast<size_t>(natsConnection_GetMaxPayload(connection_));
-  const size_t chunk_size =
-      max_payload > 2 * kChunkHeadroom ? max_payload - kChunkHeadroom : 512 * 1024;
-  if (data.size() <= chunk_size) {
-    return FromNats(natsConnection_Publish(connection_, request.reply.c_str(), data.data(),
-                                           static_cast<int>(data.size())),
-                    "reply");
-  }
-  std::string compressed;
-  bool is_compressed = false;
-  if (data.size() > kCompressAbove) {
-    compressed.resize(ZSTD_compressBound(data.size()));
-    const size_t n =
-        ZSTD_compress(compressed.data(), compressed.size(), data.data(), data.size(), 1);
-    if (!ZSTD_isError(n)) {
-      compressed.resize(n);
-      data = compressed;
-      is_compressed = true;
+  return framing::WriteFrames(data, max_payload, [&](const framing::Frame& frame) -> Status {
+    if (!frame.chunk && !frame.encoding) {
+      // No headers at all: a plain message, as peers without our framing send and expect.
+      return FromNats(natsConnection_Publish(connection_, request.reply.c_str(), frame.body.data(),
+                                             static_cast<int>(frame.body.size())),
+                      "reply");
     }
-  }
-  const size_t count = (data.size() + chunk_size - 1) / chunk_size;
-  for (size_t i = 0; i < count; ++i) {
-    const std::string_view part = data.substr(i * chunk_size, chunk_size);
     natsMsg* msg = nullptr;
-    if (natsStatus s = natsMsg_Create(&msg, request.reply.c_str(), nullptr, part.data(),
-                                      static_cast<int>(part.size()));
+    if (natsStatus s = natsMsg_Create(&msg, request.reply.c_str(), nullptr, frame.body.data(),
+                                      static_cast<int>(frame.body.size()));
         s != NATS_OK) {
       return FromNats(s, "reply chunk");
     }
     std::unique_ptr<natsMsg, decltype(&natsMsg_Destroy)> guard(msg, natsMsg_Destroy);
-    const std::string label = std::to_string(i + 1) + "/" + std::to_string(count);
-    natsMsgHeader_Set(msg, kChunkHeader, label.c_str());
-    if (is_compressed) natsMsgHeader_Set(msg, kEncodingHeader, "zstd");
-    if (Status s = FromNats(natsConnection_PublishMsg(connection_, msg), "reply chunk"); !s.ok()) {
-      return s;
-    }
-  }
-  return Status::Ok();
+    if (frame.chunk) SetHeader(msg, framing::kChunkHeader, *frame.chunk);
+    if (frame.encoding) SetHeader(msg, framing::kEncodingHeader, *frame.encoding);
+    return FromNats(natsConnection_PublishMsg(connection_, msg), "reply chunk");
+  });
 }
 
 bool Bus::IsConnected() const {

@@ -5,9 +5,9 @@
 // Handlers run on nats.c delivery threads (one per subscription) and must not block long.
 //
 // Payloads larger than the broker's message limit are carried as several messages (chunks,
-// optionally zstd-compressed) on request/reply: Respond() splits, Request() reassembles. A
-// reply that fits one message is sent as plain JSON, so peers that know nothing of chunking
-// (the original Go services) keep working.
+// optionally zstd-compressed) on request/reply; framing.h decides what each message carries,
+// and Respond()/Request() move the frames. A reply that fits one message is sent as plain
+// JSON, so peers that know nothing of chunking (the original Go services) keep working.
 //
 // Thread-safe: every method may be called from any thread.
 #pragma once
@@ -67,7 +67,17 @@ class RequestCanceller {
   std::unique_ptr<State> state_;
 };
 
-// An active subscription; destroying it unsubscribes and waits until its handler has returned.
+// An active subscription. Destroying it unsubscribes and then waits — without a time limit —
+// until a handler call that is running has returned, so that after the destructor nothing of
+// the subscription runs and the owner may free what the handler uses. Hence a handler must
+// return in bounded time (a PowerDNS call within its timeout), or the owner's Stop() waits.
+//
+// Why wait rather than only keep the state alive: the handler's captures (the service object,
+// usually) are freed by the owner right after the destructor, so shared ownership of the
+// subscription's state alone would not make a still running handler safe. The state is shared
+// all the same (nats.c holds a reference until its on-complete callback), for the one case that
+// cannot wait: a handler that destroys its own Subscription does not wait for itself, and its
+// state, captures included, lives until that handler call has returned.
 class Subscription {
  public:
   ~Subscription();
@@ -77,8 +87,8 @@ class Subscription {
  private:
   friend class Bus;
   struct State;
-  explicit Subscription(std::unique_ptr<State> state);
-  std::unique_ptr<State> state_;
+  explicit Subscription(std::shared_ptr<State> state);
+  std::shared_ptr<State> state_;
 };
 
 class Bus {

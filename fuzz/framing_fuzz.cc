@@ -1,0 +1,61 @@
+// Fuzz target: the bus's frame reader (src/bus/framing.h), which takes the messages of a reply
+// as a peer sends them — chunk and encoding headers and bodies, in any order.
+//
+// Input: frames separated by the byte 0x1e. A frame is
+//   <flags><chunk header value> 0x1f <encoding header value> 0x1f <body>
+// where bit 0 of the flags byte says the chunk header is present and bit 1 the encoding header
+// (an absent header's field is still there, and ignored). Whatever the frames, the reader
+// returns OK or InvalidArgument; a payload it yields is no larger than its maximum, and once it
+// has failed it stays failed.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "bus/framing.h"
+
+namespace {
+
+constexpr size_t kMaxPayload = 1024 * 1024;  // bounds zstd bombs within the fuzzer's memory
+
+void Check(bool condition) {
+  if (!condition) std::abort();
+}
+
+// The next field of `rest` up to `separator` (all of it when there is none).
+std::string_view Take(std::string_view& rest, char separator) {
+  const size_t end = rest.find(separator);
+  const std::string_view field = rest.substr(0, end);
+  rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+  return field;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace pdnsd;
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  framing::FrameReader reader(kMaxPayload);
+  bool failed = false;
+  while (!input.empty()) {
+    std::string_view record = Take(input, '\x1e');
+    if (record.empty()) continue;
+    const auto flags = static_cast<uint8_t>(record.front());
+    record.remove_prefix(1);
+    const std::string_view chunk = Take(record, '\x1f');
+    const std::string_view encoding = Take(record, '\x1f');
+    framing::Frame frame;
+    if (flags & 1) frame.chunk = chunk;
+    if (flags & 2) frame.encoding = encoding;
+    frame.body = record;
+    const Status status = reader.Add(frame);
+    Check(status.ok() || status.code() == StatusCode::kInvalidArgument);
+    Check(!failed || !status.ok());
+    failed = failed || !status.ok();
+    if (status.ok() && reader.done()) {
+      Check(reader.TakePayload().size() <= kMaxPayload);
+      break;
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,155 @@
+#include "bus/framing.h"
+
+#include <zstd.h>
+
+#include <utility>
+
+namespace pdnsd::framing {
+namespace {
+
+constexpr size_t kChunkHeadroom = 4 * 1024;  // for headers and protocol overhead
+constexpr size_t kFallbackChunkBody = 512 * 1024;
+constexpr size_t kMaxLabelDigits = 9;  // fits an int; far above any real count
+
+// A decimal integer of 1..kMaxLabelDigits digits without a leading zero; nullopt otherwise.
+std::optional<int> ParsePositive(std::string_view text) {
+  if (text.empty() || text.size() > kMaxLabelDigits || text.front() == '0') return std::nullopt;
+  int value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
+// For messages: control characters and overlong values are not echoed raw into a log line.
+std::string Printable(std::string_view text) {
+  constexpr size_t kMaxShown = 40;
+  std::string out;
+  for (const char c : text.substr(0, kMaxShown)) {
+    out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  }
+  if (text.size() > kMaxShown) out += "...";
+  return out;
+}
+
+}  // namespace
+
+size_t ChunkBodyLimit(size_t max_message_bytes) {
+  return max_message_bytes > 2 * kChunkHeadroom ? max_message_bytes - kChunkHeadroom
+                                                : kFallbackChunkBody;
+}
+
+Status WriteFrames(std::string_view payload, size_t max_message_bytes, const FrameSink& sink) {
+  const size_t chunk_body = ChunkBodyLimit(max_message_bytes);
+  if (payload.size() <= chunk_body) return sink(Frame{.body = payload});
+  std::string compressed;
+  bool is_compressed = false;
+  if (payload.size() > kCompressAbove) {
+    compressed.resize(ZSTD_compressBound(payload.size()));
+    const size_t n =
+        ZSTD_compress(compressed.data(), compressed.size(), payload.data(), payload.size(), 1);
+    if (!ZSTD_isError(n)) {
+      compressed.resize(n);
+      payload = compressed;
+      is_compressed = true;
+    }
+  }
+  const size_t count = (payload.size() + chunk_body - 1) / chunk_body;
+  for (size_t i = 0; i < count; ++i) {
+    const std::string label = std::to_string(i + 1) + "/" + std::to_string(count);
+    Frame frame{.chunk = label, .body = payload.substr(i * chunk_body, chunk_body)};
+    if (is_compressed) frame.encoding = kZstdEncoding;
+    if (Status s = sink(frame); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+StatusOr<ChunkLabel> ParseChunkLabel(std::string_view text) {
+  const size_t slash = text.find('/');
+  const auto bad = [&] {
+    return Status::InvalidArgument("bad chunk header \"" + Printable(text) + "\"");
+  };
+  if (slash == std::string_view::npos) return bad();
+  const std::optional<int> index = ParsePositive(text.substr(0, slash));
+  const std::optional<int> count = ParsePositive(text.substr(slash + 1));
+  if (!index || !count || *index > *count) return bad();
+  return ChunkLabel{*index, *count};
+}
+
+FrameReader::FrameReader(size_t max_payload_bytes) : max_payload_bytes_(max_payload_bytes) {}
+
+Status FrameReader::Fail(std::string message) {
+  failed_ = Status::InvalidArgument(std::move(message));
+  pieces_.clear();
+  return failed_;
+}
+
+Status FrameReader::Add(const Frame& frame) {
+  if (!failed_.ok()) return failed_;
+  if (done_) return Fail("frame after the complete reply");
+  bool compressed = false;
+  if (frame.encoding) {
+    if (*frame.encoding != kZstdEncoding) {
+      return Fail("unknown reply encoding \"" + Printable(*frame.encoding) + "\"");
+    }
+    compressed = true;
+  }
+  if (bytes_ + frame.body.size() > max_payload_bytes_) {
+    return Fail("reply larger than " + std::to_string(max_payload_bytes_) + " bytes");
+  }
+  if (!frame.chunk) {
+    if (count_ != 0) return Fail("plain message among the pieces of a chunked reply");
+    compressed_ = compressed;
+    return Finish(std::string(frame.body));
+  }
+  StatusOr<ChunkLabel> label = ParseChunkLabel(*frame.chunk);
+  if (!label.ok()) return Fail(label.status().message());
+  if (count_ != 0 && label->count != count_) {
+    return Fail("chunk header \"" + Printable(*frame.chunk) + "\" in a reply of " +
+                std::to_string(count_) + " pieces");
+  }
+  if (compressed_ && *compressed_ != compressed) {
+    return Fail("compressed and uncompressed pieces in one reply");
+  }
+  if (!pieces_.emplace(label->index, std::string(frame.body)).second) {
+    return Fail("chunk " + std::to_string(label->index) + " received twice");
+  }
+  count_ = label->count;
+  compressed_ = compressed;
+  bytes_ += frame.body.size();
+  if (static_cast<int>(pieces_.size()) < count_) return Status::Ok();
+  std::string joined;
+  joined.reserve(bytes_);
+  for (auto& [index, piece] : pieces_) joined += piece;
+  pieces_.clear();
+  return Finish(std::move(joined));
+}
+
+Status FrameReader::Finish(std::string joined) {
+  if (!*compressed_) {
+    payload_ = std::move(joined);
+    done_ = true;
+    return Status::Ok();
+  }
+  // The frame states its content size (WriteFrames uses ZSTD_compress); checking it before
+  // allocating bounds a small frame that claims a huge payload.
+  const unsigned long long size = ZSTD_getFrameContentSize(joined.data(), joined.size());
+  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN) {
+    return Fail("bad zstd frame in reply");
+  }
+  if (size > max_payload_bytes_) {
+    return Fail("reply expands to " + std::to_string(size) + " bytes, more than " +
+                std::to_string(max_payload_bytes_));
+  }
+  std::string out(static_cast<size_t>(size), '\0');
+  const size_t n = ZSTD_decompress(out.data(), out.size(), joined.data(), joined.size());
+  if (ZSTD_isError(n) || n != out.size()) return Fail("bad zstd data in reply");
+  payload_ = std::move(out);
+  done_ = true;
+  return Status::Ok();
+}
+
+std::string FrameReader::TakePayload() { return std::move(payload_); }
+
+}  // namespace pdnsd::framing

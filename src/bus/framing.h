@@ -1,0 +1,107 @@
+// Framing: how one request/reply payload travels as NATS messages (docs/architecture.md (d)).
+//
+// The bus moves bytes; this module decides what the bytes of each message are. It knows
+// nothing of NATS: a Frame is the body of one message plus the values of our two headers, and
+// the bus copies them to and from nats.c messages. Modelled on LevelDB's log writer/reader
+// (db/log_format.h): a writer that cuts, a reader that checks and joins, both tested without
+// I/O (tests/unit/framing_test.cc) and fuzzed (fuzz/framing_fuzz.cc), because peers send this.
+//
+// The wire format (it must not change; peers that know nothing of it are the original Go
+// services):
+//  * A payload that fits in one message (ChunkBodyLimit) is one plain frame without headers.
+//  * A larger one is compressed with zstd (level 1, a frame that states its content size) when
+//    it is larger than 64 KiB, and cut into n pieces of at most ChunkBodyLimit bytes. Piece i
+//    (1-based) carries "Pdnsd-Chunk: <i>/<n>" and, when compressed, "Pdnsd-Encoding: zstd".
+//    A compressed payload that fits one piece still goes as "1/1".
+//  * A frame without a chunk header but with "Pdnsd-Encoding: zstd" is one compressed piece.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace pdnsd::framing {
+
+inline constexpr std::string_view kChunkHeader = "Pdnsd-Chunk";
+inline constexpr std::string_view kEncodingHeader = "Pdnsd-Encoding";
+inline constexpr std::string_view kZstdEncoding = "zstd";
+
+// Payloads above this size are compressed before they are cut.
+inline constexpr size_t kCompressAbove = 64 * 1024;
+
+// The largest payload a FrameReader accepts by default, compressed or not: 1 GiB, the pending
+// limit of the bus's reply inbox (bus.cc), so nothing larger could arrive anyway. It also
+// bounds what a small zstd frame may claim to expand to.
+inline constexpr size_t kDefaultMaxPayloadBytes = size_t{1} << 30;
+
+// One message of a framed payload. A header that is absent is nullopt; a header that is present
+// but empty is an empty view (and bad). The views must outlive the call they are passed to.
+struct Frame {
+  std::optional<std::string_view> chunk = std::nullopt;     // value of Pdnsd-Chunk: "<i>/<n>"
+  std::optional<std::string_view> encoding = std::nullopt;  // value of Pdnsd-Encoding: "zstd"
+  std::string_view body = {};
+};
+
+// The body limit of one piece for a broker that accepts messages of max_message_bytes
+// (natsConnection_GetMaxPayload): 4 KiB less, for headers and protocol overhead; 512 KiB when
+// the limit is unknown or tiny (8 KiB or less).
+size_t ChunkBodyLimit(size_t max_message_bytes);
+
+// Receives the frames of one payload, in order. A non-OK Status stops the writer, which
+// returns it.
+using FrameSink = std::function<Status(const Frame&)>;
+
+// Cuts `payload` into frames for a broker limit of max_message_bytes and hands each to `sink`
+// (the Frame's views are valid only during the call). A payload that zstd fails to compress
+// goes out uncompressed, cut the same way.
+Status WriteFrames(std::string_view payload, size_t max_message_bytes, const FrameSink& sink);
+
+struct ChunkLabel {
+  int index = 0;  // 1-based
+  int count = 0;
+  friend bool operator==(const ChunkLabel&, const ChunkLabel&) = default;
+};
+
+// Parses a Pdnsd-Chunk value: "<i>/<n>", decimal without sign, space or leading zero, each at
+// most 9 digits, 1 <= i <= n. Anything else is InvalidArgument.
+StatusOr<ChunkLabel> ParseChunkLabel(std::string_view text);
+
+// Collects the frames of one payload, in any order, and yields the payload.
+//
+// Add() returns OK while frames are missing and when the last one arrived (then done() is true
+// and TakePayload() gives the payload). It returns InvalidArgument — and so do all later calls —
+// for: a bad chunk header, an unknown encoding, a bad zstd frame, an index seen before, a count
+// that differs from the first frame's, a compressed and an uncompressed piece in one payload, a
+// plain frame after pieces, a frame after done(), and a payload (compressed or not) larger than
+// max_payload_bytes. Memory held is bounded by max_payload_bytes plus the current frame.
+//
+// Not thread-safe: one reader per request.
+class FrameReader {
+ public:
+  explicit FrameReader(size_t max_payload_bytes = kDefaultMaxPayloadBytes);
+
+  Status Add(const Frame& frame);
+  bool done() const { return done_; }
+  // REQUIRES: done(). Moves the payload out; the reader is spent afterwards.
+  std::string TakePayload();
+
+ private:
+  Status Fail(std::string message);
+  Status Finish(std::string joined);
+
+  const size_t max_payload_bytes_;
+  Status failed_;  // OK until the first bad frame
+  bool done_ = false;
+  std::string payload_;
+  std::optional<bool> compressed_;  // set by the first piece
+  int count_ = 0;                   // n of the first piece; 0 before it
+  size_t bytes_ = 0;                // sum of the pieces' bodies so far
+  std::map<int, std::string> pieces_;
+};
+
+}  // namespace pdnsd::framing
