@@ -167,9 +167,9 @@ Status HealthChecker::Start() {
                                     [this](const BusMessage& message) { OnHeartbeat(message); });
   if (!heartbeats.ok()) return heartbeats.status();
   subscriptions_.push_back(std::move(*heartbeats));
-  for (const std::string& subject :
-       {config_.subjects.add, config_.subjects.change, config_.subjects.remove}) {
-    auto events = bus_->Subscribe(subject, "", [this](const BusMessage& m) { OnZoneEvent(m); });
+  for (const auto& type_and_subject : config_.subjects.All()) {
+    auto events = bus_->Subscribe(type_and_subject.second, "",
+                                  [this](const BusMessage& m) { OnZoneEvent(m); });
     if (!events.ok()) return events.status();
     subscriptions_.push_back(std::move(*events));
   }
@@ -286,10 +286,7 @@ std::vector<ServiceRecord> HealthChecker::ActiveSecondaries() {
 
 void HealthChecker::Announce(ZoneEventType type, const std::string& zone, const std::string& id,
                              const char* source) {
-  const std::string& base = type == ZoneEventType::kAdd      ? config_.subjects.add
-                            : type == ZoneEventType::kChange ? config_.subjects.change
-                                                             : config_.subjects.remove;
-  const std::string subject = id.empty() ? base : base + "." + id;
+  const std::string subject = config_.subjects.For(type, id);
   if (Status s = bus_->Publish(subject, EncodeZoneEvent({type, zone, ""})); !s.ok()) {
     logger_->warn("cannot publish {} for {}: {}", subject, zone, s.message());
     return;
@@ -517,9 +514,8 @@ void HealthChecker::EventCheck(const std::string& zone) {
 }
 
 void HealthChecker::OnZoneEvent(const BusMessage& message) {
-  const ZoneEventType type = message.subject == config_.subjects.add      ? ZoneEventType::kAdd
-                             : message.subject == config_.subjects.remove ? ZoneEventType::kDelete
-                                                                          : ZoneEventType::kChange;
+  const ZoneEventType type =
+      config_.subjects.TypeOf(message.subject).value_or(ZoneEventType::kChange);
   auto event = DecodeZoneEvent(type, message.data);
   if (!event.ok()) {
     metrics_->invalid.Increment();
