@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/metrics.h"
+#include "core/parallel_for.h"
 
 #include <nlohmann/json.hpp>
 
@@ -20,19 +21,6 @@ namespace {
 
 constexpr const char* kSyncerService = "pdns-secondary-syncer";
 constexpr const char* kNsec3Param = "1 0 0 -";  // RFC 9276
-
-// Runs fn(i) for i in [0, count) on up to `threads` threads.
-void ParallelFor(size_t count, int threads, const std::function<void(size_t)>& fn) {
-  std::atomic<size_t> next{0};
-  auto run = [&] {
-    for (size_t i = next++; i < count; i = next++) fn(i);
-  };
-  std::vector<std::thread> pool;
-  const size_t extra = std::min<size_t>(static_cast<size_t>(std::max(threads, 1)), count);
-  for (size_t t = 1; t < extra; ++t) pool.emplace_back(run);
-  run();
-  for (auto& thread : pool) thread.join();
-}
 
 // Whole seconds from `then` to `now` (0 when the clock went back).
 int64_t AgeSeconds(std::chrono::system_clock::time_point then,
