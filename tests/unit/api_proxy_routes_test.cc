@@ -33,6 +33,65 @@ TEST(ApiProxyRoutes, ZoneMutationsCauseEvents) {
   EXPECT_EQ(EventOf("POST", "/api/v1/servers/localhost/zones?rrsets=false"), ZoneEventType::kAdd);
 }
 
+// Every route of docs/architecture.md's event table, and the API routes next to them that cause
+// no event (PowerDNS 4.7's pdns/ws-auth.cc registers them all).
+TEST(ApiProxyRoutes, EveryDocumentedRoute) {
+  struct Row {
+    const char* method;
+    const char* path;  // after /api/v1/servers/localhost
+    std::optional<ZoneEventType> event;
+    const char* zone;  // "" when the route names none in its path
+  };
+  const std::optional<ZoneEventType> none;
+  const Row rows[] = {
+      {"POST", "/zones", ZoneEventType::kAdd, ""},
+      {"GET", "/zones", none, ""},
+      {"PUT", "/zones/example.org.", ZoneEventType::kChange, "example.org."},
+      {"PATCH", "/zones/example.org.", ZoneEventType::kChange, "example.org."},
+      {"DELETE", "/zones/example.org.", ZoneEventType::kDelete, "example.org."},
+      {"GET", "/zones/example.org.", none, "example.org."},
+      {"POST", "/zones/example.org.", none, "example.org."},
+      {"PUT", "/zones/example.org./rectify", ZoneEventType::kChange, "example.org."},
+      {"PATCH", "/zones/example.org./rectify", none, "example.org."},
+      {"PUT", "/zones/example.org./rectify/x", none, "example.org."},
+      {"POST", "/zones/example.org./metadata", ZoneEventType::kChange, "example.org."},
+      {"GET", "/zones/example.org./metadata", none, "example.org."},
+      {"DELETE", "/zones/example.org./metadata", none, "example.org."},
+      {"PUT", "/zones/example.org./metadata/X-A", ZoneEventType::kChange, "example.org."},
+      {"DELETE", "/zones/example.org./metadata/X-A", ZoneEventType::kChange, "example.org."},
+      {"GET", "/zones/example.org./metadata/X-A", none, "example.org."},
+      {"POST", "/zones/example.org./metadata/X-A", none, "example.org."},
+      {"PUT", "/zones/example.org./metadata/X-A/more", none, "example.org."},
+      {"POST", "/zones/example.org./cryptokeys", ZoneEventType::kChange, "example.org."},
+      {"GET", "/zones/example.org./cryptokeys", none, "example.org."},
+      {"PUT", "/zones/example.org./cryptokeys/3", ZoneEventType::kChange, "example.org."},
+      {"DELETE", "/zones/example.org./cryptokeys/3", ZoneEventType::kChange, "example.org."},
+      {"GET", "/zones/example.org./cryptokeys/3", none, "example.org."},
+      {"PUT", "/zones/example.org./notify", none, "example.org."},
+      {"PUT", "/zones/example.org./axfr-retrieve", none, "example.org."},
+      {"GET", "/zones/example.org./export", none, "example.org."},
+      {"DELETE", "/zones/example.org.//", ZoneEventType::kDelete, "example.org."},
+      {"PUT", "/zones/example.org./cache/flush", none, "example.org."},
+      {"PUT", "/cache/flush?domain=example.org.", none, ""},
+      {"GET", "/config", none, ""},
+      {"POST", "/tsigkeys", none, ""},
+  };
+  for (const Row& row : rows) {
+    const std::string target = std::string("/api/v1/servers/localhost") + row.path;
+    auto match = ClassifyRoute(row.method, target);
+    ASSERT_TRUE(match.ok()) << row.method << " " << target << ": " << match.status().ToString();
+    EXPECT_EQ(match->event, row.event) << row.method << " " << target;
+    EXPECT_EQ(match->zone, row.zone) << row.method << " " << target;
+    EXPECT_EQ(match->zone_from_body,
+              std::string_view(row.path) == "/zones" && std::string_view(row.method) == "POST")
+        << row.method << " " << target;
+  }
+  // Another server id and a query string change nothing.
+  EXPECT_EQ(EventOf("DELETE", "/api/v1/servers/other/zones/example.org.?x=1"),
+            ZoneEventType::kDelete);
+  EXPECT_EQ(EventOf("DELETE", "/api/v2/servers/localhost/zones/example.org."), std::nullopt);
+}
+
 TEST(ApiProxyRoutes, ZoneIdIsDecodedAndNormalised) {
   auto match =
       ClassifyRoute("PATCH", "/api/v1/servers/localhost/zones/0=2F25.2.0.192.IN-addr.arpa.");

@@ -308,9 +308,7 @@ void ApiProxy::Handle(const httplib::Request& request, const std::string& body,
 }
 
 void ApiProxy::PublishEvent(ZoneEventType type, const std::string& zone) {
-  const std::string& subject = type == ZoneEventType::kAdd      ? config_.subjects.add
-                               : type == ZoneEventType::kChange ? config_.subjects.change
-                                                                : config_.subjects.remove;
+  const std::string& subject = config_.subjects.For(type);
   const std::string payload = EncodeZoneEvent(ZoneEvent{type, zone, ""});
   if (Status s = bus_->Publish(subject, payload); !s.ok()) {
     logger_->error("cannot publish {} event for {}: {}", ZoneEventTypeLabel(type), zone,

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <array>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -10,60 +11,100 @@
 namespace pdnsd {
 namespace {
 
-std::vector<std::string> SplitPath(std::string_view path) {
+constexpr ZoneEventType kAdd = ZoneEventType::kAdd;
+constexpr ZoneEventType kChange = ZoneEventType::kChange;
+constexpr ZoneEventType kDelete = ZoneEventType::kDelete;
+constexpr std::nullopt_t kNoEvent = std::nullopt;
+
+// The routes that change a zone (docs/architecture.md, "Event"), then the catch-all that checks
+// the zone id of every other request under .../zones/<id>.
+constexpr std::array kRoutes = {
+    ApiRoute{"POST", "api/v1/servers/<server>/zones", kAdd, ZoneSource::kBody},
+    ApiRoute{"PUT|PATCH", "api/v1/servers/<server>/zones/<id>", kChange, ZoneSource::kPath},
+    ApiRoute{"DELETE", "api/v1/servers/<server>/zones/<id>", kDelete, ZoneSource::kPath},
+    ApiRoute{"PUT", "api/v1/servers/<server>/zones/<id>/rectify", kChange, ZoneSource::kPath},
+    ApiRoute{"POST", "api/v1/servers/<server>/zones/<id>/metadata", kChange, ZoneSource::kPath},
+    ApiRoute{"PUT|DELETE", "api/v1/servers/<server>/zones/<id>/metadata/<kind>", kChange,
+             ZoneSource::kPath},
+    ApiRoute{"POST", "api/v1/servers/<server>/zones/<id>/cryptokeys", kChange, ZoneSource::kPath},
+    ApiRoute{"PUT|DELETE", "api/v1/servers/<server>/zones/<id>/cryptokeys/<key_id>", kChange,
+             ZoneSource::kPath},
+    ApiRoute{"*", "api/v1/servers/<server>/zones/<id>/**", kNoEvent, ZoneSource::kPath},
+};
+
+// Non-empty '/'-separated parts of `path`; with `decode`, percent-decoded.
+std::vector<std::string> SplitPath(std::string_view path, bool decode) {
   std::vector<std::string> segments;
   size_t start = 0;
   while (start <= path.size()) {
     size_t end = path.find('/', start);
     if (end == std::string_view::npos) end = path.size();
     if (end > start) {
-      segments.push_back(
-          httplib::detail::decode_url(std::string(path.substr(start, end - start)), false));
+      std::string segment(path.substr(start, end - start));
+      segments.push_back(decode ? httplib::detail::decode_url(segment, false) : segment);
     }
     start = end + 1;
   }
   return segments;
 }
 
+bool MethodMatches(std::string_view methods, std::string_view method) {
+  if (methods == "*") return true;
+  size_t start = 0;
+  while (start <= methods.size()) {
+    size_t end = methods.find('|', start);
+    if (end == std::string_view::npos) end = methods.size();
+    if (methods.substr(start, end - start) == method) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+bool IsPlaceholder(std::string_view part) {
+  return part.size() > 2 && part.front() == '<' && part.back() == '>';
+}
+
+// Whether `segments` match `pattern`; sets `*id` to the index of the "<id>" segment (or npos).
+bool PathMatches(const std::vector<std::string>& pattern, const std::vector<std::string>& segments,
+                 size_t* id) {
+  *id = std::string::npos;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == "**" && i + 1 == pattern.size()) return true;
+    if (i >= segments.size()) return false;
+    if (IsPlaceholder(pattern[i])) {
+      if (pattern[i] == "<id>") *id = i;
+    } else if (pattern[i] != segments[i]) {
+      return false;
+    }
+  }
+  return pattern.size() == segments.size();
+}
+
 }  // namespace
+
+std::span<const ApiRoute> ApiRoutes() { return kRoutes; }
 
 StatusOr<RouteMatch> ClassifyRoute(std::string_view method, std::string_view target) {
   RouteMatch match;
-  const std::string_view path = target.substr(0, target.find('?'));
-  const std::vector<std::string> s = SplitPath(path);
-  // api v1 servers {server} zones [{zone} [sub [item]]]
-  if (s.size() < 5 || s[0] != "api" || s[1] != "v1" || s[2] != "servers" || s[4] != "zones") {
-    return match;
-  }
-  if (s.size() == 5) {
-    if (method == "POST") {
-      match.event = ZoneEventType::kAdd;
-      match.zone_from_body = true;
+  const std::vector<std::string> segments = SplitPath(target.substr(0, target.find('?')), true);
+  for (const ApiRoute& route : ApiRoutes()) {
+    size_t id = std::string::npos;
+    if (!MethodMatches(route.methods, method) ||
+        !PathMatches(SplitPath(route.pattern, false), segments, &id)) {
+      continue;
+    }
+    match.event = route.event;
+    match.zone_from_body = route.zone == ZoneSource::kBody;
+    if (route.zone == ZoneSource::kPath && id != std::string::npos) {
+      auto decoded = ApiIdToZoneName(segments[id]);
+      if (!decoded.ok())
+        return Status::InvalidArgument("zone id in the path: " + decoded.status().message());
+      auto zone = NormalizeZoneName(*decoded);
+      if (!zone.ok())
+        return Status::InvalidArgument("zone in the path: " + zone.status().message());
+      match.zone = *zone;
     }
     return match;
-  }
-  auto decoded = ApiIdToZoneName(s[5]);
-  if (!decoded.ok())
-    return Status::InvalidArgument("zone id in the path: " + decoded.status().message());
-  auto zone = NormalizeZoneName(*decoded);
-  if (!zone.ok()) return Status::InvalidArgument("zone in the path: " + zone.status().message());
-  match.zone = *zone;
-  const std::string sub = s.size() > 6 ? s[6] : "";
-  const bool has_item = s.size() > 7;
-  if (s.size() > 8) return match;
-  if (sub.empty()) {
-    if (method == "PUT" || method == "PATCH") match.event = ZoneEventType::kChange;
-    if (method == "DELETE") match.event = ZoneEventType::kDelete;
-  } else if (sub == "rectify") {
-    if (method == "PUT" && !has_item) match.event = ZoneEventType::kChange;
-  } else if (sub == "metadata") {
-    if ((!has_item && method == "POST") || (has_item && (method == "PUT" || method == "DELETE"))) {
-      match.event = ZoneEventType::kChange;
-    }
-  } else if (sub == "cryptokeys") {
-    if ((!has_item && method == "POST") || (has_item && (method == "PUT" || method == "DELETE"))) {
-      match.event = ZoneEventType::kChange;
-    }
   }
   return match;
 }

@@ -1,8 +1,10 @@
 // Which PowerDNS API requests change zones, and which zone event a successful one causes
-// (DESIGN.md section 2, api-proxy).
+// (DESIGN.md section 2, api-proxy). The routes are a table, one line per route, in the spirit of
+// the route registrations of PowerDNS's own API server.
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -10,6 +12,29 @@
 #include "model/messages.h"
 
 namespace pdnsd {
+
+// Where a route finds the zone its event names.
+enum class ZoneSource {
+  kNone,  // the route names no zone
+  kPath,  // the path segment matched by "<id>" (an API zone id, e.g.
+          // "0=2F25.2.0.192.in-addr.arpa.")
+  kBody,  // the request body's "name" (ZoneNameFromBody)
+};
+
+// One line of the route table.
+struct ApiRoute {
+  // "PUT|PATCH": the methods the line applies to; "*": every method.
+  std::string_view methods;
+  // Path segments separated by '/': a literal matches itself, "<name>" matches any one segment,
+  // a final "**" matches any number (also zero) of further segments.
+  std::string_view pattern;
+  // The event a 2xx answer causes; nullopt: none.
+  std::optional<ZoneEventType> event;
+  ZoneSource zone;
+};
+
+// The table ClassifyRoute uses, first match wins. A request no line matches causes no event.
+std::span<const ApiRoute> ApiRoutes();
 
 struct RouteMatch {
   // Set when a 2xx answer to this request must be announced as a zone event.
@@ -20,9 +45,9 @@ struct RouteMatch {
   bool zone_from_body = false;
 };
 
-// Classifies `method` + raw request `target` (path and query, percent-encoding as sent).
-// InvalidArgument when the path names a zone whose id is not a valid DNS name: such a request
-// must be rejected before it reaches PowerDNS.
+// Classifies `method` + raw request `target` (path and query, percent-encoding as sent) by the
+// first line of ApiRoutes() that matches. InvalidArgument when the path names a zone whose id is
+// not a valid DNS name: such a request must be rejected before it reaches PowerDNS.
 StatusOr<RouteMatch> ClassifyRoute(std::string_view method, std::string_view target);
 
 // The normalised zone name in a JSON body's "name" field (POST .../zones), or an error.

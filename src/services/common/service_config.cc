@@ -77,6 +77,36 @@ PdnsApiOptions ReadPdnsApiOptions(ConfigReader& reader) {
   return options;
 }
 
+const std::string& ZoneEventSubjects::For(ZoneEventType type) const {
+  switch (type) {
+    case ZoneEventType::kAdd:
+      return add;
+    case ZoneEventType::kChange:
+      return change;
+    case ZoneEventType::kDelete:
+      return remove;
+  }
+  return change;
+}
+
+std::string ZoneEventSubjects::For(ZoneEventType type, std::string_view id) const {
+  if (id.empty()) return For(type);
+  return For(type) + "." + std::string(id);
+}
+
+std::optional<ZoneEventType> ZoneEventSubjects::TypeOf(std::string_view subject) const {
+  if (subject == add) return ZoneEventType::kAdd;
+  if (subject == remove) return ZoneEventType::kDelete;
+  if (subject == change) return ZoneEventType::kChange;
+  return std::nullopt;
+}
+
+std::array<std::pair<ZoneEventType, std::string>, 3> ZoneEventSubjects::All() const {
+  return {{{ZoneEventType::kAdd, add},
+           {ZoneEventType::kChange, change},
+           {ZoneEventType::kDelete, remove}}};
+}
+
 ZoneEventSubjects ReadZoneEventSubjects(ConfigReader& reader) {
   ZoneEventSubjects subjects;
   subjects.add = reader.String("ZoneEventTopics", "Add", subjects.add);

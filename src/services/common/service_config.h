@@ -2,14 +2,19 @@
 // (API part) and [ZoneEventTopics]. Keys and meaning: docs/configuration.md.
 #pragma once
 
+#include <array>
 #include <chrono>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "bus/bus.h"
 #include "core/config.h"
 #include "core/logging.h"
 #include "core/net.h"
+#include "model/messages.h"
 #include "pdns/api_client.h"
 
 namespace pdnsd {
@@ -39,10 +44,23 @@ CommonConfig ReadCommonConfig(ConfigReader& reader, const std::string& service_n
 // Reads [PowerDNS] URL (required), APIToken, ServerID.
 PdnsApiOptions ReadPdnsApiOptions(ConfigReader& reader);
 
+// The subjects zone events travel on ([ZoneEventTopics]); the one mapping between an event's
+// type and its subject. Targeted events go to "<subject>.<syncer ID>".
 struct ZoneEventSubjects {
   std::string add = "zone.add";
   std::string change = "zone.modified";
   std::string remove = "zone.delete";
+
+  // The subject events of `type` are published on.
+  const std::string& For(ZoneEventType type) const;
+  // The subject of an event of `type` targeted at the syncer `id`: "<For(type)>.<id>"; `id` ""
+  // means every syncer, For(type).
+  std::string For(ZoneEventType type, std::string_view id) const;
+  // The type of an event that arrived on `subject`, one of the three (when two are configured
+  // alike, add wins over delete, delete over change); nullopt for any other subject.
+  std::optional<ZoneEventType> TypeOf(std::string_view subject) const;
+  // The three types with their subjects, add, change, delete: what a listener subscribes to.
+  std::array<std::pair<ZoneEventType, std::string>, 3> All() const;
 };
 ZoneEventSubjects ReadZoneEventSubjects(ConfigReader& reader);
 

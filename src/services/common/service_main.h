@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "bus/bus.h"
 #include "core/config.h"
@@ -52,6 +53,25 @@ struct ServiceDefinition {
   // <prefix>_duplicate_id_heartbeats_total (discovery/instance_claim.h).
   bool unique_id = false;
 };
+
+// The definition of a service class `ServiceT` built as ServiceT(config, bus, registry, logger)
+// from the `Config` that `read` takes from the file: all a main has to say about its service.
+template <typename ServiceT, typename Config>
+ServiceDefinition DefineService(std::string name, std::string summary,
+                                Config (*read)(ConfigReader& reader), bool unique_id = false) {
+  ServiceDefinition definition;
+  definition.name = std::move(name);
+  definition.summary = std::move(summary);
+  definition.unique_id = unique_id;
+  definition.configure = [read](ConfigReader& reader) -> ServiceBuilder {
+    return [config =
+                read(reader)](const ServiceEnvironment& env) -> StatusOr<std::unique_ptr<Service>> {
+      return std::unique_ptr<Service>(
+          std::make_unique<ServiceT>(config, env.bus, *env.registry, env.logger));
+    };
+  };
+  return definition;
+}
 
 int RunServiceMain(int argc, char** argv, const ServiceDefinition& definition);
 

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/metrics.h"
+#include "core/parallel_for.h"
 
 #include <nlohmann/json.hpp>
 
@@ -20,19 +21,6 @@ namespace {
 
 constexpr const char* kSyncerService = "pdns-secondary-syncer";
 constexpr const char* kNsec3Param = "1 0 0 -";  // RFC 9276
-
-// Runs fn(i) for i in [0, count) on up to `threads` threads.
-void ParallelFor(size_t count, int threads, const std::function<void(size_t)>& fn) {
-  std::atomic<size_t> next{0};
-  auto run = [&] {
-    for (size_t i = next++; i < count; i = next++) fn(i);
-  };
-  std::vector<std::thread> pool;
-  const size_t extra = std::min<size_t>(static_cast<size_t>(std::max(threads, 1)), count);
-  for (size_t t = 1; t < extra; ++t) pool.emplace_back(run);
-  run();
-  for (auto& thread : pool) thread.join();
-}
 
 // Whole seconds from `then` to `now` (0 when the clock went back).
 int64_t AgeSeconds(std::chrono::system_clock::time_point then,
@@ -167,9 +155,9 @@ Status HealthChecker::Start() {
                                     [this](const BusMessage& message) { OnHeartbeat(message); });
   if (!heartbeats.ok()) return heartbeats.status();
   subscriptions_.push_back(std::move(*heartbeats));
-  for (const std::string& subject :
-       {config_.subjects.add, config_.subjects.change, config_.subjects.remove}) {
-    auto events = bus_->Subscribe(subject, "", [this](const BusMessage& m) { OnZoneEvent(m); });
+  for (const auto& type_and_subject : config_.subjects.All()) {
+    auto events = bus_->Subscribe(type_and_subject.second, "",
+                                  [this](const BusMessage& m) { OnZoneEvent(m); });
     if (!events.ok()) return events.status();
     subscriptions_.push_back(std::move(*events));
   }
@@ -286,10 +274,7 @@ std::vector<ServiceRecord> HealthChecker::ActiveSecondaries() {
 
 void HealthChecker::Announce(ZoneEventType type, const std::string& zone, const std::string& id,
                              const char* source) {
-  const std::string& base = type == ZoneEventType::kAdd      ? config_.subjects.add
-                            : type == ZoneEventType::kChange ? config_.subjects.change
-                                                             : config_.subjects.remove;
-  const std::string subject = id.empty() ? base : base + "." + id;
+  const std::string subject = config_.subjects.For(type, id);
   if (Status s = bus_->Publish(subject, EncodeZoneEvent({type, zone, ""})); !s.ok()) {
     logger_->warn("cannot publish {} for {}: {}", subject, zone, s.message());
     return;
@@ -517,9 +502,8 @@ void HealthChecker::EventCheck(const std::string& zone) {
 }
 
 void HealthChecker::OnZoneEvent(const BusMessage& message) {
-  const ZoneEventType type = message.subject == config_.subjects.add      ? ZoneEventType::kAdd
-                             : message.subject == config_.subjects.remove ? ZoneEventType::kDelete
-                                                                          : ZoneEventType::kChange;
+  const ZoneEventType type =
+      config_.subjects.TypeOf(message.subject).value_or(ZoneEventType::kChange);
   auto event = DecodeZoneEvent(type, message.data);
   if (!event.ok()) {
     metrics_->invalid.Increment();

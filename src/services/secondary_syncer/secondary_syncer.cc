@@ -113,12 +113,8 @@ Status SecondarySyncer::Start() {
   if (Status s = zone_server_->Start(); !s.ok()) return s;
   for (int i = 0; i < config_.api_workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 
-  const std::pair<ZoneEventType, std::string> event_subjects[] = {
-      {ZoneEventType::kAdd, config_.subjects.add},
-      {ZoneEventType::kChange, config_.subjects.change},
-      {ZoneEventType::kDelete, config_.subjects.remove}};
-  for (const auto& [type, subject] : event_subjects) {
-    for (const std::string& s : {subject, subject + "." + config_.id}) {
+  for (const auto& [type, subject] : config_.subjects.All()) {
+    for (const std::string& s : {subject, config_.subjects.For(type, config_.id)}) {
       auto subscription = bus_->Subscribe(
           s, "", [this, type = type](const BusMessage& message) { OnEvent(type, message); });
       if (!subscription.ok()) return subscription.status();
