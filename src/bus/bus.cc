@@ -1,5 +1,7 @@
 #include "bus/bus.h"
 
+#include "core/logging.h"
+
 #include <nats/nats.h>
 #include <spdlog/spdlog.h>
 #include <zstd.h>
@@ -306,7 +308,7 @@ StatusOr<std::unique_ptr<Subscription>> Bus::Subscribe(const std::string& subjec
       message.data.assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
     }
     natsMsg_Destroy(msg);
-    st->handler(message);
+    RunCatching(nullptr, "a NATS message handler", [&] { st->handler(message); });
   };
   natsStatus status =
       queue_group.empty()

@@ -1,5 +1,7 @@
 #include "core/worker_pool.h"
 
+#include "core/logging.h"
+
 namespace pdnsd {
 
 WorkerPool::WorkerPool(int threads) {
@@ -40,7 +42,7 @@ void WorkerPool::Run() {
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }
-    task();
+    RunCatching(nullptr, "a WorkerPool task", task);
   }
 }
 

@@ -1,6 +1,7 @@
 // WorkerPool: a fixed set of owned threads running submitted tasks in FIFO order.
 // Submit() never blocks (the queue is unbounded); Stop() runs no further tasks, waits for the
-// running ones and joins the threads. Thread-safe.
+// running ones and joins the threads. A task that throws is logged (stderr) and the pool goes
+// on. Thread-safe.
 #pragma once
 
 #include <condition_variable>

@@ -64,7 +64,7 @@ std::string EncodeHeartbeat(const Heartbeat& heartbeat) {
                                             : heartbeat.sent_at}};
   if (!heartbeat.dns_address.empty()) doc["dns_address"] = heartbeat.dns_address;
   // Invalid UTF-8 (say in a host name) is replaced rather than thrown on the sender's thread.
-  return doc.dump(-1, ' ', false, json::error_handler_t::replace);
+  return EncodeJson(doc);
 }
 
 StatusOr<Heartbeat> DecodeHeartbeat(std::string_view text) {
@@ -125,7 +125,8 @@ void HeartbeatSender::Start() {
   if (thread_.joinable()) return;
   stopping_ = false;
   const uint64_t generation = ++generation_;
-  thread_ = std::thread([this, generation] { Run(generation); });
+  thread_ = std::thread(
+      [this, generation] { RunCatching(logger_, "the heartbeat loop", [&] { Run(generation); }); });
 }
 
 void HeartbeatSender::Stop() {

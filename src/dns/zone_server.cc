@@ -392,7 +392,9 @@ void ZoneServer::UdpLoop() {
     const ssize_t n = ::recvfrom(udp_fd_, buffer.data(), buffer.size(), MSG_DONTWAIT,
                                  reinterpret_cast<sockaddr*>(&peer), &peer_length);
     if (n <= 0) continue;  // EAGAIN, or woken by shutdown()
-    std::vector<std::string> answer = Answer(buffer.data(), static_cast<size_t>(n), false);
+    std::vector<std::string> answer;
+    RunCatching(logger_, "a UDP query",
+                [&] { answer = Answer(buffer.data(), static_cast<size_t>(n), false); });
     if (answer.empty()) continue;
     if (::sendto(udp_fd_, answer.front().data(), answer.front().size(), MSG_DONTWAIT,
                  reinterpret_cast<const sockaddr*>(&peer), peer_length) < 0) {
@@ -438,7 +440,7 @@ void ZoneServer::AcceptLoop() {
     Connection* raw = connection.get();
     try {
       raw->thread = std::thread([this, raw] {
-        ServeConnection(raw->fd);
+        RunCatching(logger_, "a TCP connection", [&] { ServeConnection(raw->fd); });
         raw->done = true;
       });
     } catch (const std::system_error& e) {

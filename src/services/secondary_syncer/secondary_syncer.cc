@@ -283,7 +283,8 @@ SecondarySyncer::Served SecondarySyncer::ServedState(const std::string& zone) {
 void SecondarySyncer::WorkerLoop() {
   while (auto zone = queue_.Take()) {
     metrics_->worker_locks.Increment();
-    const Status status = Reconcile(*zone);
+    Status status = Status::Internal("the reconcile threw");
+    RunCatching(logger_, "a reconcile", [&] { status = Reconcile(*zone); });
     if (status.ok()) {
       const bool superseded = TakeSuperseded(*zone);
       metrics_->reconciles.Add({{"result", superseded ? "superseded" : "successful"}}).Increment();
