@@ -21,6 +21,8 @@
 #include "core/logging.h"
 #include "core/status.h"
 
+#include "core/thread_annotations.h"
+
 namespace pdnsd {
 
 struct Heartbeat {
@@ -72,10 +74,10 @@ class HeartbeatSender {
   std::chrono::milliseconds interval_;
   Logger logger_;
   std::function<double()> load_source_;
-  std::mutex mutex_;
+  Mutex mutex_;
   std::condition_variable cv_;
-  bool stopping_ = false;    // GUARDED_BY(mutex_)
-  uint64_t generation_ = 0;  // GUARDED_BY(mutex_); one per Start()
+  bool stopping_ GUARDED_BY(mutex_) = false;
+  uint64_t generation_ GUARDED_BY(mutex_) = 0;  // one per Start()
   std::thread thread_;
 };
 

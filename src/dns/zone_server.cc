@@ -367,7 +367,7 @@ void ZoneServer::Stop() {
   if (udp_thread_.joinable()) udp_thread_.join();
   std::list<std::unique_ptr<Connection>> connections;
   {
-    std::lock_guard<std::mutex> lock(connections_mutex_);
+    MutexLock lock(connections_mutex_);
     for (auto& connection : connections_) ::shutdown(connection->fd, SHUT_RDWR);
     connections.swap(connections_);
   }
@@ -407,7 +407,7 @@ void ZoneServer::AcceptLoop() {
   while (!stopping_) {
     // Reap finished connections so that the list does not grow.
     {
-      std::lock_guard<std::mutex> lock(connections_mutex_);
+      MutexLock lock(connections_mutex_);
       for (auto it = connections_.begin(); it != connections_.end();) {
         if ((*it)->done) {
           (*it)->thread.join();
@@ -429,7 +429,7 @@ void ZoneServer::AcceptLoop() {
       }
       continue;
     }
-    std::lock_guard<std::mutex> lock(connections_mutex_);
+    MutexLock lock(connections_mutex_);
     if (connections_.size() >= kMaxConnections) {
       logger_->warn("too many TCP connections ({}), closing a new one", connections_.size());
       ::close(fd);
