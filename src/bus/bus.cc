@@ -176,7 +176,8 @@ StatusOr<std::unique_ptr<Bus>> Bus::Connect(const BusOptions& options, Logger lo
   natsOptions_SetMaxReconnect(opts, -1);
   natsOptions_SetReconnectWait(opts, options.reconnect_wait.count());
   natsOptions_SetReconnectBufSize(opts, 64 * 1024 * 1024);
-  natsOptions_SetSendAsap(opts, true);  // replies without waiting for the flusher (STACK-NOTES)
+  natsOptions_SetSendAsap(opts,
+                          true);  // replies without waiting for the flusher (docs/stack-notes.md)
   natsOptions_SetTimeout(opts, 2000);
   natsOptions_SetPingInterval(opts, 5000);
   natsOptions_SetMaxPingsOut(opts, 2);

@@ -1,5 +1,5 @@
 // Heartbeats: every service announces itself on the bus every `HealthPingIntervall`
-// (DESIGN.md section 5, the seed's Consul contract carried on NATS).
+// (docs/architecture.md, "Liveness"; the seed's Consul contract carried on NATS).
 //
 // Subject "<prefix>.<service>.<id>" (default prefix "heartbeat"); JSON body
 // {"id","service","version","tags","host","load1","boot_id","sent_at"} plus, for syncers that

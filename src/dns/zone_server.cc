@@ -24,7 +24,7 @@ using dnswire::PktPtr;
 using dnswire::RdfPtr;
 using dnswire::RrPtr;
 
-// An AXFR answer is split into messages of about this many octets (STACK-NOTES).
+// An AXFR answer is split into messages of about this many octets (docs/stack-notes.md).
 constexpr size_t kMessageBudget = 16 * 1024;
 constexpr size_t kHeaderSize = 12;
 // Classic DNS over UDP without EDNS.

@@ -206,7 +206,7 @@ void ApiProxy::HandleWithBody(const httplib::Request& request, httplib::Response
   std::string body;
   bool too_large = false;
   // The receiver bounds chunked bodies too: cpp-httplib applies set_payload_max_length only to
-  // a Content-Length (STACK-NOTES).
+  // a Content-Length (docs/stack-notes.md).
   const bool complete = read_body([&](const char* data, size_t length) {
     if (body.size() + length > config_.max_body_bytes) {
       too_large = true;

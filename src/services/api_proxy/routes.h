@@ -1,5 +1,5 @@
 // Which PowerDNS API requests change zones, and which zone event a successful one causes
-// (DESIGN.md section 2, api-proxy).
+// (docs/architecture.md, "How a change flows").
 #pragma once
 
 #include <optional>

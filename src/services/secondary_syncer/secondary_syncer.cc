@@ -352,7 +352,7 @@ Status SecondarySyncer::Reconcile(const std::string& zone) {
     return Status::Ok();
   }
   // Only now: a purge or flush before the commit lets a racing reader re-cache the old
-  // metadata or answer (STACK-NOTES).
+  // metadata or answer (docs/stack-notes.md).
   if (Status s = PurgeStaleMetadata(zone, dnssec_before); !s.ok()) return s;
   if (Status s = powerdns_.FlushCache(zone); !s.ok()) return s;
   logger_->info("{}: in sync at serial {}", zone, ServedState(zone).serial);
@@ -438,7 +438,7 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
   // First over DNS: a SOA query costs the local PowerDNS a small fraction of an API call
   // (which builds a backend per request: ~2 ms of its CPU). Only a transfer that moves the
   // serial shows there, and only until a query racing the commit re-caches the old SOA
-  // (STACK-NOTES): after kDnsCommitWindow the API decides.
+  // (docs/stack-notes.md): after kDnsCommitWindow the API decides.
   if (config_.local_dns && served.serial != local_before.serial) {
     constexpr std::chrono::milliseconds kDnsCommitWindow{250};
     while (!stopping_ && Clock::now() < served_at + kDnsCommitWindow) {
