@@ -1,5 +1,7 @@
 #include "bus/bus.h"
 
+#include "core/logging.h"
+
 #include <nats/nats.h>
 #include <spdlog/spdlog.h>
 
@@ -191,7 +193,8 @@ StatusOr<std::unique_ptr<Bus>> Bus::Connect(const BusOptions& options, Logger lo
   natsOptions_SetMaxReconnect(opts, -1);
   natsOptions_SetReconnectWait(opts, options.reconnect_wait.count());
   natsOptions_SetReconnectBufSize(opts, 64 * 1024 * 1024);
-  natsOptions_SetSendAsap(opts, true);  // replies without waiting for the flusher (STACK-NOTES)
+  natsOptions_SetSendAsap(opts,
+                          true);  // replies without waiting for the flusher (docs/stack-notes.md)
   natsOptions_SetTimeout(opts, 2000);
   natsOptions_SetPingInterval(opts, 5000);
   natsOptions_SetMaxPingsOut(opts, 2);
@@ -324,7 +327,7 @@ StatusOr<std::unique_ptr<Subscription>> Bus::Subscribe(const std::string& subjec
     }
     natsMsg_Destroy(msg);
     st->delivering = std::this_thread::get_id();
-    st->handler(message);
+    RunCatching(nullptr, "a NATS message handler", [&] { st->handler(message); });
     st->delivering = std::thread::id();
   };
   natsStatus status =

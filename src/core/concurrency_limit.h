@@ -6,6 +6,8 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "core/thread_annotations.h"
+
 namespace pdnsd {
 
 class ConcurrencyLimit {
@@ -26,16 +28,16 @@ class ConcurrencyLimit {
     ConcurrencyLimit& limit_;
   };
 
-  void Acquire() {
+  void Acquire() EXCLUDES(mutex_) {
     if (limit_ <= 0) return;
-    std::unique_lock lock(mutex_);
-    free_.wait(lock, [this] { return held_ < limit_; });
+    MutexLock lock(mutex_);
+    while (held_ >= limit_) free_.wait(lock.native());
     ++held_;
   }
-  void Release() {
+  void Release() EXCLUDES(mutex_) {
     if (limit_ <= 0) return;
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       --held_;
     }
     free_.notify_one();
@@ -43,9 +45,9 @@ class ConcurrencyLimit {
 
  private:
   const int limit_;
-  std::mutex mutex_;
+  Mutex mutex_;
   std::condition_variable free_;
-  int held_ = 0;  // GUARDED_BY(mutex_)
+  int held_ GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace pdnsd

@@ -2,7 +2,7 @@
 //
 // Every HTTP endpoint of the services (the api-proxy, the metrics endpoint, the health-checker's
 // status page) is served through this, so all of them fail the same way on a port in use:
-// cpp-httplib's default socket options set SO_REUSEPORT (STACK-NOTES), which lets a second
+// cpp-httplib's default socket options set SO_REUSEPORT (docs/stack-notes.md), which lets a second
 // process bind a port already in use and the kernel split connections between both. The
 // listener sets SO_REUSEADDR only (a restart can rebind a port in TIME_WAIT), so Start() fails
 // with "address already in use" while any other socket listens there.

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <syslog.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 namespace pdnsd {
@@ -30,6 +31,18 @@ Logger MakeLogger(const LogOptions& options) {
 
 Logger MakeTestLogger(const std::string& name) {
   return MakeLogger({.name = name, .debug = true, .syslog = false});
+}
+
+void LogEscapedException(const Logger& logger, const char* where, const char* what) noexcept {
+  try {
+    if (logger) {
+      logger->error("{} threw: {} (caught at the thread's entry; the thread goes on)", where, what);
+      return;
+    }
+  } catch (...) {
+  }
+  std::fprintf(stderr, "%s threw: %s (caught at the thread's entry; the thread goes on)\n", where,
+               what);
 }
 
 }  // namespace pdnsd

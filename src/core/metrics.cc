@@ -110,7 +110,12 @@ Status MetricsServer::Start() {
   auto server = std::make_unique<httplib::Server>();
   server->new_task_queue = [] { return new httplib::ThreadPool(2); };
   auto handler = [this](const httplib::Request&, httplib::Response& response) {
-    response.set_content(RenderMetrics(*registry_), "text/plain; version=0.0.4; charset=utf-8");
+    if (!RunCatching(logger_, "the metrics page", [&] {
+          response.set_content(RenderMetrics(*registry_),
+                               "text/plain; version=0.0.4; charset=utf-8");
+        })) {
+      response.status = 500;
+    }
   };
   server->Get("/metrics", handler);
   server->Get("/", handler);

@@ -1,5 +1,7 @@
 #include "core/worker_pool.h"
 
+#include "core/logging.h"
+
 namespace pdnsd {
 
 WorkerPool::WorkerPool(int threads) {
@@ -10,7 +12,7 @@ WorkerPool::~WorkerPool() { Stop(); }
 
 bool WorkerPool::Submit(std::function<void()> task) {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (stopping_) return false;
     tasks_.push_back(std::move(task));
   }
@@ -20,7 +22,7 @@ bool WorkerPool::Submit(std::function<void()> task) {
 
 void WorkerPool::Stop() {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     stopping_ = true;
     tasks_.clear();
   }
@@ -34,13 +36,13 @@ void WorkerPool::Run() {
   for (;;) {
     std::function<void()> task;
     {
-      std::unique_lock lock(mutex_);
-      cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+      MutexLock lock(mutex_);
+      while (!stopping_ && tasks_.empty()) cv_.wait(lock.native());
       if (stopping_) return;
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }
-    task();
+    RunCatching(nullptr, "a WorkerPool task", task);
   }
 }
 

@@ -1,6 +1,7 @@
 // WorkerPool: a fixed set of owned threads running submitted tasks in FIFO order.
 // Submit() never blocks (the queue is unbounded); Stop() runs no further tasks, waits for the
-// running ones and joins the threads. Thread-safe.
+// running ones and joins the threads. A task that throws is logged (stderr) and the pool goes
+// on. Thread-safe.
 #pragma once
 
 #include <condition_variable>
@@ -9,6 +10,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "core/thread_annotations.h"
 
 namespace pdnsd {
 
@@ -26,10 +29,10 @@ class WorkerPool {
  private:
   void Run();
 
-  std::mutex mutex_;
+  Mutex mutex_;
   std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;  // GUARDED_BY(mutex_)
-  bool stopping_ = false;                    // GUARDED_BY(mutex_)
+  std::deque<std::function<void()>> tasks_ GUARDED_BY(mutex_);
+  bool stopping_ GUARDED_BY(mutex_) = false;
   std::vector<std::thread> threads_;
 };
 

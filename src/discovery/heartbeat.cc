@@ -64,7 +64,7 @@ std::string EncodeHeartbeat(const Heartbeat& heartbeat) {
                                             : heartbeat.sent_at}};
   if (!heartbeat.dns_address.empty()) doc["dns_address"] = heartbeat.dns_address;
   // Invalid UTF-8 (say in a host name) is replaced rather than thrown on the sender's thread.
-  return doc.dump(-1, ' ', false, json::error_handler_t::replace);
+  return EncodeJson(doc);
 }
 
 StatusOr<Heartbeat> DecodeHeartbeat(std::string_view text) {
@@ -121,17 +121,18 @@ HeartbeatSender::HeartbeatSender(Bus* bus, std::string subject_prefix, Heartbeat
 HeartbeatSender::~HeartbeatSender() { Stop(); }
 
 void HeartbeatSender::Start() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   if (thread_.joinable()) return;
   stopping_ = false;
   const uint64_t generation = ++generation_;
-  thread_ = std::thread([this, generation] { Run(generation); });
+  thread_ = std::thread(
+      [this, generation] { RunCatching(logger_, "the heartbeat loop", [&] { Run(generation); }); });
 }
 
 void HeartbeatSender::Stop() {
   std::thread thread;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     stopping_ = true;
     thread = std::move(thread_);
   }
@@ -147,20 +148,22 @@ void HeartbeatSender::Run(uint64_t generation) {
   // heartbeat_.load1 and sent_at are written only here; id and service never change, so
   // subject() may read them from any thread.
   const std::string subject = this->subject();
-  std::unique_lock<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   // A Start() right after a Stop() (before this thread has seen stopping_) begins a new
   // generation; this thread must still end then.
-  auto done = [this, generation] { return stopping_ || generation_ != generation; };
-  while (!done()) {
-    lock.unlock();
+  while (!stopping_ && generation_ == generation) {
+    lock.Unlock();
     heartbeat_.load1 = load_source_();
     heartbeat_.sent_at = FormatRfc3339(std::chrono::system_clock::now());
     Status status = bus_->Publish(subject, EncodeHeartbeat(heartbeat_));
     if (!status.ok() && logger_) {
       logger_->debug("heartbeat on {} not published: {}", subject, status.ToString());
     }
-    lock.lock();
-    cv_.wait_for(lock, interval_, done);
+    lock.Lock();
+    const auto deadline = std::chrono::steady_clock::now() + interval_;
+    while (!stopping_ && generation_ == generation &&
+           cv_.wait_until(lock.native(), deadline) == std::cv_status::no_timeout) {
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 // Heartbeats: every service announces itself on the bus every `HealthPingIntervall`
-// (DESIGN.md section 5, the seed's Consul contract carried on NATS).
+// (docs/architecture.md, "Liveness"; the seed's Consul contract carried on NATS).
 //
 // Subject "<prefix>.<service>.<id>" (default prefix "heartbeat"); JSON body
 // {"id","service","version","tags","host","load1","boot_id","sent_at"} plus, for syncers that
@@ -20,6 +20,8 @@
 #include "bus/bus.h"
 #include "core/logging.h"
 #include "core/status.h"
+
+#include "core/thread_annotations.h"
 
 namespace pdnsd {
 
@@ -72,10 +74,10 @@ class HeartbeatSender {
   std::chrono::milliseconds interval_;
   Logger logger_;
   std::function<double()> load_source_;
-  std::mutex mutex_;
+  Mutex mutex_;
   std::condition_variable cv_;
-  bool stopping_ = false;    // GUARDED_BY(mutex_)
-  uint64_t generation_ = 0;  // GUARDED_BY(mutex_); one per Start()
+  bool stopping_ GUARDED_BY(mutex_) = false;
+  uint64_t generation_ GUARDED_BY(mutex_) = 0;  // one per Start()
   std::thread thread_;
 };
 

@@ -105,7 +105,7 @@ void InstanceClaim::OnHeartbeat(const BusMessage& message) {
   if (!seen.ok() || !IsOtherInstance(ours_, *seen)) return;
   if (collisions_ != nullptr) collisions_->Increment();
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (!reported_.insert(seen->boot_id).second) return;
   }
   logger_->error("another {} runs with our ID {} ({}): each ID must be used by one instance only",

@@ -27,6 +27,8 @@ namespace prometheus {
 class Counter;
 }
 
+#include "core/thread_annotations.h"
+
 namespace pdnsd {
 
 // "<prefix>-claim.<service>.<id>": outside "<prefix>.>", where the health-checker would take
@@ -76,8 +78,8 @@ class InstanceClaim {
   Heartbeat ours_;
   prometheus::Counter* collisions_;
   Logger logger_;
-  std::mutex mutex_;
-  std::set<std::string> reported_;  // GUARDED_BY(mutex_): boot ids already logged
+  Mutex mutex_;
+  std::set<std::string> reported_ GUARDED_BY(mutex_);  // boot ids already logged
   std::unique_ptr<Subscription> claims_;
   std::unique_ptr<Subscription> heartbeats_;
 };

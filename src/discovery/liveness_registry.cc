@@ -48,7 +48,7 @@ Liveness LivenessRegistry::Evaluate(const ServiceRecord& record) const {
 }
 
 LivenessRegistry::Change LivenessRegistry::Observe(const Heartbeat& heartbeat) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   auto [it, inserted] = services_.try_emplace(heartbeat.id);
   ServiceRecord& record = it->second;
   Change change = Change::kKnown;
@@ -67,7 +67,7 @@ LivenessRegistry::Change LivenessRegistry::Observe(const Heartbeat& heartbeat) {
 
 void LivenessRegistry::AddStaticSecondary(const std::string& host) {
   const std::string id = Sha256Hex(host);
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   auto [it, inserted] = services_.try_emplace(id);
   ServiceRecord& record = it->second;
   record.static_host = true;
@@ -80,7 +80,7 @@ void LivenessRegistry::AddStaticSecondary(const std::string& host) {
 }
 
 std::vector<ServiceRecord> LivenessRegistry::ActiveSecondaries() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   std::vector<ServiceRecord> active;
   for (const auto& [id, record] : services_) {  // std::map: sorted by id
     const Liveness state = Evaluate(record);
@@ -93,7 +93,7 @@ std::vector<ServiceRecord> LivenessRegistry::ActiveSecondaries() const {
 }
 
 std::vector<ServiceRecord> LivenessRegistry::Snapshot() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   std::vector<ServiceRecord> records;
   for (auto it = services_.begin(); it != services_.end();) {
     const Liveness state = Evaluate(it->second);
@@ -109,7 +109,7 @@ std::vector<ServiceRecord> LivenessRegistry::Snapshot() {
 }
 
 std::optional<Liveness> LivenessRegistry::StateOf(const std::string& id) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   auto it = services_.find(id);
   if (it == services_.end()) return std::nullopt;
   return Evaluate(it->second);

@@ -17,6 +17,8 @@
 
 #include "discovery/heartbeat.h"
 
+#include "core/thread_annotations.h"
+
 namespace pdnsd {
 
 enum class Liveness { kPassing, kWarning, kCritical, kDeregistered };
@@ -52,12 +54,12 @@ class LivenessRegistry {
   std::optional<Liveness> StateOf(const std::string& id) const;
 
  private:
-  Liveness Evaluate(const ServiceRecord& record) const;  // REQUIRES: mutex_ held
+  Liveness Evaluate(const ServiceRecord& record) const REQUIRES(mutex_);
 
   std::chrono::milliseconds interval_;
   Clock clock_;
-  mutable std::mutex mutex_;
-  std::map<std::string, ServiceRecord> services_;  // by id; GUARDED_BY(mutex_)
+  mutable Mutex mutex_;
+  std::map<std::string, ServiceRecord> services_ GUARDED_BY(mutex_);  // by id
 };
 
 // SHA-256 hex of `text` (secondary IDs from host names).

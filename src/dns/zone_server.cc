@@ -24,7 +24,7 @@ using dnswire::PktPtr;
 using dnswire::RdfPtr;
 using dnswire::RrPtr;
 
-// An AXFR answer is split into messages of about this many octets (STACK-NOTES).
+// An AXFR answer is split into messages of about this many octets (docs/stack-notes.md).
 constexpr size_t kMessageBudget = 16 * 1024;
 constexpr size_t kHeaderSize = 12;
 // Classic DNS over UDP without EDNS.
@@ -367,7 +367,7 @@ void ZoneServer::Stop() {
   if (udp_thread_.joinable()) udp_thread_.join();
   std::list<std::unique_ptr<Connection>> connections;
   {
-    std::lock_guard<std::mutex> lock(connections_mutex_);
+    MutexLock lock(connections_mutex_);
     for (auto& connection : connections_) ::shutdown(connection->fd, SHUT_RDWR);
     connections.swap(connections_);
   }
@@ -392,7 +392,9 @@ void ZoneServer::UdpLoop() {
     const ssize_t n = ::recvfrom(udp_fd_, buffer.data(), buffer.size(), MSG_DONTWAIT,
                                  reinterpret_cast<sockaddr*>(&peer), &peer_length);
     if (n <= 0) continue;  // EAGAIN, or woken by shutdown()
-    std::vector<std::string> answer = Answer(buffer.data(), static_cast<size_t>(n), false);
+    std::vector<std::string> answer;
+    RunCatching(logger_, "a UDP query",
+                [&] { answer = Answer(buffer.data(), static_cast<size_t>(n), false); });
     if (answer.empty()) continue;
     if (::sendto(udp_fd_, answer.front().data(), answer.front().size(), MSG_DONTWAIT,
                  reinterpret_cast<const sockaddr*>(&peer), peer_length) < 0) {
@@ -405,7 +407,7 @@ void ZoneServer::AcceptLoop() {
   while (!stopping_) {
     // Reap finished connections so that the list does not grow.
     {
-      std::lock_guard<std::mutex> lock(connections_mutex_);
+      MutexLock lock(connections_mutex_);
       for (auto it = connections_.begin(); it != connections_.end();) {
         if ((*it)->done) {
           (*it)->thread.join();
@@ -427,7 +429,7 @@ void ZoneServer::AcceptLoop() {
       }
       continue;
     }
-    std::lock_guard<std::mutex> lock(connections_mutex_);
+    MutexLock lock(connections_mutex_);
     if (connections_.size() >= kMaxConnections) {
       logger_->warn("too many TCP connections ({}), closing a new one", connections_.size());
       ::close(fd);
@@ -438,7 +440,7 @@ void ZoneServer::AcceptLoop() {
     Connection* raw = connection.get();
     try {
       raw->thread = std::thread([this, raw] {
-        ServeConnection(raw->fd);
+        RunCatching(logger_, "a TCP connection", [&] { ServeConnection(raw->fd); });
         raw->done = true;
       });
     } catch (const std::system_error& e) {

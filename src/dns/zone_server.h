@@ -25,6 +25,8 @@
 #include "core/net.h"
 #include "core/status.h"
 
+#include "core/thread_annotations.h"
+
 namespace pdnsd {
 
 class ZoneSource {
@@ -87,8 +89,8 @@ class ZoneServer {
     std::thread thread;
     std::atomic<bool> done{false};
   };
-  std::mutex connections_mutex_;
-  std::list<std::unique_ptr<Connection>> connections_;  // GUARDED_BY(connections_mutex_)
+  Mutex connections_mutex_;
+  std::list<std::unique_ptr<Connection>> connections_ GUARDED_BY(connections_mutex_);
 };
 
 }  // namespace pdnsd

@@ -34,4 +34,21 @@ Status ReadBoolField(const json& doc, const char* field, bool* out) {
   return Status::Ok();
 }
 
+std::string EncodeJson(const json& doc, int indent) {
+  return doc.dump(indent, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace);
+}
+
+std::string TruncateUtf8(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  // text[end] is the first byte left out; while it continues a sequence (10xxxxxx), the cut is
+  // inside that sequence: move it back to before the sequence's lead byte (at most 3 steps, so
+  // that text which is not UTF-8 is still cut near max_bytes).
+  size_t end = max_bytes;
+  for (int steps = 0; steps < 3 && end > 0; ++steps) {
+    if ((static_cast<unsigned char>(text[end]) & 0xC0) != 0x80) break;
+    --end;
+  }
+  return std::string(text.substr(0, end));
+}
+
 }  // namespace pdnsd

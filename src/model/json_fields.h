@@ -1,6 +1,6 @@
 // Field readers for the JSON bodies on the bus, so every decoder reports problems alike
-// ("missing field \"zone\"", "field \"only_soa\" is not a boolean"). Only for .cc files that
-// decode messages: it pulls in nlohmann::json.
+// ("missing field \"zone\"", "field \"only_soa\" is not a boolean"), and the one encoder every
+// JSON body goes through. Only for .cc files that read or write JSON: it pulls in nlohmann::json.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -20,5 +20,14 @@ Status ReadStringField(const nlohmann::json& doc, const char* field, bool requir
 
 // An optional boolean field (absent or null keeps *out).
 Status ReadBoolField(const nlohmann::json& doc, const char* field, bool* out);
+
+// Encodes `doc` (compact, or pretty with `indent` spaces). Never throws: invalid UTF-8 in a
+// string (a peer's text, say PowerDNS's error answer) becomes U+FFFD. nlohmann::json's plain
+// dump() throws type_error 316 instead, which on a worker thread ends the process.
+std::string EncodeJson(const nlohmann::json& doc, int indent = -1);
+
+// The longest prefix of `text` of at most `max_bytes` bytes that does not end inside a UTF-8
+// sequence, so that cutting a peer's text keeps it valid UTF-8 if it was.
+std::string TruncateUtf8(std::string_view text, size_t max_bytes);
 
 }  // namespace pdnsd

@@ -66,7 +66,7 @@ std::string FormatRfc3339(std::chrono::system_clock::time_point time) {
 std::string EncodeZoneEvent(const ZoneEvent& event) {
   json doc = {{"zone", event.zone},
               {EventTimeField(event.type), event.time.empty() ? NowRfc3339() : event.time}};
-  return doc.dump();
+  return EncodeJson(doc);
 }
 
 StatusOr<ZoneEvent> DecodeZoneEvent(ZoneEventType type, std::string_view text) {
@@ -84,7 +84,7 @@ std::string EncodeZoneDataRequest(const ZoneDataRequest& request) {
               {"only_soa", request.only_soa},
               {"requested_at", request.requested_at.empty() ? NowRfc3339() : request.requested_at}};
   if (request.accept_error_reply) doc["accept_error_reply"] = true;
-  return doc.dump();
+  return EncodeJson(doc);
 }
 
 bool AcceptsErrorReply(std::string_view text) {
@@ -113,7 +113,7 @@ std::string EncodeZoneDataReply(const ZoneDataReply& reply) {
               {"dnssec_enabled", reply.dnssec_enabled},
               {"presigned_records", reply.presigned_records},
               {"replied_at", reply.replied_at.empty() ? NowRfc3339() : reply.replied_at}};
-  return doc.dump();
+  return EncodeJson(doc);
 }
 
 std::string EncodeErrorReply(std::string_view zone, const Status& error) {
@@ -121,7 +121,7 @@ std::string EncodeErrorReply(std::string_view zone, const Status& error) {
   if (error.code() == StatusCode::kNotFound) code = "not_found";
   if (error.code() == StatusCode::kInvalidArgument) code = "bad_request";
   json doc = {{"zone", zone}, {"error", error.message()}, {"error_code", code}};
-  return doc.dump();
+  return EncodeJson(doc);
 }
 
 StatusOr<ZoneDataReply> DecodeZoneDataReply(std::string_view text) {
@@ -149,7 +149,7 @@ std::string EncodeZoneStateRequest(const ZoneStateRequest& request) {
   json doc = {{"requested_at", request.requested_at.empty() ? NowRfc3339() : request.requested_at}};
   if (request.zone) doc["zone"] = *request.zone;
   if (request.accept_error_reply) doc["accept_error_reply"] = true;
-  return doc.dump();
+  return EncodeJson(doc);
 }
 
 StatusOr<ZoneStateRequest> DecodeZoneStateRequest(std::string_view text) {
@@ -175,7 +175,7 @@ std::string EncodeZoneStateReply(const ZoneStateReply& reply) {
   for (const auto& [zone, serial] : reply.statemap) map[zone] = serial;
   json doc = {{"statemap", map},
               {"created_at", reply.created_at.empty() ? NowRfc3339() : reply.created_at}};
-  return doc.dump();
+  return EncodeJson(doc);
 }
 
 StatusOr<ZoneStateReply> DecodeZoneStateReply(std::string_view text) {

@@ -1,5 +1,6 @@
-// The wire contract between the services (DESIGN.md section 3), compatible with the original Go
-// services: JSON bodies, RFC 3339 times, zone names normalised (lower case, trailing dot).
+// The wire contract between the services (docs/architecture.md, "Subjects and wire contract"),
+// compatible with the original Go services: JSON bodies, RFC 3339 times, zone names normalised
+// (lower case, trailing dot).
 //
 // Decode* functions validate: malformed JSON, missing fields, wrong types and invalid zone names
 // are InvalidArgument with a message naming the field. Times are kept as the RFC 3339 strings

@@ -5,12 +5,24 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "model/json_fields.h"
 #include "model/zone_name.h"
 
 namespace pdnsd {
 namespace {
 
 using nlohmann::json;
+
+// doc[field] when it has the expected type, else `fallback`. json::value() would throw
+// type_error 302 on an answer whose field has another type.
+std::string StringOr(const json& doc, const char* field, const std::string& fallback) {
+  auto it = doc.find(field);
+  return it != doc.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+bool BoolOr(const json& doc, const char* field, bool fallback) {
+  auto it = doc.find(field);
+  return it != doc.end() && it->is_boolean() ? it->get<bool>() : fallback;
+}
 
 StatusOr<PdnsZone> ZoneFromJson(const json& doc) {
   if (!doc.is_object() || !doc.contains("name") || !doc["name"].is_string()) {
@@ -20,16 +32,16 @@ StatusOr<PdnsZone> ZoneFromJson(const json& doc) {
   auto name = NormalizeZoneName(doc["name"].get<std::string>());
   if (!name.ok()) return name.status();
   zone.name = *name;
-  zone.kind = doc.value("kind", "");
+  zone.kind = StringOr(doc, "kind", "");
   if (doc.contains("serial") && doc["serial"].is_number()) {
     zone.serial = static_cast<uint32_t>(doc["serial"].get<uint64_t>());
   }
-  zone.dnssec = doc.value("dnssec", false);
-  zone.presigned = doc.value("presigned", false);
+  zone.dnssec = BoolOr(doc, "dnssec", false);
+  zone.presigned = BoolOr(doc, "presigned", false);
   if (doc.contains("nsec3param") && doc["nsec3param"].is_string()) {
     zone.nsec3param = doc["nsec3param"].get<std::string>();
   }
-  zone.nsec3narrow = doc.value("nsec3narrow", false);
+  zone.nsec3narrow = BoolOr(doc, "nsec3narrow", false);
   if (doc.contains("last_check") && doc["last_check"].is_number()) {
     zone.last_check = doc["last_check"].get<int64_t>();
   }
@@ -46,7 +58,7 @@ std::string ErrorText(const std::string& body) {
   if (doc.is_object() && doc.contains("error") && doc["error"].is_string()) {
     return doc["error"].get<std::string>();
   }
-  return body.substr(0, 200);
+  return TruncateUtf8(body, 200);
 }
 
 }  // namespace
@@ -122,19 +134,20 @@ StatusOr<PdnsZone> PdnsApiClient::GetZone(const std::string& zone) const {
 Status PdnsApiClient::CreateSecondaryZone(const std::string& zone,
                                           const std::vector<std::string>& masters) const {
   json body = {{"name", zone}, {"kind", "Slave"}, {"masters", masters}};
-  return Call("create", "POST", "/api/v1/servers/" + options_.server_id + "/zones", body.dump())
+  return Call("create", "POST", "/api/v1/servers/" + options_.server_id + "/zones",
+              EncodeJson(body))
       .status();
 }
 
 Status PdnsApiClient::SetMasters(const std::string& zone,
                                  const std::vector<std::string>& masters) const {
   json body = {{"kind", "Slave"}, {"masters", masters}};
-  return Call("update", "PUT", ZonePath(zone), body.dump()).status();
+  return Call("update", "PUT", ZonePath(zone), EncodeJson(body)).status();
 }
 
 Status PdnsApiClient::SetNsec3Param(const std::string& zone, const std::string& param) const {
   json body = {{"nsec3param", param}, {"nsec3narrow", false}};
-  return Call("nsec3", "PUT", ZonePath(zone), body.dump()).status();
+  return Call("nsec3", "PUT", ZonePath(zone), EncodeJson(body)).status();
 }
 
 Status PdnsApiClient::DeleteZone(const std::string& zone) const {

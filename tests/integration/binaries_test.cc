@@ -23,7 +23,7 @@ const char* const kServices[] = {"pdns-api-proxy", "pdns-zone-provider", "pdns-s
                                  "pdns-health-checker"};
 
 // promtool's findings on `metrics_file` other than the lint findings the original's own metric
-// names cause (STACK-NOTES: "..._count" names); empty when the text is clean.
+// names cause (docs/stack-notes.md: "..._count" names); empty when the text is clean.
 std::string PromtoolProblems(const std::string& metrics_file) {
   int code = -1;
   const std::string output =

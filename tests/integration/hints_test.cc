@@ -1,5 +1,5 @@
-// Zone events are hints, not commands (DESIGN.md section 2, syncer): whatever order events
-// arrive in, and whatever they claim, each secondary ends up holding what the primary holds.
+// Zone events are hints, not commands (docs/architecture.md, "How a change flows"): whatever order
+// events arrive in, and whatever they claim, each secondary ends up holding what the primary holds.
 #include <gtest/gtest.h>
 
 #include <atomic>

@@ -165,7 +165,7 @@ bool IsOriginalName(const std::string& name) {
 }
 
 // promtool's verdict on `text`: parse errors, and lint findings on names that are not the
-// original's (STACK-NOTES: its own "_count" gauges are linted; they must stay as they are).
+// original's (docs/stack-notes.md: its own "_count" gauges are linted; they must stay as they are).
 // Empty when promtool parsed the text and found nothing else.
 std::string PromtoolVerdict(const std::string& text) {
   TempDir dir;

@@ -365,8 +365,8 @@ void ResilienceTest::RunStaleAnswerCheck(const StaleRun& run) {
   }
 }
 
-// With query-cache-ttl=0 and negquery-cache-ttl=0 on the secondaries (the remedy STACK-NOTES
-// gives for PowerDNS 4.7's purge order): not one stale answer.
+// With query-cache-ttl=0 and negquery-cache-ttl=0 on the secondaries (the remedy
+// docs/stack-notes.md gives for PowerDNS 4.7's purge order): not one stale answer.
 TEST_F(ResilienceTest, NoStaleAnswersWithoutQueryCache) {
   ClusterOptions options;
   options.secondary_config = {"query-cache-ttl=0", "negquery-cache-ttl=0"};

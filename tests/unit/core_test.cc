@@ -1,12 +1,16 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include "core/concurrency_limit.h"
 #include "core/config.h"
+#include "core/logging.h"
 #include "core/net.h"
+#include "core/worker_pool.h"
 
 namespace pdnsd {
 namespace {
@@ -210,6 +214,21 @@ TEST(ConcurrencyLimit, NeverMoreHoldersThanTheLimitAndZeroMeansNoLimit) {
   // With any limit, the second slot taken on this thread would wait forever (ctest's timeout).
   ConcurrencyLimit unlimited(0);
   ConcurrencyLimit::Slot a(unlimited), b(unlimited), c(unlimited);
+}
+
+// A task that throws is logged and the pool keeps running tasks (before, std::terminate).
+TEST(WorkerPool, ATaskThatThrowsDoesNotEndThePool) {
+  WorkerPool pool(1);
+  std::promise<void> ran_after;
+  ASSERT_TRUE(pool.Submit([] { throw std::runtime_error("a task's error"); }));
+  ASSERT_TRUE(pool.Submit([] { throw 42; }));
+  ASSERT_TRUE(pool.Submit([&] { ran_after.set_value(); }));
+  EXPECT_EQ(ran_after.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
+}
+
+TEST(RunCatching, ReturnsWhetherTheFunctionReturned) {
+  EXPECT_TRUE(RunCatching(nullptr, "test", [] {}));
+  EXPECT_FALSE(RunCatching(nullptr, "test", [] { throw std::logic_error("x"); }));
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // Heartbeats (codec and sender against a real nats-server) and the liveness registry with a
-// fake clock (DESIGN.md section 5).
+// fake clock (docs/architecture.md, "Liveness").
 #include <gtest/gtest.h>
 
 #include <atomic>

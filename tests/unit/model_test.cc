@@ -3,12 +3,53 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "model/json_fields.h"
 #include "model/messages.h"
 #include "model/subjects.h"
 #include "model/zone_name.h"
 
 namespace pdnsd {
 namespace {
+
+// PowerDNS's error text cut at 200 bytes (pdns/api_client.cc, api_proxy.cc), where byte 200 falls
+// inside "é" (2 bytes), "€" (3 bytes) or "𝄞" (4 bytes).
+TEST(Utf8Text, CutInsideAMultiByteCharacterDropsTheWholeCharacter) {
+  struct Case {
+    std::string character;
+    size_t ascii_before;  // bytes of 'x' before the character
+    size_t kept;          // bytes TruncateUtf8(text, 200) keeps
+  };
+  const Case cases[] = {
+      {"\xC3\xA9", 199, 199},         {"\xC3\xA9", 198, 200},
+      {"\xE2\x82\xAC", 198, 198},     {"\xE2\x82\xAC", 199, 199},
+      {"\xE2\x82\xAC", 197, 200},     {"\xF0\x9D\x84\x9E", 197, 197},
+      {"\xF0\x9D\x84\x9E", 199, 199}, {"\xF0\x9D\x84\x9E", 196, 200},
+  };
+  for (const Case& c : cases) {
+    const std::string text = std::string(c.ascii_before, 'x') + c.character + "tail";
+    const std::string cut = TruncateUtf8(text, 200);
+    EXPECT_EQ(cut.size(), c.kept) << c.ascii_before << " + " << c.character.size();
+    EXPECT_EQ(cut, text.substr(0, c.kept));
+    EXPECT_NO_THROW(nlohmann::json(cut).dump()) << "still valid UTF-8";
+  }
+  EXPECT_EQ(TruncateUtf8("short", 200), "short");
+  // Not UTF-8 at all (continuation bytes only): still cut within 3 bytes of the limit.
+  EXPECT_EQ(TruncateUtf8(std::string(300, '\x80'), 200).size(), 197u);
+}
+
+TEST(Utf8Text, EncodersNeverThrowOnInvalidUtf8) {
+  // The start of an error answer cut inside "€": what nlohmann's plain dump() throws on
+  // (type_error 316) and what used to end a worker thread and the process.
+  const std::string cut = std::string(198, 'x') + "\xE2\x82";
+  EXPECT_THROW(nlohmann::json(cut).dump(), nlohmann::json::type_error);
+  std::string encoded;
+  ASSERT_NO_THROW(encoded = EncodeJson(nlohmann::json{{"error", cut}}));
+  EXPECT_NE(encoded.find("\xEF\xBF\xBD"), std::string::npos) << "U+FFFD replaces the cut bytes";
+  std::string reply;
+  ASSERT_NO_THROW(reply = EncodeErrorReply("example.org.", Status::Unavailable(cut)));
+  auto doc = nlohmann::json::parse(reply, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << reply;
+}
 
 TEST(ZoneName, NormalisesCaseAndTrailingDot) {
   EXPECT_EQ(*NormalizeZoneName("Example.ORG"), "example.org.");

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/json_fields.h"
 #include "services/api_proxy/routes.h"
 #include "services/api_proxy/tls_identity.h"
 
@@ -76,7 +77,7 @@ std::string PowerDnsErrorText(const std::string& body) {
   if (doc.is_object() && doc.contains("error") && doc["error"].is_string()) {
     return doc["error"].get<std::string>();
   }
-  std::string text = body.substr(0, 200);
+  std::string text = TruncateUtf8(body, 200);
   for (char& c : text) {
     if (c == '\n' || c == '\r') c = ' ';
   }
@@ -85,7 +86,7 @@ std::string PowerDnsErrorText(const std::string& body) {
 
 void JsonError(httplib::Response& response, int status, const std::string& message) {
   response.status = status;
-  response.set_content(nlohmann::json{{"error", message}}.dump(), "application/json");
+  response.set_content(EncodeJson(nlohmann::json{{"error", message}}), "application/json");
 }
 
 }  // namespace
@@ -153,7 +154,10 @@ Status ApiProxy::Start() {
   server->set_keep_alive_timeout(2);
   const char* kAnyPath = R"(/.*)";
   auto handler = [this](const httplib::Request& request, httplib::Response& response) {
-    Handle(request, request.body, response);
+    if (!RunCatching(logger_, "a proxied request",
+                     [&] { Handle(request, request.body, response); })) {
+      JsonError(response, 500, "internal error");
+    }
   };
   server->Get(kAnyPath, handler);
   server->Options(kAnyPath, handler);
@@ -162,7 +166,10 @@ Status ApiProxy::Start() {
   // in PowerDNS's own examples) is parsed as a form and refused above 8 KB with 413.
   auto body_handler = [this](const httplib::Request& request, httplib::Response& response,
                              const httplib::ContentReader& read_body) {
-    HandleWithBody(request, response, read_body);
+    if (!RunCatching(logger_, "a proxied request",
+                     [&] { HandleWithBody(request, response, read_body); })) {
+      JsonError(response, 500, "internal error");
+    }
   };
   server->Post(kAnyPath, body_handler);
   server->Put(kAnyPath, body_handler);
@@ -199,7 +206,7 @@ void ApiProxy::HandleWithBody(const httplib::Request& request, httplib::Response
   std::string body;
   bool too_large = false;
   // The receiver bounds chunked bodies too: cpp-httplib applies set_payload_max_length only to
-  // a Content-Length (STACK-NOTES).
+  // a Content-Length (docs/stack-notes.md).
   const bool complete = read_body([&](const char* data, size_t length) {
     if (body.size() + length > config_.max_body_bytes) {
       too_large = true;

@@ -1,6 +1,6 @@
 // Which PowerDNS API requests change zones, and which zone event a successful one causes
-// (DESIGN.md section 2, api-proxy). The routes are a table, one line per route, in the spirit of
-// the route registrations of PowerDNS's own API server.
+// (docs/architecture.md, "How a change flows"). The routes are a table, one line per route, in
+// the spirit of the route registrations of PowerDNS's own API server.
 #pragma once
 
 #include <optional>

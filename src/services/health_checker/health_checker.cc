@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dns/soa_query.h"
+#include "model/json_fields.h"
 #include "model/subjects.h"
 #include "model/zone_name.h"
 #include "services/health_checker/signing_schedule.h"
@@ -184,7 +185,10 @@ Status HealthChecker::StartStatusServer() {
   auto server = std::make_unique<httplib::Server>();
   server->new_task_queue = [] { return new httplib::ThreadPool(2); };
   server->Get("/status", [this](const httplib::Request&, httplib::Response& response) {
-    response.set_content(StatusJson(), "application/json");
+    if (!RunCatching(logger_, "the status page",
+                     [&] { response.set_content(StatusJson(), "application/json"); })) {
+      response.status = 500;
+    }
   });
   status_ = std::make_unique<HttpListener>(std::move(server), "the status page");
   return status_->Start(config_.status_listen);
@@ -614,7 +618,8 @@ void HealthChecker::UpdateLivenessMetrics() {
 
 void HealthChecker::SchedulerLoop() {
   using Steady = std::chrono::steady_clock;
-  RunRefresh();  // the baseline for later refreshes
+  RunCatching(logger_, "the zone refresh",
+              [this] { RunRefresh(); });  // the baseline for later refreshes
   if (config_.ensure_nsec3) RunNsec3Check();
   auto next_periodic =
       Steady::now() + std::min(config_.periodic_interval, config_.ping_interval * 2);
@@ -634,19 +639,19 @@ void HealthChecker::SchedulerLoop() {
     }
     const auto now = Steady::now();
     if (now >= next_periodic) {
-      RunPeriodicCheck();
+      RunCatching(logger_, "the periodic check", [this] { RunPeriodicCheck(); });
       next_periodic = Steady::now() + config_.periodic_interval;
     }
     if (now >= next_refresh) {
-      RunRefresh();
+      RunCatching(logger_, "the zone refresh", [this] { RunRefresh(); });
       next_refresh = Steady::now() + config_.refresh_interval;
     }
     if (config_.ensure_nsec3 && now >= next_nsec3) {
-      RunNsec3Check();
+      RunCatching(logger_, "the NSEC3 check", [this] { RunNsec3Check(); });
       next_nsec3 = Steady::now() + config_.nsec3_interval;
     }
     if (wall_clock_() >= next_signing) {
-      RunSigningSync();
+      RunCatching(logger_, "the signing sync", [this] { RunSigningSync(); });
       next_signing = NextSigningSync(wall_clock_());
     }
   }
@@ -701,7 +706,7 @@ std::string HealthChecker::StatusJson() {
               {"services", services},
               {"next_signing_sync", next_signing_sync_},
               {"generated_at", FormatRfc3339(now)}};
-  return doc.dump(2);
+  return EncodeJson(doc, 2);
 }
 
 }  // namespace pdnsd

@@ -1,5 +1,5 @@
 // HealthChecker: finds secondaries that are out of sync and makes their syncers repair them
-// (DESIGN.md sections 2 and 2a). Exactly one per cluster, on the primary.
+// (docs/architecture.md, "The health-checker"). Exactly one per cluster, on the primary.
 //
 // It knows the active secondaries from heartbeats (LivenessRegistry) and [Secondaries] Hosts,
 // the truth from what the primary *serves* (SOA over DNS), and each secondary's state from its

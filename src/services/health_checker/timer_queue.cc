@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "core/logging.h"
+
 namespace pdnsd {
 
 TimerQueue::TimerQueue() : thread_([this] { Run(); }) {}
@@ -63,7 +65,7 @@ void TimerQueue::Run() {
     std::function<void()> task = std::move(first->second);
     tasks_.erase(first);
     lock.unlock();
-    task();
+    RunCatching(nullptr, "a TimerQueue task", task);
     task = nullptr;  // destroy captures outside the lock
     lock.lock();
   }

@@ -2,9 +2,9 @@
 //
 // Pending tasks live in one ordered multimap, so many thousands may wait at once without a
 // thread each. Tasks run one at a time in due order; tasks with equal due times run in the
-// order they were scheduled. A task due in the past runs as soon as the thread is free. Tasks
-// must not throw (as in WorkerPool, an escaping exception terminates the process) and should be
-// short: a long task delays every task behind it.
+// order they were scheduled. A task due in the past runs as soon as the thread is free. A task
+// that throws is logged (stderr) and the queue goes on. Tasks should be short: a long task
+// delays every task behind it.
 // Stop() drops every pending task, waits for a running one and joins the thread. Thread-safe;
 // a task may call Schedule() and Stop() itself, but must not destroy its TimerQueue.
 #pragma once

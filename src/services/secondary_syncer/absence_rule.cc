@@ -57,13 +57,13 @@ std::vector<std::string> ControlZones(const std::string& zone,
 }
 
 int AbsenceLedger::Silences(const std::string& zone) const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   auto it = silences_.find(zone);
   return it == silences_.end() ? 0 : it->second;
 }
 
 void AbsenceLedger::SetSilences(const std::string& zone, int silences) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (silences <= 0) {
     silences_.erase(zone);
   } else {
@@ -72,20 +72,20 @@ void AbsenceLedger::SetSilences(const std::string& zone, int silences) {
 }
 
 void AbsenceLedger::Answered(const std::string& zone) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   silences_.erase(zone);
   last_answered_ = zone;
 }
 
 std::set<std::string> AbsenceLedger::Suspected() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   std::set<std::string> zones;
   for (const auto& [zone, count] : silences_) zones.insert(zone);
   return zones;
 }
 
 std::string AbsenceLedger::LastAnswered() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return last_answered_;
 }
 

@@ -25,6 +25,8 @@
 
 #include "core/status.h"
 
+#include "core/thread_annotations.h"
+
 namespace pdnsd {
 
 // How a zone-data request (only_soa) ended.
@@ -84,9 +86,9 @@ class AbsenceLedger {
   std::string LastAnswered() const;
 
  private:
-  mutable std::mutex mutex_;
-  std::map<std::string, int> silences_;  // GUARDED_BY(mutex_)
-  std::string last_answered_;            // GUARDED_BY(mutex_)
+  mutable Mutex mutex_;
+  std::map<std::string, int> silences_ GUARDED_BY(mutex_);
+  std::string last_answered_ GUARDED_BY(mutex_);
 };
 
 }  // namespace pdnsd

@@ -279,7 +279,8 @@ SecondarySyncer::Served SecondarySyncer::ServedState(const std::string& zone) {
 void SecondarySyncer::WorkerLoop() {
   while (auto zone = queue_.Take()) {
     metrics_->worker_locks.Increment();
-    const Status status = Reconcile(*zone);
+    Status status = Status::Internal("the reconcile threw");
+    RunCatching(logger_, "a reconcile", [&] { status = Reconcile(*zone); });
     if (status.ok()) {
       const bool superseded = TakeSuperseded(*zone);
       metrics_->reconciles.Add({{"result", superseded ? "superseded" : "successful"}}).Increment();
@@ -347,7 +348,7 @@ Status SecondarySyncer::Reconcile(const std::string& zone) {
     return Status::Ok();
   }
   // Only now: a purge or flush before the commit lets a racing reader re-cache the old
-  // metadata or answer (STACK-NOTES).
+  // metadata or answer (docs/stack-notes.md).
   if (Status s = PurgeStaleMetadata(zone, dnssec_before); !s.ok()) return s;
   if (Status s = powerdns_.FlushCache(zone); !s.ok()) return s;
   logger_->info("{}: in sync at serial {}", zone, ServedState(zone).serial);
@@ -433,7 +434,7 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
   // First over DNS: a SOA query costs the local PowerDNS a small fraction of an API call
   // (which builds a backend per request: ~2 ms of its CPU). Only a transfer that moves the
   // serial shows there, and only until a query racing the commit re-caches the old SOA
-  // (STACK-NOTES): after kDnsCommitWindow the API decides.
+  // (docs/stack-notes.md): after kDnsCommitWindow the API decides.
   if (config_.local_dns && served.serial != local_before.serial) {
     constexpr std::chrono::milliseconds kDnsCommitWindow{250};
     while (!stopping_ && Clock::now() < served_at + kDnsCommitWindow) {

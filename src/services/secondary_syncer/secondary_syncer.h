@@ -1,4 +1,4 @@
-// SecondarySyncer: keeps one secondary PowerDNS identical to the primary (DESIGN.md section 2).
+// SecondarySyncer: keeps one secondary PowerDNS identical to the primary (docs/architecture.md).
 //
 // Zone events (broadcast, or targeted at <subject>.<id>) are hints: each marks its zone in a
 // ReconcileQueue. `APIWorker` workers reconcile marked zones, one worker per zone at a time:

@@ -66,8 +66,8 @@ CommitWaitDecision DecideCommitWait(const CommitProgress& progress);
 // endpoint is asked again. `retrieves` counts the ones asked so far (>= 1). nullopt once a
 // transfer has started at our endpoint: it is the one to wait for (a large zone's takes
 // seconds). Otherwise the delay until asking again doubles from 50 ms, at most 2 s: a
-// transfer starts within a few milliseconds (STACK-NOTES), and a long queue of retrievals is
-// not flooded.
+// transfer starts within a few milliseconds (docs/stack-notes.md), and a long queue of retrievals
+// is not flooded.
 std::optional<std::chrono::milliseconds> RetrieveAgainAfter(int retrieves, bool transfer_started);
 
 }  // namespace pdnsd
