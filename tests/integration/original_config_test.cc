@@ -10,9 +10,11 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <set>
+#include <tuple>
 
 #include "bus/bus.h"
 #include "dns/soa_query.h"
@@ -27,16 +29,24 @@ const std::string kBinDir = PDNSD_BIN_DIR;
 // The original's files say APIToken = "0000"; the test's PowerDNS servers use that key.
 const char* const kApiKey = "0000";
 
-// `text` with each `from` replaced once by its `to`; fails the test when one does not occur
-// exactly once (the reproduced file must not drift from what the test thinks it changes).
+// `text` with each `from` replaced by its `to`; fails the test when a `from` does not occur
+// exactly once in `text` (the reproduced file must not drift from what the test thinks it
+// changes). Every `from` is looked for in `text` itself, not in the text already rewritten: a
+// new port such as 53597 must not make "127.0.0.1:53" match twice.
 std::string Rewrite(const std::string& text,
                     const std::vector<std::pair<std::string, std::string>>& changes) {
-  std::string result = text;
+  std::vector<std::tuple<size_t, size_t, std::string>> edits;  // position, length, replacement
   for (const auto& [from, to] : changes) {
-    std::string next = ReplaceOnce(result, from, to);
-    EXPECT_FALSE(next.empty()) << "\"" << from << "\" is not once in\n" << result;
-    if (!next.empty()) result = std::move(next);
+    const size_t at = text.find(from);
+    const bool once = at != std::string::npos && text.find(from, at + 1) == std::string::npos;
+    EXPECT_TRUE(once) << "\"" << from << "\" is not once in\n" << text;
+    if (once) edits.emplace_back(at, from.size(), to);
   }
+  std::sort(edits.begin(), edits.end(), [](const auto& a, const auto& b) {
+    return std::get<0>(a) > std::get<0>(b);  // from the end, so positions stay valid
+  });
+  std::string result = text;
+  for (const auto& [at, length, to] : edits) result.replace(at, length, to);
   return result;
 }
 
