@@ -1,6 +1,6 @@
 // propagation_bench: pdns-distribute side by side with PowerDNS's own NOTIFY/AXFR replication, in
 // one run, on loopback, one system after the other (never both at once). Prints figures and
-// asserts nothing (DESIGN 7: speed is measured here, never in a timed test). Issue 4.
+// asserts nothing (speed is measured here, never in a timed test). Issue 4.
 //
 //   (a) pdns-distribute: tests/support Cluster in process mode: nats-server, PowerDNS primary
 //       + 2 secondaries, and the four pdns-* binaries of this build, each its own process.

@@ -1,4 +1,5 @@
-// SOA queries: what serial does a DNS server *serve* for a zone (the truth, DESIGN 2a).
+// SOA queries: what serial does a DNS server *serve* for a zone (the truth: docs/architecture.md,
+// "The health-checker").
 #pragma once
 
 #include <chrono>

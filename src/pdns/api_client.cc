@@ -37,7 +37,6 @@ StatusOr<PdnsZone> ZoneFromJson(const json& doc) {
     zone.serial = static_cast<uint32_t>(doc["serial"].get<uint64_t>());
   }
   zone.dnssec = BoolOr(doc, "dnssec", false);
-  zone.presigned = BoolOr(doc, "presigned", false);
   if (doc.contains("nsec3param") && doc["nsec3param"].is_string()) {
     zone.nsec3param = doc["nsec3param"].get<std::string>();
   }

@@ -21,9 +21,9 @@ namespace pdnsd {
 struct PdnsZone {
   std::string name;     // normalised
   std::string kind;     // "Native", "Master", "Slave", ...
-  uint32_t serial = 0;  // the API's serial: ignores SOA-EDIT (DESIGN 2a); fine for secondaries
+  uint32_t serial = 0;  // the API's serial: ignores SOA-EDIT (docs/architecture.md, "The
+                        // health-checker"); fine for secondaries
   bool dnssec = false;
-  bool presigned = false;
   std::vector<std::string> masters;
   int64_t last_check = 0;  // secondaries: unix time of the last transfer check
   std::string nsec3param;  // "" for NSEC (only filled by GetZone)

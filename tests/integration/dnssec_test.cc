@@ -340,8 +340,9 @@ TEST_F(DnssecTest, SignedZoneIsServedSignedWithoutKeyMaterial) {
 
 // PowerDNS's stock zone-metadata-cache-ttl (60 s) caches a zone's PRESIGNED flag: a secondary
 // that learnt of it only from the transfer served the zone unsigned for up to a minute. The
-// syncer sets the flag through the API before the transfer, so the first answer after it
-// reports the zone in sync is signed (this fixture runs PowerDNS with stock settings).
+// API cannot set the flag before the transfer, so the syncer purges the zone-metadata cache
+// after a commit that changed the zone's DNSSEC state: the first answer after it reports the
+// zone in sync is signed (this fixture runs PowerDNS with stock settings).
 TEST_F(DnssecTest, NewSignedZoneIsSignedFromTheFirstAnswerAfterSync) {
   const std::string zone = "fresh.example.";
   const std::vector<double> before = SuccessfulReconciles();

@@ -414,7 +414,8 @@ TEST(DiffZones, ClassifiesEveryZone) {
 }
 
 TEST(DiffZones, SerialDifferenceInEitherDirectionAcrossWraparound) {
-  // RFC 1982: 1 is ahead of 0xFFFFFFFF. Ahead or behind, it is out of sync (DESIGN 2a).
+  // RFC 1982: 1 is ahead of 0xFFFFFFFF. Ahead or behind, it is out of sync (docs/architecture.md,
+  // "The health-checker").
   const ZoneDiff behind = DiffZones({{"z.", 1}}, {{"z.", 0xFFFFFFFFu}});
   const ZoneDiff ahead = DiffZones({{"z.", 0xFFFFFFFFu}}, {{"z.", 1}});
   const ZoneDiff high = DiffZones({{"z.", 0x80000000u}}, {{"z.", 0x80000000u}});

@@ -23,7 +23,7 @@ struct CommonConfig {
   LogOptions log;
   std::string prometheus_address;  // "" = no metrics endpoint
   BusOptions broker;
-  // Liveness (DESIGN section 5): who this instance is and how often it says so.
+  // Liveness (docs/architecture.md, "Liveness"): who this instance is and how often it says so.
   std::string id;                                  // [Service] ID; default see DefaultServiceId()
   std::vector<std::string> tags;                   // [Service] Tags
   std::chrono::milliseconds ping_interval{10000};  // [ServiceDiscovery] HealthPingIntervall

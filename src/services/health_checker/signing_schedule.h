@@ -1,4 +1,4 @@
-// Signing sync calendar (DESIGN 2, health-checker item 3): pure UTC calendar math, no clock.
+// Signing sync calendar (docs/architecture.md, "Signing sync"): pure UTC calendar math, no clock.
 //
 // NextSigningSync(now) is the first Thursday 01:00:00 UTC strictly after `now`: at exactly
 // Thursday 01:00:00 the next one is a week later. SpreadOffset places item `index` of `count`

@@ -1,4 +1,5 @@
-// Periodic-check logic (DESIGN 2 item 2, 2a): compare a secondary's zones with the primary's.
+// Periodic-check logic (docs/architecture.md, "Periodic check"): compare a secondary's zones with
+// the primary's.
 //
 // DiffZones() merges two zone → served-serial maps in one linear pass. A zone is out of sync
 // when the secondary lacks it (missing), serves another serial in either direction (differing:
