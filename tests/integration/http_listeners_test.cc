@@ -55,11 +55,10 @@ class ProxyBodyTest : public ::testing::Test {
     ApiProxyConfig config;
     config.listen = {"127.0.0.1", 0};
     config.state_dir = dir_.path();
-    auto url = ParseHttpUrl(primary_.api_url());
-    PDNSD_ASSERT_OK(url.status());
-    config.powerdns.url = *url;
     config.max_body_bytes = 2 * 1024 * 1024;
-    proxy_ = std::make_unique<ApiProxy>(config, bus_.get(), registry_, MakeTestLogger("api-proxy"));
+    ServiceEnvironment environment = TestServiceEnvironment("api-proxy", bus_.get(), primary_);
+    registry_ = environment.registry;
+    proxy_ = std::make_unique<ApiProxy>(config, environment);
     PDNSD_ASSERT_OK(proxy_->Start());
     const HttpResponse created = primary_.Api("POST", "/api/v1/servers/localhost/zones",
                                               R"({"name":"big.example.","kind":"Native",
@@ -108,7 +107,7 @@ class ProxyBodyTest : public ::testing::Test {
   NatsServer nats_;
   PdnsServer primary_;
   std::unique_ptr<Bus> bus_;
-  prometheus::Registry registry_;
+  std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<ApiProxy> proxy_;
 };
 

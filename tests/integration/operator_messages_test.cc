@@ -66,21 +66,38 @@ class CheckerStatusTest : public ::testing::Test {
     auto bus = Bus::Connect(TestBusOptions(cluster_.nats, "checker"), log_.logger());
     PDNSD_ASSERT_OK(bus.status());
     bus_ = std::move(*bus);
-    config_.powerdns.url = *ParseHttpUrl(cluster_.primary.api_url());
-    config_.powerdns.api_key = cluster_.primary.api_key();
     config_.primary = cluster_.primary.dns_address();
     config_.status_listen = {"127.0.0.1", 0};
     config_.dns_timeout = std::chrono::milliseconds(500);
     config_.state_timeout = std::chrono::milliseconds(1000);
-    config_.ping_interval = std::chrono::milliseconds(200);
   }
 
   // A checker that is not started: the test runs its checks itself, at a wall time it sets.
   std::unique_ptr<HealthChecker> MakeChecker() {
-    return std::make_unique<HealthChecker>(
-        config_, bus_.get(), registry_, log_.logger(), std::chrono::steady_clock::now,
-        [this] { return wall_start_ + std::chrono::seconds(wall_offset_); });
+    ServiceEnvironment environment =
+        TestServiceEnvironment("health-checker", bus_.get(), cluster_.primary);
+    environment.logger = log_.logger();
+    environment.common.ping_interval = std::chrono::milliseconds(200);
+    environment.clock = &clock_;
+    return std::make_unique<HealthChecker>(config_, environment);
   }
+
+  // Real monotonic time and waits; a wall clock that stands still unless the test moves it.
+  class StillWallClock final : public Clock {
+   public:
+    TimePoint Now() override { return SystemClock().Now(); }
+    WallTime WallNow() override { return start_ + std::chrono::seconds(offset_seconds.load()); }
+    void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                   TimePoint deadline) override {
+      SystemClock().WaitUntil(cv, lock, deadline);
+    }
+    void SleepUntil(TimePoint deadline) override { SystemClock().SleepUntil(deadline); }
+
+    std::atomic<int> offset_seconds{0};
+
+   private:
+    const WallTime start_ = std::chrono::system_clock::now();
+  };
 
   static nlohmann::json Entry(const nlohmann::json& status, const std::string& id) {
     for (const auto& entry : status["secondaries"]) {
@@ -93,11 +110,8 @@ class CheckerStatusTest : public ::testing::Test {
   Cluster cluster_;
   CapturedLog log_;
   std::unique_ptr<Bus> bus_;
-  prometheus::Registry registry_;
   HealthCheckerConfig config_;
-  // The checker's wall clock stands still unless the test moves it.
-  const std::chrono::system_clock::time_point wall_start_ = std::chrono::system_clock::now();
-  std::atomic<int> wall_offset_{0};
+  StillWallClock clock_;
 };
 
 TEST_F(CheckerStatusTest, ListedHostThatNeverAnsweredIsNotShownPassing) {
@@ -152,7 +166,7 @@ TEST_F(CheckerStatusTest, StatusSaysHowOldTheZoneCountsAre) {
   EXPECT_EQ(Entry(status, Sha256Hex(original))["zones_age_seconds"], 0);
 
   // 90 s later the secondary does not answer: its counts stay, 90 s old, with the error.
-  wall_offset_ = 90;
+  clock_.offset_seconds = 90;
   answering = false;
   checker->RunPeriodicCheck();
   status = nlohmann::json::parse(checker->StatusJson());

@@ -13,6 +13,18 @@
 
 namespace pdnsd::testing {
 
+ServiceEnvironment TestServiceEnvironment(const std::string& name, Bus* bus,
+                                          const PdnsServer& powerdns, const std::string& id) {
+  ServiceEnvironment environment;
+  environment.logger = MakeTestLogger(name);
+  environment.registry = std::make_shared<prometheus::Registry>();
+  environment.bus = bus;
+  environment.common.id = id.empty() ? name : id;
+  environment.common.powerdns.url = *ParseHttpUrl(powerdns.api_url());
+  environment.common.powerdns.api_key = powerdns.api_key();
+  return environment;
+}
+
 BusOptions TestBusOptions(const NatsServer& nats, const std::string& name) {
   BusOptions options;
   options.url = nats.url();
@@ -105,33 +117,29 @@ Status Cluster::StartInProcessServices() {
   auto connect = [&](const std::string& name) -> StatusOr<std::unique_ptr<Bus>> {
     return Bus::Connect(TestBusOptions(nats, name), MakeTestLogger(name));
   };
-  PdnsApiOptions primary_api;
-  primary_api.url = *ParseHttpUrl(primary.api_url());
-  primary_api.api_key = primary.api_key();
-
   auto bus = connect("api-proxy");
   if (!bus.ok()) return bus.status();
   proxy_bus = std::move(*bus);
-  proxy_registry = std::make_shared<prometheus::Registry>();
+  ServiceEnvironment proxy_environment =
+      TestServiceEnvironment("api-proxy", proxy_bus.get(), primary);
+  proxy_registry = proxy_environment.registry;
   ApiProxyConfig proxy_config;
   proxy_config.listen = {options_.host, 0};
   proxy_config.state_dir = state_dir.path();
-  proxy_config.powerdns = primary_api;
   proxy_config.write_concurrency = options_.proxy_write_concurrency;
-  proxy = std::make_unique<ApiProxy>(proxy_config, proxy_bus.get(), *proxy_registry,
-                                     MakeTestLogger("api-proxy"));
+  proxy = std::make_unique<ApiProxy>(proxy_config, proxy_environment);
   if (Status s = proxy->Start(); !s.ok()) return s;
 
   bus = connect("zone-provider");
   if (!bus.ok()) return bus.status();
   provider_bus = std::move(*bus);
-  provider_registry = std::make_shared<prometheus::Registry>();
+  ServiceEnvironment provider_environment =
+      TestServiceEnvironment("zone-provider", provider_bus.get(), primary);
+  provider_registry = provider_environment.registry;
   ZoneProviderConfig provider_config;
-  provider_config.powerdns = primary_api;
   provider_config.primary = primary.dns_address();
   provider_config.axfr_timeout = options_.axfr_timeout;
-  provider = std::make_unique<ZoneProvider>(provider_config, provider_bus.get(), *provider_registry,
-                                            MakeTestLogger("zone-provider"));
+  provider = std::make_unique<ZoneProvider>(provider_config, provider_environment);
   if (Status s = provider->Start(); !s.ok()) return s;
   // Subscriptions are registered at the broker once each connection has flushed.
   for (Bus* b : {proxy_bus.get(), provider_bus.get()}) {
@@ -221,22 +229,21 @@ Status Cluster::StartInProcessSyncer(int index) {
   auto bus = Bus::Connect(TestBusOptions(nats, name), MakeTestLogger(name));
   if (!bus.ok()) return bus.status();
   syncer_buses[index] = std::move(*bus);
-  syncer_registries[index] = std::make_shared<prometheus::Registry>();
+  const std::string id = "secondary-" + std::to_string(index);
+  ServiceEnvironment environment =
+      TestServiceEnvironment(name, syncer_buses[index].get(), *secondaries[index], id);
+  syncer_registries[index] = environment.registry;
   SecondarySyncerConfig config;
-  config.id = "secondary-" + std::to_string(index);
-  config.powerdns.url = *ParseHttpUrl(secondaries[index]->api_url());
-  config.powerdns.api_key = secondaries[index]->api_key();
   config.axfr_address = {options_.host, axfr_ports_[index]};
   config.axfr_timeout = options_.axfr_timeout;
   config.retry_max = std::chrono::milliseconds(2000);
   config.local_dns = secondaries[index]->dns_address();
-  syncers[index] = std::make_unique<SecondarySyncer>(
-      config, syncer_buses[index].get(), *syncer_registries[index], MakeTestLogger(name));
+  syncers[index] = std::make_unique<SecondarySyncer>(config, environment);
   if (Status s = syncers[index]->Start(); !s.ok()) return s;
   // The same endpoint port after a restart: the local PowerDNS's zones point at it.
   axfr_ports_[index] = syncers[index]->axfr_address().port;
   if (Status s = syncer_buses[index]->Flush(std::chrono::seconds(5)); !s.ok()) return s;
-  Heartbeat heartbeat{config.id,
+  Heartbeat heartbeat{id,
                       "pdns-secondary-syncer",
                       "test",
                       {},
@@ -300,17 +307,14 @@ Status Cluster::StartInProcessHealthChecker() {
   auto bus = Bus::Connect(TestBusOptions(nats, "health-checker"), MakeTestLogger("health-checker"));
   if (!bus.ok()) return bus.status();
   checker_bus = std::move(*bus);
-  checker_registry = std::make_shared<prometheus::Registry>();
+  ServiceEnvironment environment =
+      TestServiceEnvironment("health-checker", checker_bus.get(), primary);
+  environment.common.ping_interval = options_.ping_interval;
+  checker_registry = environment.registry;
   HealthCheckerConfig config = options_.checker;
   config.status_listen = {options_.host, 0};
-  if (config.powerdns.url.host_port.port == 0) {  // not pointed elsewhere by the test
-    config.powerdns.url = *ParseHttpUrl(primary.api_url());
-    config.powerdns.api_key = primary.api_key();
-    config.primary = primary.dns_address();
-  }
-  config.ping_interval = options_.ping_interval;
-  checker = std::make_unique<HealthChecker>(config, checker_bus.get(), *checker_registry,
-                                            MakeTestLogger("health-checker"));
+  config.primary = primary.dns_address();
+  checker = std::make_unique<HealthChecker>(config, environment);
   if (Status s = checker->Start(); !s.ok()) return s;
   return checker_bus->Flush(std::chrono::seconds(5));
 }

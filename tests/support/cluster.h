@@ -173,4 +173,10 @@ HttpResponse ProxyRequest(const HostPort& proxy, const std::string& api_key,
 // BusOptions for a client of `nats` (no credentials).
 BusOptions TestBusOptions(const NatsServer& nats, const std::string& name);
 
+// What an in-process service built by a test gets (services/common/service_main.h): `bus`, a
+// fresh registry, a logger named `name`, the system clock, and the default common config with
+// [PowerDNS] pointing at `powerdns`'s API and [Service] ID `id` (default: `name`).
+ServiceEnvironment TestServiceEnvironment(const std::string& name, Bus* bus,
+                                          const PdnsServer& powerdns, const std::string& id = "");
+
 }  // namespace pdnsd::testing

@@ -26,6 +26,13 @@ ConfigReader Parse(const std::string& text, const std::string& origin = "t.toml"
   return std::move(*reader);
 }
 
+// The common config with only [PowerDNS] read: for texts that carry one service's keys only.
+CommonConfig CommonPowerDns(ConfigReader& reader) {
+  CommonConfig common;
+  common.powerdns = ReadPdnsApiOptions(reader);
+  return common;
+}
+
 // Every key of an example file is one the service knows.
 #define EXPECT_NO_WARNINGS(reader) \
   EXPECT_EQ((reader).Warnings(), std::vector<std::string>{}) << "unknown keys"
@@ -33,11 +40,11 @@ ConfigReader Parse(const std::string& text, const std::string& origin = "t.toml"
 TEST(ConfigExamples, ApiProxy) {
   ConfigReader reader = Load("pdns-api-proxy.toml");
   CommonConfig common = ReadCommonConfig(reader, "pdns-api-proxy");
-  ApiProxyConfig config = ReadApiProxyConfig(reader);
+  ApiProxyConfig config = ReadApiProxyConfig(reader, common);
   ASSERT_TRUE(reader.status().ok()) << reader.status().message();
   EXPECT_EQ(config.listen.ToString(), "127.0.0.1:30000");
   EXPECT_FALSE(config.url_said_http);
-  EXPECT_EQ(config.subjects.change, "zone.modified");
+  EXPECT_EQ(common.subjects.change, "zone.modified");
   EXPECT_EQ(common.broker.username, "proxy");
   EXPECT_EQ(common.prometheus_address, "127.0.0.1:9502") << "the original's port";
   EXPECT_NO_WARNINGS(reader);
@@ -46,7 +53,7 @@ TEST(ConfigExamples, ApiProxy) {
 TEST(ConfigExamples, ZoneProvider) {
   ConfigReader reader = Load("pdns-zone-provider.toml");
   CommonConfig common = ReadCommonConfig(reader, "pdns-zone-provider");
-  ZoneProviderConfig config = ReadZoneProviderConfig(reader);
+  ZoneProviderConfig config = ReadZoneProviderConfig(reader, common);
   ASSERT_TRUE(reader.status().ok()) << reader.status().message();
   EXPECT_EQ(config.primary.ToString(), "127.0.0.1:53");
   EXPECT_EQ(config.axfr_timeout.count(), 10000);
@@ -58,10 +65,10 @@ TEST(ConfigExamples, ZoneProvider) {
 TEST(ConfigExamples, SecondarySyncer) {
   ConfigReader reader = Load("pdns-secondary-syncer.toml");
   CommonConfig common = ReadCommonConfig(reader, "pdns-secondary-syncer");
-  SecondarySyncerConfig config = ReadSecondarySyncerConfig(reader);
+  SecondarySyncerConfig config = ReadSecondarySyncerConfig(reader, common);
   ASSERT_TRUE(reader.status().ok()) << reader.status().message();
-  EXPECT_EQ(config.id, DefaultSecondaryId());
-  EXPECT_EQ(config.id.size(), 64u);
+  EXPECT_EQ(common.id, DefaultServiceId("pdns-secondary-syncer"));
+  EXPECT_EQ(common.id.size(), 64u);
   EXPECT_EQ(config.axfr_address.ToString(), "127.0.0.1:20102");
   EXPECT_EQ(config.api_workers, 4);
   EXPECT_EQ(config.zone_data_prefix, "zonedata.");
@@ -73,7 +80,7 @@ TEST(ConfigExamples, SecondarySyncer) {
 TEST(ConfigExamples, HealthChecker) {
   ConfigReader reader = Load("pdns-health-checker.toml");
   CommonConfig common = ReadCommonConfig(reader, "pdns-health-checker");
-  HealthCheckerConfig config = ReadHealthCheckerConfig(reader);
+  HealthCheckerConfig config = ReadHealthCheckerConfig(reader, common);
   ASSERT_TRUE(reader.status().ok()) << reader.status().message();
   EXPECT_EQ(config.status_listen.ToString(), "127.0.0.1:30001");
   EXPECT_EQ(config.event_check_wait.count(), 20000);
@@ -96,11 +103,12 @@ TEST(ConfigExamples, SyncerIdMustBeOneSubjectToken) {
       "Address = \"[::1]:20102\"\n",
       "id.toml");
   ASSERT_TRUE(reader.ok());
-  SecondarySyncerConfig config = ReadSecondarySyncerConfig(*reader);
+  CommonConfig common = ReadCommonConfig(*reader, "pdns-secondary-syncer");
+  SecondarySyncerConfig config = ReadSecondarySyncerConfig(*reader, common);
   EXPECT_EQ(reader->status().message(),
             "id.toml: [Service] ID: must be one NATS subject token (no '.', '*', '>' or spaces)");
   EXPECT_EQ(config.axfr_address.host, "::1");
-  EXPECT_EQ(config.powerdns.url.host_port.host, "::1");
+  EXPECT_EQ(common.powerdns.url.host_port.host, "::1");
 }
 
 // The original's own example files (addresses as they are; hosts quoted): every service reads
@@ -108,13 +116,13 @@ TEST(ConfigExamples, SyncerIdMustBeOneSubjectToken) {
 TEST(OriginalConfigs, ApiProxyReadsTheOriginalFile) {
   ConfigReader reader = Parse(testing::kOriginalApiProxyConfig);
   CommonConfig common = ReadCommonConfig(reader, "pdns-api-proxy");
-  ApiProxyConfig config = ReadApiProxyConfig(reader);
+  ApiProxyConfig config = ReadApiProxyConfig(reader, common);
   ASSERT_TRUE(reader.status().ok()) << reader.status().message();
   EXPECT_EQ(config.listen.ToString(), "localhost:30000");
   EXPECT_TRUE(config.url_said_http);
   EXPECT_EQ(config.cert_file, "/home/pdns-api-proxy/cert.pem");
   EXPECT_EQ(config.key_file, "/home/pdns-api-proxy/key.pem");
-  EXPECT_EQ(config.powerdns.url.host_port.ToString(), "localhost:8081");
+  EXPECT_EQ(common.powerdns.url.host_port.ToString(), "localhost:8081");
   EXPECT_EQ(common.prometheus_address, "localhost:9502");
   EXPECT_EQ(common.tags, (std::vector<std::string>{"internal", "primary-node", "proxy"}));
   EXPECT_TRUE(common.log.debug);
@@ -123,23 +131,23 @@ TEST(OriginalConfigs, ApiProxyReadsTheOriginalFile) {
 
 TEST(OriginalConfigs, ZoneProviderReadsTheOriginalFile) {
   ConfigReader reader = Parse(testing::kOriginalZoneProviderConfig);
-  ReadCommonConfig(reader, "pdns-zone-provider");
-  ZoneProviderConfig config = ReadZoneProviderConfig(reader);
+  CommonConfig common = ReadCommonConfig(reader, "pdns-zone-provider");
+  ZoneProviderConfig config = ReadZoneProviderConfig(reader, common);
   ASSERT_TRUE(reader.status().ok()) << reader.status().message();
   EXPECT_EQ(config.primary.ToString(), "127.0.0.1:53") << "[PowerDNS] AXFRAddress";
   EXPECT_EQ(config.axfr_timeout.count(), 2000);
-  EXPECT_EQ(config.powerdns.api_key, "0000");
+  EXPECT_EQ(common.powerdns.api_key, "0000");
   EXPECT_EQ(config.subject, "zonedata.*");
   EXPECT_NO_WARNINGS(reader);
 }
 
 TEST(OriginalConfigs, SecondarySyncerReadsTheOriginalFile) {
   ConfigReader reader = Parse(testing::kOriginalSecondarySyncerConfig);
-  ReadCommonConfig(reader, "pdns-secondary-syncer");
-  SecondarySyncerConfig config = ReadSecondarySyncerConfig(reader);
+  CommonConfig common = ReadCommonConfig(reader, "pdns-secondary-syncer");
+  SecondarySyncerConfig config = ReadSecondarySyncerConfig(reader, common);
   ASSERT_TRUE(reader.status().ok()) << reader.status().message();
   EXPECT_EQ(config.axfr_address.ToString(), "127.0.0.1:20102") << "[AXFRPrimary] Address";
-  EXPECT_EQ(config.powerdns.url.host_port.ToString(), "localhost:18081");
+  EXPECT_EQ(common.powerdns.url.host_port.ToString(), "localhost:18081");
   EXPECT_EQ(config.api_workers, 4);
   EXPECT_EQ(config.event_delay.count(), 0);
   EXPECT_EQ(PeerSubject(config.zone_data_prefix, "ns1"), "zonedata.ns1");
@@ -149,8 +157,8 @@ TEST(OriginalConfigs, SecondarySyncerReadsTheOriginalFile) {
 
 TEST(OriginalConfigs, HealthCheckerReadsTheOriginalFile) {
   ConfigReader reader = Parse(testing::kOriginalHealthCheckerConfig);
-  ReadCommonConfig(reader, "pdns-health-checker");
-  HealthCheckerConfig config = ReadHealthCheckerConfig(reader);
+  CommonConfig common = ReadCommonConfig(reader, "pdns-health-checker");
+  HealthCheckerConfig config = ReadHealthCheckerConfig(reader, common);
   ASSERT_TRUE(reader.status().ok()) << reader.status().message();
   // The file has no key for the primary's DNS: the host of [PowerDNS] URL, port 53.
   EXPECT_EQ(config.primary.ToString(), "localhost:53");
@@ -169,14 +177,14 @@ TEST(OriginalConfigs, PrefixesWithoutTheTrailingDotNameTheSameSubjects) {
   ConfigReader reader = Parse(
       "[PowerDNS]\nURL = \"http://127.0.0.1:8081\"\n[ZoneDataTopics]\nPrefix = \"zonedata\"\n"
       "[ZoneStateTopics]\nPrefix = \"zonestate\"\n");
-  SecondarySyncerConfig config = ReadSecondarySyncerConfig(reader);
+  SecondarySyncerConfig config = ReadSecondarySyncerConfig(reader, CommonPowerDns(reader));
   ASSERT_TRUE(reader.status().ok()) << reader.status().message();
   EXPECT_EQ(PeerSubject(config.zone_data_prefix, "ns1"), "zonedata.ns1");
   EXPECT_EQ(PeerSubject(config.zone_state_prefix, "ns1"), "zonestate.ns1");
 
   ConfigReader bad = Parse(
       "[PowerDNS]\nURL = \"http://127.0.0.1:8081\"\n[ZoneStateTopics]\nPrefix = \"zone..\"\n");
-  ReadHealthCheckerConfig(bad);
+  ReadHealthCheckerConfig(bad, CommonPowerDns(bad));
   EXPECT_EQ(bad.status().message(),
             "t.toml: [ZoneStateTopics] Prefix: \"zone..\" + <ID> is not a NATS subject (e.g. "
             "\"zonestate.\")");
@@ -184,12 +192,16 @@ TEST(OriginalConfigs, PrefixesWithoutTheTrailingDotNameTheSameSubjects) {
 
 TEST(OriginalConfigs, PrimaryDnsDefaultsToTheHostOfTheApiUrlOnPort53) {
   ConfigReader reader = Parse("[PowerDNS]\nURL = \"http://192.0.2.7:8081\"\n");
-  EXPECT_EQ(ReadZoneProviderConfig(reader).primary.ToString(), "192.0.2.7:53");
-  EXPECT_EQ(ReadHealthCheckerConfig(reader).primary.ToString(), "192.0.2.7:53");
+  EXPECT_EQ(ReadZoneProviderConfig(reader, CommonPowerDns(reader)).primary.ToString(),
+            "192.0.2.7:53");
+  EXPECT_EQ(ReadHealthCheckerConfig(reader, CommonPowerDns(reader)).primary.ToString(),
+            "192.0.2.7:53");
   ConfigReader set =
       Parse("[PowerDNS]\nURL = \"http://192.0.2.7:8081\"\nAXFRAddress = \"[2001:db8::1]:5300\"\n");
-  EXPECT_EQ(ReadZoneProviderConfig(set).primary.ToString(), "[2001:db8::1]:5300");
-  EXPECT_EQ(ReadHealthCheckerConfig(set).primary.ToString(), "[2001:db8::1]:5300");
+  EXPECT_EQ(ReadZoneProviderConfig(set, CommonPowerDns(set)).primary.ToString(),
+            "[2001:db8::1]:5300");
+  EXPECT_EQ(ReadHealthCheckerConfig(set, CommonPowerDns(set)).primary.ToString(),
+            "[2001:db8::1]:5300");
   EXPECT_TRUE(set.status().ok()) << set.status().message();
 }
 
@@ -200,21 +212,21 @@ TEST(OriginalConfigs, OurEarlierAddressKeysAreRefusedAloneAndWarnedAboutBesideTh
   const std::string api = "[PowerDNS]\nURL = \"http://127.0.0.1:8081\"\n";
   {
     ConfigReader reader = Parse(api + "[AXFRPrimary]\nAddress = \"127.0.0.1:5300\"\n");
-    ReadZoneProviderConfig(reader);
+    ReadZoneProviderConfig(reader, CommonPowerDns(reader));
     EXPECT_EQ(reader.status().message(),
               "t.toml: [AXFRPrimary] Address: is the secondary-syncer's own SOA/AXFR listener; "
               "the primary's DNS is [PowerDNS] AXFRAddress, as in the original");
   }
   {
     ConfigReader reader = Parse(api + "[AXFRPrimary]\nAddress = \"127.0.0.1:5300\"\n");
-    ReadHealthCheckerConfig(reader);
+    ReadHealthCheckerConfig(reader, CommonPowerDns(reader));
     EXPECT_NE(reader.status().message().find("[AXFRPrimary] Address: is the secondary-syncer's"),
               std::string::npos)
         << reader.status().message();
   }
   {
     ConfigReader reader = Parse(api + "AXFRAddress = \"127.0.0.1:20102\"\n");
-    ReadSecondarySyncerConfig(reader);
+    ReadSecondarySyncerConfig(reader, CommonPowerDns(reader));
     EXPECT_EQ(reader.status().message(),
               "t.toml: [PowerDNS] AXFRAddress: is the zone-provider's key (the primary's DNS); "
               "the syncer's own SOA/AXFR listener is [AXFRPrimary] Address, as in the original");
@@ -223,7 +235,7 @@ TEST(OriginalConfigs, OurEarlierAddressKeysAreRefusedAloneAndWarnedAboutBesideTh
     ConfigReader reader = Parse(api +
                                 "AXFRAddress = \"127.0.0.1:53\"\n[AXFRPrimary]\n"
                                 "Address = \"127.0.0.1:5300\"\n");
-    ZoneProviderConfig provider = ReadZoneProviderConfig(reader);
+    ZoneProviderConfig provider = ReadZoneProviderConfig(reader, CommonPowerDns(reader));
     EXPECT_TRUE(reader.status().ok()) << reader.status().message();
     EXPECT_EQ(provider.primary.ToString(), "127.0.0.1:53");
     EXPECT_EQ(reader.Warnings(),
@@ -235,7 +247,7 @@ TEST(OriginalConfigs, OurEarlierAddressKeysAreRefusedAloneAndWarnedAboutBesideTh
     ConfigReader reader = Parse(api +
                                 "AXFRAddress = \"127.0.0.1:53\"\n[AXFRPrimary]\n"
                                 "Address = \"127.0.0.1:5300\"\n");
-    SecondarySyncerConfig syncer = ReadSecondarySyncerConfig(reader);
+    SecondarySyncerConfig syncer = ReadSecondarySyncerConfig(reader, CommonPowerDns(reader));
     EXPECT_TRUE(reader.status().ok()) << reader.status().message();
     EXPECT_EQ(syncer.axfr_address.ToString(), "127.0.0.1:5300");
     EXPECT_EQ(reader.Warnings(),
@@ -251,8 +263,8 @@ TEST(OriginalConfigs, TyposInAServiceFileAreWarnedAboutAndTheServiceStillLoads) 
                   "[HealthChecks]\n", "[HealthChecks]\nHealthPingInterval = \"1s\"\n");
   ASSERT_FALSE(text.empty());
   ConfigReader reader = Parse(text, "checker.toml");
-  ReadCommonConfig(reader, "pdns-health-checker");
-  ReadHealthCheckerConfig(reader);
+  CommonConfig common = ReadCommonConfig(reader, "pdns-health-checker");
+  ReadHealthCheckerConfig(reader, common);
   ASSERT_TRUE(reader.status().ok()) << reader.status().message();
   const std::vector<std::string> warnings = reader.Warnings();
   ASSERT_EQ(warnings.size(), 2u) << ::testing::PrintToString(warnings);

@@ -115,11 +115,12 @@ struct ApiProxy::Metrics {
   prometheus::Family<prometheus::Counter>& responses;
 };
 
-ApiProxy::ApiProxy(ApiProxyConfig config, Bus* bus, prometheus::Registry& registry, Logger logger)
+ApiProxy::ApiProxy(ApiProxyConfig config, const ServiceEnvironment& environment)
     : config_(std::move(config)),
-      bus_(bus),
-      logger_(std::move(logger)),
-      metrics_(std::make_unique<Metrics>(registry)),
+      common_(environment.common),
+      bus_(environment.bus),
+      logger_(environment.logger),
+      metrics_(std::make_unique<Metrics>(*environment.registry)),
       writes_(config_.write_concurrency) {
   for (const char* type : {"create", "change", "delete"}) {
     metrics_->events.Add({{"event_type", type}});
@@ -193,7 +194,7 @@ Status ApiProxy::Start() {
   listener_ = std::make_unique<HttpListener>(std::move(server), "the API proxy");
   if (Status s = listener_->Start(config_.listen); !s.ok()) return s;
   logger_->info("proxying https://{} to the PowerDNS API at {}", address().ToString(),
-                config_.powerdns.url.Origin());
+                common_.powerdns.url.Origin());
   return Status::Ok();
 }
 
@@ -251,13 +252,13 @@ void ApiProxy::Handle(const httplib::Request& request, const std::string& body,
     body_zone = *zone;
   }
 
-  httplib::Client client(config_.powerdns.url.Origin());
+  httplib::Client client(common_.powerdns.url.Origin());
   client.set_connection_timeout(5);
   client.set_read_timeout(120);
   client.set_write_timeout(60);
   httplib::Request upstream;
   upstream.method = request.method;
-  upstream.path = config_.powerdns.url.path + request.target;
+  upstream.path = common_.powerdns.url.path + request.target;
   for (const auto& [name, value] : request.headers) {
     if (!IsHopByHop(name) && !NamedInConnection(request.headers, name)) {
       upstream.headers.emplace(name, value);
@@ -276,7 +277,7 @@ void ApiProxy::Handle(const httplib::Request& request, const std::string& body,
   }();
   if (!result) {
     metrics_->rejected.Add({{"reason", "powerdns_unreachable"}}).Increment();
-    const std::string message = "PowerDNS API at " + config_.powerdns.url.Origin() +
+    const std::string message = "PowerDNS API at " + common_.powerdns.url.Origin() +
                                 " is unreachable: " + httplib::to_string(result.error());
     logger_->error("{} {}: {}", request.method, request.path, message);
     JsonError(response, 502, message);
@@ -315,7 +316,7 @@ void ApiProxy::Handle(const httplib::Request& request, const std::string& body,
 }
 
 void ApiProxy::PublishEvent(ZoneEventType type, const std::string& zone) {
-  const std::string& subject = config_.subjects.For(type);
+  const std::string& subject = common_.subjects.For(type);
   const std::string payload = EncodeZoneEvent(ZoneEvent{type, zone, ""});
   if (Status s = bus_->Publish(subject, payload); !s.ok()) {
     logger_->error("cannot publish {} event for {}: {}", ZoneEventTypeLabel(type), zone,

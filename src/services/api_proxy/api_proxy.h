@@ -33,7 +33,7 @@ namespace pdnsd {
 
 class ApiProxy : public Service {
  public:
-  ApiProxy(ApiProxyConfig config, Bus* bus, prometheus::Registry& registry, Logger logger);
+  ApiProxy(ApiProxyConfig config, const ServiceEnvironment& environment);
   ~ApiProxy() override;
 
   Status Start() override;
@@ -51,6 +51,7 @@ class ApiProxy : public Service {
   void PublishEvent(ZoneEventType type, const std::string& zone);
 
   ApiProxyConfig config_;
+  CommonConfig common_;
   Bus* bus_;
   Logger logger_;
   std::unique_ptr<Metrics> metrics_;

@@ -2,7 +2,7 @@
 
 namespace pdnsd {
 
-ApiProxyConfig ReadApiProxyConfig(ConfigReader& reader) {
+ApiProxyConfig ReadApiProxyConfig(ConfigReader& reader, const CommonConfig& /*common*/) {
   ApiProxyConfig config;
   const std::string url = reader.RequiredString("Service", "URL");
   if (!url.empty()) {
@@ -24,10 +24,8 @@ ApiProxyConfig ReadApiProxyConfig(ConfigReader& reader) {
   config.max_body_bytes = static_cast<size_t>(
       reader.Int("Service", "MaxBodySize", static_cast<int64_t>(config.max_body_bytes), 1024,
                  int64_t{1} << 32));
-  config.powerdns = ReadPdnsApiOptions(reader);
   config.write_concurrency = static_cast<int>(
       reader.Int("PowerDNS", "WriteConcurrency", config.write_concurrency, 0, 1024));
-  config.subjects = ReadZoneEventSubjects(reader);
   return config;
 }
 

@@ -16,15 +16,13 @@ struct ApiProxyConfig {
   std::string cert_file;       // [Service] Cert; generated there at first start when missing
   std::string key_file;        // [Service] Key (EnsureTlsIdentity)
   std::string state_dir = "/var/lib/pdns-api-proxy";  // [Service] StateDir: generated TLS pair
-  PdnsApiOptions powerdns;     // [PowerDNS] URL, APIToken (unused: clients send their key)
-  ZoneEventSubjects subjects;  // [ZoneEventTopics]
-  int workers = 16;            // [Service] Workers: concurrent client connections served
+  int workers = 16;  // [Service] Workers: concurrent client connections served
   size_t max_body_bytes = 16 * 1024 * 1024;  // [Service] MaxBodySize
   // [PowerDNS] WriteConcurrency: requests other than GET/HEAD/OPTIONS forwarded at once (0: no
   // limit). 1 for a gsqlite3 primary, which answers concurrent writes with "database is locked".
   int write_concurrency = 0;
 };
 
-ApiProxyConfig ReadApiProxyConfig(ConfigReader& reader);
+ApiProxyConfig ReadApiProxyConfig(ConfigReader& reader, const CommonConfig& common);
 
 }  // namespace pdnsd

@@ -55,6 +55,8 @@ CommonConfig ReadCommonConfig(ConfigReader& reader, const std::string& service_n
   if (config.broker.tls_cert_file.empty() != config.broker.tls_key_file.empty()) {
     reader.Fail("MessageBroker", "TLSKeyFile", "TLSCertFile and TLSKeyFile go together");
   }
+  config.powerdns = ReadPdnsApiOptions(reader);
+  config.subjects = ReadZoneEventSubjects(reader);
   return config;
 }
 

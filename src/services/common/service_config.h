@@ -1,5 +1,7 @@
-// The config sections every service shares: [Log], [Prometheus], [MessageBroker], [PowerDNS]
-// (API part) and [ZoneEventTopics]. Keys and meaning: docs/configuration.md.
+// The config sections every service shares: [Log], [Prometheus], [MessageBroker], [Service]
+// ID/Tags, [ServiceDiscovery], [PowerDNS] (API part) and [ZoneEventTopics]. Read once by
+// RunServiceMain and handed to the service in its ServiceEnvironment (service_main.h). Keys
+// and meaning: docs/configuration.md.
 #pragma once
 
 #include <array>
@@ -19,31 +21,6 @@
 
 namespace pdnsd {
 
-struct CommonConfig {
-  LogOptions log;
-  std::string prometheus_address;  // "" = no metrics endpoint
-  BusOptions broker;
-  // Liveness (docs/architecture.md, "Liveness"): who this instance is and how often it says so.
-  std::string id;                                  // [Service] ID; default see DefaultServiceId()
-  std::vector<std::string> tags;                   // [Service] Tags
-  std::chrono::milliseconds ping_interval{10000};  // [ServiceDiscovery] HealthPingIntervall
-  std::string heartbeat_prefix = "heartbeat";      // [ServiceDiscovery] Subject
-  std::string advertised_dns;  // [PowerDNS] DNSAddress (syncers): sent in heartbeats
-};
-
-// A syncer's ID is the SHA-256 hex of the hostname, as the original's; other services are
-// "<service>-<first 12 hex digits of that>", so services sharing a host stay apart.
-std::string DefaultServiceId(const std::string& service_name);
-
-// Reads [Log], [Prometheus], [MessageBroker], [Service] ID/Tags and [ServiceDiscovery].
-// [MessageBroker] URL is required; [Service] ID must be one NATS subject token. Accepts without
-// using the keys every original service reads whether it needs them or not ([Service] URL,
-// [Secondaries] Hosts, [ServiceMetaData]), so that they are not warned about as typos.
-CommonConfig ReadCommonConfig(ConfigReader& reader, const std::string& service_name);
-
-// Reads [PowerDNS] URL (required), APIToken, ServerID.
-PdnsApiOptions ReadPdnsApiOptions(ConfigReader& reader);
-
 // The subjects zone events travel on ([ZoneEventTopics]); the one mapping between an event's
 // type and its subject. Targeted events go to "<subject>.<syncer ID>".
 struct ZoneEventSubjects {
@@ -62,6 +39,35 @@ struct ZoneEventSubjects {
   // The three types with their subjects, add, change, delete: what a listener subscribes to.
   std::array<std::pair<ZoneEventType, std::string>, 3> All() const;
 };
+
+struct CommonConfig {
+  LogOptions log;
+  std::string prometheus_address;  // "" = no metrics endpoint
+  BusOptions broker;
+  // Liveness (docs/architecture.md, "Liveness"): who this instance is and how often it says so.
+  std::string id;                                  // [Service] ID; default see DefaultServiceId()
+  std::vector<std::string> tags;                   // [Service] Tags
+  std::chrono::milliseconds ping_interval{10000};  // [ServiceDiscovery] HealthPingIntervall
+  std::string heartbeat_prefix = "heartbeat";      // [ServiceDiscovery] Subject
+  std::string advertised_dns;  // [PowerDNS] DNSAddress (syncers): sent in heartbeats
+  PdnsApiOptions powerdns;     // [PowerDNS] URL, APIToken, ServerID: the service's PowerDNS
+  ZoneEventSubjects subjects;  // [ZoneEventTopics]
+};
+
+// A syncer's ID is the SHA-256 hex of the hostname, as the original's; other services are
+// "<service>-<first 12 hex digits of that>", so services sharing a host stay apart.
+std::string DefaultServiceId(const std::string& service_name);
+
+// Reads [Log], [Prometheus], [MessageBroker], [Service] ID/Tags, [ServiceDiscovery], [PowerDNS]
+// URL/APIToken/ServerID and [ZoneEventTopics]. [MessageBroker] URL and [PowerDNS] URL are
+// required; [Service] ID must be one NATS subject token. Accepts without
+// using the keys every original service reads whether it needs them or not ([Service] URL,
+// [Secondaries] Hosts, [ServiceMetaData]), so that they are not warned about as typos.
+CommonConfig ReadCommonConfig(ConfigReader& reader, const std::string& service_name);
+
+// Reads [PowerDNS] URL (required), APIToken, ServerID.
+PdnsApiOptions ReadPdnsApiOptions(ConfigReader& reader);
+
 ZoneEventSubjects ReadZoneEventSubjects(ConfigReader& reader);
 
 // [PowerDNS] AXFRAddress, the primary's DNS as the zone-provider and the health-checker reach

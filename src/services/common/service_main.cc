@@ -76,7 +76,7 @@ int RunServiceMain(int argc, char** argv, const ServiceDefinition& definition) {
     return kExitConfigError;
   }
   CommonConfig common = ReadCommonConfig(*reader, definition.name);
-  ServiceBuilder build = definition.configure(*reader);
+  ServiceBuilder build = definition.configure(*reader, common);
   if (!reader->status().ok()) {
     std::cerr << definition.name << ": " << reader->status().message() << "\n";
     return kExitConfigError;
@@ -95,7 +95,12 @@ int RunServiceMain(int argc, char** argv, const ServiceDefinition& definition) {
       // on one side only) means the service cannot start.
       return bus.status().code() == StatusCode::kInvalidArgument ? kExitConfigError : 1;
     }
-    auto service = build(ServiceEnvironment{logger, registry, bus->get()});
+    ServiceEnvironment environment;
+    environment.logger = logger;
+    environment.registry = registry;
+    environment.bus = bus->get();
+    environment.common = common;
+    auto service = build(environment);
     if (!service.ok()) {
       logger->critical("{}", service.status().message());
       return 1;

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "bus/bus.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/logging.h"
 #include "core/status.h"
@@ -33,10 +34,16 @@ class Service {
   virtual void Stop() = 0;
 };
 
+// What a service is given besides its own config: the process's logger, metrics registry,
+// bus connection and clock, and the common config (service_config.h), read once for all
+// services. Everything a service reaches outside itself comes through here, so a test builds
+// the same service with a SimulatedClock (tests/support/simulated_clock.h) or its own bus.
 struct ServiceEnvironment {
   Logger logger;
   std::shared_ptr<prometheus::Registry> registry;
   Bus* bus = nullptr;
+  Clock* clock = &SystemClock();
+  CommonConfig common;
 };
 
 using ServiceBuilder =
@@ -45,29 +52,31 @@ using ServiceBuilder =
 struct ServiceDefinition {
   std::string name;     // "pdns-api-proxy"
   std::string summary;  // one line for --help
-  // Reads the service's own keys from `reader`; problems go into reader.Fail(). Returns the
-  // builder that makes the service once logger, registry and bus exist.
-  std::function<ServiceBuilder(ConfigReader& reader)> configure;
+  // Reads the service's own keys from `reader` (the common ones are in `common` already);
+  // problems go into reader.Fail(). Returns the builder that makes the service once logger,
+  // registry and bus exist.
+  std::function<ServiceBuilder(ConfigReader& reader, const CommonConfig& common)> configure;
   // Only one instance may run with a given [Service] ID (secondary-syncers): a second one is
   // refused at start with exit 1, and one seen later in heartbeats is logged and counted in
   // <prefix>_duplicate_id_heartbeats_total (discovery/instance_claim.h).
   bool unique_id = false;
 };
 
-// The definition of a service class `ServiceT` built as ServiceT(config, bus, registry, logger)
-// from the `Config` that `read` takes from the file: all a main has to say about its service.
+// The definition of a service class `ServiceT` built as ServiceT(config, environment) from the
+// `Config` that `read` takes from the file: all a main has to say about its service.
 template <typename ServiceT, typename Config>
 ServiceDefinition DefineService(std::string name, std::string summary,
-                                Config (*read)(ConfigReader& reader), bool unique_id = false) {
+                                Config (*read)(ConfigReader& reader, const CommonConfig& common),
+                                bool unique_id = false) {
   ServiceDefinition definition;
   definition.name = std::move(name);
   definition.summary = std::move(summary);
   definition.unique_id = unique_id;
-  definition.configure = [read](ConfigReader& reader) -> ServiceBuilder {
-    return [config =
-                read(reader)](const ServiceEnvironment& env) -> StatusOr<std::unique_ptr<Service>> {
-      return std::unique_ptr<Service>(
-          std::make_unique<ServiceT>(config, env.bus, *env.registry, env.logger));
+  definition.configure = [read](ConfigReader& reader,
+                                const CommonConfig& common) -> ServiceBuilder {
+    return [config = read(reader, common)](
+               const ServiceEnvironment& env) -> StatusOr<std::unique_ptr<Service>> {
+      return std::unique_ptr<Service>(std::make_unique<ServiceT>(config, env));
     };
   };
   return definition;

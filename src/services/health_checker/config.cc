@@ -2,7 +2,7 @@
 
 namespace pdnsd {
 
-HealthCheckerConfig ReadHealthCheckerConfig(ConfigReader& reader) {
+HealthCheckerConfig ReadHealthCheckerConfig(ConfigReader& reader, const CommonConfig& common) {
   HealthCheckerConfig config;
   const std::string url = reader.String("Service", "URL", "http://127.0.0.1:30001");
   auto parsed = ParseHttpUrl(url);
@@ -13,14 +13,9 @@ HealthCheckerConfig ReadHealthCheckerConfig(ConfigReader& reader) {
       reader.Fail("Service", "URL", "the status page is served over http://");
     config.status_listen = parsed->host_port;
   }
-  config.powerdns = ReadPdnsApiOptions(reader);
-  config.primary = ReadPrimaryDnsAddress(reader, config.powerdns);
+  config.primary = ReadPrimaryDnsAddress(reader, common.powerdns);
   config.dns_timeout = reader.Duration("PowerDNS", "AXFRTimeout", config.dns_timeout);
-  config.subjects = ReadZoneEventSubjects(reader);
   config.zone_state_prefix = ReadSubjectPrefix(reader, "ZoneStateTopics", config.zone_state_prefix);
-  config.heartbeat_prefix = reader.String("ServiceDiscovery", "Subject", config.heartbeat_prefix);
-  config.ping_interval =
-      reader.Duration("ServiceDiscovery", "HealthPingIntervall", config.ping_interval);
   config.static_secondaries = reader.StringList("Secondaries", "Hosts");
   config.event_check_wait =
       reader.Duration("HealthChecks", "EventCheckWaitTime", config.event_check_wait);
@@ -50,9 +45,6 @@ HealthCheckerConfig ReadHealthCheckerConfig(ConfigReader& reader) {
   }
   if (config.state_timeout.count() <= 0) {
     reader.Fail("HealthChecks", "StateRequestTimeout", "must be a positive duration");
-  }
-  if (config.ping_interval.count() <= 0) {
-    reader.Fail("ServiceDiscovery", "HealthPingIntervall", "must be a positive duration");
   }
   return config;
 }

@@ -14,15 +14,11 @@ namespace pdnsd {
 
 struct HealthCheckerConfig {
   HostPort status_listen{"127.0.0.1", 30001};  // [Service] URL: GET /status (plain HTTP)
-  PdnsApiOptions powerdns;                     // [PowerDNS] the primary's API
   HostPort primary{"127.0.0.1",
                    53};  // [PowerDNS] AXFRAddress: the primary's DNS, whose serials are the truth
-  std::chrono::milliseconds dns_timeout{5000};     // [PowerDNS] AXFRTimeout
-  ZoneEventSubjects subjects;                      // [ZoneEventTopics]
-  std::string zone_state_prefix = "zonestate.";    // [ZoneStateTopics] Prefix (PeerSubject)
-  std::string heartbeat_prefix = "heartbeat";      // [ServiceDiscovery] Subject
-  std::chrono::milliseconds ping_interval{10000};  // [ServiceDiscovery] HealthPingIntervall
-  std::vector<std::string> static_secondaries;     // [Secondaries] Hosts
+  std::chrono::milliseconds dns_timeout{5000};   // [PowerDNS] AXFRTimeout
+  std::string zone_state_prefix = "zonestate.";  // [ZoneStateTopics] Prefix (PeerSubject)
+  std::vector<std::string> static_secondaries;   // [Secondaries] Hosts
   // [HealthChecks]
   std::chrono::milliseconds event_check_wait{20000};    // EventCheckWaitTime
   std::chrono::milliseconds refresh_interval{60000};    // ActiveZoneSecondaryRefreshIntervall
@@ -36,6 +32,6 @@ struct HealthCheckerConfig {
   int workers = 8;  // Workers: SOA queries at once
 };
 
-HealthCheckerConfig ReadHealthCheckerConfig(ConfigReader& reader);
+HealthCheckerConfig ReadHealthCheckerConfig(ConfigReader& reader, const CommonConfig& common);
 
 }  // namespace pdnsd

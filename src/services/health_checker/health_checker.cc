@@ -128,19 +128,18 @@ struct HealthChecker::Metrics {
   prometheus::Family<prometheus::Gauge>& service_state;
 };
 
-HealthChecker::HealthChecker(HealthCheckerConfig config, Bus* bus, prometheus::Registry& registry,
-                             Logger logger, LivenessRegistry::Clock steady_clock,
-                             WallClock wall_clock)
+HealthChecker::HealthChecker(HealthCheckerConfig config, const ServiceEnvironment& environment)
     : config_(std::move(config)),
-      bus_(bus),
-      logger_(std::move(logger)),
-      metrics_(std::make_unique<Metrics>(registry)),
-      powerdns_(config_.powerdns,
+      common_(environment.common),
+      clock_(environment.clock),
+      bus_(environment.bus),
+      logger_(environment.logger),
+      metrics_(std::make_unique<Metrics>(*environment.registry)),
+      powerdns_(common_.powerdns,
                 [this](const char*, bool ok) {
                   metrics_->api_calls.Add({{"state", ok ? "successful" : "failed"}}).Increment();
                 }),
-      wall_clock_(std::move(wall_clock)),
-      liveness_(config_.ping_interval, std::move(steady_clock)),
+      liveness_(common_.ping_interval, [clock = clock_] { return clock->Now(); }),
       guard_(config_.mass_deletion_share),
       refresh_guard_(config_.mass_deletion_share) {
   for (const std::string& host : config_.static_secondaries) liveness_.AddStaticSecondary(host);
@@ -152,11 +151,11 @@ Status HealthChecker::Start() {
   timers_ = std::make_unique<TimerQueue>();
   checks_ = std::make_unique<WorkerPool>(2);
   if (Status s = StartStatusServer(); !s.ok()) return s;
-  auto heartbeats = bus_->Subscribe(config_.heartbeat_prefix + ".>", "",
+  auto heartbeats = bus_->Subscribe(common_.heartbeat_prefix + ".>", "",
                                     [this](const BusMessage& message) { OnHeartbeat(message); });
   if (!heartbeats.ok()) return heartbeats.status();
   subscriptions_.push_back(std::move(*heartbeats));
-  for (const auto& type_and_subject : config_.subjects.All()) {
+  for (const auto& type_and_subject : common_.subjects.All()) {
     auto events = bus_->Subscribe(type_and_subject.second, "",
                                   [this](const BusMessage& m) { OnZoneEvent(m); });
     if (!events.ok()) return events.status();
@@ -204,7 +203,7 @@ StatusOr<HealthChecker::PrimaryView> HealthChecker::ReadPrimary() {
   primary_error_.clear();
   primary_zones_ = view->served.size();
   primary_dnssec_zones_ = view->dnssec.size();
-  primary_read_at_ = wall_clock_();
+  primary_read_at_ = clock_->WallNow();
   metrics_->primary_zones.Set(static_cast<double>(view->served.size()));
   metrics_->dnssec_zones.Set(static_cast<double>(view->dnssec.size()));
   return view;
@@ -278,7 +277,7 @@ std::vector<ServiceRecord> HealthChecker::ActiveSecondaries() {
 
 void HealthChecker::Announce(ZoneEventType type, const std::string& zone, const std::string& id,
                              const char* source) {
-  const std::string subject = config_.subjects.For(type, id);
+  const std::string subject = common_.subjects.For(type, id);
   if (Status s = bus_->Publish(subject, EncodeZoneEvent({type, zone, ""})); !s.ok()) {
     logger_->warn("cannot publish {} for {}: {}", subject, zone, s.message());
     return;
@@ -299,7 +298,7 @@ void HealthChecker::CheckSecondary(const ServiceRecord& secondary, const Primary
                                    bool allow_stray) {
   const std::string& id = secondary.last.id;
   SecondaryReport report;
-  report.last_check = FormatRfc3339(wall_clock_());
+  report.last_check = FormatRfc3339(clock_->WallNow());
   auto state = SecondaryState(id, std::nullopt);
   if (!state.ok()) {
     {
@@ -307,11 +306,11 @@ void HealthChecker::CheckSecondary(const ServiceRecord& secondary, const Primary
       std::lock_guard lock(mutex_);
       if (auto it = reports_.find(id); it != reports_.end()) report = it->second;
     }
-    report.last_check = FormatRfc3339(wall_clock_());
+    report.last_check = FormatRfc3339(clock_->WallNow());
     report.error = state.status().message();
     logger_->warn("secondary {} skipped this cycle: {}", id, report.error);
   } else {
-    report.zones_read_at = wall_clock_();
+    report.zones_read_at = clock_->WallNow();
     for (const std::string& zone : primary.unknown) state->erase(zone);
     const ZoneDiff diff = DiffZones(primary.served, *state);
     for (const auto& zone : diff.missing) Announce(ZoneEventType::kAdd, zone, id, "interval");
@@ -339,7 +338,8 @@ void HealthChecker::CheckSignatures(const ServiceRecord& secondary, const Primar
     if (state.count(zone) != 0) zones.push_back(zone);
   }
   const int64_t now =
-      std::chrono::duration_cast<std::chrono::seconds>(wall_clock_().time_since_epoch()).count();
+      std::chrono::duration_cast<std::chrono::seconds>(clock_->WallNow().time_since_epoch())
+          .count();
   const int64_t limit =
       now + std::chrono::duration_cast<std::chrono::seconds>(config_.signature_expiry).count();
   std::vector<char> expiring(zones.size(), 0);
@@ -507,7 +507,7 @@ void HealthChecker::EventCheck(const std::string& zone) {
 
 void HealthChecker::OnZoneEvent(const BusMessage& message) {
   const ZoneEventType type =
-      config_.subjects.TypeOf(message.subject).value_or(ZoneEventType::kChange);
+      common_.subjects.TypeOf(message.subject).value_or(ZoneEventType::kChange);
   auto event = DecodeZoneEvent(type, message.data);
   if (!event.ok()) {
     metrics_->invalid.Increment();
@@ -542,7 +542,7 @@ void HealthChecker::OnHeartbeat(const BusMessage& message) {
   // The subject names service and ID; the broker lets each role publish only its own service's
   // subject, so a body claiming another identity is refused.
   if (message.subject !=
-      config_.heartbeat_prefix + "." + heartbeat->service + "." + heartbeat->id) {
+      common_.heartbeat_prefix + "." + heartbeat->service + "." + heartbeat->id) {
     metrics_->invalid.Increment();
     logger_->warn("ignoring heartbeat of {} {} sent on {}", heartbeat->service, heartbeat->id,
                   message.subject);
@@ -622,10 +622,10 @@ void HealthChecker::SchedulerLoop() {
               [this] { RunRefresh(); });  // the baseline for later refreshes
   if (config_.ensure_nsec3) RunNsec3Check();
   auto next_periodic =
-      Steady::now() + std::min(config_.periodic_interval, config_.ping_interval * 2);
+      Steady::now() + std::min(config_.periodic_interval, common_.ping_interval * 2);
   auto next_refresh = Steady::now() + config_.refresh_interval;
   auto next_nsec3 = Steady::now() + config_.nsec3_interval;
-  auto next_signing = NextSigningSync(wall_clock_());
+  auto next_signing = NextSigningSync(clock_->WallNow());
   for (;;) {
     {
       std::lock_guard lock(mutex_);
@@ -650,16 +650,16 @@ void HealthChecker::SchedulerLoop() {
       RunCatching(logger_, "the NSEC3 check", [this] { RunNsec3Check(); });
       next_nsec3 = Steady::now() + config_.nsec3_interval;
     }
-    if (wall_clock_() >= next_signing) {
+    if (clock_->WallNow() >= next_signing) {
       RunCatching(logger_, "the signing sync", [this] { RunSigningSync(); });
-      next_signing = NextSigningSync(wall_clock_());
+      next_signing = NextSigningSync(clock_->WallNow());
     }
   }
 }
 
 std::string HealthChecker::StatusJson() {
   using nlohmann::json;
-  const auto now = wall_clock_();
+  const auto now = clock_->WallNow();
   std::lock_guard lock(mutex_);
   json secondaries = json::array();
   json services = json::array();

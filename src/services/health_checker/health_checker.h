@@ -49,11 +49,9 @@ namespace pdnsd {
 
 class HealthChecker : public Service {
  public:
-  using WallClock = std::function<std::chrono::system_clock::time_point()>;
-
-  HealthChecker(HealthCheckerConfig config, Bus* bus, prometheus::Registry& registry, Logger logger,
-                LivenessRegistry::Clock steady_clock = std::chrono::steady_clock::now,
-                WallClock wall_clock = std::chrono::system_clock::now);
+  // Reads liveness ages and calendar time (/status, the signing schedule) from
+  // environment.clock.
+  HealthChecker(HealthCheckerConfig config, const ServiceEnvironment& environment);
   ~HealthChecker() override;
 
   Status Start() override;
@@ -116,11 +114,12 @@ class HealthChecker : public Service {
   std::string DisplayedState(const ServiceRecord& record) const;
 
   HealthCheckerConfig config_;
+  CommonConfig common_;
+  Clock* clock_;
   Bus* bus_;
   Logger logger_;
   std::unique_ptr<Metrics> metrics_;
   PdnsApiClient powerdns_;
-  WallClock wall_clock_;
   LivenessRegistry liveness_;
   MassDeletionGuard guard_;          // periodic and full checks; REQUIRES check_mutex_
   MassDeletionGuard refresh_guard_;  // deletions seen by the background refresh; same

@@ -4,16 +4,9 @@
 
 namespace pdnsd {
 
-std::string DefaultSecondaryId() { return DefaultServiceId("pdns-secondary-syncer"); }
-
-SecondarySyncerConfig ReadSecondarySyncerConfig(ConfigReader& reader) {
+SecondarySyncerConfig ReadSecondarySyncerConfig(ConfigReader& reader,
+                                                const CommonConfig& /*common*/) {
   SecondarySyncerConfig config;
-  config.id = reader.String("Service", "ID", "");
-  if (config.id.empty()) config.id = DefaultSecondaryId();
-  if (!IsValidSubjectToken(config.id)) {
-    reader.Fail("Service", "ID", "must be one NATS subject token (no '.', '*', '>' or spaces)");
-  }
-  config.powerdns = ReadPdnsApiOptions(reader);
   // The original's key for the syncer's own SOA/AXFR listener. [PowerDNS] AXFRAddress, our
   // earlier spelling, is the zone-provider's key (the primary's DNS): alone it would leave the
   // listener silently on the default, so it is an error.
@@ -35,7 +28,6 @@ SecondarySyncerConfig ReadSecondarySyncerConfig(ConfigReader& reader) {
   }
   config.api_workers =
       static_cast<int>(reader.Int("PowerDNS", "APIWorker", config.api_workers, 1, 256));
-  config.subjects = ReadZoneEventSubjects(reader);
   config.zone_data_prefix = ReadSubjectPrefix(reader, "ZoneDataTopics", config.zone_data_prefix);
   config.zone_state_prefix = ReadSubjectPrefix(reader, "ZoneStateTopics", config.zone_state_prefix);
   return config;

@@ -13,13 +13,10 @@
 namespace pdnsd {
 
 struct SecondarySyncerConfig {
-  std::string id;                             // [Service] ID; default SHA-256 hex of the hostname
-  PdnsApiOptions powerdns;                    // [PowerDNS] URL, APIToken, ServerID
-  HostPort axfr_address{"127.0.0.1", 20102};  // [AXFRPrimary] Address: our SOA/AXFR endpoint
+  HostPort axfr_address{"127.0.0.1", 20102};      // [AXFRPrimary] Address: our SOA/AXFR endpoint
   std::chrono::milliseconds axfr_timeout{10000};  // [PowerDNS] AXFRTimeout
   std::chrono::milliseconds event_delay{0};       // [PowerDNS] EventDelay: wait before reconciling
   int api_workers = 4;                            // [PowerDNS] APIWorker
-  ZoneEventSubjects subjects;                     // [ZoneEventTopics]
   std::string zone_data_prefix = "zonedata.";     // [ZoneDataTopics] Prefix (PeerSubject)
   std::string zone_state_prefix = "zonestate.";   // [ZoneStateTopics] Prefix (PeerSubject)
   std::chrono::milliseconds retry_max{10000};     // [PowerDNS] RetryMaxDelay: backoff ceiling
@@ -28,9 +25,6 @@ struct SecondarySyncerConfig {
   std::optional<HostPort> local_dns;
 };
 
-SecondarySyncerConfig ReadSecondarySyncerConfig(ConfigReader& reader);
-
-// SHA-256 hex of this host's name: the original's secondary ID.
-std::string DefaultSecondaryId();
+SecondarySyncerConfig ReadSecondarySyncerConfig(ConfigReader& reader, const CommonConfig& common);
 
 }  // namespace pdnsd

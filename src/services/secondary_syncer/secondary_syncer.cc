@@ -85,13 +85,15 @@ const char* ApiCallType(const char* call) {
 }
 }  // namespace
 
-SecondarySyncer::SecondarySyncer(SecondarySyncerConfig config, Bus* bus,
-                                 prometheus::Registry& registry, Logger logger)
+SecondarySyncer::SecondarySyncer(SecondarySyncerConfig config,
+                                 const ServiceEnvironment& environment)
     : config_(std::move(config)),
-      bus_(bus),
-      logger_(std::move(logger)),
-      metrics_(std::make_unique<Metrics>(registry)),
-      powerdns_(config_.powerdns, [this](const char* call, bool ok) {
+      common_(environment.common),
+      clock_(environment.clock),
+      bus_(environment.bus),
+      logger_(environment.logger),
+      metrics_(std::make_unique<Metrics>(*environment.registry)),
+      powerdns_(common_.powerdns, [this](const char* call, bool ok) {
         metrics_->api_calls
             .Add({{"state", ok ? "successful" : "failed"}, {"type", ApiCallType(call)}})
             .Increment();
@@ -113,20 +115,20 @@ Status SecondarySyncer::Start() {
   if (Status s = zone_server_->Start(); !s.ok()) return s;
   for (int i = 0; i < config_.api_workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 
-  for (const auto& [type, subject] : config_.subjects.All()) {
-    for (const std::string& s : {subject, config_.subjects.For(type, config_.id)}) {
+  for (const auto& [type, subject] : common_.subjects.All()) {
+    for (const std::string& s : {subject, common_.subjects.For(type, common_.id)}) {
       auto subscription = bus_->Subscribe(
           s, "", [this, type = type](const BusMessage& message) { OnEvent(type, message); });
       if (!subscription.ok()) return subscription.status();
       subscriptions_.push_back(std::move(*subscription));
     }
   }
-  auto state = bus_->Subscribe(PeerSubject(config_.zone_state_prefix, config_.id), "",
+  auto state = bus_->Subscribe(PeerSubject(config_.zone_state_prefix, common_.id), "",
                                [this](const BusMessage& message) { OnStateRequest(message); });
   if (!state.ok()) return state.status();
   subscriptions_.push_back(std::move(*state));
-  logger_->info("secondary {} syncing {} through AXFR endpoint {} with {} workers", config_.id,
-                config_.powerdns.url.Origin(), MasterAddress(), config_.api_workers);
+  logger_->info("secondary {} syncing {} through AXFR endpoint {} with {} workers", common_.id,
+                common_.powerdns.url.Origin(), MasterAddress(), config_.api_workers);
   return Status::Ok();
 }
 
@@ -217,7 +219,7 @@ StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool o
     std::lock_guard lock(served_mutex_);
     ++served_[zone].started;
   }
-  const std::string subject = PeerSubject(config_.zone_data_prefix, config_.id);
+  const std::string subject = PeerSubject(config_.zone_data_prefix, common_.id);
   auto raw = bus_->Request(subject, EncodeZoneDataRequest({zone, only_soa, "", true}),
                            config_.axfr_timeout, &zone_requests_);
   auto reply = raw.ok() ? DecodeZoneDataReply(*raw) : StatusOr<ZoneDataReply>(raw.status());

@@ -38,8 +38,7 @@ namespace pdnsd {
 
 class SecondarySyncer : public Service, private ZoneSource, private ZoneServerObserver {
  public:
-  SecondarySyncer(SecondarySyncerConfig config, Bus* bus, prometheus::Registry& registry,
-                  Logger logger);
+  SecondarySyncer(SecondarySyncerConfig config, const ServiceEnvironment& environment);
   ~SecondarySyncer() override;
 
   Status Start() override;
@@ -98,6 +97,8 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   std::string MasterAddress() const;
 
   SecondarySyncerConfig config_;
+  CommonConfig common_;
+  Clock* clock_;
   Bus* bus_;
   Logger logger_;
   std::unique_ptr<Metrics> metrics_;

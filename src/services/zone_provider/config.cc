@@ -4,10 +4,9 @@
 
 namespace pdnsd {
 
-ZoneProviderConfig ReadZoneProviderConfig(ConfigReader& reader) {
+ZoneProviderConfig ReadZoneProviderConfig(ConfigReader& reader, const CommonConfig& common) {
   ZoneProviderConfig config;
-  config.powerdns = ReadPdnsApiOptions(reader);
-  config.primary = ReadPrimaryDnsAddress(reader, config.powerdns);
+  config.primary = ReadPrimaryDnsAddress(reader, common.powerdns);
   config.axfr_timeout = reader.Duration("PowerDNS", "AXFRTimeout", config.axfr_timeout);
   config.subject = reader.String("ZoneDataTopics", "Wildcard", config.subject);
   config.workers = static_cast<int>(reader.Int("Service", "Workers", config.workers, 1, 256));

@@ -6,12 +6,11 @@
 
 #include "core/config.h"
 #include "core/net.h"
-#include "pdns/api_client.h"
+#include "services/common/service_config.h"
 
 namespace pdnsd {
 
 struct ZoneProviderConfig {
-  PdnsApiOptions powerdns;            // [PowerDNS] URL, APIToken, ServerID
   HostPort primary{"127.0.0.1", 53};  // [PowerDNS] AXFRAddress: the primary's DNS (AXFR from it)
   std::chrono::milliseconds axfr_timeout{10000};  // [PowerDNS] AXFRTimeout
   std::string subject = "zonedata.*";             // [ZoneDataTopics] Wildcard
@@ -19,6 +18,6 @@ struct ZoneProviderConfig {
   int workers = 8;                                // [Service] Workers: requests served at once
 };
 
-ZoneProviderConfig ReadZoneProviderConfig(ConfigReader& reader);
+ZoneProviderConfig ReadZoneProviderConfig(ConfigReader& reader, const CommonConfig& common);
 
 }  // namespace pdnsd

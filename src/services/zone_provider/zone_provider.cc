@@ -55,13 +55,13 @@ struct ZoneProvider::Metrics {
   prometheus::Counter& unanswered;
 };
 
-ZoneProvider::ZoneProvider(ZoneProviderConfig config, Bus* bus, prometheus::Registry& registry,
-                           Logger logger)
+ZoneProvider::ZoneProvider(ZoneProviderConfig config, const ServiceEnvironment& environment)
     : config_(std::move(config)),
-      bus_(bus),
-      logger_(std::move(logger)),
-      metrics_(std::make_unique<Metrics>(registry)),
-      powerdns_(config_.powerdns, [this](const char*, bool ok) {
+      common_(environment.common),
+      bus_(environment.bus),
+      logger_(environment.logger),
+      metrics_(std::make_unique<Metrics>(*environment.registry)),
+      powerdns_(common_.powerdns, [this](const char*, bool ok) {
         metrics_->api_calls.Add({{"state", ok ? "successful" : "failed"}}).Increment();
       }) {}
 

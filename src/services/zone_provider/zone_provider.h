@@ -28,7 +28,7 @@ namespace pdnsd {
 
 class ZoneProvider : public Service {
  public:
-  ZoneProvider(ZoneProviderConfig config, Bus* bus, prometheus::Registry& registry, Logger logger);
+  ZoneProvider(ZoneProviderConfig config, const ServiceEnvironment& environment);
   ~ZoneProvider() override;
 
   Status Start() override;
@@ -43,6 +43,7 @@ class ZoneProvider : public Service {
   Status ConfirmAbsence(const std::string& zone, const Status& dns_error);
 
   ZoneProviderConfig config_;
+  CommonConfig common_;
   Bus* bus_;
   Logger logger_;
   std::unique_ptr<Metrics> metrics_;
