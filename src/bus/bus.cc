@@ -8,12 +8,12 @@
 #include <atomic>
 #include <cctype>
 #include <condition_variable>
-#include <mutex>
 #include <set>
 #include <string_view>
 #include <thread>
 
 #include "bus/framing.h"
+#include "core/thread_annotations.h"
 
 namespace pdnsd {
 namespace {
@@ -63,9 +63,9 @@ struct Bus::Callbacks {
   std::string url;
   std::string username;
   std::atomic<bool> closing{false};  // ~Bus() closes: its disconnect is no loss to report
-  std::mutex mutex;
+  Mutex mutex;
   std::condition_variable closed_cv;
-  bool closed = false;
+  bool closed GUARDED_BY(mutex) = false;
 };
 
 namespace {
@@ -128,10 +128,10 @@ struct Subscription::State {
   // The delivery thread while it runs the handler, so that a handler that destroys its own
   // Subscription is told apart (it must not wait for itself).
   std::atomic<std::thread::id> delivering{};
-  std::mutex mutex;
+  Mutex mutex;
   std::condition_variable done_cv;
-  bool done = false;                  // GUARDED_BY(mutex)
-  std::shared_ptr<State> keep_alive;  // GUARDED_BY(mutex)
+  bool done GUARDED_BY(mutex) = false;
+  std::shared_ptr<State> keep_alive GUARDED_BY(mutex);
 };
 
 Subscription::Subscription(std::shared_ptr<State> state) : state_(std::move(state)) {}
@@ -141,8 +141,8 @@ Subscription::~Subscription() {
   if (state_->delivering.load() != std::this_thread::get_id()) {
     // No time limit: the handler's captures may refer to objects its owner frees right after
     // this destructor returns, so returning earlier would let the handler use freed memory.
-    std::unique_lock lock(state_->mutex);
-    state_->done_cv.wait(lock, [this] { return state_->done; });
+    MutexLock lock(state_->mutex);
+    while (!state_->done) state_->done_cv.wait(lock.native());
   }
   // Called from the handler itself: nats.c's on-complete callback comes once it returns, and
   // keep_alive holds the state (the handler's captures included) until then.
@@ -253,7 +253,7 @@ StatusOr<std::unique_ptr<Bus>> Bus::Connect(const BusOptions& options, Logger lo
               why.ok() ? WithoutSourcePosition(detail) : why.message());
           if (cb->on_state) cb->on_state(false);
         }
-        std::lock_guard lock(cb->mutex);
+        MutexLock lock(cb->mutex);
         cb->closed = true;
         cb->closed_cv.notify_all();
       },
@@ -298,9 +298,11 @@ Bus::~Bus() {
   callbacks_->closing = true;
   natsConnection_Close(connection_);
   {
-    std::unique_lock lock(callbacks_->mutex);
-    callbacks_->closed_cv.wait_for(lock, std::chrono::seconds(1),
-                                   [this] { return callbacks_->closed; });
+    MutexLock lock(callbacks_->mutex);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (!callbacks_->closed && callbacks_->closed_cv.wait_until(lock.native(), deadline) ==
+                                      std::cv_status::no_timeout) {
+    }
   }
   natsConnection_Destroy(connection_);
 }
@@ -340,7 +342,7 @@ StatusOr<std::unique_ptr<Subscription>> Bus::Subscribe(const std::string& subjec
   // Never drop messages because a handler is slow: the limits are far above any backlog.
   natsSubscription_SetPendingLimits(state->subscription, 1000000, 1024 * 1024 * 1024);
   {
-    std::lock_guard lock(state->mutex);
+    MutexLock lock(state->mutex);
     state->keep_alive = state;  // nats.c's reference, until the on-complete callback
   }
   status = natsSubscription_SetOnCompleteCB(
@@ -348,7 +350,7 @@ StatusOr<std::unique_ptr<Subscription>> Bus::Subscribe(const std::string& subjec
       [](void* closure) {
         auto* st = static_cast<Subscription::State*>(closure);
         std::shared_ptr<Subscription::State> last;  // may free the state, after the unlock
-        std::lock_guard lock(st->mutex);
+        MutexLock lock(st->mutex);
         st->done = true;
         last = std::move(st->keep_alive);
         st->done_cv.notify_all();
@@ -368,22 +370,22 @@ StatusOr<std::unique_ptr<Subscription>> Bus::Subscribe(const std::string& subjec
 // the requesting thread alone destroys it, after taking it out of this set under the mutex,
 // so Cancel() never touches a destroyed subscription.
 struct RequestCanceller::State {
-  std::mutex mutex;
-  bool cancelled = false;                 // GUARDED_BY(mutex)
-  std::set<natsSubscription*> in_flight;  // GUARDED_BY(mutex)
+  Mutex mutex;
+  bool cancelled GUARDED_BY(mutex) = false;
+  std::set<natsSubscription*> in_flight GUARDED_BY(mutex);
 };
 
 RequestCanceller::RequestCanceller() : state_(std::make_unique<State>()) {}
 RequestCanceller::~RequestCanceller() = default;
 
 void RequestCanceller::Cancel() {
-  std::lock_guard lock(state_->mutex);
+  MutexLock lock(state_->mutex);
   state_->cancelled = true;
   for (natsSubscription* sub : state_->in_flight) natsSubscription_Unsubscribe(sub);
 }
 
 bool RequestCanceller::cancelled() const {
-  std::lock_guard lock(state_->mutex);
+  MutexLock lock(state_->mutex);
   return state_->cancelled;
 }
 
@@ -404,14 +406,14 @@ StatusOr<std::string> Bus::Request(std::string_view subject, std::string_view da
       sub, natsSubscription_Destroy);
   const Status cancelled = Status::Unavailable("request on " + subject_text + " cancelled");
   if (canceller != nullptr) {
-    std::lock_guard lock(canceller->state_->mutex);
+    MutexLock lock(canceller->state_->mutex);
     if (canceller->state_->cancelled) return cancelled;
     canceller->state_->in_flight.insert(sub);
   }
   // Declared after sub_guard, so it runs first: out of the set before the destroy.
   auto forget = [canceller](natsSubscription* s) {
     if (canceller == nullptr) return;
-    std::lock_guard lock(canceller->state_->mutex);
+    MutexLock lock(canceller->state_->mutex);
     canceller->state_->in_flight.erase(s);
   };
   std::unique_ptr<natsSubscription, decltype(forget)> cancel_guard(sub, forget);

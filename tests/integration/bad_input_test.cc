@@ -100,6 +100,81 @@ TEST_F(BadInputTest, ZoneProviderAnswersBadRequestsAndUnknownZonesWithErrorRepli
   }
 }
 
+// PowerDNS quotes a zone's stored master back, byte for byte, when it cannot parse it (GET
+// /zones/<id> answers 500 "Could not retrieve Domain Info: Unable to convert presentation address
+// '...'"). Here the master is UTF-8 text followed by a byte that is no UTF-8 (a row written with
+// SQL, as an import might): nlohmann cannot parse that answer, so PdnsApiClient keeps its first
+// 200 bytes (pdns/api_client.cc), and byte 200 falls inside a 4-byte character. The row has no
+// records, so the primary refuses its SOA and the zone provider asks the API whether the zone is
+// gone; the cut text goes into its error reply, encoded on a worker thread.
+TEST_F(BadInputTest, ZoneProviderRepliesValidJsonWhenPowerDnsQuotesTextItCannotParse) {
+  auto hex = [](const std::string& bytes) {
+    static constexpr char kDigits[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : bytes) out += {kDigits[c >> 4], kDigits[c & 0xf]};
+    return out;
+  };
+  int exit_code = -1;
+  cluster_.primary.Sql(
+      "INSERT INTO domains (name, type, master) VALUES "
+      "('probe.example', 'NATIVE', 'PROBE');",
+      &exit_code);
+  ASSERT_EQ(exit_code, 0);
+  const HttpResponse probe =
+      cluster_.primary.Api("GET", "/api/v1/servers/localhost/zones/probe.example.?rrsets=false");
+  ASSERT_EQ(probe.status, 500) << probe.body;
+  const size_t quoted_at = probe.body.find("'PROBE'");
+  ASSERT_NE(quoted_at, std::string::npos) << probe.body;
+  // Where the master starts in PowerDNS's answer; pad it so that a "𝄞" (4 bytes) covers byte 200
+  // with two bytes on each side.
+  const size_t master_at = quoted_at + 1;
+  ASSERT_LT(master_at, 190u) << probe.body;
+  const size_t pad = (200 - master_at + 2) % 4;
+  const std::string clef = "\xF0\x9D\x84\x9E";
+  std::string master(pad, 'x');
+  for (int i = 0; i < 40; ++i) master += clef;
+  master += "\xFF";
+  cluster_.primary.Sql(
+      "INSERT INTO domains (name, type, master) VALUES "
+      "('broken.example', 'NATIVE', CAST(X'" +
+          hex(master) + "' AS TEXT));",
+      &exit_code);
+  ASSERT_EQ(exit_code, 0);
+  const HttpResponse answer =
+      cluster_.primary.Api("GET", "/api/v1/servers/localhost/zones/broken.example.?rrsets=false");
+  ASSERT_EQ(answer.status, 500) << answer.body;
+  ASSERT_NE(answer.body.find(master), std::string::npos) << "PowerDNS quotes it as stored";
+  ASSERT_TRUE(nlohmann::json::parse(answer.body, nullptr, false).is_discarded())
+      << "not JSON nlohmann can parse, so our client cuts it";
+  ASSERT_EQ((static_cast<unsigned char>(answer.body[200]) & 0xC0), 0x80)
+      << "byte 200 continues a character";
+
+  for (bool only_soa : {true, false}) {
+    auto reply = client_->Request("zonedata.secondary-0",
+                                  EncodeZoneDataRequest({"broken.example.", only_soa, "", true}),
+                                  std::chrono::seconds(20));
+    ASSERT_TRUE(reply.ok()) << "only_soa " << only_soa << ": " << reply.status().ToString();
+    // nlohmann's parser takes only valid UTF-8.
+    auto doc = nlohmann::json::parse(*reply, nullptr, false);
+    ASSERT_TRUE(doc.is_object()) << *reply;
+    EXPECT_EQ(doc.value("error_code", ""), "unavailable") << *reply;
+    const std::string error = doc.value("error", "");
+    EXPECT_NE(error.find("Unable to convert presentation address"), std::string::npos) << error;
+    EXPECT_NE(error.find(clef + clef), std::string::npos) << error;
+    // Cut before the character, not inside it: nothing was replaced by U+FFFD.
+    EXPECT_EQ(error.find("\xEF\xBF\xBD"), std::string::npos) << error;
+    EXPECT_EQ(error.substr(error.size() - clef.size()), clef) << error;
+  }
+
+  // And the provider keeps serving.
+  ASSERT_EQ(cluster_.CreateZone("after-broken.example.", 1).status, 201);
+  auto reply = client_->Request("zonedata.secondary-0",
+                                EncodeZoneDataRequest({"after-broken.example.", false, "", true}),
+                                std::chrono::seconds(10));
+  PDNSD_ASSERT_OK(reply.status());
+  EXPECT_TRUE(DecodeZoneDataReply(*reply).ok()) << *reply;
+}
+
 TEST_F(BadInputTest, ZoneProviderSendsNoErrorReplyToARequesterThatDoesNotReadThem) {
   // As an original Go syncer asks (no accept_error_reply): an error reply would be taken as
   // zone data (and crash it for only_soa), so errors get no reply, as from the original
