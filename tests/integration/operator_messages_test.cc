@@ -79,6 +79,7 @@ class CheckerStatusTest : public ::testing::Test {
     environment.logger = log_.logger();
     environment.common.ping_interval = std::chrono::milliseconds(200);
     environment.clock = &clock_;
+    registries_.push_back(environment.registry);  // outlive the checkers
     return std::make_unique<HealthChecker>(config_, environment);
   }
 
@@ -112,6 +113,7 @@ class CheckerStatusTest : public ::testing::Test {
   std::unique_ptr<Bus> bus_;
   HealthCheckerConfig config_;
   StillWallClock clock_;
+  std::vector<std::shared_ptr<prometheus::Registry>> registries_;
 };
 
 TEST_F(CheckerStatusTest, ListedHostThatNeverAnsweredIsNotShownPassing) {

@@ -38,6 +38,7 @@ class Service {
 // bus connection and clock, and the common config (service_config.h), read once for all
 // services. Everything a service reaches outside itself comes through here, so a test builds
 // the same service with a SimulatedClock (tests/support/simulated_clock.h) or its own bus.
+// The registry, the bus and the clock must outlive the service (the service keeps references).
 struct ServiceEnvironment {
   Logger logger;
   std::shared_ptr<prometheus::Registry> registry;
