@@ -12,6 +12,7 @@
 #include "core/metrics.h"
 #include "model/messages.h"
 #include "support/cluster.h"
+#include "support/status_assertions.h"
 
 namespace pdnsd::testing {
 namespace {
@@ -64,8 +65,8 @@ TEST_F(BadInputTest, MalformedEventsAreCountedAndTheNextGoodOneIsProcessed) {
     })) << Sample(*cluster_.syncer_registries[i], "secondarysyncer_invalid_messages_total");
   }
   ASSERT_EQ(cluster_.CreateZone("after-garbage.example.", 3).status, 201);
-  EXPECT_TRUE(cluster_.WaitAllServe("after-garbage.example.",
-                                    cluster_.PrimarySerial("after-garbage.example.")));
+  PDNSD_EXPECT_OK(cluster_.WaitAllServe("after-garbage.example.",
+                                        cluster_.PrimarySerial("after-garbage.example.")));
 }
 
 TEST_F(BadInputTest, ZoneProviderAnswersBadRequestsAndUnknownZonesWithErrorReplies) {
@@ -137,7 +138,7 @@ TEST_F(BadInputTest, ZoneProviderSendsNoErrorReplyToARequesterThatDoesNotReadThe
 TEST_F(BadInputTest, ZoneStateRequestsAnswerWithStateMapOrError) {
   ASSERT_EQ(cluster_.CreateZone("state.example.", 42).status, 201);
   const uint32_t serial = cluster_.PrimarySerial("state.example.");
-  ASSERT_TRUE(cluster_.WaitAllServe("state.example.", serial));
+  PDNSD_ASSERT_OK(cluster_.WaitAllServe("state.example.", serial));
   auto reply = client_->Request("zonestate.secondary-1", EncodeZoneStateRequest({}),
                                 std::chrono::seconds(5));
   PDNSD_ASSERT_OK(reply.status());
@@ -245,7 +246,7 @@ TEST_F(BadInputTest, AxfrEndpointRefusesOtherQueriesAndSurvivesGarbage) {
   }
   ASSERT_EQ(cluster_.CreateZone("still.example.", 9).status, 201);
   const uint32_t serial = cluster_.PrimarySerial("still.example.");
-  EXPECT_TRUE(cluster_.WaitAllServe("still.example.", serial));
+  PDNSD_EXPECT_OK(cluster_.WaitAllServe("still.example.", serial));
   const std::string soa = RunCommand(dig + "still.example. SOA +short");
   EXPECT_NE(soa.find(" " + std::to_string(serial) + " "), std::string::npos) << soa;
   EXPECT_GE(

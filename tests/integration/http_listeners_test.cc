@@ -13,6 +13,7 @@
 #include "services/api_proxy/api_proxy.h"
 #include "support/cluster.h"
 #include "support/processes.h"
+#include "support/status_assertions.h"
 
 namespace pdnsd::testing {
 namespace {

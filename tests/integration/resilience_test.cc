@@ -203,7 +203,7 @@ void ResilienceTest::RunStaleAnswerCheck(const StaleRun& run) {
   ASSERT_EQ(cluster_.SetARecord(zone, name, address_of(0)).status, 204);
   std::vector<uint32_t> serials = {cluster_.ServedSerial(-1, zone)};  // serials[round]
   ASSERT_NE(serials[0], 0u);
-  ASSERT_TRUE(cluster_.WaitAllServe(zone, serials[0]));
+  PDNSD_ASSERT_OK(cluster_.WaitAllServe(zone, serials[0]));
   for (auto& secondary : cluster_.secondaries) {
     ASSERT_TRUE(
         WaitFor([&] { return DigShort(secondary->dns_address(), name, "A") == address_of(0); },
@@ -393,7 +393,7 @@ TEST_F(ResilienceTest, RetrievalFailingWhileSecondaryIsDownIsRetried) {
   const std::string zone = "down.example.";
   ASSERT_EQ(cluster_.CreateZone(zone, 1).status, 201);
   const uint32_t before = cluster_.ServedSerial(-1, zone);
-  ASSERT_TRUE(cluster_.WaitAllServe(zone, before));
+  PDNSD_ASSERT_OK(cluster_.WaitAllServe(zone, before));
   ASSERT_TRUE(WaitSyncersIdle(cluster_));
 
   PdnsServer& down = *cluster_.secondaries[0];
@@ -410,7 +410,7 @@ TEST_F(ResilienceTest, RetrievalFailingWhileSecondaryIsDownIsRetried) {
                       std::chrono::seconds(30)));
   PDNSD_ASSERT_OK(down.Start());
 
-  EXPECT_TRUE(cluster_.WaitAllServe(zone, after, std::chrono::seconds(60)));
+  PDNSD_EXPECT_OK(cluster_.WaitAllServe(zone, after, std::chrono::seconds(60)));
   for (auto& secondary : cluster_.secondaries) {
     EXPECT_EQ(DigShort(secondary->dns_address(), "www.down.example.", "A"), "192.0.2.77");
   }
@@ -420,7 +420,7 @@ TEST_F(ResilienceTest, TransferFailingInsideSecondaryIsRetriedUntilComplete) {
   const std::string zone = "refused.example.";
   ASSERT_EQ(cluster_.CreateZone(zone, 1).status, 201);
   const uint32_t before = cluster_.ServedSerial(-1, zone);
-  ASSERT_TRUE(cluster_.WaitAllServe(zone, before));
+  PDNSD_ASSERT_OK(cluster_.WaitAllServe(zone, before));
   ASSERT_TRUE(WaitSyncersIdle(cluster_));
 
   // The primary answers SOA queries but refuses every AXFR: the syncers learn of the new serial,
@@ -449,7 +449,7 @@ TEST_F(ResilienceTest, TransferFailingInsideSecondaryIsRetriedUntilComplete) {
 
   cluster_.primary.Stop();
   PDNSD_ASSERT_OK(cluster_.primary.Start(normal));
-  EXPECT_TRUE(cluster_.WaitAllServe(zone, after, std::chrono::seconds(60)));
+  PDNSD_EXPECT_OK(cluster_.WaitAllServe(zone, after, std::chrono::seconds(60)));
   for (auto& secondary : cluster_.secondaries) {
     EXPECT_EQ(DigShort(secondary->dns_address(), "www.refused.example.", "A"), "192.0.2.88");
   }
