@@ -123,36 +123,51 @@ std::string UrlHost(const std::string& host) {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-uint16_t FreePort(const std::string& host) {
+HeldPort::HeldPort(const std::string& host) {
   // The one piece of process-global state: ports handed out so far, so that two fixtures in one
   // test process never get the same port even if the first has not bound it yet.
   static std::mutex mutex;
   static std::set<uint16_t> handed_out;
 
+  const std::string numeric = host == "localhost" ? "127.0.0.1" : host;
   for (int attempt = 0; attempt < 500; ++attempt) {
-    auto address = dnswire::ResolveHostPort({host == "localhost" ? "127.0.0.1" : host, 0});
+    auto address = dnswire::ResolveHostPort({numeric, 0});
     if (!address.ok()) {
-      std::fprintf(stderr, "FreePort: %s\n", address.status().ToString().c_str());
+      std::fprintf(stderr, "HeldPort: %s\n", address.status().ToString().c_str());
       std::abort();
     }
     auto tcp = dnswire::NewSocket(address->family(), SOCK_STREAM);
     if (!tcp.ok() || bind(tcp->get(), address->get(), address->length) != 0) {
-      std::fprintf(stderr, "FreePort: cannot bind TCP on %s: %s\n", host.c_str(),
+      std::fprintf(stderr, "HeldPort: cannot bind TCP on %s: %s\n", host.c_str(),
                    std::strerror(errno));
       std::abort();
     }
+    // Listening: a bound socket that does not listen does not stop a SO_REUSEADDR bind.
     auto bound = dnswire::LocalAddress(tcp->get());
-    if (!bound.ok()) continue;
-    address = dnswire::ResolveHostPort({host == "localhost" ? "127.0.0.1" : host, bound->port});
+    if (!bound.ok() || listen(tcp->get(), 8) != 0) continue;
+    address = dnswire::ResolveHostPort({numeric, bound->port});
     auto udp = dnswire::NewSocket(address->family(), SOCK_DGRAM);
-    const bool udp_ok = udp.ok() && bind(udp->get(), address->get(), address->length) == 0;
-    if (!udp_ok) continue;
+    if (!udp.ok() || bind(udp->get(), address->get(), address->length) != 0) continue;
     std::lock_guard<std::mutex> lock(mutex);
-    if (handed_out.insert(bound->port).second) return bound->port;
+    if (!handed_out.insert(bound->port).second) continue;
+    port_ = bound->port;
+    tcp_ = tcp->Release();
+    udp_ = udp->Release();
+    return;
   }
-  std::fprintf(stderr, "FreePort: no free TCP+UDP port on %s\n", host.c_str());
+  std::fprintf(stderr, "HeldPort: no free TCP+UDP port on %s\n", host.c_str());
   std::abort();
 }
+
+HeldPort::~HeldPort() { Release(); }
+
+void HeldPort::Release() {
+  if (tcp_ >= 0) close(tcp_);
+  if (udp_ >= 0) close(udp_);
+  tcp_ = udp_ = -1;
+}
+
+uint16_t FreePort(const std::string& host) { return HeldPort(host).port(); }
 
 std::string ShellQuote(const std::string& arg) {
   std::string out = "'";

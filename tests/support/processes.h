@@ -39,10 +39,31 @@ inline constexpr std::chrono::milliseconds kStartTimeout{20000};
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-// A port on `host` that is free for both TCP and UDP right now. Never hands out the same port
-// twice in one process (the only process-global state in this library: a mutex-guarded set of
-// ports handed out so far). Another process may still take it before use; the servers below
-// retry with new ports when their first start fails with auto-chosen ports.
+// A port on `host` held (a listening TCP and a bound UDP socket, no socket options) until
+// Release() or destruction: nothing else can bind it meanwhile, e.g. a server's port that
+// another server's config names before it starts, or "a port in use by another program".
+// Never hands out the same port twice in one process (the only process-global state in this
+// library: a mutex-guarded set of ports handed out so far). Aborts when no port is free.
+class HeldPort {
+ public:
+  explicit HeldPort(const std::string& host = "127.0.0.1");
+  ~HeldPort();
+  HeldPort(const HeldPort&) = delete;
+  HeldPort& operator=(const HeldPort&) = delete;
+
+  uint16_t port() const { return port_; }
+  // Closes the sockets: the port is free for its user (another process may still take it).
+  void Release();
+
+ private:
+  uint16_t port_ = 0;
+  int tcp_ = -1;
+  int udp_ = -1;
+};
+
+// A HeldPort released at once: free for both TCP and UDP right now. Another process may still
+// take it before use; the servers below retry with new ports when their first start fails
+// with auto-chosen ports.
 uint16_t FreePort(const std::string& host = "127.0.0.1");
 
 // Quotes `arg` for /bin/sh: 'it'\''s'.
