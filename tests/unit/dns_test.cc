@@ -36,6 +36,7 @@
 #include "dns/zone_server.h"
 #include "model/zone_name.h"
 #include "support/processes.h"
+#include "support/raw_client.h"
 
 namespace pdnsd {
 namespace {
@@ -197,55 +198,11 @@ std::string DigStatus(const std::string& output) {
   return "";
 }
 
-// A blocking socket connected to `server` with a 5 s receive timeout; -1 on failure.
-int ConnectRaw(const HostPort& server, int type = SOCK_STREAM) {
-  auto address = dnswire::ResolveHostPort(server);
-  if (!address.ok()) return -1;
-  const int fd = socket(address->family(), type | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (connect(fd, address->get(), address->length) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-bool SendBytes(int fd, const std::string& data) {
-  return send(fd, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
-}
-
-std::string Framed(const std::string& message) {
-  std::string framed;
-  framed += static_cast<char>(message.size() >> 8);
-  framed += static_cast<char>(message.size() & 0xff);
-  return framed + message;
-}
-
-// One length-prefixed message; nullopt on EOF, error or timeout.
-std::optional<std::string> RecvFramed(int fd) {
-  auto recv_exact = [fd](char* buffer, size_t length) {
-    size_t done = 0;
-    while (done < length) {
-      const ssize_t n = recv(fd, buffer + done, length - done, 0);
-      if (n <= 0) return false;
-      done += static_cast<size_t>(n);
-    }
-    return true;
-  };
-  unsigned char prefix[2];
-  if (!recv_exact(reinterpret_cast<char*>(prefix), 2)) return std::nullopt;
-  std::string message((prefix[0] << 8) | prefix[1], '\0');
-  if (!recv_exact(message.data(), message.size())) return std::nullopt;
-  return message;
-}
-
-// True when the peer closed the connection (recv returns 0) within the receive timeout.
-bool PeerClosed(int fd) {
-  char byte;
-  return recv(fd, &byte, 1, 0) == 0;
-}
+using testing::ConnectRaw;
+using testing::Framed;
+using testing::PeerClosed;
+using testing::RecvFramed;
+using testing::SendBytes;
 
 std::string QueryWire(const std::string& zone, ldns_rr_type type, uint16_t* id = nullptr) {
   auto query = dnswire::NewQuery(zone, type);
