@@ -1,10 +1,5 @@
 #include "native_cluster.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
 
 #include "model/zone_name.h"
@@ -28,50 +23,6 @@ NativeProfile Spinning() {
           {"xfr-cycle-interval=0", "slave-cycle-interval=0", "retrieval-threads=4"}};
 }
 NativeProfile Defaults() { return {"stock defaults", {}, {}}; }
-
-// A loopback port held (TCP and UDP sockets bound to it) until Release(), so that no ephemeral
-// socket of the bench's pollers takes it meanwhile. FreePort alone does not hold a port, and a
-// spare secondary started minutes later could find its port taken.
-class HeldPort {
- public:
-  HeldPort() {
-    for (int attempt = 0; attempt < 50 && port_ == 0; ++attempt) {
-      const int tcp = socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in address{};
-      address.sin_family = AF_INET;
-      address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      socklen_t length = sizeof address;
-      if (tcp < 0 || bind(tcp, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-          getsockname(tcp, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-        if (tcp >= 0) close(tcp);
-        continue;
-      }
-      const int udp = socket(AF_INET, SOCK_DGRAM, 0);
-      if (udp < 0 || bind(udp, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-        close(tcp);
-        if (udp >= 0) close(udp);
-        continue;
-      }
-      tcp_ = tcp;
-      udp_ = udp;
-      port_ = ntohs(address.sin_port);
-    }
-  }
-  ~HeldPort() { Release(); }
-  HeldPort(const HeldPort&) = delete;
-  HeldPort& operator=(const HeldPort&) = delete;
-  uint16_t port() const { return port_; }
-  void Release() {
-    if (tcp_ >= 0) close(tcp_);
-    if (udp_ >= 0) close(udp_);
-    tcp_ = udp_ = -1;
-  }
-
- private:
-  int tcp_ = -1;
-  int udp_ = -1;
-  uint16_t port_ = 0;
-};
 
 NativeCluster::NativeCluster(NativeProfile p) : profile(std::move(p)) {}
 NativeCluster::~NativeCluster() = default;

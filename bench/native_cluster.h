@@ -16,6 +16,7 @@
 
 namespace pdnsd::bench {
 
+using testing::HeldPort;
 using testing::HttpResponse;
 using testing::PdnsOptions;
 using testing::PdnsServer;
@@ -35,8 +36,6 @@ extern const std::vector<std::string> kSecondaryRequired;
 NativeProfile BestTuned();  // 1 s cycles, more retrieval threads: the ratio column
 NativeProfile Spinning();   // 0 s cycles: lowest latency, spins a core per server
 NativeProfile Defaults();   // nothing beyond what replication needs
-
-class HeldPort;
 
 // One primary and its secondaries, all pdns_server processes on 127.0.0.1.
 class NativeCluster {
@@ -69,7 +68,9 @@ class NativeCluster {
   PdnsOptions SecondaryOptions(int i, uint16_t dns_port, uint16_t api_port) const;
 
   std::vector<std::pair<uint16_t, uint16_t>> ports_;  // DNS, API of each secondary
-  std::vector<std::unique_ptr<HeldPort>> held_;       // two per secondary: DNS, API
+  // Two per secondary (DNS, API), held until it starts: FreePort alone does not hold a port, and
+  // a spare secondary started minutes later could find its port taken by a poller's socket.
+  std::vector<std::unique_ptr<HeldPort>> held_;
 };
 
 }  // namespace pdnsd::bench

@@ -11,6 +11,7 @@
 
 #include "support/cluster.h"
 #include "support/processes.h"
+#include "support/status_assertions.h"
 
 namespace pdnsd::testing {
 namespace {
@@ -379,9 +380,9 @@ TEST(BinaryCluster, KeepsSecondariesInSyncAndHealsARestartedSyncer) {
 
   const std::string zone = "binaries.example.";
   ASSERT_EQ(cluster.CreateZone(zone, 10).status, 201);
-  ASSERT_TRUE(cluster.WaitAllServe(zone, cluster.PrimarySerial(zone)));
+  PDNSD_ASSERT_OK(cluster.WaitAllServe(zone, cluster.PrimarySerial(zone)));
   ASSERT_EQ(cluster.SetARecord(zone, "www." + zone, "192.0.2.1").status, 204);
-  ASSERT_TRUE(cluster.WaitAllServe(zone, cluster.PrimarySerial(zone)));
+  PDNSD_ASSERT_OK(cluster.WaitAllServe(zone, cluster.PrimarySerial(zone)));
   EXPECT_EQ(DigShort(cluster.secondaries[1]->dns_address(), "www." + zone, "A"), "192.0.2.1");
 
   cluster.StopSyncer(1);
@@ -390,11 +391,11 @@ TEST(BinaryCluster, KeepsSecondariesInSyncAndHealsARestartedSyncer) {
   ASSERT_TRUE(WaitFor([&] { return cluster.ServedSerial(0, zone) == changed; }));
   EXPECT_NE(cluster.ServedSerial(1, zone), changed) << "syncer1 is down: nothing updates it";
   PDNSD_ASSERT_OK(cluster.StartSyncer(1));
-  EXPECT_TRUE(cluster.WaitAllServe(zone, changed));
+  PDNSD_EXPECT_OK(cluster.WaitAllServe(zone, changed));
   EXPECT_EQ(DigShort(cluster.secondaries[1]->dns_address(), "www." + zone, "A"), "192.0.2.2");
 
   ASSERT_EQ(cluster.Proxy("DELETE", Cluster::ZonesPath(zone)).status, 204);
-  EXPECT_TRUE(cluster.WaitAllAbsent(zone));
+  PDNSD_EXPECT_OK(cluster.WaitAllAbsent(zone));
   for (const ServiceProcess* service : cluster.RunningServices()) {
     EXPECT_EQ(service->process.LogSinceStart().find(" error: "), std::string::npos)
         << service->name << ":\n"

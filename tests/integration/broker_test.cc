@@ -6,6 +6,7 @@
 
 #include "model/messages.h"
 #include "support/cluster.h"
+#include "support/status_assertions.h"
 
 namespace pdnsd::testing {
 namespace {
@@ -15,7 +16,7 @@ TEST(Broker, ServicesReconnectAfterNatsRestartAndTheNextChangeArrives) {
   PDNSD_ASSERT_OK(cluster.Start());
   ASSERT_EQ(cluster.CreateZone("restart.example.", 1).status, 201);
   const uint32_t created = cluster.PrimarySerial("restart.example.");
-  ASSERT_TRUE(cluster.WaitAllServe("restart.example.", created));
+  PDNSD_ASSERT_OK(cluster.WaitAllServe("restart.example.", created));
 
   cluster.nats.Stop();
   ASSERT_FALSE(cluster.nats.IsRunning());
@@ -31,7 +32,7 @@ TEST(Broker, ServicesReconnectAfterNatsRestartAndTheNextChangeArrives) {
             204);
   const uint32_t serial = cluster.PrimarySerial("restart.example.");
   EXPECT_GT(serial, created);
-  EXPECT_TRUE(cluster.WaitAllServe("restart.example.", serial));
+  PDNSD_EXPECT_OK(cluster.WaitAllServe("restart.example.", serial));
   for (auto& secondary : cluster.secondaries) {
     EXPECT_EQ(DigShort(secondary->dns_address(), "after.restart.example.", "A"), "192.0.2.99");
   }
@@ -50,7 +51,7 @@ TEST(Broker, WholePathOverIpv6Loopback) {
                                     "disabled":false}]}])")
                 .status,
             201);
-  EXPECT_TRUE(cluster.WaitAllServe("v6.example.", cluster.PrimarySerial("v6.example.")));
+  PDNSD_EXPECT_OK(cluster.WaitAllServe("v6.example.", cluster.PrimarySerial("v6.example.")));
   for (auto& secondary : cluster.secondaries) {
     EXPECT_EQ(secondary->dns_address().host, "::1");
     EXPECT_EQ(DigShort(secondary->dns_address(), "www.v6.example.", "AAAA"), "2001:db8::6");

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "support/processes.h"
+#include "support/status_assertions.h"
 
 namespace pdnsd::testing {
 namespace {

@@ -8,6 +8,7 @@
 #include "core/metrics.h"
 #include "model/zone_name.h"
 #include "support/cluster.h"
+#include "support/status_assertions.h"
 
 namespace pdnsd::testing {
 namespace {
@@ -183,13 +184,13 @@ TEST_F(HealingTest, NewEmptySecondaryReceivesEveryZoneAtOnce) {
 TEST_F(HealingTest, ChangeThatBypassedTheProxyIsAnnouncedAtTheRefresh) {
   ASSERT_EQ(cluster_.CreateZone("bypass.example.", 1).status, 201);
   const uint32_t before = cluster_.PrimarySerial("bypass.example.");
-  ASSERT_TRUE(cluster_.WaitAllServe("bypass.example.", before));
+  PDNSD_ASSERT_OK(cluster_.WaitAllServe("bypass.example.", before));
   CommandResult edit = cluster_.primary.RunPdnsutil({"increase-serial", "bypass.example."});
   ASSERT_TRUE(edit.ok()) << edit.output;
   cluster_.primary.Api("PUT", "/api/v1/servers/localhost/cache/flush?domain=bypass.example.");
   const uint32_t after = cluster_.PrimarySerial("bypass.example.");
   ASSERT_NE(after, before);
-  EXPECT_TRUE(cluster_.WaitAllServe("bypass.example.", after, seconds(20)));
+  PDNSD_EXPECT_OK(cluster_.WaitAllServe("bypass.example.", after, seconds(20)));
 }
 
 TEST_F(HealingTest, RestartedCheckerRelearnsSecondariesFromHeartbeats) {
@@ -199,8 +200,8 @@ TEST_F(HealingTest, RestartedCheckerRelearnsSecondariesFromHeartbeats) {
                       seconds(2)));
   // And it carries on: a zone missing on a secondary is repaired.
   ASSERT_EQ(cluster_.CreateZone("after-restart.example.", 1).status, 201);
-  ASSERT_TRUE(cluster_.WaitAllServe("after-restart.example.",
-                                    cluster_.PrimarySerial("after-restart.example.")));
+  PDNSD_ASSERT_OK(cluster_.WaitAllServe("after-restart.example.",
+                                        cluster_.PrimarySerial("after-restart.example.")));
   ASSERT_EQ(
       cluster_.secondaries[1]->Api("DELETE", Cluster::ZonesPath("after-restart.example.")).status,
       204);
@@ -274,7 +275,8 @@ namespace {
 
 TEST_F(HealingTest, EventCheckSendsTargetedEventToTheSecondaryThatDiffers) {
   ASSERT_EQ(cluster_.CreateZone("event.example.", 1).status, 201);
-  ASSERT_TRUE(cluster_.WaitAllServe("event.example.", cluster_.PrimarySerial("event.example.")));
+  PDNSD_ASSERT_OK(
+      cluster_.WaitAllServe("event.example.", cluster_.PrimarySerial("event.example.")));
   ASSERT_EQ(cluster_.secondaries[1]->Api("DELETE", Cluster::ZonesPath("event.example.")).status,
             204);
   cluster_.checker->RunEventCheck("event.example.");
@@ -289,7 +291,7 @@ TEST_F(HealingTest, SerialsAboveTwoToThe31AndTheWrapPropagate) {
   ASSERT_EQ(cluster_.CreateZone("wrap.example.", 4294967290u).status, 201);
   uint32_t serial = cluster_.PrimarySerial("wrap.example.");
   ASSERT_GT(serial, 2147483648u);
-  ASSERT_TRUE(cluster_.WaitAllServe("wrap.example.", serial));
+  PDNSD_ASSERT_OK(cluster_.WaitAllServe("wrap.example.", serial));
   for (int i = 0; i < 8 && serial > 2147483648u; ++i) {
     ASSERT_EQ(
         cluster_
@@ -299,7 +301,7 @@ TEST_F(HealingTest, SerialsAboveTwoToThe31AndTheWrapPropagate) {
     serial = cluster_.PrimarySerial("wrap.example.");
   }
   ASSERT_LT(serial, 100u) << "the serial should have wrapped";
-  EXPECT_TRUE(cluster_.WaitAllServe("wrap.example.", serial));
+  PDNSD_EXPECT_OK(cluster_.WaitAllServe("wrap.example.", serial));
   cluster_.checker->RunPeriodicCheck();
   auto status = nlohmann::json::parse(cluster_.checker->StatusJson());
   for (const auto& entry : status["secondaries"]) {
@@ -309,7 +311,8 @@ TEST_F(HealingTest, SerialsAboveTwoToThe31AndTheWrapPropagate) {
 
 TEST_F(HealingTest, Nsec3ParamIsSetAndServedBySecondaries) {
   ASSERT_EQ(cluster_.CreateZone("nsec3.example.", 1, "[]", /*dnssec=*/true).status, 201);
-  ASSERT_TRUE(cluster_.WaitAllServe("nsec3.example.", cluster_.PrimarySerial("nsec3.example.")));
+  PDNSD_ASSERT_OK(
+      cluster_.WaitAllServe("nsec3.example.", cluster_.PrimarySerial("nsec3.example.")));
   cluster_.checker->RunNsec3Check();
   auto zone =
       nlohmann::json::parse(cluster_.primary.Api("GET", Cluster::ZonesPath("nsec3.example.")).body);
@@ -388,7 +391,7 @@ TEST_F(HealingTest, MalformedHeartbeatsAndSilentSecondariesAreHandled) {
   }));
   ASSERT_TRUE(WaitFor([&] { return cluster_.checker->liveness().StateOf("ghost").has_value(); }));
   ASSERT_EQ(cluster_.CreateZone("ghostly.example.", 1).status, 201);
-  ASSERT_TRUE(
+  PDNSD_ASSERT_OK(
       cluster_.WaitAllServe("ghostly.example.", cluster_.PrimarySerial("ghostly.example.")));
   ASSERT_EQ(cluster_.secondaries[0]->Api("DELETE", Cluster::ZonesPath("ghostly.example.")).status,
             204);
@@ -416,7 +419,7 @@ namespace {
 
 TEST_F(HealingTest, ZonesWhoseSignaturesExpireSoonAreSentAgain) {
   ASSERT_EQ(cluster_.CreateZone("expiring.example.", 1, "[]", /*dnssec=*/true).status, 201);
-  ASSERT_TRUE(
+  PDNSD_ASSERT_OK(
       cluster_.WaitAllServe("expiring.example.", cluster_.PrimarySerial("expiring.example.")));
   // PowerDNS signs for about three weeks ahead: nothing expires within the default 7 days.
   cluster_.checker->RunPeriodicCheck();

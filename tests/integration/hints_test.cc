@@ -40,7 +40,7 @@ TEST_F(HintsTest, ZoneDeletedAndRecreatedAtOnceEndsWithTheNewSerial) {
   ASSERT_EQ(cluster_.CreateZone(zone, 10, ARecord("old.again.example.", "192.0.2.1")).status, 201);
   const uint32_t old_serial = cluster_.ServedSerial(-1, zone);
   ASSERT_NE(old_serial, 0u);
-  ASSERT_TRUE(cluster_.WaitAllServe(zone, old_serial));
+  PDNSD_ASSERT_OK(cluster_.WaitAllServe(zone, old_serial));
 
   // Delete and create again with a lower serial, back to back.
   ASSERT_EQ(cluster_.Proxy("DELETE", Cluster::ZonesPath(zone)).status, 204);
@@ -58,7 +58,7 @@ TEST_F(HintsTest, ZoneDeletedAndRecreatedAtOnceEndsWithTheNewSerial) {
       << "the primary does not serve the re-created zone";
   ASSERT_TRUE(SerialGreater(old_serial, new_serial)) << old_serial << " vs " << new_serial;
 
-  EXPECT_TRUE(cluster_.WaitAllServe(zone, new_serial, std::chrono::seconds(60)));
+  PDNSD_EXPECT_OK(cluster_.WaitAllServe(zone, new_serial, std::chrono::seconds(60)));
   EXPECT_TRUE(WaitSyncersIdle(cluster_));
   for (size_t i = 0; i < cluster_.secondaries.size(); ++i) {
     SCOPED_TRACE("secondary" + std::to_string(i));
@@ -78,7 +78,7 @@ TEST_F(HintsTest, SecondaryAheadOfThePrimaryIsReplaced) {
   ASSERT_EQ(cluster_.CreateZone(zone, 50, ARecord("old.ahead.example.", "192.0.2.5")).status, 201);
   const uint32_t old_serial = cluster_.ServedSerial(-1, zone);
   ASSERT_NE(old_serial, 0u);
-  ASSERT_TRUE(cluster_.WaitAllServe(zone, old_serial));
+  PDNSD_ASSERT_OK(cluster_.WaitAllServe(zone, old_serial));
 
   ASSERT_EQ(cluster_.primary.Api("DELETE", Cluster::ZonesPath(zone)).status, 204);
   const std::string body = Cluster::ZoneBody(zone, "Native", 5);
@@ -93,7 +93,7 @@ TEST_F(HintsTest, SecondaryAheadOfThePrimaryIsReplaced) {
       std::chrono::seconds(40), std::chrono::milliseconds(100)));
   ASSERT_TRUE(SerialGreater(old_serial, new_serial)) << old_serial << " vs " << new_serial;
 
-  EXPECT_TRUE(cluster_.WaitAllServe(zone, new_serial, std::chrono::seconds(60)));
+  PDNSD_EXPECT_OK(cluster_.WaitAllServe(zone, new_serial, std::chrono::seconds(60)));
   EXPECT_TRUE(WaitSyncersIdle(cluster_));
   for (size_t i = 0; i < cluster_.secondaries.size(); ++i) {
     SCOPED_TRACE("secondary" + std::to_string(i));
@@ -123,7 +123,7 @@ TEST_F(HintsTest, ZoneCreatedAndDeletedAtOnceEndsAbsent) {
         << "syncer" << i << " did not receive all events";
   }
   for (const auto& zone : zones)
-    EXPECT_TRUE(cluster_.WaitAllAbsent(zone, std::chrono::seconds(60)));
+    PDNSD_EXPECT_OK(cluster_.WaitAllAbsent(zone, std::chrono::seconds(60)));
   ASSERT_TRUE(WaitSyncersIdle(cluster_));
   // ... and it stays so: nothing is left to bring a zone back.
   std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -142,7 +142,7 @@ TEST_F(HintsTest, DeleteEventForZoneThePrimaryHasDeletesNothing) {
   ASSERT_EQ(cluster_.CreateZone(zone, 42, ARecord("www.kept.example.", "192.0.2.42")).status, 201);
   const uint32_t serial = cluster_.ServedSerial(-1, zone);
   ASSERT_NE(serial, 0u);
-  ASSERT_TRUE(cluster_.WaitAllServe(zone, serial));
+  PDNSD_ASSERT_OK(cluster_.WaitAllServe(zone, serial));
   ASSERT_TRUE(WaitSyncersIdle(cluster_));
   std::vector<double> reconciled;
   for (size_t i = 0; i < cluster_.syncers.size(); ++i) {
@@ -183,7 +183,7 @@ TEST_F(HintsTest, DeleteEventForZoneThePrimaryHasDeletesNothing) {
 TEST_F(HintsTest, AddEventForZoneTheSecondariesHoldBringsItsChange) {
   const std::string zone = "again.example.";
   ASSERT_EQ(cluster_.CreateZone(zone, 7, ARecord("www.again.example.", "192.0.2.7")).status, 201);
-  ASSERT_TRUE(cluster_.WaitAllServe(zone, cluster_.PrimarySerial(zone)));
+  PDNSD_ASSERT_OK(cluster_.WaitAllServe(zone, cluster_.PrimarySerial(zone)));
   // A change made on the primary's API directly: no event from the proxy.
   ASSERT_EQ(cluster_.primary
                 .Api("PATCH", Cluster::ZonesPath(zone),
@@ -204,7 +204,7 @@ TEST_F(HintsTest, AddEventForZoneTheSecondariesHoldBringsItsChange) {
       "zone.add", EncodeZoneEvent(ZoneEvent{ZoneEventType::kAdd, zone,
                                             FormatRfc3339(std::chrono::system_clock::now())})));
   PDNSD_ASSERT_OK((*bus)->Flush(std::chrono::seconds(5)));
-  EXPECT_TRUE(cluster_.WaitAllServe(zone, serial));
+  PDNSD_EXPECT_OK(cluster_.WaitAllServe(zone, serial));
   for (size_t i = 0; i < cluster_.secondaries.size(); ++i) {
     EXPECT_EQ(DigShort(cluster_.secondaries[i]->dns_address(), "www.again.example.", "A"),
               "192.0.2.8");
@@ -267,7 +267,7 @@ TEST_F(HintsTest, ManyZonesCreatedAtOnceAllArrive) {
   for (const auto& zone : zones) {
     const uint32_t serial = cluster_.ServedSerial(-1, zone);
     ASSERT_NE(serial, 0u) << zone;
-    EXPECT_TRUE(cluster_.WaitAllServe(zone, serial, std::chrono::seconds(60)));
+    PDNSD_EXPECT_OK(cluster_.WaitAllServe(zone, serial, std::chrono::seconds(60)));
   }
   std::cout << "all " << kZones << " zones served by both secondaries after "
             << std::chrono::duration_cast<std::chrono::milliseconds>(

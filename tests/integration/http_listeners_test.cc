@@ -3,16 +3,14 @@
 // port already in use stops the api-proxy, the metrics endpoint and the health-checker's
 // status page at start with exit 1 and "address already in use".
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <prometheus/registry.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "services/api_proxy/api_proxy.h"
 #include "support/cluster.h"
 #include "support/processes.h"
+#include "support/status_assertions.h"
 
 namespace pdnsd::testing {
 namespace {
@@ -176,28 +174,6 @@ TEST_F(ProxyBodyTest, RejectionsTheProxyMakesItselfHaveAJsonBody) {
   EXPECT_TRUE(doc.contains("error")) << result.body;
 }
 
-// A TCP socket listening on 127.0.0.1:port with no socket options, as any other program's.
-class PlainListener {
- public:
-  explicit PlainListener(uint16_t port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ok_ = fd_ >= 0 && bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-          listen(fd_, 8) == 0;
-  }
-  ~PlainListener() {
-    if (fd_ >= 0) close(fd_);
-  }
-  bool ok() const { return ok_; }
-
- private:
-  int fd_ = -1;
-  bool ok_ = false;
-};
-
 class PortInUseTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -263,9 +239,10 @@ TEST_F(PortInUseTest, ApiProxyListenerStopsAtStart) {
   ExpectRefusedAtStart("pdns-api-proxy", ProxyConfig(port, 0), "a second api-proxy");
   EXPECT_TRUE(first.IsRunning());
 
-  const uint16_t held = FreePort();
-  PlainListener other(held);
-  ASSERT_TRUE(other.ok());
+  // A port in use by another program: a listening socket with no socket options.
+  const HeldPort other;
+  const uint16_t held = other.port();
+  ASSERT_NE(held, 0);
   ExpectRefusedAtStart("pdns-api-proxy", ProxyConfig(held, 0), "api-proxy on a plain socket");
 }
 
@@ -278,9 +255,10 @@ TEST_F(PortInUseTest, MetricsEndpointStopsAtStart) {
                        "a second metrics endpoint");
   EXPECT_TRUE(first.IsRunning());
 
-  const uint16_t held = FreePort();
-  PlainListener other(held);
-  ASSERT_TRUE(other.ok());
+  // A port in use by another program: a listening socket with no socket options.
+  const HeldPort other;
+  const uint16_t held = other.port();
+  ASSERT_NE(held, 0);
   ExpectRefusedAtStart("pdns-api-proxy", ProxyConfig(FreePort(), held),
                        "metrics endpoint on a plain socket");
 }
@@ -293,9 +271,10 @@ TEST_F(PortInUseTest, HealthCheckerStatusPageStopsAtStart) {
   ExpectRefusedAtStart("pdns-health-checker", CheckerConfig(port), "a second status page");
   EXPECT_TRUE(first.IsRunning());
 
-  const uint16_t held = FreePort();
-  PlainListener other(held);
-  ASSERT_TRUE(other.ok());
+  // A port in use by another program: a listening socket with no socket options.
+  const HeldPort other;
+  const uint16_t held = other.port();
+  ASSERT_NE(held, 0);
   ExpectRefusedAtStart("pdns-health-checker", CheckerConfig(held), "status page on a plain socket");
 }
 

@@ -17,6 +17,7 @@
 #include "bus/bus.h"
 #include "model/messages.h"
 #include "support/cluster.h"
+#include "support/status_assertions.h"
 
 namespace pdnsd::testing {
 

@@ -13,6 +13,7 @@
 
 #include "support/cluster.h"
 #include "support/processes.h"
+#include "support/status_assertions.h"
 
 namespace pdnsd::testing {
 namespace {
@@ -284,14 +285,14 @@ TEST_F(BinaryMetricsTest, OrdinaryDeletionCountsNoFailureAnywhere) {
   const std::string state_requests = "secondarysyncer_zone_state_request_total";
   const double asked_at_start = Value("syncer0", state_requests);
   ASSERT_EQ(cluster_->CreateZone(zone, 5).status, 201);
-  ASSERT_TRUE(cluster_->WaitAllServe(zone, cluster_->PrimarySerial(zone)));
+  PDNSD_ASSERT_OK(cluster_->WaitAllServe(zone, cluster_->PrimarySerial(zone)));
   // The health-checker's event check of the creation asks the syncer for its state.
   ASSERT_TRUE(WaitFor([&] { return Value("syncer0", state_requests) > asked_at_start; },
                       std::chrono::seconds(30)));
 
   const auto before = ScrapeAll();
   ASSERT_EQ(cluster_->Proxy("DELETE", Cluster::ZonesPath(zone)).status, 204);
-  ASSERT_TRUE(cluster_->WaitAllAbsent(zone));
+  PDNSD_ASSERT_OK(cluster_->WaitAllAbsent(zone));
   // Wait until each service did its part of the deletion: the syncer deleted the zone (after
   // asking the provider), the checker's event check asked the primary's API (a 404) and then
   // the syncer's state.

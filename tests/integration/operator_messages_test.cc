@@ -16,6 +16,7 @@
 #include "model/messages.h"
 #include "support/cluster.h"
 #include "support/processes.h"
+#include "support/status_assertions.h"
 
 namespace pdnsd::testing {
 namespace {
@@ -62,7 +63,7 @@ class CheckerStatusTest : public ::testing::Test {
     options.secondaries = 1;
     PDNSD_ASSERT_OK(cluster_.Start(options));
     ASSERT_EQ(cluster_.CreateZone(zone_, 3).status, 201);
-    ASSERT_TRUE(cluster_.WaitAllServe(zone_, cluster_.PrimarySerial(zone_)));
+    PDNSD_ASSERT_OK(cluster_.WaitAllServe(zone_, cluster_.PrimarySerial(zone_)));
     auto bus = Bus::Connect(TestBusOptions(cluster_.nats, "checker"), log_.logger());
     PDNSD_ASSERT_OK(bus.status());
     bus_ = std::move(*bus);

@@ -21,6 +21,7 @@
 #include "support/cluster.h"
 #include "support/original_configs.h"
 #include "support/processes.h"
+#include "support/status_assertions.h"
 
 namespace pdnsd::testing {
 namespace {

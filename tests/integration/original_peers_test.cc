@@ -62,7 +62,7 @@ class OriginalProviderTest : public ::testing::Test {
   // Creates `zone` through the proxy and waits until the secondary serves it.
   void CreateAndSync(const std::string& zone) {
     ASSERT_EQ(cluster_.CreateZone(zone, 1).status, 201);
-    ASSERT_TRUE(cluster_.WaitAllServe(zone, cluster_.PrimarySerial(zone)));
+    PDNSD_ASSERT_OK(cluster_.WaitAllServe(zone, cluster_.PrimarySerial(zone)));
   }
 
   // A delete event nobody made through the proxy.
@@ -91,7 +91,8 @@ class OriginalProviderTest : public ::testing::Test {
 TEST_F(OriginalProviderTest, OriginalProviderSyncsZonesToOurSyncer) {
   CreateAndSync("plain.example.");
   ASSERT_EQ(cluster_.SetARecord("plain.example.", "www.plain.example.", "192.0.2.9").status, 204);
-  EXPECT_TRUE(cluster_.WaitAllServe("plain.example.", cluster_.PrimarySerial("plain.example.")));
+  PDNSD_EXPECT_OK(
+      cluster_.WaitAllServe("plain.example.", cluster_.PrimarySerial("plain.example.")));
   EXPECT_EQ(DigShort(cluster_.secondaries[0]->dns_address(), "www.plain.example.", "A"),
             "192.0.2.9");
   EXPECT_GT(original_->replies(), 0);
@@ -103,7 +104,7 @@ TEST_F(OriginalProviderTest, OriginalProviderSilenceForADeletedZoneDeletesItOnOu
   const int silences_before = original_->silences();
   ASSERT_EQ(cluster_.Proxy("DELETE", Cluster::ZonesPath("gone.example.")).status, 204);
   // Two confirmed silences: about 2 x (timeout + control + backoff).
-  EXPECT_TRUE(cluster_.WaitAllAbsent("gone.example.", 60s));
+  PDNSD_EXPECT_OK(cluster_.WaitAllAbsent("gone.example.", 60s));
   EXPECT_GT(original_->silences(), silences_before);  // it never said not_found
   EXPECT_TRUE(cluster_.SecondaryHasZone(0, "keep.example."));
   EXPECT_EQ(cluster_.ServedSerial(0, "keep.example."), cluster_.PrimarySerial("keep.example."));

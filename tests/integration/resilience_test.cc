@@ -1,6 +1,5 @@
 // What clients see while changes propagate, and recovery from failed retrievals.
 #include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -14,11 +13,11 @@
 #include <iostream>
 #include <map>
 #include <optional>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "dns/wire.h"
 #include "integration/integration_helpers.h"
 #include "model/messages.h"
 #include "support/cluster.h"
@@ -28,10 +27,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr uint16_t kTypeA = 1;
-constexpr uint16_t kTypeSoa = 6;
-
-// A minimal UDP DNS client (IPv4), as a resolver would query: one socket, one query at a time.
+// A UDP DNS client as a resolver queries: one socket, one query at a time. Queries and answers
+// are built and read by the dns module (dns/wire.h).
 class UdpDnsClient {
  public:
   struct Answer {
@@ -42,113 +39,56 @@ class UdpDnsClient {
   };
 
   explicit UdpDnsClient(const HostPort& server) {
-    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(server.port);
-    inet_pton(AF_INET, server.host.c_str(), &address.sin_addr);
-    connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address);
+    auto address = dnswire::ResolveHostPort(server);
+    if (!address.ok()) return;
+    auto fd = dnswire::NewSocket(address->family(), SOCK_DGRAM);
+    if (!fd.ok()) return;
+    fd_ = std::move(*fd);
+    connect(fd_.get(), address->get(), address->length);
   }
-  ~UdpDnsClient() { close(fd_); }
-  UdpDnsClient(const UdpDnsClient&) = delete;
-  UdpDnsClient& operator=(const UdpDnsClient&) = delete;
 
   // nullopt on timeout or an unreadable answer.
-  std::optional<Answer> Query(const std::string& name, uint16_t type,
+  std::optional<Answer> Query(const std::string& name, ldns_rr_type type,
                               std::chrono::milliseconds timeout = std::chrono::seconds(1)) {
-    const uint16_t id = static_cast<uint16_t>(random_());
-    std::string query;
-    Put16(query, id);
-    Put16(query, 0);  // no RD: an authoritative server is asked
-    Put16(query, 1);
-    Put16(query, 0);
-    Put16(query, 0);
-    Put16(query, 0);
-    size_t start = 0;
-    while (start < name.size()) {
-      size_t dot = name.find('.', start);
-      if (dot == std::string::npos) dot = name.size();
-      query.push_back(static_cast<char>(dot - start));
-      query.append(name, start, dot - start);
-      start = dot + 1;
-    }
-    query.push_back(0);
-    Put16(query, type);
-    Put16(query, 1);  // IN
-    if (send(fd_, query.data(), query.size(), 0) < 0) return std::nullopt;
+    auto query = dnswire::NewQuery(name, type);  // no RD: an authoritative server is asked
+    if (!query.ok()) return std::nullopt;
+    const std::string wire = dnswire::PacketToWire(query->get());
+    if (send(fd_.get(), wire.data(), wire.size(), 0) < 0) return std::nullopt;
 
     const auto deadline = Clock::now() + timeout;
     uint8_t buffer[4096];
-    while (Clock::now() < deadline) {
-      pollfd p{fd_, POLLIN, 0};
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      if (poll(&p, 1, static_cast<int>(std::max<int64_t>(left, 1))) <= 0) continue;
-      const ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
+    while (dnswire::WaitReady(fd_.get(), POLLIN, deadline, nullptr) == dnswire::IoResult::kOk) {
+      const ssize_t n = recv(fd_.get(), buffer, sizeof buffer, 0);
       if (n < 12) continue;
-      if ((buffer[0] << 8 | buffer[1]) != id) continue;  // a late answer to an earlier query
-      return Parse(buffer, static_cast<size_t>(n));
+      if ((buffer[0] << 8 | buffer[1]) != ldns_pkt_id(query->get())) continue;  // a late answer
+      const dnswire::PktPtr answer = dnswire::WireToPacket(buffer, static_cast<size_t>(n));
+      if (!answer) return std::nullopt;
+      return Read(answer.get());
     }
     return std::nullopt;
   }
 
  private:
-  static void Put16(std::string& out, uint16_t v) {
-    out.push_back(static_cast<char>(v >> 8));
-    out.push_back(static_cast<char>(v & 0xff));
-  }
-  // Skips a (possibly compressed) name at `pos`; false when malformed.
-  static bool SkipName(const uint8_t* p, size_t n, size_t& pos) {
-    while (pos < n) {
-      const uint8_t len = p[pos];
-      if (len == 0) {
-        ++pos;
-        return true;
-      }
-      if ((len & 0xc0) == 0xc0) {
-        pos += 2;
-        return pos <= n;
-      }
-      pos += 1 + len;
-    }
-    return false;
-  }
-  static std::optional<Answer> Parse(const uint8_t* p, size_t n) {
+  static Answer Read(const ldns_pkt* packet) {
     Answer answer;
-    answer.rcode = p[3] & 0x0f;
-    answer.authoritative = (p[2] & 0x04) != 0;
-    const int questions = p[4] << 8 | p[5];
-    const int answers = p[6] << 8 | p[7];
-    size_t pos = 12;
-    for (int i = 0; i < questions; ++i) {
-      if (!SkipName(p, n, pos)) return std::nullopt;
-      pos += 4;
-    }
-    for (int i = 0; i < answers; ++i) {
-      if (!SkipName(p, n, pos) || pos + 10 > n) return std::nullopt;
-      const uint16_t type = p[pos] << 8 | p[pos + 1];
-      const uint16_t rdlength = p[pos + 8] << 8 | p[pos + 9];
-      pos += 10;
-      if (pos + rdlength > n) return std::nullopt;
-      if (type == kTypeA && rdlength == 4) {
-        answer.a.push_back(std::to_string(p[pos]) + "." + std::to_string(p[pos + 1]) + "." +
-                           std::to_string(p[pos + 2]) + "." + std::to_string(p[pos + 3]));
-      } else if (type == kTypeSoa) {
-        size_t r = pos;
-        if (!SkipName(p, pos + rdlength, r) || !SkipName(p, pos + rdlength, r) ||
-            r + 4 > pos + rdlength) {
-          return std::nullopt;
-        }
-        answer.serial =
-            static_cast<uint32_t>(p[r]) << 24 | p[r + 1] << 16 | p[r + 2] << 8 | p[r + 3];
+    answer.rcode = ldns_pkt_get_rcode(packet);
+    answer.authoritative = ldns_pkt_aa(packet);
+    const ldns_rr_list* records = ldns_pkt_answer(packet);
+    for (size_t i = 0; records != nullptr && i < ldns_rr_list_rr_count(records); ++i) {
+      const ldns_rr* rr = ldns_rr_list_rr(records, i);
+      if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_A && ldns_rr_rd_count(rr) == 1 &&
+          ldns_rdf_size(ldns_rr_rdf(rr, 0)) == 4) {
+        char text[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, ldns_rdf_data(ldns_rr_rdf(rr, 0)), text, sizeof text);
+        answer.a.push_back(text);
+      } else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA) {
+        answer.serial = dnswire::SoaSerial(rr);
       }
-      pos += rdlength;
     }
     return answer;
   }
 
-  int fd_ = -1;
-  std::mt19937 random_{std::random_device{}()};
+  dnswire::UniqueFd fd_;
 };
 
 class ResilienceTest : public ::testing::Test {
@@ -203,7 +143,7 @@ void ResilienceTest::RunStaleAnswerCheck(const StaleRun& run) {
   ASSERT_EQ(cluster_.SetARecord(zone, name, address_of(0)).status, 204);
   std::vector<uint32_t> serials = {cluster_.ServedSerial(-1, zone)};  // serials[round]
   ASSERT_NE(serials[0], 0u);
-  ASSERT_TRUE(cluster_.WaitAllServe(zone, serials[0]));
+  PDNSD_ASSERT_OK(cluster_.WaitAllServe(zone, serials[0]));
   for (auto& secondary : cluster_.secondaries) {
     ASSERT_TRUE(
         WaitFor([&] { return DigShort(secondary->dns_address(), name, "A") == address_of(0); },
@@ -228,7 +168,7 @@ void ResilienceTest::RunStaleAnswerCheck(const StaleRun& run) {
       bool soa = c % 2 == 0;
       while (!stop) {
         const auto sent = Clock::now();
-        auto answer = client.Query(soa ? zone : name, soa ? kTypeSoa : kTypeA);
+        auto answer = client.Query(soa ? zone : name, soa ? LDNS_RR_TYPE_SOA : LDNS_RR_TYPE_A);
         if (answer) {
           Observation o;
           o.sent = sent;
@@ -393,7 +333,7 @@ TEST_F(ResilienceTest, RetrievalFailingWhileSecondaryIsDownIsRetried) {
   const std::string zone = "down.example.";
   ASSERT_EQ(cluster_.CreateZone(zone, 1).status, 201);
   const uint32_t before = cluster_.ServedSerial(-1, zone);
-  ASSERT_TRUE(cluster_.WaitAllServe(zone, before));
+  PDNSD_ASSERT_OK(cluster_.WaitAllServe(zone, before));
   ASSERT_TRUE(WaitSyncersIdle(cluster_));
 
   PdnsServer& down = *cluster_.secondaries[0];
@@ -410,7 +350,7 @@ TEST_F(ResilienceTest, RetrievalFailingWhileSecondaryIsDownIsRetried) {
                       std::chrono::seconds(30)));
   PDNSD_ASSERT_OK(down.Start());
 
-  EXPECT_TRUE(cluster_.WaitAllServe(zone, after, std::chrono::seconds(60)));
+  PDNSD_EXPECT_OK(cluster_.WaitAllServe(zone, after, std::chrono::seconds(60)));
   for (auto& secondary : cluster_.secondaries) {
     EXPECT_EQ(DigShort(secondary->dns_address(), "www.down.example.", "A"), "192.0.2.77");
   }
@@ -420,7 +360,7 @@ TEST_F(ResilienceTest, TransferFailingInsideSecondaryIsRetriedUntilComplete) {
   const std::string zone = "refused.example.";
   ASSERT_EQ(cluster_.CreateZone(zone, 1).status, 201);
   const uint32_t before = cluster_.ServedSerial(-1, zone);
-  ASSERT_TRUE(cluster_.WaitAllServe(zone, before));
+  PDNSD_ASSERT_OK(cluster_.WaitAllServe(zone, before));
   ASSERT_TRUE(WaitSyncersIdle(cluster_));
 
   // The primary answers SOA queries but refuses every AXFR: the syncers learn of the new serial,
@@ -449,7 +389,7 @@ TEST_F(ResilienceTest, TransferFailingInsideSecondaryIsRetriedUntilComplete) {
 
   cluster_.primary.Stop();
   PDNSD_ASSERT_OK(cluster_.primary.Start(normal));
-  EXPECT_TRUE(cluster_.WaitAllServe(zone, after, std::chrono::seconds(60)));
+  PDNSD_EXPECT_OK(cluster_.WaitAllServe(zone, after, std::chrono::seconds(60)));
   for (auto& secondary : cluster_.secondaries) {
     EXPECT_EQ(DigShort(secondary->dns_address(), "www.refused.example.", "A"), "192.0.2.88");
   }

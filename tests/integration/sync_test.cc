@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "support/cluster.h"
+#include "support/status_assertions.h"
 
 namespace pdnsd::testing {
 namespace {
@@ -25,7 +26,7 @@ TEST_F(SyncTest, CreatedZoneIsServedByBothSecondaries) {
   ASSERT_EQ(created.status, 201) << created.body;
   const uint32_t primary_serial = cluster_.ServedSerial(-1, "example.org.");
   ASSERT_NE(primary_serial, 0u);
-  EXPECT_TRUE(cluster_.WaitAllServe("example.org.", primary_serial));
+  PDNSD_EXPECT_OK(cluster_.WaitAllServe("example.org.", primary_serial));
   for (auto& secondary : cluster_.secondaries) {
     EXPECT_EQ(DigShort(secondary->dns_address(), "www.example.org.", "A"), "192.0.2.10");
   }
@@ -33,12 +34,13 @@ TEST_F(SyncTest, CreatedZoneIsServedByBothSecondaries) {
 
 TEST_F(SyncTest, PatchReachesBothSecondaries) {
   ASSERT_EQ(cluster_.CreateZone("patch.example.", 1).status, 201);
-  ASSERT_TRUE(cluster_.WaitAllServe("patch.example.", cluster_.ServedSerial(-1, "patch.example.")));
+  PDNSD_ASSERT_OK(
+      cluster_.WaitAllServe("patch.example.", cluster_.ServedSerial(-1, "patch.example.")));
   auto patched = cluster_.SetARecord("patch.example.", "new.patch.example.", "198.51.100.7");
   ASSERT_EQ(patched.status, 204) << patched.body;
   const uint32_t serial = cluster_.ServedSerial(-1, "patch.example.");
   EXPECT_GT(serial, 1u) << "SOA-EDIT-API INCREASE should bump the serial";
-  EXPECT_TRUE(cluster_.WaitAllServe("patch.example.", serial));
+  PDNSD_EXPECT_OK(cluster_.WaitAllServe("patch.example.", serial));
   for (auto& secondary : cluster_.secondaries) {
     EXPECT_EQ(DigShort(secondary->dns_address(), "new.patch.example.", "A"), "198.51.100.7");
   }
@@ -46,10 +48,11 @@ TEST_F(SyncTest, PatchReachesBothSecondaries) {
 
 TEST_F(SyncTest, DeleteRemovesZoneFromBothSecondaries) {
   ASSERT_EQ(cluster_.CreateZone("gone.example.", 5).status, 201);
-  ASSERT_TRUE(cluster_.WaitAllServe("gone.example.", cluster_.ServedSerial(-1, "gone.example.")));
+  PDNSD_ASSERT_OK(
+      cluster_.WaitAllServe("gone.example.", cluster_.ServedSerial(-1, "gone.example.")));
   auto deleted = cluster_.Proxy("DELETE", Cluster::ZonesPath("gone.example."));
   ASSERT_EQ(deleted.status, 204) << deleted.body;
-  EXPECT_TRUE(cluster_.WaitAllAbsent("gone.example."));
+  PDNSD_EXPECT_OK(cluster_.WaitAllAbsent("gone.example."));
   for (auto& secondary : cluster_.secondaries) {
     const std::string status =
         RunCommand("dig +norec +time=2 -p " + std::to_string(secondary->dns_address().port) + " @" +
@@ -65,7 +68,7 @@ TEST_F(SyncTest, Rfc2317ZoneWithSlashPropagates) {
       R"([{"name":"1.0/25.2.0.192.in-addr.arpa.","type":"PTR","ttl":60,"changetype":"REPLACE",
            "records":[{"content":"host.example.","disabled":false}]}])");
   ASSERT_EQ(created.status, 201) << created.body;
-  EXPECT_TRUE(cluster_.WaitAllServe(zone, cluster_.ServedSerial(-1, zone)));
+  PDNSD_EXPECT_OK(cluster_.WaitAllServe(zone, cluster_.ServedSerial(-1, zone)));
   for (auto& secondary : cluster_.secondaries) {
     EXPECT_EQ(DigShort(secondary->dns_address(), "1.0/25.2.0.192.in-addr.arpa.", "PTR"),
               "host.example.");
@@ -102,7 +105,7 @@ TEST(ProxyWriteConcurrency, ConcurrentPatchesToASqlitePrimaryAllSucceed) {
     EXPECT_EQ(failures[c], 0) << zone;
     const uint32_t serial = cluster.PrimarySerial(zone);
     EXPECT_EQ(serial, 2u + kPatches) << zone << ": one serial step per accepted PATCH";
-    EXPECT_TRUE(cluster.WaitAllServe(zone, serial));
+    PDNSD_EXPECT_OK(cluster.WaitAllServe(zone, serial));
     EXPECT_EQ(DigShort(cluster.secondaries[0]->dns_address(), "www." + zone, "A"),
               "10.0." + std::to_string(c) + "." + std::to_string(kPatches));
   }

@@ -12,6 +12,7 @@
 #include "dns/soa_query.h"
 #include "support/cluster.h"
 #include "support/processes.h"
+#include "support/status_assertions.h"
 
 namespace pdnsd::testing {
 namespace {

@@ -1,7 +1,5 @@
 #include "support/cluster.h"
 
-#include <gtest/gtest.h>
-#include <httplib.h>
 #include <prometheus/registry.h>
 
 #include <cmath>
@@ -361,27 +359,10 @@ std::string Cluster::proxy_url() const { return "https://" + proxy_address().ToS
 HttpResponse ProxyRequest(const HostPort& proxy, const std::string& api_key,
                           const std::string& method, const std::string& path,
                           const std::string& body) {
-  httplib::SSLClient client(proxy.host, proxy.port);
-  client.enable_server_certificate_verification(false);
-  client.set_read_timeout(60);
-  httplib::Request request;
-  request.method = method;
-  request.path = path;
-  request.headers = {{"X-API-Key", api_key}};
-  if (!body.empty()) {
-    request.body = body;
-    request.set_header("Content-Type", "application/json");
-  }
-  HttpResponse response;
-  auto result = client.send(request);
-  if (!result) {
-    response.error = httplib::to_string(result.error());
-    return response;
-  }
-  response.status = result->status;
-  response.body = result->body;
-  for (const auto& [name, value] : result->headers) response.headers.emplace_back(name, value);
-  return response;
+  HttpHeaders headers = {{"X-API-Key", api_key}};
+  if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
+  return HttpCall(method, "https://" + proxy.ToString() + path, headers, body,
+                  std::chrono::seconds(60));
 }
 
 HttpResponse Cluster::Proxy(const std::string& method, const std::string& path,
@@ -449,8 +430,8 @@ bool Cluster::SecondaryHasZone(int index, const std::string& zone) const {
   return response.status == 200;
 }
 
-::testing::AssertionResult Cluster::WaitAllServe(const std::string& zone, uint32_t serial,
-                                                 std::chrono::milliseconds timeout) {
+Status Cluster::WaitAllServe(const std::string& zone, uint32_t serial,
+                             std::chrono::milliseconds timeout) {
   std::vector<uint32_t> seen(secondaries.size());
   const bool ok = WaitFor(
       [&] {
@@ -462,15 +443,15 @@ bool Cluster::SecondaryHasZone(int index, const std::string& zone) const {
         return all;
       },
       timeout, std::chrono::milliseconds(10));
-  if (ok) return ::testing::AssertionSuccess();
-  auto failure = ::testing::AssertionFailure()
-                 << zone << " not served with serial " << serial << ":";
-  for (size_t i = 0; i < seen.size(); ++i) failure << " secondary" << i << "=" << seen[i];
-  return failure;
+  if (ok) return Status::Ok();
+  std::string failure = zone + " not served with serial " + std::to_string(serial) + ":";
+  for (size_t i = 0; i < seen.size(); ++i) {
+    failure += " secondary" + std::to_string(i) + "=" + std::to_string(seen[i]);
+  }
+  return Status::Timeout(failure);
 }
 
-::testing::AssertionResult Cluster::WaitAllAbsent(const std::string& zone,
-                                                  std::chrono::milliseconds timeout) {
+Status Cluster::WaitAllAbsent(const std::string& zone, std::chrono::milliseconds timeout) {
   const bool ok = WaitFor(
       [&] {
         for (size_t i = 0; i < secondaries.size(); ++i) {
@@ -480,8 +461,8 @@ bool Cluster::SecondaryHasZone(int index, const std::string& zone) const {
         return true;
       },
       timeout, std::chrono::milliseconds(20));
-  if (ok) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << zone << " is still present on a secondary";
+  if (ok) return Status::Ok();
+  return Status::Timeout(zone + " is still present on a secondary");
 }
 
 }  // namespace pdnsd::testing

@@ -9,8 +9,6 @@
 // Everything is stopped by the destructor, also when a test fails.
 #pragma once
 
-#include <gtest/gtest.h>
-
 #include <map>
 #include <memory>
 #include <mutex>
@@ -98,13 +96,12 @@ class Cluster {
   uint32_t ServedSerial(int index, const std::string& zone) const;
   // The serial the primary serves (SOA-EDIT-API bumps the requested one at creation).
   uint32_t PrimarySerial(const std::string& zone) const { return ServedSerial(-1, zone); }
-  // Waits until every secondary serves `zone` with `serial` (DNS). Returns what it saw.
-  ::testing::AssertionResult WaitAllServe(
-      const std::string& zone, uint32_t serial,
-      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Waits until every secondary serves `zone` with `serial` (DNS). Timeout says what it saw.
+  Status WaitAllServe(const std::string& zone, uint32_t serial,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // Waits until no secondary's API lists `zone` and none answers it authoritatively.
-  ::testing::AssertionResult WaitAllAbsent(
-      const std::string& zone, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  Status WaitAllAbsent(const std::string& zone,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(30));
   bool SecondaryHasZone(int index, const std::string& zone) const;
 
   const std::string& host() const { return options_.host; }

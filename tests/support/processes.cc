@@ -27,6 +27,10 @@
 #include <set>
 #include <sstream>
 
+#include <httplib.h>
+
+#include "dns/wire.h"
+
 extern char** environ;
 
 namespace pdnsd::testing {
@@ -36,132 +40,21 @@ using Clock = std::chrono::steady_clock;
 
 std::string ErrnoText(const std::string& what, int err) { return what + ": " + std::strerror(err); }
 
-// Numeric host (or "localhost") to a socket address.
-bool MakeSockaddr(const std::string& host, uint16_t port, sockaddr_storage* out, socklen_t* len) {
-  std::memset(out, 0, sizeof(*out));
-  const std::string h = host == "localhost" ? "127.0.0.1" : host;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(out);
-  if (inet_pton(AF_INET, h.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    *len = sizeof(sockaddr_in);
-    return true;
+// A connected TCP socket to `address` (the dns module's socket helpers), bounded by `deadline`.
+StatusOr<dnswire::UniqueFd> ConnectTcp(const HostPort& address, Clock::time_point deadline) {
+  auto resolved = dnswire::ResolveHostPort(address);
+  if (!resolved.ok()) return resolved.status();
+  auto fd = dnswire::NewSocket(resolved->family(), SOCK_STREAM);
+  if (!fd.ok()) return fd.status();
+  if (Status s = dnswire::ConnectTcp(fd->get(), *resolved, deadline); !s.ok()) {
+    return Status(s.code(), "connect to " + address.ToString() + ": " + s.message());
   }
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(out);
-  if (inet_pton(AF_INET6, h.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    *len = sizeof(sockaddr_in6);
-    return true;
-  }
-  return false;
-}
-
-int MillisUntil(Clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  return static_cast<int>(std::max<int64_t>(0, left.count()));
-}
-
-// A connected non-blocking TCP socket, or -1 with *error set.
-int ConnectTcp(const HostPort& address, Clock::time_point deadline, std::string* error) {
-  sockaddr_storage addr;
-  socklen_t len = 0;
-  if (!MakeSockaddr(address.host, address.port, &addr, &len)) {
-    *error = "not a numeric address: " + address.host;
-    return -1;
-  }
-  const int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) {
-    *error = ErrnoText("socket", errno);
-    return -1;
-  }
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
-    if (errno != EINPROGRESS) {
-      *error = ErrnoText("connect to " + address.ToString(), errno);
-      close(fd);
-      return -1;
-    }
-    pollfd pfd{fd, POLLOUT, 0};
-    const int n = poll(&pfd, 1, MillisUntil(deadline));
-    int so_error = 0;
-    socklen_t so_len = sizeof(so_error);
-    if (n <= 0) {
-      *error = "connect to " + address.ToString() + ": timed out";
-      close(fd);
-      return -1;
-    }
-    getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &so_len);
-    if (so_error != 0) {
-      *error = ErrnoText("connect to " + address.ToString(), so_error);
-      close(fd);
-      return -1;
-    }
-  }
-  return fd;
-}
-
-bool SendAll(int fd, const std::string& data, Clock::time_point deadline, std::string* error) {
-  size_t sent = 0;
-  while (sent < data.size()) {
-    const ssize_t n = send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-      *error = ErrnoText("send", errno);
-      return false;
-    }
-    pollfd pfd{fd, POLLOUT, 0};
-    if (poll(&pfd, 1, MillisUntil(deadline)) <= 0) {
-      *error = "send: timed out";
-      return false;
-    }
-  }
-  return true;
-}
-
-// Reads what is available into *buffer. Returns 1 on data, 0 on EOF, -1 on error/timeout.
-int ReadSome(int fd, std::string* buffer, Clock::time_point deadline, std::string* error) {
-  while (true) {
-    char chunk[16384];
-    const ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
-    if (n > 0) {
-      buffer->append(chunk, static_cast<size_t>(n));
-      return 1;
-    }
-    if (n == 0) return 0;
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-      *error = ErrnoText("recv", errno);
-      return -1;
-    }
-    pollfd pfd{fd, POLLIN, 0};
-    if (poll(&pfd, 1, MillisUntil(deadline)) <= 0) {
-      *error = "read: timed out";
-      return -1;
-    }
-  }
+  return std::move(*fd);
 }
 
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-// Decodes a chunked body. Returns false while it is incomplete.
-bool Dechunk(const std::string& raw, std::string* body) {
-  body->clear();
-  size_t pos = 0;
-  while (true) {
-    const size_t eol = raw.find("\r\n", pos);
-    if (eol == std::string::npos) return false;
-    const size_t size = std::strtoul(raw.substr(pos, eol - pos).c_str(), nullptr, 16);
-    pos = eol + 2;
-    if (size == 0) return true;  // trailers ignored
-    if (raw.size() < pos + size + 2) return false;
-    body->append(raw, pos, size);
-    pos += size + 2;
-  }
 }
 
 std::string ResolveExecutable(const std::string& name) {
@@ -230,43 +123,51 @@ std::string UrlHost(const std::string& host) {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-uint16_t FreePort(const std::string& host) {
+HeldPort::HeldPort(const std::string& host) {
   // The one piece of process-global state: ports handed out so far, so that two fixtures in one
   // test process never get the same port even if the first has not bound it yet.
   static std::mutex mutex;
   static std::set<uint16_t> handed_out;
 
+  const std::string numeric = host == "localhost" ? "127.0.0.1" : host;
   for (int attempt = 0; attempt < 500; ++attempt) {
-    sockaddr_storage addr;
-    socklen_t len = 0;
-    if (!MakeSockaddr(host, 0, &addr, &len)) {
-      std::fprintf(stderr, "FreePort: not a numeric address: %s\n", host.c_str());
+    auto address = dnswire::ResolveHostPort({numeric, 0});
+    if (!address.ok()) {
+      std::fprintf(stderr, "HeldPort: %s\n", address.status().ToString().c_str());
       std::abort();
     }
-    const int tcp = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (tcp < 0 || bind(tcp, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
-      std::fprintf(stderr, "FreePort: cannot bind TCP on %s: %s\n", host.c_str(),
+    auto tcp = dnswire::NewSocket(address->family(), SOCK_STREAM);
+    if (!tcp.ok() || bind(tcp->get(), address->get(), address->length) != 0) {
+      std::fprintf(stderr, "HeldPort: cannot bind TCP on %s: %s\n", host.c_str(),
                    std::strerror(errno));
       std::abort();
     }
-    sockaddr_storage bound;
-    socklen_t bound_len = sizeof(bound);
-    getsockname(tcp, reinterpret_cast<sockaddr*>(&bound), &bound_len);
-    const uint16_t port =
-        ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
-                                         : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
-    MakeSockaddr(host, port, &addr, &len);
-    const int udp = socket(addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    const bool udp_ok = udp >= 0 && bind(udp, reinterpret_cast<sockaddr*>(&addr), len) == 0;
-    if (udp >= 0) close(udp);
-    close(tcp);
-    if (!udp_ok) continue;
+    // Listening: a bound socket that does not listen does not stop a SO_REUSEADDR bind.
+    auto bound = dnswire::LocalAddress(tcp->get());
+    if (!bound.ok() || listen(tcp->get(), 8) != 0) continue;
+    address = dnswire::ResolveHostPort({numeric, bound->port});
+    auto udp = dnswire::NewSocket(address->family(), SOCK_DGRAM);
+    if (!udp.ok() || bind(udp->get(), address->get(), address->length) != 0) continue;
     std::lock_guard<std::mutex> lock(mutex);
-    if (handed_out.insert(port).second) return port;
+    if (!handed_out.insert(bound->port).second) continue;
+    port_ = bound->port;
+    tcp_ = tcp->Release();
+    udp_ = udp->Release();
+    return;
   }
-  std::fprintf(stderr, "FreePort: no free TCP+UDP port on %s\n", host.c_str());
+  std::fprintf(stderr, "HeldPort: no free TCP+UDP port on %s\n", host.c_str());
   std::abort();
 }
+
+HeldPort::~HeldPort() { Release(); }
+
+void HeldPort::Release() {
+  if (tcp_ >= 0) close(tcp_);
+  if (udp_ >= 0) close(udp_);
+  tcp_ = udp_ = -1;
+}
+
+uint16_t FreePort(const std::string& host) { return HeldPort(host).port(); }
 
 std::string ShellQuote(const std::string& arg) {
   std::string out = "'";
@@ -325,28 +226,31 @@ std::string TailOfFile(const std::string& path, int lines) {
 }
 
 bool TcpPortOpen(const HostPort& address) {
-  std::string error;
-  const int fd = ConnectTcp(address, Clock::now() + std::chrono::seconds(1), &error);
-  if (fd < 0) return false;
-  close(fd);
-  return true;
+  return ConnectTcp(address, Clock::now() + std::chrono::seconds(1)).ok();
 }
 
 StatusOr<std::string> ReadTcpGreeting(const HostPort& address, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
-  std::string error;
-  const int fd = ConnectTcp(address, deadline, &error);
-  if (fd < 0) return Status::Unavailable(error);
+  auto fd = ConnectTcp(address, deadline);
+  if (!fd.ok()) return Status::Unavailable(fd.status().message());
   std::string buffer;
   while (buffer.find('\n') == std::string::npos) {
-    const int r = ReadSome(fd, &buffer, deadline, &error);
-    if (r <= 0) {
-      close(fd);
-      return Status::Unavailable("no greeting from " + address.ToString() + ": " +
-                                 (r == 0 ? "connection closed" : error));
+    std::string error;
+    const dnswire::IoResult ready = dnswire::WaitReady(fd->get(), POLLIN, deadline, nullptr);
+    if (ready != dnswire::IoResult::kOk) {
+      error = dnswire::IoStatus(ready, "reading").ToString();
+    } else {
+      char chunk[4096];
+      const ssize_t n = recv(fd->get(), chunk, sizeof(chunk), 0);
+      if (n > 0) {
+        buffer.append(chunk, static_cast<size_t>(n));
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
+      error = n == 0 ? "connection closed" : ErrnoText("recv", errno);
     }
+    return Status::Unavailable("no greeting from " + address.ToString() + ": " + error);
   }
-  close(fd);
   std::string line = buffer.substr(0, buffer.find('\n'));
   if (!line.empty() && line.back() == '\r') line.pop_back();
   return line;
@@ -360,90 +264,27 @@ HttpResponse HttpCall(const std::string& method, const std::string& url, const H
     response.error = parsed.status().ToString();
     return response;
   }
-  if (parsed->scheme != "http") {
-    response.error = "HttpCall supports plain http only: " + url;
+  httplib::Client client(parsed->Origin());
+  // Test servers (the api-proxy) have self-signed certificates.
+  client.enable_server_certificate_verification(false);
+  const auto seconds = timeout.count() / 1000;
+  const auto micros = (timeout.count() % 1000) * 1000;
+  client.set_connection_timeout(seconds, micros);
+  client.set_read_timeout(seconds, micros);
+  client.set_write_timeout(seconds, micros);
+  httplib::Request request;
+  request.method = method;
+  request.path = parsed->path.empty() ? "/" : parsed->path;
+  for (const auto& [name, value] : headers) request.headers.emplace(name, value);
+  request.body = body;
+  httplib::Result result = client.send(request);
+  if (!result) {
+    response.error = httplib::to_string(result.error());
     return response;
   }
-  const auto deadline = Clock::now() + timeout;
-  const int fd = ConnectTcp(parsed->host_port, deadline, &response.error);
-  if (fd < 0) return response;
-
-  std::string request = method + " " + (parsed->path.empty() ? "/" : parsed->path) +
-                        " HTTP/1.1\r\nHost: " + parsed->host_port.ToString() +
-                        "\r\nConnection: close\r\n";
-  bool has_length = false;
-  for (const auto& [name, value] : headers) {
-    if (Lower(name) == "content-length") has_length = true;
-    request += name + ": " + value + "\r\n";
-  }
-  if (!has_length && (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH")) {
-    request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  }
-  request += "\r\n" + body;
-  if (!SendAll(fd, request, deadline, &response.error)) {
-    close(fd);
-    return response;
-  }
-
-  std::string raw;
-  size_t header_end = std::string::npos;
-  std::optional<size_t> content_length;
-  bool chunked = false;
-  while (true) {
-    if (header_end == std::string::npos) {
-      header_end = raw.find("\r\n\r\n");
-      if (header_end != std::string::npos) {
-        std::istringstream lines(raw.substr(0, header_end));
-        std::string line;
-        std::getline(lines, line);
-        // "HTTP/1.1 200 OK"
-        const size_t space = line.find(' ');
-        if (space != std::string::npos) response.status = std::atoi(line.c_str() + space + 1);
-        while (std::getline(lines, line)) {
-          if (!line.empty() && line.back() == '\r') line.pop_back();
-          const size_t colon = line.find(':');
-          if (colon == std::string::npos) continue;
-          std::string name = line.substr(0, colon);
-          std::string value = line.substr(colon + 1);
-          value.erase(0, value.find_first_not_of(" \t"));
-          if (Lower(name) == "content-length")
-            content_length = std::strtoull(value.c_str(), nullptr, 10);
-          if (Lower(name) == "transfer-encoding" &&
-              Lower(value).find("chunked") != std::string::npos) {
-            chunked = true;
-          }
-          response.headers.emplace_back(std::move(name), std::move(value));
-        }
-      }
-    }
-    if (header_end != std::string::npos) {
-      const std::string payload = raw.substr(header_end + 4);
-      if (chunked && Dechunk(payload, &response.body)) break;
-      if (!chunked && content_length && payload.size() >= *content_length) {
-        response.body = payload.substr(0, *content_length);
-        break;
-      }
-      if (method == "HEAD" || response.status == 204 || response.status == 304) break;
-    }
-    std::string error;
-    const int r = ReadSome(fd, &raw, deadline, &error);
-    if (r == 0) {
-      if (header_end == std::string::npos) {
-        response.status = 0;
-        response.error = "connection closed before a complete HTTP header";
-      } else if (!chunked) {
-        response.body = raw.substr(header_end + 4);
-      }
-      break;
-    }
-    if (r < 0) {
-      response.status = 0;
-      response.body.clear();
-      response.error = error;
-      break;
-    }
-  }
-  close(fd);
+  response.status = result->status;
+  response.body = result->body;
+  for (const auto& [name, value] : result->headers) response.headers.emplace_back(name, value);
   return response;
 }
 

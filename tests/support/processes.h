@@ -2,7 +2,8 @@
 //
 // Everything here is for tests only. Each server gets free loopback ports and its own temporary
 // directory; every wait is bounded (kStartTimeout) and failures come back as a Status whose
-// message includes the tail of the process log, so a test can simply write
+// message includes the tail of the process log, so a test can simply write (PDNSD_ASSERT_OK is in
+// support/status_assertions.h)
 //
 //   pdnsd::testing::NatsServer nats;
 //   PDNSD_ASSERT_OK(nats.Start(NatsOptions().WithJetStream()));
@@ -30,19 +31,6 @@
 #include "core/net.h"
 #include "core/status.h"
 
-// Assertions for a pdnsd::Status (or anything with ok() and ToString()) in GoogleTest code.
-// The macros expand at the call site, so this header does not depend on GoogleTest itself.
-#define PDNSD_ASSERT_OK(expr)                                    \
-  do {                                                           \
-    const auto& pdnsd_status_ = (expr);                          \
-    ASSERT_TRUE(pdnsd_status_.ok()) << pdnsd_status_.ToString(); \
-  } while (0)
-#define PDNSD_EXPECT_OK(expr)                                    \
-  do {                                                           \
-    const auto& pdnsd_status_ = (expr);                          \
-    EXPECT_TRUE(pdnsd_status_.ok()) << pdnsd_status_.ToString(); \
-  } while (0)
-
 namespace pdnsd::testing {
 
 // The bound for every wait in these fixtures (server start, port open, API ready).
@@ -51,10 +39,31 @@ inline constexpr std::chrono::milliseconds kStartTimeout{20000};
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-// A port on `host` that is free for both TCP and UDP right now. Never hands out the same port
-// twice in one process (the only process-global state in this library: a mutex-guarded set of
-// ports handed out so far). Another process may still take it before use; the servers below
-// retry with new ports when their first start fails with auto-chosen ports.
+// A port on `host` held (a listening TCP and a bound UDP socket, no socket options) until
+// Release() or destruction: nothing else can bind it meanwhile, e.g. a server's port that
+// another server's config names before it starts, or "a port in use by another program".
+// Never hands out the same port twice in one process (the only process-global state in this
+// library: a mutex-guarded set of ports handed out so far). Aborts when no port is free.
+class HeldPort {
+ public:
+  explicit HeldPort(const std::string& host = "127.0.0.1");
+  ~HeldPort();
+  HeldPort(const HeldPort&) = delete;
+  HeldPort& operator=(const HeldPort&) = delete;
+
+  uint16_t port() const { return port_; }
+  // Closes the sockets: the port is free for its user (another process may still take it).
+  void Release();
+
+ private:
+  uint16_t port_ = 0;
+  int tcp_ = -1;
+  int udp_ = -1;
+};
+
+// A HeldPort released at once: free for both TCP and UDP right now. Another process may still
+// take it before use; the servers below retry with new ports when their first start fails
+// with auto-chosen ports.
 uint16_t FreePort(const std::string& host = "127.0.0.1");
 
 // Quotes `arg` for /bin/sh: 'it'\''s'.
@@ -101,19 +110,21 @@ StatusOr<std::string> ReadTcpGreeting(const HostPort& address,
                                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 // ---------------------------------------------------------------------------------------------
-// Plain HTTP/1.1 client for loopback test servers (no TLS, one request per connection).
+// The harness's one HTTP client: cpp-httplib, as the product's own clients
+// (src/pdns/api_client.cc).
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpResponse {
   int status = 0;    // 0: no HTTP answer at all, see `error`
-  std::string body;  // de-chunked
+  std::string body;  // de-chunked, decompressed
   HttpHeaders headers;
   std::string error;  // transport error when status == 0
 };
 
-// `url` is "http://host:port/path?query" (IPv6 hosts in brackets). A body is sent with
-// Content-Length; add a Content-Type header yourself (none is defaulted).
+// `url` is "http(s)://host:port/path?query" (IPv6 hosts in brackets); https does not verify the
+// certificate (test servers have self-signed ones). One request per call. A body gets
+// Content-Length; add a Content-Type header yourself (cpp-httplib defaults to text/plain).
 HttpResponse HttpCall(const std::string& method, const std::string& url,
                       const HttpHeaders& headers = {}, const std::string& body = "",
                       std::chrono::milliseconds timeout = std::chrono::seconds(10));

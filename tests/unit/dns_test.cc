@@ -2,12 +2,8 @@
 // (QuerySoaSerial, TransferZone), by dig as an independent client and by a real PowerDNS
 // secondary (pdns_server + sqlite3) that transfers zones from the ZoneServer.
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,8 +11,6 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -41,6 +35,8 @@
 #include "dns/wire.h"
 #include "dns/zone_server.h"
 #include "model/zone_name.h"
+#include "support/processes.h"
+#include "support/raw_client.h"
 
 namespace pdnsd {
 namespace {
@@ -178,20 +174,10 @@ std::vector<std::string> BigZone(const std::string& zone, uint32_t serial, int c
 // ---------------------------------------------------------------------------------------
 // Small helpers: commands, raw sockets, queries
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;
-};
-
-CommandResult Run(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+// stdout and stderr of a shell command.
+testing::CommandResult Run(const std::string& command) {
+  testing::CommandResult result;
+  result.output = testing::RunCommand(command + " 2>&1", &result.exit_code);
   return result;
 }
 
@@ -212,55 +198,11 @@ std::string DigStatus(const std::string& output) {
   return "";
 }
 
-// A blocking socket connected to `server` with a 5 s receive timeout; -1 on failure.
-int ConnectRaw(const HostPort& server, int type = SOCK_STREAM) {
-  auto address = dnswire::ResolveHostPort(server);
-  if (!address.ok()) return -1;
-  const int fd = socket(address->family(), type | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (connect(fd, address->get(), address->length) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-bool SendBytes(int fd, const std::string& data) {
-  return send(fd, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
-}
-
-std::string Framed(const std::string& message) {
-  std::string framed;
-  framed += static_cast<char>(message.size() >> 8);
-  framed += static_cast<char>(message.size() & 0xff);
-  return framed + message;
-}
-
-// One length-prefixed message; nullopt on EOF, error or timeout.
-std::optional<std::string> RecvFramed(int fd) {
-  auto recv_exact = [fd](char* buffer, size_t length) {
-    size_t done = 0;
-    while (done < length) {
-      const ssize_t n = recv(fd, buffer + done, length - done, 0);
-      if (n <= 0) return false;
-      done += static_cast<size_t>(n);
-    }
-    return true;
-  };
-  unsigned char prefix[2];
-  if (!recv_exact(reinterpret_cast<char*>(prefix), 2)) return std::nullopt;
-  std::string message((prefix[0] << 8) | prefix[1], '\0');
-  if (!recv_exact(message.data(), message.size())) return std::nullopt;
-  return message;
-}
-
-// True when the peer closed the connection (recv returns 0) within the receive timeout.
-bool PeerClosed(int fd) {
-  char byte;
-  return recv(fd, &byte, 1, 0) == 0;
-}
+using testing::ConnectRaw;
+using testing::Framed;
+using testing::PeerClosed;
+using testing::RecvFramed;
+using testing::SendBytes;
 
 std::string QueryWire(const std::string& zone, ldns_rr_type type, uint16_t* id = nullptr) {
   auto query = dnswire::NewQuery(zone, type);
@@ -271,26 +213,6 @@ std::string QueryWire(const std::string& zone, ldns_rr_type type, uint16_t* id =
 
 dnswire::PktPtr Parse(const std::string& wire) {
   return dnswire::WireToPacket(reinterpret_cast<const uint8_t*>(wire.data()), wire.size());
-}
-
-// A free port on 127.0.0.1 for both TCP and UDP (released again; tiny race accepted).
-uint16_t FreePort() {
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    const int tcp = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
-    bind(tcp, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    socklen_t length = sizeof address;
-    getsockname(tcp, reinterpret_cast<sockaddr*>(&address), &length);
-    const int udp = socket(AF_INET, SOCK_DGRAM, 0);
-    const bool udp_ok = bind(udp, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-    close(udp);
-    close(tcp);
-    if (udp_ok) return ntohs(address.sin_port);
-  }
-  return 0;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -779,29 +701,9 @@ TEST(ZoneServerIpv6Test, ServesOnLoopbackV6) {
 // Clients against peers that misbehave
 
 TEST(DnsClientTest, TimeoutWhenNobodyAnswers) {
-  // A UDP socket that never reads and a TCP listener that never accepts, on one port. The TCP
-  // side of a port the kernel picked for UDP may be taken: try a few.
-  int udp = -1;
-  int tcp = -1;
-  sockaddr_in address{};
-  for (int attempt = 0; attempt < 20 && tcp < 0; ++attempt) {
-    udp = socket(AF_INET, SOCK_DGRAM, 0);
-    address = {};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(bind(udp, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-    socklen_t length = sizeof address;
-    getsockname(udp, reinterpret_cast<sockaddr*>(&address), &length);
-    tcp = socket(AF_INET, SOCK_STREAM, 0);
-    if (bind(tcp, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-      close(tcp);
-      close(udp);
-      tcp = -1;
-    }
-  }
-  ASSERT_GE(tcp, 0) << "no port free for both UDP and TCP";
-  ASSERT_EQ(listen(tcp, 4), 0);
-  const HostPort peer{"127.0.0.1", ntohs(address.sin_port)};
+  // A UDP socket that never reads and a TCP listener that never accepts, on one port.
+  const testing::HeldPort silent;
+  const HostPort peer{"127.0.0.1", silent.port()};
 
   auto start = Clock::now();
   auto serial = QuerySoaSerial(peer, "example.test.", 400ms);
@@ -815,12 +717,10 @@ TEST(DnsClientTest, TimeoutWhenNobodyAnswers) {
   took = Clock::now() - start;
   EXPECT_EQ(transfer.status().code(), StatusCode::kTimeout) << transfer.status().ToString();
   EXPECT_LT(took, 5s) << "the timeout was not kept";
-  close(udp);
-  close(tcp);
 }
 
 TEST(DnsClientTest, UnavailableWhenNothingListens) {
-  const HostPort peer{"127.0.0.1", FreePort()};
+  const HostPort peer{"127.0.0.1", testing::FreePort()};
   auto transfer = TransferZone(peer, "example.test.", 1000ms);
   EXPECT_EQ(transfer.status().code(), StatusCode::kUnavailable) << transfer.status().ToString();
   auto serial = QuerySoaSerial(peer, "example.test.", 1000ms);
@@ -979,133 +879,16 @@ TEST(DnsClientTest, AxfrZoneDataKeepsTheClosingSoa) {
 // ---------------------------------------------------------------------------------------
 // A real PowerDNS secondary transfers zones from the ZoneServer.
 
-// pdns_server in a temp dir on free loopback ports; killed and cleaned up on destruction.
-class PdnsSecondary {
- public:
-  PdnsSecondary() = default;
-  ~PdnsSecondary() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      const auto deadline = Clock::now() + 5s;
-      int status = 0;
-      while (waitpid(pid_, &status, WNOHANG) == 0) {
-        if (Clock::now() > deadline) {
-          kill(pid_, SIGKILL);
-          waitpid(pid_, &status, 0);
-          break;
-        }
-        std::this_thread::sleep_for(20ms);
-      }
-    }
-    if (!dir_.empty()) {
-      std::error_code ignored;
-      std::filesystem::remove_all(dir_, ignored);
-    }
+// A PowerDNS secondary as the harness starts it (tests/support/processes.h), with its caches off
+// and one thread per role.
+testing::PdnsOptions SecondaryOptions() {
+  testing::PdnsOptions options = testing::PdnsOptions().WithName("dns-test").Secondary();
+  for (const char* line : {"cache-ttl=0", "query-cache-ttl=0", "negquery-cache-ttl=0",
+                           "distributor-threads=1", "receiver-threads=1"}) {
+    options.WithConfig(line);
   }
-  PdnsSecondary(const PdnsSecondary&) = delete;
-  PdnsSecondary& operator=(const PdnsSecondary&) = delete;
-
-  // Starts pdns_server and waits for its API. Empty string on success, else an error.
-  std::string Start() {
-    char templ[] = "/tmp/dns_test_pdns.XXXXXX";
-    if (mkdtemp(templ) == nullptr) return "mkdtemp failed";
-    dir_ = templ;
-    const std::string db = dir_ + "/pdns.sqlite3";
-    const auto schema =
-        Run("sqlite3 " + db + " < /usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql");
-    if (schema.exit_code != 0) return "sqlite3: " + schema.output;
-    dns_ = HostPort{"127.0.0.1", FreePort()};
-    web_port_ = FreePort();
-    while (web_port_ == dns_.port) web_port_ = FreePort();
-    std::ofstream conf(dir_ + "/pdns.conf");
-    conf << "launch=gsqlite3\n"
-         << "gsqlite3-database=" << db << "\n"
-         << "local-address=127.0.0.1\n"
-         << "local-port=" << dns_.port << "\n"
-         << "socket-dir=" << dir_ << "\n"
-         << "security-poll-suffix=\n"
-         << "secondary=yes\n"
-         << "api=yes\n"
-         << "api-key=" << kApiKey << "\n"
-         << "webserver=yes\n"
-         << "webserver-address=127.0.0.1\n"
-         << "webserver-port=" << web_port_ << "\n"
-         << "webserver-allow-from=127.0.0.0/8\n"
-         << "cache-ttl=0\nquery-cache-ttl=0\nnegquery-cache-ttl=0\n"
-         << "distributor-threads=1\nreceiver-threads=1\n"
-         << "loglevel=6\n";
-    conf.close();
-    log_ = dir_ + "/pdns.log";
-
-    const std::string config_dir = "--config-dir=" + dir_;
-    const std::vector<std::string> args = {"/usr/sbin/pdns_server", config_dir, "--daemon=no",
-                                           "--guardian=no", "--disable-syslog"};
-    std::vector<char*> argv;
-    for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    const int log_fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (log_fd < 0) return "cannot open the log";
-    const pid_t parent = getpid();
-    pid_ = fork();
-    if (pid_ < 0) {
-      close(log_fd);
-      return "fork failed";
-    }
-    if (pid_ == 0) {
-      // Only async-signal-safe calls from here on.
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(127);
-      dup2(log_fd, STDOUT_FILENO);
-      dup2(log_fd, STDERR_FILENO);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(log_fd);
-    const auto deadline = Clock::now() + 20s;
-    while (Clock::now() < deadline) {
-      if (Api("GET", "/api/v1/servers/localhost", "") == 200) return "";
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return "pdns_server exited: " + Log();
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    return "the PowerDNS API did not come up: " + Log();
-  }
-
-  // An API call; returns the HTTP status (0 on failure); the body goes to *body.
-  int Api(const std::string& method, const std::string& path, const std::string& json,
-          std::string* body = nullptr) {
-    std::string command = "curl -s -m 10 -o - -w '\\n%{http_code}' -X " + method +
-                          " -H 'X-API-Key: " + kApiKey + "' ";
-    if (!json.empty()) command += "-H 'Content-Type: application/json' --data '" + json + "' ";
-    command += "'http://127.0.0.1:" + std::to_string(web_port_) + path + "'";
-    const auto result = Run(command);
-    const size_t newline = result.output.rfind('\n');
-    if (newline == std::string::npos) return 0;
-    if (body != nullptr) *body = result.output.substr(0, newline);
-    return std::atoi(result.output.c_str() + newline + 1);
-  }
-
-  std::string Log() const {
-    std::ifstream in(log_);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-
-  const HostPort& dns() const { return dns_; }
-
-  static constexpr char kApiKey[] = "dns-test-key";
-
- private:
-  std::string dir_;
-  std::string log_;
-  HostPort dns_;
-  uint16_t web_port_ = 0;
-  pid_t pid_ = -1;
-};
+  return options;
+}
 
 // Polls dig against `server` until it serves `serial` for `zone` (within `wait`).
 bool WaitForServedSerial(const HostPort& server, const std::string& zone, uint32_t serial,
@@ -1123,9 +906,8 @@ bool WaitForServedSerial(const HostPort& server, const std::string& zone, uint32
 }
 
 TEST(PowerDnsSecondaryTest, TransfersZonesFromTheZoneServer) {
-  if (!HaveCommand("/usr/sbin/pdns_server") || !HaveCommand("sqlite3") || !HaveCommand("curl") ||
-      !HaveCommand("dig")) {
-    GTEST_SKIP() << "pdns_server, sqlite3, curl or dig missing";
+  if (!HaveCommand("/usr/sbin/pdns_server") || !HaveCommand("sqlite3") || !HaveCommand("dig")) {
+    GTEST_SKIP() << "pdns_server, sqlite3 or dig missing";
   }
   FakeSource source;
   FakeObserver observer;
@@ -1138,9 +920,9 @@ TEST(PowerDnsSecondaryTest, TransfersZonesFromTheZoneServer) {
                     MakeTestLogger("zone-server-pdns"));
   ASSERT_TRUE(server.Start().ok());
 
-  PdnsSecondary pdns;
-  const std::string error = pdns.Start();
-  ASSERT_EQ(error, "");
+  testing::PdnsServer pdns;
+  const Status started = pdns.Start(SecondaryOptions());
+  ASSERT_TRUE(started.ok()) << started.ToString();
   const std::string master = "\"" + server.address().ToString() + "\"";
 
   struct Case {
@@ -1151,33 +933,30 @@ TEST(PowerDnsSecondaryTest, TransfersZonesFromTheZoneServer) {
        {Case{"example.test.", 2024010101}, Case{kRfc2317Zone, 1000}, Case{"closing.test.", 77}}) {
     SCOPED_TRACE(c.zone);
     const std::string id = ZoneNameToApiId(c.zone);
-    std::string body;
-    ASSERT_EQ(
+    const testing::HttpResponse created =
         pdns.Api("POST", "/api/v1/servers/localhost/zones",
-                 "{\"name\":\"" + c.zone + "\",\"kind\":\"Slave\",\"masters\":[" + master + "]}",
-                 &body),
-        201)
-        << body;
-    ASSERT_EQ(
-        pdns.Api("PUT", "/api/v1/servers/localhost/zones/" + id + "/axfr-retrieve", "", &body), 200)
-        << body;
-    EXPECT_TRUE(WaitForServedSerial(pdns.dns(), c.zone, c.serial, 10s)) << pdns.Log();
+                 "{\"name\":\"" + c.zone + "\",\"kind\":\"Slave\",\"masters\":[" + master + "]}");
+    ASSERT_EQ(created.status, 201) << created.error << created.body;
+    const testing::HttpResponse retrieved =
+        pdns.Api("PUT", "/api/v1/servers/localhost/zones/" + id + "/axfr-retrieve");
+    ASSERT_EQ(retrieved.status, 200) << retrieved.error << retrieved.body;
+    EXPECT_TRUE(WaitForServedSerial(pdns.dns_address(), c.zone, c.serial, 10s)) << pdns.LogTail();
     EXPECT_TRUE(observer.WaitForTransfer(c.zone, c.serial, 2s));
   }
-  EXPECT_EQ(Dig(pdns.dns(), "+short www.example.test. A"), "192.0.2.1\n");
-  EXPECT_EQ(Dig(pdns.dns(), std::string("+short 2995.") + kRfc2317Zone + " TXT"),
+  EXPECT_EQ(Dig(pdns.dns_address(), "+short www.example.test. A"), "192.0.2.1\n");
+  EXPECT_EQ(Dig(pdns.dns_address(), std::string("+short 2995.") + kRfc2317Zone + " TXT"),
             "\"record number 2995\"\n");
 
   // A new serial at the source reaches the secondary with the next retrieval.
   source.SetZone(kRfc2317Zone, BigZone(kRfc2317Zone, 1001, 3100));
-  ASSERT_EQ(pdns.Api("PUT",
-                     "/api/v1/servers/localhost/zones/" + ZoneNameToApiId(kRfc2317Zone) +
-                         "/axfr-retrieve",
-                     ""),
+  ASSERT_EQ(pdns.Api("PUT", "/api/v1/servers/localhost/zones/" + ZoneNameToApiId(kRfc2317Zone) +
+                                "/axfr-retrieve")
+                .status,
             200);
-  EXPECT_TRUE(WaitForServedSerial(pdns.dns(), kRfc2317Zone, 1001, 10s)) << pdns.Log();
+  EXPECT_TRUE(WaitForServedSerial(pdns.dns_address(), kRfc2317Zone, 1001, 10s)) << pdns.LogTail();
   EXPECT_TRUE(observer.WaitForTransfer(kRfc2317Zone, 1001, 2s));
-  EXPECT_EQ(Dig(pdns.dns(), std::string("+short 3050.") + kRfc2317Zone + " A"), "192.0.2.50\n");
+  EXPECT_EQ(Dig(pdns.dns_address(), std::string("+short 3050.") + kRfc2317Zone + " A"),
+            "192.0.2.50\n");
   std::cerr << "PowerDNS asked: soa " << observer.queries("soa/ok") << ", axfr "
             << observer.queries("axfr/ok") << ", refused " << observer.queries("*/refused") << "\n";
 }

@@ -1,0 +1,53 @@
+#include "support/raw_client.h"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "dns/wire.h"
+
+namespace pdnsd::testing {
+
+int ConnectRaw(const HostPort& server, int type) {
+  auto address = dnswire::ResolveHostPort(server);
+  if (!address.ok()) return -1;
+  const int fd = socket(address->family(), type | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (connect(fd, address->get(), address->length) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool SendBytes(int fd, const std::string& data) {
+  return send(fd, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
+}
+
+std::string Framed(const std::string& message) {
+  std::string framed;
+  framed += static_cast<char>(message.size() >> 8);
+  framed += static_cast<char>(message.size() & 0xff);
+  return framed + message;
+}
+
+std::optional<std::string> RecvFramed(int fd) {
+  const auto deadline = dnswire::Clock::now() + std::chrono::seconds(5);
+  std::string message;
+  if (dnswire::ReadTcpMessage(fd, deadline, deadline, nullptr, &message) !=
+      dnswire::IoResult::kOk) {
+    return std::nullopt;
+  }
+  return message;
+}
+
+bool PeerClosed(int fd) {
+  char byte;
+  return recv(fd, &byte, 1, 0) == 0;
+}
+
+}  // namespace pdnsd::testing

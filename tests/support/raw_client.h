@@ -1,0 +1,31 @@
+// Raw sockets for tests that act as a hostile or slow client: malformed or partial messages,
+// idle connections, a half-sent length prefix. Well-formed DNS and HTTP go through the
+// product's clients (dns/soa_query.h, dns/axfr_client.h) and HttpCall (support/processes.h).
+#pragma once
+
+#include <sys/socket.h>
+
+#include <optional>
+#include <string>
+
+#include "core/net.h"
+
+namespace pdnsd::testing {
+
+// A blocking socket (SOCK_STREAM or SOCK_DGRAM) connected to `server`, with a 5 s receive
+// timeout; -1 on failure. The caller closes it.
+int ConnectRaw(const HostPort& server, int type = SOCK_STREAM);
+
+// Sends all of `data` in one send(); false when fewer bytes went out.
+bool SendBytes(int fd, const std::string& data);
+
+// `message` behind its two-octet length prefix (RFC 1035 4.2.2), to be sent as is or cut short.
+std::string Framed(const std::string& message);
+
+// One length-prefixed message (dnswire::ReadTcpMessage, 5 s); nullopt on EOF, error or timeout.
+std::optional<std::string> RecvFramed(int fd);
+
+// True when the peer closed the connection (recv returns 0) within the receive timeout.
+bool PeerClosed(int fd);
+
+}  // namespace pdnsd::testing

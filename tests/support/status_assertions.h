@@ -1,0 +1,18 @@
+// GoogleTest assertions for a pdnsd::Status (or anything with ok() and ToString()):
+//   PDNSD_ASSERT_OK(nats.Start(NatsOptions()));
+// The only GoogleTest part of tests/support: the launchers and the cluster do not depend on it,
+// so that the benchmark (bench/) links them without GoogleTest.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#define PDNSD_ASSERT_OK(expr)                                    \
+  do {                                                           \
+    const auto& pdnsd_status_ = (expr);                          \
+    ASSERT_TRUE(pdnsd_status_.ok()) << pdnsd_status_.ToString(); \
+  } while (0)
+#define PDNSD_EXPECT_OK(expr)                                    \
+  do {                                                           \
+    const auto& pdnsd_status_ = (expr);                          \
+    EXPECT_TRUE(pdnsd_status_.ok()) << pdnsd_status_.ToString(); \
+  } while (0)
