@@ -295,8 +295,7 @@ void SecondarySyncer::WorkerLoop() {
         std::lock_guard lock(retry_mutex_);
         attempt = ++failures_[*zone];
       }
-      const auto backoff = std::min<std::chrono::milliseconds>(
-          std::chrono::milliseconds(100) * (1 << std::min(attempt - 1, 16)), config_.retry_max);
+      const auto backoff = RetryBackoff(attempt, config_.retry_max);
       logger_->warn("sync of {} failed (attempt {}): {}; retrying in {} ms", *zone, attempt,
                     status.message(), backoff.count());
       queue_.Mark(*zone, backoff);
@@ -307,37 +306,66 @@ void SecondarySyncer::WorkerLoop() {
 }
 
 Status SecondarySyncer::Reconcile(const std::string& zone) {
-  const bool announced_new = TakeAnnouncedNew(zone);
-  auto soa = FetchZone(zone, true);
-  if (!soa.ok()) return OnNoZoneData(zone, soa.status());
-  // The SOA only tells that the primary has the zone. Its serial is not used to decide
-  // anything: the primary's packet cache can serve an old SOA for a while, while the AXFR the
-  // endpoint serves is always current. axfr-retrieve transfers whatever the primary serves, a
-  // lower serial too (a zone deleted and created anew), so no serial comparison is needed.
+  ReconcileFacts facts;
+  facts.announced_new = TakeAnnouncedNew(zone);
+  Status keep;  // kKeepAndRetry: why the zone is kept
+  if (auto soa = FetchZone(zone, true); soa.ok()) {
+    facts.primary = AbsenceVerdict::kPresent;
+  } else {
+    facts.primary = AskAbsenceRule(zone, soa.status(), &keep);
+  }
   const std::vector<std::string> masters = {MasterAddress()};
-  PdnsZone local_before;
+  PdnsZone local_before;  // the zone as the look-up found it
   bool created = false;
-  if (announced_new) {
-    // Announced by an add event: create without asking first. AlreadyExists (it was there
-    // after all) goes on as for any existing zone.
-    const Status s = powerdns_.CreateSecondaryZone(zone, masters);
-    if (!s.ok() && s.code() != StatusCode::kAlreadyExists) return s;
-    created = s.ok();
-  }
-  if (!created) {
-    auto local = powerdns_.GetZone(zone);
-    if (!local.ok() && local.status().code() != StatusCode::kNotFound) return local.status();
-    if (!local.ok()) {
-      if (Status s = powerdns_.CreateSecondaryZone(zone, masters); !s.ok()) return s;
-      created = true;
-    } else {
-      local_before = *local;
-      if (local->kind != "Slave" || local->masters != masters) {
-        if (Status s = powerdns_.SetMasters(zone, masters); !s.ok()) return s;
+  for (;;) {
+    const ReconcilePlan plan = PlanReconcile(facts, masters);
+    switch (plan.action) {
+      case ReconcileAction::kLookUp: {
+        auto local = powerdns_.GetZone(zone);
+        if (!local.ok() && local.status().code() != StatusCode::kNotFound) return local.status();
+        if (local.ok()) {
+          local_before = *local;
+          facts.local = {LocalZoneFacts::Presence::kPresent, local->kind, local->masters};
+        } else {
+          facts.local = {LocalZoneFacts::Presence::kAbsent, "", {}};
+        }
+        continue;
       }
+      case ReconcileAction::kCreate: {
+        const Status s = powerdns_.CreateSecondaryZone(zone, plan.masters);
+        if (!s.ok() && plan.create_unasked && s.code() == StatusCode::kAlreadyExists) {
+          // Announced as new but there after all: go on as for any existing zone.
+          facts.local = {LocalZoneFacts::Presence::kExists, "", {}};
+          continue;
+        }
+        if (!s.ok()) return s;
+        created = true;
+        logger_->info("{}: created as secondary of {}", zone, plan.masters.front());
+        facts.local = {LocalZoneFacts::Presence::kPresent, "Slave", plan.masters};
+        continue;
+      }
+      case ReconcileAction::kRepoint:
+        if (Status s = powerdns_.SetMasters(zone, plan.masters); !s.ok()) return s;
+        facts.local = {LocalZoneFacts::Presence::kPresent, "Slave", plan.masters};
+        continue;
+      case ReconcileAction::kRetrieve:
+        break;
+      case ReconcileAction::kDelete:
+        if (Status s = powerdns_.DeleteZone(zone); !s.ok() && s.code() != StatusCode::kNotFound) {
+          return s;
+        }
+        if (Status s = powerdns_.FlushCache(zone); !s.ok()) return s;
+        logger_->info("{}: deleted (the primary no longer has it)", zone);
+        absence_.SetSilences(zone, 0);
+        return Status::Ok();
+      case ReconcileAction::kNothing:
+        absence_.SetSilences(zone, 0);
+        return Status::Ok();
+      case ReconcileAction::kKeepAndRetry:
+        return keep;
     }
+    break;
   }
-  if (created) logger_->info("{}: created as secondary of {}", zone, masters.front());
   std::optional<ZoneDnssecState> dnssec_before;
   if (!created) dnssec_before = ZoneDnssecState{local_before.dnssec, local_before.nsec3param};
 
@@ -493,7 +521,8 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
   }
 }
 
-Status SecondarySyncer::OnNoZoneData(const std::string& zone, const Status& why) {
+AbsenceVerdict SecondarySyncer::AskAbsenceRule(const std::string& zone, const Status& why,
+                                               Status* keep) {
   const ZoneReply reply = ClassifyZoneReply(why);
   ControlReply control = ControlReply::kNone;
   std::string control_zone;
@@ -508,24 +537,27 @@ Status SecondarySyncer::OnNoZoneData(const std::string& zone, const Status& why)
             "primary no longer has it",
             zone, decision.silences, control_zone);
       }
-      if (Status s = RemoveLocalZone(zone); !s.ok()) return s;
-      absence_.SetSilences(zone, 0);
-      return Status::Ok();
+      break;
     case AbsenceVerdict::kSuspected:
-      return Status::Unavailable(fmt::format(
+      *keep = Status::Unavailable(fmt::format(
           "no reply for it while the zone provider answers for {} ({} of {} before it counts as "
           "deleted on the primary): {}",
           control_zone, decision.silences, kSilencesForAbsence, why.message()));
+      break;
     case AbsenceVerdict::kPresent:
     case AbsenceVerdict::kUnknown:
+      if (reply == ZoneReply::kSilence) {
+        *keep =
+            Status(why.code(), why.message() + (control == ControlReply::kNone
+                                                    ? " (no other zone to check the provider with)"
+                                                    : " (nor for " + control_zone + ")"));
+      } else {
+        *keep = why;
+      }
       break;
   }
-  if (reply == ZoneReply::kSilence) {
-    return Status(why.code(), why.message() + (control == ControlReply::kNone
-                                                   ? " (no other zone to check the provider with)"
-                                                   : " (nor for " + control_zone + ")"));
-  }
-  return why;
+  // A failed request brings no data, so the rule cannot say kPresent (ClassifyZoneReply).
+  return decision.verdict == AbsenceVerdict::kPresent ? AbsenceVerdict::kUnknown : decision.verdict;
 }
 
 ControlReply SecondarySyncer::AskControlZone(const std::string& zone, std::string* asked) {
@@ -544,17 +576,6 @@ ControlReply SecondarySyncer::AskControlZone(const std::string& zone, std::strin
     if (FetchZone(candidate, true).ok()) return ControlReply::kAnswered;
   }
   return ControlReply::kFailed;
-}
-
-Status SecondarySyncer::RemoveLocalZone(const std::string& zone) {
-  auto local = powerdns_.GetZone(zone);
-  if (!local.ok()) {
-    return local.status().code() == StatusCode::kNotFound ? Status::Ok() : local.status();
-  }
-  if (Status s = powerdns_.DeleteZone(zone); !s.ok() && s.code() != StatusCode::kNotFound) return s;
-  if (Status s = powerdns_.FlushCache(zone); !s.ok()) return s;
-  logger_->info("{}: deleted (the primary no longer has it)", zone);
-  return Status::Ok();
 }
 
 }  // namespace pdnsd

@@ -6,7 +6,9 @@
 // has it as a Slave of our AXFR endpoint, trigger axfr-retrieve, wait until PowerDNS committed
 // what the endpoint served, then flush the zone from the caches; the primary does not have
 // it (a not_found reply, or silence confirmed by the absence rule, absence_rule.h) -> delete it
-// locally; the provider cannot be asked -> keep it and retry with backoff.
+// locally; the provider cannot be asked -> keep it and retry with backoff. These choices are
+// pure functions (reconcile_plan.h, absence_rule.h, sync_rules.h); Reconcile gathers the facts
+// they need and executes what they decide.
 // Also answers zone-state requests on <zone state prefix>.<id> with the local serials.
 #pragma once
 
@@ -27,6 +29,7 @@
 #include "services/common/service_main.h"
 #include "services/secondary_syncer/absence_rule.h"
 #include "services/secondary_syncer/config.h"
+#include "services/secondary_syncer/reconcile_plan.h"
 #include "services/secondary_syncer/reconcile_queue.h"
 #include "services/secondary_syncer/sync_rules.h"
 
@@ -73,12 +76,12 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   // The local serials of `zone` (an empty map when the local PowerDNS lacks it), or of all zones.
   StatusOr<ZoneStateReply> LocalZoneState(const std::optional<std::string>& zone);
   void WorkerLoop();
+  // Gathers the facts about `zone` and executes PlanReconcile's steps (reconcile_plan.h).
   Status Reconcile(const std::string& zone);
-  Status RemoveLocalZone(const std::string& zone);
-  // Reconcile's step when the SOA request for `zone` brought no data: deletes the zone when
-  // the absence rule (absence_rule.h) says the primary does not have it, else keeps it and
-  // returns an error (the zone is retried after a backoff).
-  Status OnNoZoneData(const std::string& zone, const Status& why);
+  // Reconcile's fact when the SOA request for `zone` failed with `why`: the absence rule's
+  // verdict (absence_rule.h; never kPresent), with *keep set to the error to retry with when
+  // the verdict keeps the zone.
+  AbsenceVerdict AskAbsenceRule(const std::string& zone, const Status& why, Status* keep);
   // Asks the provider for the SOA of a control zone (absence_rule.h); *asked: the last one.
   ControlReply AskControlZone(const std::string& zone, std::string* asked);
   // Waits until the local PowerDNS committed a transfer served after `before`, asking for the
