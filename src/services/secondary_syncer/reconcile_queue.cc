@@ -3,7 +3,7 @@
 namespace pdnsd {
 
 void ReconcileQueue::Mark(const std::string& zone, std::chrono::milliseconds delay) {
-  const Clock::time_point due = Clock::now() + delay;
+  const Clock::TimePoint due = clock_.DeadlineAfter(delay);
   {
     std::lock_guard lock(mutex_);
     auto it = due_.find(zone);
@@ -23,8 +23,8 @@ std::optional<std::string> ReconcileQueue::Take() {
   std::unique_lock lock(mutex_);
   for (;;) {
     if (closed_) return std::nullopt;
-    const Clock::time_point now = Clock::now();
-    std::optional<Clock::time_point> next_due;
+    const Clock::TimePoint now = clock_.Now();
+    std::optional<Clock::TimePoint> next_due;
     for (auto it = order_.begin(); it != order_.end(); ++it) {
       if (held_.count(it->second) != 0) continue;
       if (it->first > now) {
@@ -37,11 +37,7 @@ std::optional<std::string> ReconcileQueue::Take() {
       held_.insert(zone);
       return zone;
     }
-    if (next_due) {
-      cv_.wait_until(lock, *next_due);
-    } else {
-      cv_.wait(lock);
-    }
+    clock_.WaitUntil(cv_, lock, next_due.value_or(Clock::TimePoint::max()));
   }
 }
 

@@ -3,8 +3,8 @@
 // Marks coalesce: marking a zone that is already pending only moves its due time earlier, so
 // ten events before a worker is free make one reconcile. A zone being reconciled is never
 // handed to a second worker; if it is marked meanwhile, it becomes due again once the first
-// worker calls Done(). Mark() never blocks on a worker and never drops a zone.
-// Thread-safe.
+// worker calls Done(). Mark() never blocks on a worker and never drops a zone. Due times are
+// on the Clock given to the constructor (core/clock.h). Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -15,11 +15,14 @@
 #include <set>
 #include <string>
 
+#include "core/clock.h"
+
 namespace pdnsd {
 
 class ReconcileQueue {
  public:
-  using Clock = std::chrono::steady_clock;
+  // `clock` must outlive the queue.
+  explicit ReconcileQueue(Clock& clock) : clock_(clock) {}
 
   // Marks `zone`, due after `delay`.
   void Mark(const std::string& zone,
@@ -37,12 +40,13 @@ class ReconcileQueue {
   size_t in_progress() const;
 
  private:
+  Clock& clock_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
-  std::map<std::string, Clock::time_point> due_;               // GUARDED_BY(mutex_)
-  std::set<std::pair<Clock::time_point, std::string>> order_;  // GUARDED_BY(mutex_)
-  std::set<std::string> held_;                                 // GUARDED_BY(mutex_)
-  bool closed_ = false;                                        // GUARDED_BY(mutex_)
+  std::map<std::string, Clock::TimePoint> due_;               // GUARDED_BY(mutex_)
+  std::set<std::pair<Clock::TimePoint, std::string>> order_;  // GUARDED_BY(mutex_)
+  std::set<std::string> held_;                                // GUARDED_BY(mutex_)
+  bool closed_ = false;                                       // GUARDED_BY(mutex_)
 };
 
 }  // namespace pdnsd

@@ -93,11 +93,13 @@ SecondarySyncer::SecondarySyncer(SecondarySyncerConfig config,
       bus_(environment.bus),
       logger_(environment.logger),
       metrics_(std::make_unique<Metrics>(*environment.registry)),
-      powerdns_(common_.powerdns, [this](const char* call, bool ok) {
-        metrics_->api_calls
-            .Add({{"state", ok ? "successful" : "failed"}, {"type", ApiCallType(call)}})
-            .Increment();
-      }) {}
+      powerdns_(common_.powerdns,
+                [this](const char* call, bool ok) {
+                  metrics_->api_calls
+                      .Add({{"state", ok ? "successful" : "failed"}, {"type", ApiCallType(call)}})
+                      .Increment();
+                }),
+      queue_(*clock_) {}
 
 SecondarySyncer::~SecondarySyncer() { Stop(); }
 
@@ -410,8 +412,7 @@ Status SecondarySyncer::PurgeStaleMetadata(const std::string& zone,
 
 Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& before,
                                       const PdnsZone& local_before, bool* superseded) {
-  using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + config_.axfr_timeout;
+  const Clock::TimePoint deadline = clock_->DeadlineAfter(config_.axfr_timeout);
   Served served;
   {
     std::unique_lock lock(served_mutex_);
@@ -423,8 +424,10 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
     for (;;) {
       const auto again_after =
           RetrieveAgainAfter(retrieves, served_[zone].started > before.started);
-      const auto until = again_after ? std::min(deadline, Clock::now() + *again_after) : deadline;
-      if (served_cv_.wait_until(lock, until, transfer_ended) || Clock::now() >= deadline) break;
+      const Clock::TimePoint until =
+          again_after ? std::min(deadline, clock_->DeadlineAfter(*again_after)) : deadline;
+      while (!transfer_ended() && clock_->Now() < until) clock_->WaitUntil(served_cv_, lock, until);
+      if (transfer_ended() || clock_->Now() >= deadline) break;
       if (served_[zone].started > before.started) continue;  // under way: wait for it
       // Nothing reached our endpoint: PowerDNS may have dropped the retrieve (a transfer of
       // the zone was still in flight). Asking again is harmless: merged or dropped likewise.
@@ -447,7 +450,7 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
     }
     served = now;
   }
-  const auto served_at = Clock::now();
+  const Clock::TimePoint served_at = clock_->Now();
   const bool previous_commit_unconfirmed = [&] {
     std::lock_guard lock(served_mutex_);
     return commit_unconfirmed_.count(zone) != 0;
@@ -467,13 +470,13 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
   // (docs/stack-notes.md): after kDnsCommitWindow the API decides.
   if (config_.local_dns && served.serial != local_before.serial) {
     constexpr std::chrono::milliseconds kDnsCommitWindow{250};
-    while (!stopping_ && Clock::now() < served_at + kDnsCommitWindow) {
+    while (!stopping_ && clock_->Now() < served_at + kDnsCommitWindow) {
       auto serial = QuerySoaSerial(*config_.local_dns, zone, std::chrono::milliseconds(100));
       if (serial.ok() && *serial == ServedState(zone).serial) {
         count_wait("committed");
         return Status::Ok();
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      clock_->SleepFor(std::chrono::milliseconds(1));
     }
   }
   auto poll = std::chrono::milliseconds(2);
@@ -491,7 +494,7 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
           .previous_commit_unconfirmed = previous_commit_unconfirmed,
           .marked_again = queue_.marked(zone),
           .since_served =
-              std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - served_at)};
+              std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Now() - served_at)};
       switch (DecideCommitWait(progress)) {
         case CommitWaitDecision::kWait:
           break;
@@ -512,11 +515,11 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
     } else if (local.status().code() != StatusCode::kNotFound) {
       return local.status();
     }
-    if (Clock::now() > deadline) {
+    if (clock_->Now() > deadline) {
       return Status::Timeout("PowerDNS did not commit serial " + std::to_string(served.serial) +
                              " of " + zone);
     }
-    std::this_thread::sleep_for(poll);
+    clock_->SleepFor(poll);
     poll = std::min(poll * 2, std::chrono::milliseconds(50));
   }
 }
