@@ -137,7 +137,7 @@ Status SecondarySyncer::Start() {
 void SecondarySyncer::Stop() {
   {
     // Under the lock, so that a worker about to wait in WaitForCommit cannot miss the wakeup.
-    std::lock_guard lock(served_mutex_);
+    MutexLock lock(served_mutex_);
     stopping_ = true;
   }
   // Workers and the endpoint's threads may wait on the zone-provider for up to AXFRTimeout:
@@ -164,7 +164,7 @@ void SecondarySyncer::OnEvent(ZoneEventType type, const BusMessage& message) {
   metrics_->events.Add({{"event_type", ZoneEventTypeLabel(type)}}).Increment();
   logger_->debug("{} event for {} on {}", ZoneEventTypeLabel(type), event->zone, message.subject);
   if (type == ZoneEventType::kAdd) {
-    std::lock_guard lock(announced_mutex_);
+    MutexLock lock(announced_mutex_);
     announced_new_.insert(event->zone);
   }
   queue_.Mark(event->zone, config_.event_delay);
@@ -218,7 +218,7 @@ StatusOr<ZoneStateReply> SecondarySyncer::LocalZoneState(const std::optional<std
 
 StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool only_soa) {
   if (!only_soa) {
-    std::lock_guard lock(served_mutex_);
+    MutexLock lock(served_mutex_);
     ++served_[zone].started;
   }
   const std::string subject = PeerSubject(config_.zone_data_prefix, common_.id);
@@ -236,7 +236,7 @@ StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool o
   absence_.Answered(zone);
   if (!only_soa) {
     ZoneDnssecState dnssec = DnssecStateOfZoneText(reply->zone_data);
-    std::lock_guard lock(served_mutex_);
+    MutexLock lock(served_mutex_);
     served_[zone].fetched_dnssec = std::move(dnssec);
   }
   return std::move(reply->zone_data);
@@ -250,7 +250,7 @@ void SecondarySyncer::OnQuery(std::string_view qtype, bool permitted) {
 
 void SecondarySyncer::OnTransferServed(const std::string& zone, uint32_t serial) {
   {
-    std::lock_guard lock(served_mutex_);
+    MutexLock lock(served_mutex_);
     Served& served = served_[zone];
     ++served.count;
     served.serial = serial;
@@ -261,7 +261,7 @@ void SecondarySyncer::OnTransferServed(const std::string& zone, uint32_t serial)
 
 void SecondarySyncer::OnTransferFailed(const std::string& zone, const Status& why) {
   {
-    std::lock_guard lock(served_mutex_);
+    MutexLock lock(served_mutex_);
     Served& served = served_[zone];
     ++served.failures;
     served.last_failure = why;
@@ -270,12 +270,12 @@ void SecondarySyncer::OnTransferFailed(const std::string& zone, const Status& wh
 }
 
 bool SecondarySyncer::TakeAnnouncedNew(const std::string& zone) {
-  std::lock_guard lock(announced_mutex_);
+  MutexLock lock(announced_mutex_);
   return announced_new_.erase(zone) > 0;
 }
 
 SecondarySyncer::Served SecondarySyncer::ServedState(const std::string& zone) {
-  std::lock_guard lock(served_mutex_);
+  MutexLock lock(served_mutex_);
   auto it = served_.find(zone);
   return it == served_.end() ? Served{} : it->second;
 }
@@ -288,13 +288,13 @@ void SecondarySyncer::WorkerLoop() {
     if (status.ok()) {
       const bool superseded = TakeSuperseded(*zone);
       metrics_->reconciles.Add({{"result", superseded ? "superseded" : "successful"}}).Increment();
-      std::lock_guard lock(retry_mutex_);
+      MutexLock lock(retry_mutex_);
       failures_.erase(*zone);
     } else if (!stopping_) {
       metrics_->reconciles.Add({{"result", "failed"}}).Increment();
       int attempt;
       {
-        std::lock_guard lock(retry_mutex_);
+        MutexLock lock(retry_mutex_);
         attempt = ++failures_[*zone];
       }
       const auto backoff = RetryBackoff(attempt, config_.retry_max);
@@ -319,6 +319,7 @@ Status SecondarySyncer::Reconcile(const std::string& zone) {
   const std::vector<std::string> masters = {MasterAddress()};
   PdnsZone local_before;  // the zone as the look-up found it
   bool created = false;
+  // Each step but the final ones moves facts.local on (PlanReconcile's contract).
   for (;;) {
     const ReconcilePlan plan = PlanReconcile(facts, masters);
     switch (plan.action) {
@@ -351,7 +352,7 @@ Status SecondarySyncer::Reconcile(const std::string& zone) {
         facts.local = {LocalZoneFacts::Presence::kPresent, "Slave", plan.masters};
         continue;
       case ReconcileAction::kRetrieve:
-        break;
+        break;  // below the loop
       case ReconcileAction::kDelete:
         if (Status s = powerdns_.DeleteZone(zone); !s.ok() && s.code() != StatusCode::kNotFound) {
           return s;
@@ -388,7 +389,7 @@ Status SecondarySyncer::Reconcile(const std::string& zone) {
 }
 
 bool SecondarySyncer::TakeSuperseded(const std::string& zone) {
-  std::lock_guard lock(served_mutex_);
+  MutexLock lock(served_mutex_);
   return superseded_.erase(zone) > 0;
 }
 
@@ -410,31 +411,34 @@ Status SecondarySyncer::PurgeStaleMetadata(const std::string& zone,
   return purged;
 }
 
+bool SecondarySyncer::TransferEnded(const std::string& zone, const Served& before) {
+  const Served& now = served_[zone];
+  return stopping_ || now.count > before.count || now.failures > before.failures;
+}
+
 Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& before,
                                       const PdnsZone& local_before, bool* superseded) {
   const Clock::TimePoint deadline = clock_->DeadlineAfter(config_.axfr_timeout);
   Served served;
   {
-    std::unique_lock lock(served_mutex_);
+    MutexLock lock(served_mutex_);
     int retrieves = 1;
-    const auto transfer_ended = [&] {
-      const Served& now = served_[zone];
-      return stopping_ || now.count > before.count || now.failures > before.failures;
-    };
     for (;;) {
       const auto again_after =
           RetrieveAgainAfter(retrieves, served_[zone].started > before.started);
       const Clock::TimePoint until =
           again_after ? std::min(deadline, clock_->DeadlineAfter(*again_after)) : deadline;
-      while (!transfer_ended() && clock_->Now() < until) clock_->WaitUntil(served_cv_, lock, until);
-      if (transfer_ended() || clock_->Now() >= deadline) break;
+      while (!TransferEnded(zone, before) && clock_->Now() < until) {
+        clock_->WaitUntil(served_cv_, lock.native(), until);
+      }
+      if (TransferEnded(zone, before) || clock_->Now() >= deadline) break;
       if (served_[zone].started > before.started) continue;  // under way: wait for it
       // Nothing reached our endpoint: PowerDNS may have dropped the retrieve (a transfer of
       // the zone was still in flight). Asking again is harmless: merged or dropped likewise.
-      lock.unlock();
+      lock.Unlock();
       const Status again = powerdns_.RetrieveFromPrimary(zone);
       metrics_->retrieves_repeated.Increment();
-      lock.lock();
+      lock.Lock();
       if (!again.ok()) return again;
       ++retrieves;
     }
@@ -452,12 +456,12 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
   }
   const Clock::TimePoint served_at = clock_->Now();
   const bool previous_commit_unconfirmed = [&] {
-    std::lock_guard lock(served_mutex_);
+    MutexLock lock(served_mutex_);
     return commit_unconfirmed_.count(zone) != 0;
   }();
   const auto count_wait = [&](const char* outcome) {
     metrics_->commit_waits.Add({{"outcome", outcome}}).Increment();
-    std::lock_guard lock(served_mutex_);
+    MutexLock lock(served_mutex_);
     if (std::string_view(outcome) == "superseded") {
       commit_unconfirmed_.insert(zone);
     } else {
@@ -503,7 +507,7 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
           return Status::Ok();
         case CommitWaitDecision::kSuperseded: {
           count_wait("superseded");
-          std::lock_guard lock(served_mutex_);
+          MutexLock lock(served_mutex_);
           superseded_.insert(zone);
           *superseded = true;
           return Status::Ok();
