@@ -1,17 +1,26 @@
+// ReconcileQueue (src/services/secondary_syncer/reconcile_queue.h) on a SimulatedClock: the
+// tests advance time instead of sleeping.
+#include "services/secondary_syncer/reconcile_queue.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <optional>
+#include <string>
 #include <thread>
 
-#include "services/secondary_syncer/reconcile_queue.h"
+#include "support/simulated_clock.h"
 
 namespace pdnsd {
 namespace {
 
+using std::chrono::hours;
 using std::chrono::milliseconds;
+using testing::SimulatedClock;
 
 TEST(ReconcileQueue, MarksCoalesce) {
-  ReconcileQueue queue;
+  SimulatedClock clock;
+  ReconcileQueue queue(clock);
   for (int i = 0; i < 10; ++i) queue.Mark("a.org.");
   queue.Mark("b.org.");
   EXPECT_EQ(queue.pending(), 2u);
@@ -23,7 +32,8 @@ TEST(ReconcileQueue, MarksCoalesce) {
 }
 
 TEST(ReconcileQueue, HeldZoneIsNotHandedOutTwiceButIsNotLost) {
-  ReconcileQueue queue;
+  SimulatedClock clock;
+  ReconcileQueue queue(clock);
   queue.Mark("a.org.");
   auto held = queue.Take();
   ASSERT_EQ(*held, "a.org.");
@@ -34,7 +44,10 @@ TEST(ReconcileQueue, HeldZoneIsNotHandedOutTwiceButIsNotLost) {
     taken = zone.has_value();
     if (zone) queue.Done(*zone);
   });
-  std::this_thread::sleep_for(milliseconds(100));
+  // The second worker waits for the held zone, however much time passes.
+  EXPECT_TRUE(clock.AwaitWaiters(1));
+  clock.Advance(hours(1));
+  EXPECT_TRUE(clock.AwaitWaiters(1));
   EXPECT_FALSE(taken) << "a zone held by one worker went to a second worker";
   queue.Done("a.org.");
   other.join();
@@ -42,7 +55,8 @@ TEST(ReconcileQueue, HeldZoneIsNotHandedOutTwiceButIsNotLost) {
 }
 
 TEST(ReconcileQueue, MarkedTellsWhetherAReconcileIsWaitingForTheZone) {
-  ReconcileQueue queue;
+  SimulatedClock clock;
+  ReconcileQueue queue(clock);
   EXPECT_FALSE(queue.marked("a.org."));
   queue.Mark("a.org.", milliseconds(60000));
   EXPECT_TRUE(queue.marked("a.org.")) << "a delayed mark is a mark";
@@ -57,12 +71,27 @@ TEST(ReconcileQueue, MarkedTellsWhetherAReconcileIsWaitingForTheZone) {
 }
 
 TEST(ReconcileQueue, DelayedMarkBecomesDueLater) {
-  ReconcileQueue queue;
-  const auto start = ReconcileQueue::Clock::now();
+  SimulatedClock clock;
+  ReconcileQueue queue(clock);
+  const auto start = clock.Now();
   queue.Mark("a.org.", milliseconds(150));
-  auto zone = queue.Take();
+  std::optional<std::string> zone;
+  Clock::TimePoint taken_at;
+  std::thread worker([&] {
+    zone = queue.Take();
+    taken_at = clock.Now();
+  });
+  // Time moves in steps short of the delay, each seen by the waiting worker; then past it.
+  for (const milliseconds step : {milliseconds(100), milliseconds(49), milliseconds(1)}) {
+    if (!clock.AwaitWaiters(1)) {
+      ADD_FAILURE() << "Take() returned before the mark was due";
+      break;
+    }
+    clock.Advance(step);
+  }
+  worker.join();
   ASSERT_TRUE(zone);
-  EXPECT_GE(ReconcileQueue::Clock::now() - start, milliseconds(140));
+  EXPECT_GE(taken_at - start, milliseconds(150));
   // An immediate mark moves a delayed one earlier.
   queue.Done(*zone);
   queue.Mark("b.org.", milliseconds(60000));
@@ -71,9 +100,10 @@ TEST(ReconcileQueue, DelayedMarkBecomesDueLater) {
 }
 
 TEST(ReconcileQueue, CloseWakesWaiters) {
-  ReconcileQueue queue;
+  SimulatedClock clock;
+  ReconcileQueue queue(clock);
   std::thread waiter([&] { EXPECT_FALSE(queue.Take().has_value()); });
-  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_TRUE(clock.AwaitWaiters(1));
   queue.Close();
   waiter.join();
 }

@@ -3,9 +3,9 @@
 namespace pdnsd {
 
 void ReconcileQueue::Mark(const std::string& zone, std::chrono::milliseconds delay) {
-  const Clock::time_point due = Clock::now() + delay;
+  const Clock::TimePoint due = clock_.DeadlineAfter(delay);
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     auto it = due_.find(zone);
     if (it != due_.end()) {
       if (it->second <= due) return;
@@ -20,11 +20,11 @@ void ReconcileQueue::Mark(const std::string& zone, std::chrono::milliseconds del
 }
 
 std::optional<std::string> ReconcileQueue::Take() {
-  std::unique_lock lock(mutex_);
+  MutexLock lock(mutex_);
   for (;;) {
     if (closed_) return std::nullopt;
-    const Clock::time_point now = Clock::now();
-    std::optional<Clock::time_point> next_due;
+    const Clock::TimePoint now = clock_.Now();
+    std::optional<Clock::TimePoint> next_due;
     for (auto it = order_.begin(); it != order_.end(); ++it) {
       if (held_.count(it->second) != 0) continue;
       if (it->first > now) {
@@ -37,17 +37,13 @@ std::optional<std::string> ReconcileQueue::Take() {
       held_.insert(zone);
       return zone;
     }
-    if (next_due) {
-      cv_.wait_until(lock, *next_due);
-    } else {
-      cv_.wait(lock);
-    }
+    clock_.WaitUntil(cv_, lock.native(), next_due.value_or(Clock::TimePoint::max()));
   }
 }
 
 void ReconcileQueue::Done(const std::string& zone) {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     held_.erase(zone);
   }
   // A held zone may have been marked meanwhile: let every waiter look again.
@@ -56,24 +52,24 @@ void ReconcileQueue::Done(const std::string& zone) {
 
 void ReconcileQueue::Close() {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     closed_ = true;
   }
   cv_.notify_all();
 }
 
 bool ReconcileQueue::marked(const std::string& zone) const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return due_.count(zone) != 0;
 }
 
 size_t ReconcileQueue::pending() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return due_.size();
 }
 
 size_t ReconcileQueue::in_progress() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return held_.size();
 }
 

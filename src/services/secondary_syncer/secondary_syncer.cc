@@ -93,11 +93,13 @@ SecondarySyncer::SecondarySyncer(SecondarySyncerConfig config,
       bus_(environment.bus),
       logger_(environment.logger),
       metrics_(std::make_unique<Metrics>(*environment.registry)),
-      powerdns_(common_.powerdns, [this](const char* call, bool ok) {
-        metrics_->api_calls
-            .Add({{"state", ok ? "successful" : "failed"}, {"type", ApiCallType(call)}})
-            .Increment();
-      }) {}
+      powerdns_(common_.powerdns,
+                [this](const char* call, bool ok) {
+                  metrics_->api_calls
+                      .Add({{"state", ok ? "successful" : "failed"}, {"type", ApiCallType(call)}})
+                      .Increment();
+                }),
+      queue_(*clock_) {}
 
 SecondarySyncer::~SecondarySyncer() { Stop(); }
 
@@ -135,7 +137,7 @@ Status SecondarySyncer::Start() {
 void SecondarySyncer::Stop() {
   {
     // Under the lock, so that a worker about to wait in WaitForCommit cannot miss the wakeup.
-    std::lock_guard lock(served_mutex_);
+    MutexLock lock(served_mutex_);
     stopping_ = true;
   }
   // Workers and the endpoint's threads may wait on the zone-provider for up to AXFRTimeout:
@@ -162,7 +164,7 @@ void SecondarySyncer::OnEvent(ZoneEventType type, const BusMessage& message) {
   metrics_->events.Add({{"event_type", ZoneEventTypeLabel(type)}}).Increment();
   logger_->debug("{} event for {} on {}", ZoneEventTypeLabel(type), event->zone, message.subject);
   if (type == ZoneEventType::kAdd) {
-    std::lock_guard lock(announced_mutex_);
+    MutexLock lock(announced_mutex_);
     announced_new_.insert(event->zone);
   }
   queue_.Mark(event->zone, config_.event_delay);
@@ -216,7 +218,7 @@ StatusOr<ZoneStateReply> SecondarySyncer::LocalZoneState(const std::optional<std
 
 StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool only_soa) {
   if (!only_soa) {
-    std::lock_guard lock(served_mutex_);
+    MutexLock lock(served_mutex_);
     ++served_[zone].started;
   }
   const std::string subject = PeerSubject(config_.zone_data_prefix, common_.id);
@@ -234,7 +236,7 @@ StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool o
   absence_.Answered(zone);
   if (!only_soa) {
     ZoneDnssecState dnssec = DnssecStateOfZoneText(reply->zone_data);
-    std::lock_guard lock(served_mutex_);
+    MutexLock lock(served_mutex_);
     served_[zone].fetched_dnssec = std::move(dnssec);
   }
   return std::move(reply->zone_data);
@@ -248,7 +250,7 @@ void SecondarySyncer::OnQuery(std::string_view qtype, bool permitted) {
 
 void SecondarySyncer::OnTransferServed(const std::string& zone, uint32_t serial) {
   {
-    std::lock_guard lock(served_mutex_);
+    MutexLock lock(served_mutex_);
     Served& served = served_[zone];
     ++served.count;
     served.serial = serial;
@@ -259,7 +261,7 @@ void SecondarySyncer::OnTransferServed(const std::string& zone, uint32_t serial)
 
 void SecondarySyncer::OnTransferFailed(const std::string& zone, const Status& why) {
   {
-    std::lock_guard lock(served_mutex_);
+    MutexLock lock(served_mutex_);
     Served& served = served_[zone];
     ++served.failures;
     served.last_failure = why;
@@ -268,12 +270,12 @@ void SecondarySyncer::OnTransferFailed(const std::string& zone, const Status& wh
 }
 
 bool SecondarySyncer::TakeAnnouncedNew(const std::string& zone) {
-  std::lock_guard lock(announced_mutex_);
+  MutexLock lock(announced_mutex_);
   return announced_new_.erase(zone) > 0;
 }
 
 SecondarySyncer::Served SecondarySyncer::ServedState(const std::string& zone) {
-  std::lock_guard lock(served_mutex_);
+  MutexLock lock(served_mutex_);
   auto it = served_.find(zone);
   return it == served_.end() ? Served{} : it->second;
 }
@@ -286,17 +288,16 @@ void SecondarySyncer::WorkerLoop() {
     if (status.ok()) {
       const bool superseded = TakeSuperseded(*zone);
       metrics_->reconciles.Add({{"result", superseded ? "superseded" : "successful"}}).Increment();
-      std::lock_guard lock(retry_mutex_);
+      MutexLock lock(retry_mutex_);
       failures_.erase(*zone);
     } else if (!stopping_) {
       metrics_->reconciles.Add({{"result", "failed"}}).Increment();
       int attempt;
       {
-        std::lock_guard lock(retry_mutex_);
+        MutexLock lock(retry_mutex_);
         attempt = ++failures_[*zone];
       }
-      const auto backoff = std::min<std::chrono::milliseconds>(
-          std::chrono::milliseconds(100) * (1 << std::min(attempt - 1, 16)), config_.retry_max);
+      const auto backoff = RetryBackoff(attempt, config_.retry_max);
       logger_->warn("sync of {} failed (attempt {}): {}; retrying in {} ms", *zone, attempt,
                     status.message(), backoff.count());
       queue_.Mark(*zone, backoff);
@@ -307,37 +308,67 @@ void SecondarySyncer::WorkerLoop() {
 }
 
 Status SecondarySyncer::Reconcile(const std::string& zone) {
-  const bool announced_new = TakeAnnouncedNew(zone);
-  auto soa = FetchZone(zone, true);
-  if (!soa.ok()) return OnNoZoneData(zone, soa.status());
-  // The SOA only tells that the primary has the zone. Its serial is not used to decide
-  // anything: the primary's packet cache can serve an old SOA for a while, while the AXFR the
-  // endpoint serves is always current. axfr-retrieve transfers whatever the primary serves, a
-  // lower serial too (a zone deleted and created anew), so no serial comparison is needed.
+  ReconcileFacts facts;
+  facts.announced_new = TakeAnnouncedNew(zone);
+  Status keep;  // kKeepAndRetry: why the zone is kept
+  if (auto soa = FetchZone(zone, true); soa.ok()) {
+    facts.primary = AbsenceVerdict::kPresent;
+  } else {
+    facts.primary = AskAbsenceRule(zone, soa.status(), &keep);
+  }
   const std::vector<std::string> masters = {MasterAddress()};
-  PdnsZone local_before;
+  PdnsZone local_before;  // the zone as the look-up found it
   bool created = false;
-  if (announced_new) {
-    // Announced by an add event: create without asking first. AlreadyExists (it was there
-    // after all) goes on as for any existing zone.
-    const Status s = powerdns_.CreateSecondaryZone(zone, masters);
-    if (!s.ok() && s.code() != StatusCode::kAlreadyExists) return s;
-    created = s.ok();
-  }
-  if (!created) {
-    auto local = powerdns_.GetZone(zone);
-    if (!local.ok() && local.status().code() != StatusCode::kNotFound) return local.status();
-    if (!local.ok()) {
-      if (Status s = powerdns_.CreateSecondaryZone(zone, masters); !s.ok()) return s;
-      created = true;
-    } else {
-      local_before = *local;
-      if (local->kind != "Slave" || local->masters != masters) {
-        if (Status s = powerdns_.SetMasters(zone, masters); !s.ok()) return s;
+  // Each step but the final ones moves facts.local on (PlanReconcile's contract).
+  for (;;) {
+    const ReconcilePlan plan = PlanReconcile(facts, masters);
+    switch (plan.action) {
+      case ReconcileAction::kLookUp: {
+        auto local = powerdns_.GetZone(zone);
+        if (!local.ok() && local.status().code() != StatusCode::kNotFound) return local.status();
+        if (local.ok()) {
+          local_before = *local;
+          facts.local = {LocalZoneFacts::Presence::kPresent, local->kind, local->masters};
+        } else {
+          facts.local = {LocalZoneFacts::Presence::kAbsent, "", {}};
+        }
+        continue;
       }
+      case ReconcileAction::kCreate: {
+        const Status s = powerdns_.CreateSecondaryZone(zone, plan.masters);
+        if (!s.ok() && plan.create_unasked && s.code() == StatusCode::kAlreadyExists) {
+          // Announced as new but there after all: go on as for any existing zone.
+          facts.local = {LocalZoneFacts::Presence::kExists, "", {}};
+          continue;
+        }
+        if (!s.ok()) return s;
+        created = true;
+        logger_->info("{}: created as secondary of {}", zone, plan.masters.front());
+        facts.local = {LocalZoneFacts::Presence::kPresent, "Slave", plan.masters};
+        continue;
+      }
+      case ReconcileAction::kRepoint:
+        if (Status s = powerdns_.SetMasters(zone, plan.masters); !s.ok()) return s;
+        facts.local = {LocalZoneFacts::Presence::kPresent, "Slave", plan.masters};
+        continue;
+      case ReconcileAction::kRetrieve:
+        break;  // below the loop
+      case ReconcileAction::kDelete:
+        if (Status s = powerdns_.DeleteZone(zone); !s.ok() && s.code() != StatusCode::kNotFound) {
+          return s;
+        }
+        if (Status s = powerdns_.FlushCache(zone); !s.ok()) return s;
+        logger_->info("{}: deleted (the primary no longer has it)", zone);
+        absence_.SetSilences(zone, 0);
+        return Status::Ok();
+      case ReconcileAction::kNothing:
+        absence_.SetSilences(zone, 0);
+        return Status::Ok();
+      case ReconcileAction::kKeepAndRetry:
+        return keep;
     }
+    break;
   }
-  if (created) logger_->info("{}: created as secondary of {}", zone, masters.front());
   std::optional<ZoneDnssecState> dnssec_before;
   if (!created) dnssec_before = ZoneDnssecState{local_before.dnssec, local_before.nsec3param};
 
@@ -358,7 +389,7 @@ Status SecondarySyncer::Reconcile(const std::string& zone) {
 }
 
 bool SecondarySyncer::TakeSuperseded(const std::string& zone) {
-  std::lock_guard lock(served_mutex_);
+  MutexLock lock(served_mutex_);
   return superseded_.erase(zone) > 0;
 }
 
@@ -380,30 +411,34 @@ Status SecondarySyncer::PurgeStaleMetadata(const std::string& zone,
   return purged;
 }
 
+bool SecondarySyncer::TransferEnded(const std::string& zone, const Served& before) {
+  const Served& now = served_[zone];
+  return stopping_ || now.count > before.count || now.failures > before.failures;
+}
+
 Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& before,
                                       const PdnsZone& local_before, bool* superseded) {
-  using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + config_.axfr_timeout;
+  const Clock::TimePoint deadline = clock_->DeadlineAfter(config_.axfr_timeout);
   Served served;
   {
-    std::unique_lock lock(served_mutex_);
+    MutexLock lock(served_mutex_);
     int retrieves = 1;
-    const auto transfer_ended = [&] {
-      const Served& now = served_[zone];
-      return stopping_ || now.count > before.count || now.failures > before.failures;
-    };
     for (;;) {
       const auto again_after =
           RetrieveAgainAfter(retrieves, served_[zone].started > before.started);
-      const auto until = again_after ? std::min(deadline, Clock::now() + *again_after) : deadline;
-      if (served_cv_.wait_until(lock, until, transfer_ended) || Clock::now() >= deadline) break;
+      const Clock::TimePoint until =
+          again_after ? std::min(deadline, clock_->DeadlineAfter(*again_after)) : deadline;
+      while (!TransferEnded(zone, before) && clock_->Now() < until) {
+        clock_->WaitUntil(served_cv_, lock.native(), until);
+      }
+      if (TransferEnded(zone, before) || clock_->Now() >= deadline) break;
       if (served_[zone].started > before.started) continue;  // under way: wait for it
       // Nothing reached our endpoint: PowerDNS may have dropped the retrieve (a transfer of
       // the zone was still in flight). Asking again is harmless: merged or dropped likewise.
-      lock.unlock();
+      lock.Unlock();
       const Status again = powerdns_.RetrieveFromPrimary(zone);
       metrics_->retrieves_repeated.Increment();
-      lock.lock();
+      lock.Lock();
       if (!again.ok()) return again;
       ++retrieves;
     }
@@ -419,14 +454,14 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
     }
     served = now;
   }
-  const auto served_at = Clock::now();
+  const Clock::TimePoint served_at = clock_->Now();
   const bool previous_commit_unconfirmed = [&] {
-    std::lock_guard lock(served_mutex_);
+    MutexLock lock(served_mutex_);
     return commit_unconfirmed_.count(zone) != 0;
   }();
   const auto count_wait = [&](const char* outcome) {
     metrics_->commit_waits.Add({{"outcome", outcome}}).Increment();
-    std::lock_guard lock(served_mutex_);
+    MutexLock lock(served_mutex_);
     if (std::string_view(outcome) == "superseded") {
       commit_unconfirmed_.insert(zone);
     } else {
@@ -439,13 +474,13 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
   // (docs/stack-notes.md): after kDnsCommitWindow the API decides.
   if (config_.local_dns && served.serial != local_before.serial) {
     constexpr std::chrono::milliseconds kDnsCommitWindow{250};
-    while (!stopping_ && Clock::now() < served_at + kDnsCommitWindow) {
+    while (!stopping_ && clock_->Now() < served_at + kDnsCommitWindow) {
       auto serial = QuerySoaSerial(*config_.local_dns, zone, std::chrono::milliseconds(100));
       if (serial.ok() && *serial == ServedState(zone).serial) {
         count_wait("committed");
         return Status::Ok();
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      clock_->SleepFor(std::chrono::milliseconds(1));
     }
   }
   auto poll = std::chrono::milliseconds(2);
@@ -463,7 +498,7 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
           .previous_commit_unconfirmed = previous_commit_unconfirmed,
           .marked_again = queue_.marked(zone),
           .since_served =
-              std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - served_at)};
+              std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Now() - served_at)};
       switch (DecideCommitWait(progress)) {
         case CommitWaitDecision::kWait:
           break;
@@ -472,7 +507,7 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
           return Status::Ok();
         case CommitWaitDecision::kSuperseded: {
           count_wait("superseded");
-          std::lock_guard lock(served_mutex_);
+          MutexLock lock(served_mutex_);
           superseded_.insert(zone);
           *superseded = true;
           return Status::Ok();
@@ -484,16 +519,17 @@ Status SecondarySyncer::WaitForCommit(const std::string& zone, const Served& bef
     } else if (local.status().code() != StatusCode::kNotFound) {
       return local.status();
     }
-    if (Clock::now() > deadline) {
+    if (clock_->Now() > deadline) {
       return Status::Timeout("PowerDNS did not commit serial " + std::to_string(served.serial) +
                              " of " + zone);
     }
-    std::this_thread::sleep_for(poll);
+    clock_->SleepFor(poll);
     poll = std::min(poll * 2, std::chrono::milliseconds(50));
   }
 }
 
-Status SecondarySyncer::OnNoZoneData(const std::string& zone, const Status& why) {
+AbsenceVerdict SecondarySyncer::AskAbsenceRule(const std::string& zone, const Status& why,
+                                               Status* keep) {
   const ZoneReply reply = ClassifyZoneReply(why);
   ControlReply control = ControlReply::kNone;
   std::string control_zone;
@@ -508,24 +544,27 @@ Status SecondarySyncer::OnNoZoneData(const std::string& zone, const Status& why)
             "primary no longer has it",
             zone, decision.silences, control_zone);
       }
-      if (Status s = RemoveLocalZone(zone); !s.ok()) return s;
-      absence_.SetSilences(zone, 0);
-      return Status::Ok();
+      break;
     case AbsenceVerdict::kSuspected:
-      return Status::Unavailable(fmt::format(
+      *keep = Status::Unavailable(fmt::format(
           "no reply for it while the zone provider answers for {} ({} of {} before it counts as "
           "deleted on the primary): {}",
           control_zone, decision.silences, kSilencesForAbsence, why.message()));
+      break;
     case AbsenceVerdict::kPresent:
     case AbsenceVerdict::kUnknown:
+      if (reply == ZoneReply::kSilence) {
+        *keep =
+            Status(why.code(), why.message() + (control == ControlReply::kNone
+                                                    ? " (no other zone to check the provider with)"
+                                                    : " (nor for " + control_zone + ")"));
+      } else {
+        *keep = why;
+      }
       break;
   }
-  if (reply == ZoneReply::kSilence) {
-    return Status(why.code(), why.message() + (control == ControlReply::kNone
-                                                   ? " (no other zone to check the provider with)"
-                                                   : " (nor for " + control_zone + ")"));
-  }
-  return why;
+  // A failed request brings no data, so the rule cannot say kPresent (ClassifyZoneReply).
+  return decision.verdict == AbsenceVerdict::kPresent ? AbsenceVerdict::kUnknown : decision.verdict;
 }
 
 ControlReply SecondarySyncer::AskControlZone(const std::string& zone, std::string* asked) {
@@ -544,17 +583,6 @@ ControlReply SecondarySyncer::AskControlZone(const std::string& zone, std::strin
     if (FetchZone(candidate, true).ok()) return ControlReply::kAnswered;
   }
   return ControlReply::kFailed;
-}
-
-Status SecondarySyncer::RemoveLocalZone(const std::string& zone) {
-  auto local = powerdns_.GetZone(zone);
-  if (!local.ok()) {
-    return local.status().code() == StatusCode::kNotFound ? Status::Ok() : local.status();
-  }
-  if (Status s = powerdns_.DeleteZone(zone); !s.ok() && s.code() != StatusCode::kNotFound) return s;
-  if (Status s = powerdns_.FlushCache(zone); !s.ok()) return s;
-  logger_->info("{}: deleted (the primary no longer has it)", zone);
-  return Status::Ok();
 }
 
 }  // namespace pdnsd

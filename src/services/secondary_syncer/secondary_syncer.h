@@ -6,14 +6,15 @@
 // has it as a Slave of our AXFR endpoint, trigger axfr-retrieve, wait until PowerDNS committed
 // what the endpoint served, then flush the zone from the caches; the primary does not have
 // it (a not_found reply, or silence confirmed by the absence rule, absence_rule.h) -> delete it
-// locally; the provider cannot be asked -> keep it and retry with backoff.
+// locally; the provider cannot be asked -> keep it and retry with backoff. These choices are
+// pure functions (reconcile_plan.h, absence_rule.h, sync_rules.h); Reconcile gathers the facts
+// they need and executes what they decide.
 // Also answers zone-state requests on <zone state prefix>.<id> with the local serials.
 #pragma once
 
 #include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
@@ -21,12 +22,14 @@
 
 #include "bus/bus.h"
 #include "core/logging.h"
+#include "core/thread_annotations.h"
 #include "dns/zone_server.h"
 #include "model/messages.h"
 #include "pdns/api_client.h"
 #include "services/common/service_main.h"
 #include "services/secondary_syncer/absence_rule.h"
 #include "services/secondary_syncer/config.h"
+#include "services/secondary_syncer/reconcile_plan.h"
 #include "services/secondary_syncer/reconcile_queue.h"
 #include "services/secondary_syncer/sync_rules.h"
 
@@ -62,38 +65,43 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   };
 
   // ZoneSource: zone data from the zone-provider over the bus.
-  StatusOr<std::string> FetchZone(const std::string& zone, bool only_soa) override;
+  StatusOr<std::string> FetchZone(const std::string& zone, bool only_soa) override
+      EXCLUDES(served_mutex_);
   // ZoneServerObserver
   void OnQuery(std::string_view qtype, bool permitted) override;
-  void OnTransferServed(const std::string& zone, uint32_t serial) override;
-  void OnTransferFailed(const std::string& zone, const Status& why) override;
+  void OnTransferServed(const std::string& zone, uint32_t serial) override EXCLUDES(served_mutex_);
+  void OnTransferFailed(const std::string& zone, const Status& why) override
+      EXCLUDES(served_mutex_);
 
-  void OnEvent(ZoneEventType type, const BusMessage& message);
+  void OnEvent(ZoneEventType type, const BusMessage& message) EXCLUDES(announced_mutex_);
   void OnStateRequest(const BusMessage& message);
   // The local serials of `zone` (an empty map when the local PowerDNS lacks it), or of all zones.
   StatusOr<ZoneStateReply> LocalZoneState(const std::optional<std::string>& zone);
-  void WorkerLoop();
+  void WorkerLoop() EXCLUDES(retry_mutex_);
+  // Gathers the facts about `zone` and executes PlanReconcile's steps (reconcile_plan.h).
   Status Reconcile(const std::string& zone);
-  Status RemoveLocalZone(const std::string& zone);
-  // Reconcile's step when the SOA request for `zone` brought no data: deletes the zone when
-  // the absence rule (absence_rule.h) says the primary does not have it, else keeps it and
-  // returns an error (the zone is retried after a backoff).
-  Status OnNoZoneData(const std::string& zone, const Status& why);
+  // Reconcile's fact when the SOA request for `zone` failed with `why`: the absence rule's
+  // verdict (absence_rule.h; never kPresent), with *keep set to the error to retry with when
+  // the verdict keeps the zone.
+  AbsenceVerdict AskAbsenceRule(const std::string& zone, const Status& why, Status* keep);
   // Asks the provider for the SOA of a control zone (absence_rule.h); *asked: the last one.
   ControlReply AskControlZone(const std::string& zone, std::string* asked);
   // Waits until the local PowerDNS committed a transfer served after `before`, asking for the
   // transfer again when PowerDNS dropped the retrieve. Sets *superseded (and returns Ok)
   // when it stopped waiting because the zone was marked again (DecideCommitWait).
   Status WaitForCommit(const std::string& zone, const Served& before, const PdnsZone& local_before,
-                       bool* superseded);
+                       bool* superseded) EXCLUDES(served_mutex_);
+  // True when a transfer of `zone` ended at our endpoint (served or failed) since `before`, or
+  // the syncer is stopping.
+  bool TransferEnded(const std::string& zone, const Served& before) REQUIRES(served_mutex_);
   // After the commit: purges the zone-metadata cache when the transfer may have changed the
   // zone's DNSSEC metadata (MetadataCacheMayBeStale); `before` is nullopt for a new zone.
   Status PurgeStaleMetadata(const std::string& zone, const std::optional<ZoneDnssecState>& before);
   // True (once) when the last reconcile of `zone` stopped as superseded.
-  bool TakeSuperseded(const std::string& zone);
-  Served ServedState(const std::string& zone);
+  bool TakeSuperseded(const std::string& zone) EXCLUDES(served_mutex_);
+  Served ServedState(const std::string& zone) EXCLUDES(served_mutex_);
   // True (once) when `zone` was announced by an add event since the last call.
-  bool TakeAnnouncedNew(const std::string& zone);
+  bool TakeAnnouncedNew(const std::string& zone) EXCLUDES(announced_mutex_);
   std::string MasterAddress() const;
 
   SecondarySyncerConfig config_;
@@ -109,19 +117,19 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   std::vector<std::thread> workers_;
   RequestCanceller zone_requests_;  // FetchZone's requests; cancelled by Stop()
 
-  std::mutex served_mutex_;
+  Mutex served_mutex_;
   std::condition_variable served_cv_;
-  std::map<std::string, Served> served_;  // GUARDED_BY(served_mutex_)
-  std::set<std::string> superseded_;      // GUARDED_BY(served_mutex_)
+  std::map<std::string, Served> served_ GUARDED_BY(served_mutex_);
+  std::set<std::string> superseded_ GUARDED_BY(served_mutex_);
   // Zones whose last commit wait stopped as superseded, until a later one sees a commit.
-  std::set<std::string> commit_unconfirmed_;  // GUARDED_BY(served_mutex_)
-  std::mutex retry_mutex_;
-  std::map<std::string, int> failures_;  // GUARDED_BY(retry_mutex_)
+  std::set<std::string> commit_unconfirmed_ GUARDED_BY(served_mutex_);
+  Mutex retry_mutex_;
+  std::map<std::string, int> failures_ GUARDED_BY(retry_mutex_);
   // Zones announced by an add event since their last reconcile: probably absent locally, so
   // the reconcile creates them without asking first (one API call less per new zone).
-  std::mutex announced_mutex_;
-  std::set<std::string> announced_new_;  // GUARDED_BY(announced_mutex_)
-  AbsenceLedger absence_;                // silences of zones the provider did not answer for
+  Mutex announced_mutex_;
+  std::set<std::string> announced_new_ GUARDED_BY(announced_mutex_);
+  AbsenceLedger absence_;  // silences of zones the provider did not answer for
   std::atomic<bool> stopping_{false};
 };
 
