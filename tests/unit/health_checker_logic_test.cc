@@ -20,15 +20,17 @@
 #include "services/health_checker/signing_schedule.h"
 #include "services/health_checker/timer_queue.h"
 #include "services/health_checker/zone_diff.h"
+#include "support/simulated_clock.h"
 
 namespace pdnsd {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
+using testing::SimulatedClock;
 
 // ---------------------------------------------------------------------------------------------
-// TimerQueue
+// TimerQueue, on a SimulatedClock: time moves only when a test advances it.
 
 // Counts finished tasks; tests wait on it instead of sleeping a guessed time.
 class Counter {
@@ -84,9 +86,10 @@ TEST(TimerQueue, RunsTasksInDueOrder) {
   std::mutex mutex;
   std::vector<int> order;
   Counter done;
-  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
+  SimulatedClock clock;
+  TimerQueue queue(clock);  // declared after what its tasks use, so it is destroyed first
   Gate gate(queue);
-  const auto base = steady_clock::now() + milliseconds(20);
+  const auto base = clock.Now() + milliseconds(20);
   std::vector<int> delays = {7, 3, 9, 0, 5, 1, 8, 2, 6, 4};
   for (int d : delays) {
     ASSERT_TRUE(queue.Schedule(base + milliseconds(10 * d), [&, d] {
@@ -98,6 +101,7 @@ TEST(TimerQueue, RunsTasksInDueOrder) {
     }));
   }
   gate.Open();
+  clock.Advance(milliseconds(200));
   ASSERT_TRUE(done.WaitFor(10));
   std::lock_guard lock(mutex);
   std::vector<int> expected(10);
@@ -109,8 +113,9 @@ TEST(TimerQueue, EqualDueTimesRunInInsertionOrder) {
   std::vector<int> order;  // only the timer thread writes; read after the counter says done
   std::mutex mutex;
   Counter done;
-  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
-  const auto due = steady_clock::now() + milliseconds(100);
+  SimulatedClock clock;
+  TimerQueue queue(clock);  // declared after what its tasks use, so it is destroyed first
+  const auto due = clock.Now() + milliseconds(100);
   constexpr int kTasks = 1000;
   for (int i = 0; i < kTasks; ++i) {
     ASSERT_TRUE(queue.Schedule(due, [&, i] {
@@ -121,6 +126,7 @@ TEST(TimerQueue, EqualDueTimesRunInInsertionOrder) {
       done.Add();
     }));
   }
+  clock.Advance(milliseconds(100));
   ASSERT_TRUE(done.WaitFor(kTasks));
   std::lock_guard lock(mutex);
   ASSERT_EQ(order.size(), static_cast<size_t>(kTasks));
@@ -130,14 +136,20 @@ TEST(TimerQueue, EqualDueTimesRunInInsertionOrder) {
 TEST(TimerQueue, NeverRunsATaskBeforeItsDueTime) {
   std::atomic<int> early{0};
   Counter done;
-  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
+  SimulatedClock clock;
+  TimerQueue queue(clock);  // declared after what its tasks use, so it is destroyed first
   constexpr int kTasks = 50;
   for (int i = 0; i < kTasks; ++i) {
-    const auto due = steady_clock::now() + milliseconds(i % 10 * 5);
+    const auto due = clock.Now() + milliseconds(i % 10 * 5);
     queue.Schedule(due, [&, due] {
-      if (steady_clock::now() < due) ++early;
+      if (clock.Now() < due) ++early;
       done.Add();
     });
+  }
+  // In steps, so that tasks come due while others are still waiting.
+  for (int step = 0; step < 10; ++step) {
+    ASSERT_TRUE(done.WaitFor(kTasks / 10 * (step + 1)));
+    clock.Advance(milliseconds(5));
   }
   ASSERT_TRUE(done.WaitFor(kTasks));
   EXPECT_EQ(early.load(), 0);
@@ -148,9 +160,10 @@ TEST(TimerQueue, HoldsManyThousandsPendingWithOneThread) {
   std::vector<steady_clock::time_point> ran;  // written by the timer thread only
   ran.reserve(kTasks);
   Counter done;
-  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
-  Gate gate(queue);  // the count below must not depend on timing
-  const auto base = steady_clock::now();
+  SimulatedClock clock;
+  TimerQueue queue(clock);  // declared after what its tasks use, so it is destroyed first
+  Gate gate(queue);         // the count below must not depend on timing
+  const auto base = clock.Now();
   std::mt19937 rng(42);
   std::uniform_int_distribution<int> spread(-100, 200);  // some already due, some not
   for (int i = 0; i < kTasks; ++i) {
@@ -162,6 +175,7 @@ TEST(TimerQueue, HoldsManyThousandsPendingWithOneThread) {
   }
   EXPECT_EQ(queue.pending(), static_cast<size_t>(kTasks));
   gate.Open();
+  clock.Advance(milliseconds(200));
   ASSERT_TRUE(done.WaitFor(kTasks, milliseconds(30000)));
   EXPECT_EQ(queue.pending(), 0u);
   EXPECT_TRUE(std::is_sorted(ran.begin(), ran.end())) << "tasks did not run in due order";
@@ -170,20 +184,24 @@ TEST(TimerQueue, HoldsManyThousandsPendingWithOneThread) {
 TEST(TimerQueue, AnEarlierTaskScheduledLaterIsNotHeldUpByALaterOne) {
   std::atomic<bool> late_ran{false};
   Counter done;
-  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
+  SimulatedClock clock;
+  TimerQueue queue(clock);  // declared after what its tasks use, so it is destroyed first
   queue.ScheduleAfter(milliseconds(60000), [&] { late_ran = true; });
-  const auto start = steady_clock::now();
+  ASSERT_TRUE(clock.AwaitWaiters(1));  // the thread waits for the 60 s task
+  const auto start = clock.Now();
   queue.ScheduleAfter(milliseconds(20), [&] { done.Add(); });
+  clock.Advance(milliseconds(20));
   ASSERT_TRUE(done.WaitFor(1, milliseconds(5000)));
-  EXPECT_LT(steady_clock::now() - start, milliseconds(5000));
+  EXPECT_LT(clock.Now() - start, milliseconds(5000));
   EXPECT_FALSE(late_ran.load());
   EXPECT_EQ(queue.pending(), 1u);
 }
 
 TEST(TimerQueue, PastDueTaskRunsAtOnce) {
   Counter done;
-  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
-  queue.Schedule(steady_clock::now() - milliseconds(1000), [&] { done.Add(); });
+  SimulatedClock clock;
+  TimerQueue queue(clock);  // declared after what its tasks use, so it is destroyed first
+  queue.Schedule(clock.Now() - milliseconds(1000), [&] { done.Add(); });
   EXPECT_TRUE(done.WaitFor(1, milliseconds(5000)));
 }
 
@@ -192,7 +210,8 @@ TEST(TimerQueue, StopDropsPendingWaitsForRunningAndRefusesNewTasks) {
   std::atomic<bool> finished{false};
   std::atomic<bool> dropped_ran{false};
   auto capture = std::make_shared<int>(1);
-  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
+  SimulatedClock clock;
+  TimerQueue queue(clock);  // declared after what its tasks use, so it is destroyed first
   queue.ScheduleAfter(milliseconds(0), [&] {
     started = true;
     std::this_thread::sleep_for(milliseconds(200));
@@ -206,14 +225,15 @@ TEST(TimerQueue, StopDropsPendingWaitsForRunningAndRefusesNewTasks) {
   EXPECT_FALSE(dropped_ran.load());
   EXPECT_EQ(queue.pending(), 0u);
   EXPECT_EQ(capture.use_count(), 1) << "a dropped task's captures were not released";
-  EXPECT_FALSE(queue.Schedule(steady_clock::now(), [] {}));
+  EXPECT_FALSE(queue.Schedule(clock.Now(), [] {}));
   EXPECT_FALSE(queue.ScheduleAfter(milliseconds(0), [] {}));
   EXPECT_EQ(queue.pending(), 0u);
   queue.Stop();  // idempotent
 }
 
 TEST(TimerQueue, ConcurrentStopCallsAreSafe) {
-  TimerQueue queue;
+  SimulatedClock clock;
+  TimerQueue queue(clock);
   for (int i = 0; i < 100; ++i) queue.ScheduleAfter(milliseconds(i), [] {});
   std::vector<std::thread> stoppers;
   for (int i = 0; i < 4; ++i) stoppers.emplace_back([&] { queue.Stop(); });
@@ -224,7 +244,8 @@ TEST(TimerQueue, ConcurrentStopCallsAreSafe) {
 TEST(TimerQueue, TaskMayScheduleAndStop) {
   Counter done;
   std::atomic<bool> after_stop_accepted{true};
-  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
+  SimulatedClock clock;
+  TimerQueue queue(clock);  // declared after what its tasks use, so it is destroyed first
   queue.ScheduleAfter(milliseconds(0), [&] {
     queue.ScheduleAfter(milliseconds(5), [&] {
       queue.Stop();  // from the timer thread itself: must not self-join
@@ -233,6 +254,8 @@ TEST(TimerQueue, TaskMayScheduleAndStop) {
     });
     done.Add();
   });
+  ASSERT_TRUE(done.WaitFor(1));
+  clock.Advance(milliseconds(5));
   ASSERT_TRUE(done.WaitFor(2));
   EXPECT_FALSE(after_stop_accepted.load());
   queue.Stop();  // joins from the test thread
@@ -240,7 +263,8 @@ TEST(TimerQueue, TaskMayScheduleAndStop) {
 
 TEST(TimerQueue, ManyThreadsScheduleConcurrently) {
   Counter done;
-  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
+  SimulatedClock clock;
+  TimerQueue queue(clock);  // declared after what its tasks use, so it is destroyed first
   constexpr int kThreads = 4;
   constexpr int kPerThread = 1000;
   std::vector<std::thread> producers;
@@ -254,13 +278,29 @@ TEST(TimerQueue, ManyThreadsScheduleConcurrently) {
     });
   }
   for (auto& p : producers) p.join();
+  clock.Advance(milliseconds(30));
   ASSERT_TRUE(done.WaitFor(kThreads * kPerThread, milliseconds(30000)));
+}
+
+TEST(TimerQueue, RunsWhenTheQueuesClockReachesTheDueTime) {
+  Counter done;
+  SimulatedClock clock;
+  TimerQueue queue(clock);  // declared after what its tasks use, so it is destroyed first
+  queue.ScheduleAfter(std::chrono::seconds(10), [&] { done.Add(); });
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  clock.Advance(milliseconds(9999));
+  EXPECT_FALSE(done.WaitFor(1, milliseconds(50)));
+  EXPECT_EQ(queue.pending(), 1u);
+  clock.Advance(milliseconds(1));
+  EXPECT_TRUE(done.WaitFor(1));
+  EXPECT_EQ(queue.pending(), 0u);
 }
 
 TEST(TimerQueue, DestructorDropsPendingTasks) {
   std::atomic<bool> ran{false};
   {
-    TimerQueue queue;
+    SimulatedClock clock;
+    TimerQueue queue(clock);
     queue.ScheduleAfter(milliseconds(60000), [&] { ran = true; });
   }
   EXPECT_FALSE(ran.load());

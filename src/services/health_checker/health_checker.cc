@@ -148,7 +148,7 @@ HealthChecker::HealthChecker(HealthCheckerConfig config, const ServiceEnvironmen
 HealthChecker::~HealthChecker() { Stop(); }
 
 Status HealthChecker::Start() {
-  timers_ = std::make_unique<TimerQueue>();
+  timers_ = std::make_unique<TimerQueue>(*clock_);
   checks_ = std::make_unique<WorkerPool>(2);
   if (Status s = StartStatusServer(); !s.ok()) return s;
   auto heartbeats = bus_->Subscribe(common_.heartbeat_prefix + ".>", "",
