@@ -139,7 +139,7 @@ HealthChecker::HealthChecker(HealthCheckerConfig config, const ServiceEnvironmen
                 [this](const char*, bool ok) {
                   metrics_->api_calls.Add({{"state", ok ? "successful" : "failed"}}).Increment();
                 }),
-      liveness_(common_.ping_interval, [clock = clock_] { return clock->Now(); }),
+      liveness_(common_.ping_interval, *clock_),
       guard_(config_.mass_deletion_share),
       refresh_guard_(config_.mass_deletion_share) {
   for (const std::string& host : config_.static_secondaries) liveness_.AddStaticSecondary(host);
