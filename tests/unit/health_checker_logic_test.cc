@@ -12,11 +12,15 @@
 #include <memory>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "services/health_checker/announcement_plan.h"
+#include "services/health_checker/check_rules.h"
 #include "services/health_checker/signing_schedule.h"
 #include "services/health_checker/timer_queue.h"
 #include "services/health_checker/zone_diff.h"
@@ -614,6 +618,259 @@ TEST(MassDeletionGuard, ShareIsClamped) {
   MassDeletionGuard nan(std::nan(""));
   ASSERT_TRUE(nan.Check(100).ok());
   EXPECT_FALSE(nan.Check(99).ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// MassDeletionVerdict: the guard's rule as a table
+
+TEST(MassDeletionVerdict, Table) {
+  constexpr std::optional<size_t> kNone;
+  struct Case {
+    double share;
+    std::optional<size_t> baseline;
+    std::optional<size_t> count;
+    bool allowed;
+    const char* says;  // part of the refusal's message
+  };
+  const Case cases[] = {
+      {0.5, kNone, kNone, false, "did not answer"},
+      {0.5, 100, kNone, false, "did not answer"},
+      {0.5, kNone, 0, false, "empty"},
+      {0.5, 100, 0, false, "empty"},
+      {1.0, 100, 0, false, "empty"},  // even a share of 1 never accepts an empty list
+      {0.5, kNone, 1, true, ""},      // first cycle: any non-empty list
+      {0.5, kNone, 100000, true, ""},
+      {0.5, 100, 100, true, ""},
+      {0.5, 100, 1000, true, ""},  // growth
+      {0.5, 100, 50, true, ""},    // exactly the share
+      {0.5, 100, 49, false, "from 100 to 49"},
+      {0.5, 100, 40, false, "(60.0%), more than the allowed 50.0%"},
+      {0.0, 100, 99, false, "from 100 to 99"},
+      {0.0, 100, 100, true, ""},
+      {-1.0, 100, 99, false, "allowed 0.0%"},  // clamped to 0
+      {1.0, 100, 1, true, ""},
+      {2.0, 100, 1, true, ""},  // clamped to 1
+      {std::nan(""), 100, 99, false, "allowed 0.0%"},
+      {0.1, 10, 9, true, ""},
+      {0.1, 10, 8, false, "from 10 to 8"},
+  };
+  for (const Case& c : cases) {
+    const Status verdict = MassDeletionVerdict(c.share, c.baseline, c.count);
+    const std::string row = "share " + std::to_string(c.share) + ", baseline " +
+                            (c.baseline ? std::to_string(*c.baseline) : "none") + ", count " +
+                            (c.count ? std::to_string(*c.count) : "none");
+    EXPECT_EQ(verdict.ok(), c.allowed) << row << ": " << verdict.message();
+    if (!c.allowed) {
+      EXPECT_EQ(verdict.code(), StatusCode::kUnavailable) << row;
+      EXPECT_NE(verdict.message().find(c.says), std::string::npos)
+          << row << ": " << verdict.message();
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What to announce
+
+using Announcements = std::vector<Announcement>;
+constexpr ZoneEventType kAdd = ZoneEventType::kAdd;
+constexpr ZoneEventType kChange = ZoneEventType::kChange;
+constexpr ZoneEventType kDelete = ZoneEventType::kDelete;
+
+TEST(PlanSecondaryRepair, Table) {
+  struct Case {
+    const char* name;
+    SerialMap primary;
+    std::set<std::string> unknown;
+    SerialMap secondary;
+    bool announce_stray;
+    Announcements expected;
+    size_t in_sync;
+  };
+  const Case cases[] = {
+      {"in sync", {{"a.", 1}, {"b.", 2}}, {}, {{"a.", 1}, {"b.", 2}}, true, {}, 2},
+      {"missing", {{"a.", 1}}, {}, {}, true, {{kAdd, "a."}}, 0},
+      {"behind", {{"a.", 2}}, {}, {{"a.", 1}}, true, {{kChange, "a."}}, 0},
+      {"ahead", {{"a.", 1}}, {}, {{"a.", 2}}, true, {{kChange, "a."}}, 0},
+      {"across wraparound", {{"a.", 1}}, {}, {{"a.", 0xFFFFFFFFu}}, true, {{kChange, "a."}}, 0},
+      {"stray", {{"a.", 1}}, {}, {{"a.", 1}, {"s.", 1}}, true, {{kDelete, "s."}}, 1},
+      {"stray, guard refused", {{"a.", 1}}, {}, {{"a.", 1}, {"s.", 1}}, false, {}, 1},
+      {"guard refused: adds and changes still go",
+       {{"a.", 1}, {"b.", 2}},
+       {},
+       {{"b.", 1}, {"s.", 1}},
+       false,
+       {{kAdd, "a."}, {kChange, "b."}},
+       0},
+      {"adds, then changes, then deletes, each by zone",
+       {{"a.", 1}, {"c.", 3}, {"d.", 4}, {"f.", 6}},
+       {},
+       {{"b.", 1}, {"c.", 1}, {"d.", 4}, {"e.", 1}, {"f.", 7}},
+       true,
+       {{kAdd, "a."}, {kChange, "c."}, {kChange, "f."}, {kDelete, "b."}, {kDelete, "e."}},
+       1},
+      {"unreadable on the primary: never deleted from the secondary",
+       {{"a.", 1}},
+       {"u."},
+       {{"a.", 1}, {"u.", 5}},
+       true,
+       {},
+       1},
+      {"unreadable on the primary, absent on the secondary: no add", {}, {"u."}, {}, true, {}, 0},
+      {"empty secondary", {{"a.", 1}, {"b.", 1}}, {}, {}, false, {{kAdd, "a."}, {kAdd, "b."}}, 0},
+      {"RFC 2317 names",
+       {{"0/25.2.0.192.in-addr.arpa.", 3}},
+       {},
+       {{"0/25.2.0.192.in-addr.arpa.", 2}},
+       true,
+       {{kChange, "0/25.2.0.192.in-addr.arpa."}},
+       0},
+  };
+  for (const Case& c : cases) {
+    const SecondaryRepair repair =
+        PlanSecondaryRepair(c.primary, c.unknown, c.secondary, c.announce_stray);
+    EXPECT_EQ(repair.announcements, c.expected) << c.name;
+    EXPECT_EQ(repair.diff.in_sync, c.in_sync) << c.name;
+  }
+}
+
+TEST(PlanSecondaryRepair, DiffCountsStrayEvenWhenTheGuardRefused) {
+  const SecondaryRepair repair =
+      PlanSecondaryRepair({{"a.", 1}, {"b.", 2}}, {}, {{"b.", 3}, {"s.", 1}, {"t.", 1}}, false);
+  EXPECT_EQ(repair.diff.missing, std::vector<std::string>({"a."}));
+  EXPECT_EQ(repair.diff.differing, std::vector<std::string>({"b."}));
+  EXPECT_EQ(repair.diff.stray, std::vector<std::string>({"s.", "t."}));
+}
+
+TEST(EventCheckAnnouncement, Table) {
+  constexpr std::optional<uint32_t> kLacks;
+  constexpr std::optional<ZoneEventType> kNothing;
+  struct Case {
+    std::optional<uint32_t> primary;
+    std::optional<uint32_t> secondary;
+    std::optional<ZoneEventType> expected;
+  };
+  const Case cases[] = {
+      {5, kLacks, kAdd},         {5, 5, kNothing},           {5, 4, kChange},
+      {5, 6, kChange},  // behind or ahead
+      {1, 0xFFFFFFFFu, kChange}, {0, 0, kNothing},           {kLacks, 5, kDelete},
+      {kLacks, 0, kDelete},      {kLacks, kLacks, kNothing},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(EventCheckAnnouncement(c.primary, c.secondary), c.expected)
+        << "primary " << (c.primary ? std::to_string(*c.primary) : "lacks") << ", secondary "
+        << (c.secondary ? std::to_string(*c.secondary) : "lacks");
+  }
+}
+
+TEST(PlanRefresh, Table) {
+  struct Case {
+    const char* name;
+    SerialMap previous;
+    SerialMap current;
+    std::set<std::string> unknown;
+    std::set<std::string> evented;
+    bool announce_deletions;
+    Announcements expected;
+  };
+  const Case cases[] = {
+      {"nothing moved", {{"a.", 1}}, {{"a.", 1}}, {}, {}, true, {}},
+      {"appeared", {{"a.", 1}}, {{"a.", 1}, {"b.", 1}}, {}, {}, true, {{kAdd, "b."}}},
+      {"serial moved", {{"a.", 1}}, {{"a.", 2}}, {}, {}, true, {{kChange, "a."}}},
+      {"serial moved back", {{"a.", 2}}, {{"a.", 1}}, {}, {}, true, {{kChange, "a."}}},
+      {"vanished", {{"a.", 1}, {"b.", 1}}, {{"a.", 1}}, {}, {}, true, {{kDelete, "b."}}},
+      {"vanished, guard refused", {{"a.", 1}, {"b.", 1}}, {{"a.", 1}}, {}, {}, false, {}},
+      {"unreadable now is not vanished", {{"a.", 1}, {"u.", 1}}, {{"a.", 1}}, {"u."}, {}, true, {}},
+      {"evented zones are left to their event check",
+       {{"a.", 1}, {"d.", 1}},
+       {{"a.", 2}, {"n.", 1}},
+       {},
+       {"a.", "d.", "n."},
+       true,
+       {}},
+      {"guard refused: adds and changes still go",
+       {{"a.", 1}, {"b.", 1}, {"c.", 1}},
+       {{"a.", 2}, {"z.", 1}},
+       {},
+       {},
+       false,
+       {{kChange, "a."}, {kAdd, "z."}}},
+      {"adds and changes by zone, then deletes",
+       {{"b.", 1}, {"c.", 1}, {"e.", 1}},
+       {{"a.", 1}, {"c.", 2}, {"d.", 1}},
+       {},
+       {},
+       true,
+       {{kAdd, "a."}, {kChange, "c."}, {kAdd, "d."}, {kDelete, "b."}, {kDelete, "e."}}},
+      {"everything vanished", {{"a.", 1}}, {}, {}, {}, true, {{kDelete, "a."}}},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(PlanRefresh(c.previous, c.current, c.unknown, c.evented, c.announce_deletions),
+              c.expected)
+        << c.name;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Check rules
+
+TEST(NeedsNsec3Param, Table) {
+  struct Case {
+    std::string nsec3param;
+    bool narrow;
+    bool needs;
+  };
+  const Case cases[] = {
+      {"1 0 0 -", false, false},  {"1 0 0 -", true, true},  // narrow transfers empty
+      {"", false, true},                                    // NSEC
+      {"1 0 10 ab", false, true}, {"1 1 0 -", false, true},
+      {"1 0 0 ab", false, true},  {"1 0 0 - ", false, true},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(NeedsNsec3Param(c.nsec3param, c.narrow), c.needs)
+        << '"' << c.nsec3param << "\" narrow " << c.narrow;
+  }
+}
+
+TEST(SignatureExpiresSoon, Table) {
+  using std::chrono::seconds;
+  const auto now = std::chrono::system_clock::time_point(seconds(1'800'000'000));
+  const milliseconds week = std::chrono::hours(24 * 7);
+  struct Case {
+    int64_t expiration;
+    milliseconds window;
+    bool expires_soon;
+  };
+  const Case cases[] = {
+      {0, week, false},  // no RRSIG seen
+      {1'800'000'000 + 604'800, week, false},
+      {1'800'000'000 + 604'799, week, true},
+      {1'800'000'000 + 86'400, week, true},
+      {1'800'000'000, week, true},
+      {1'700'000'000, week, true},  // already expired
+      {1'800'000'001, milliseconds(0), false},
+      {1'800'000'000, milliseconds(0), false},
+      {1'799'999'999, milliseconds(0), true},
+      {1'800'000'000 + 30 * 86'400, week, false},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(SignatureExpiresSoon(c.expiration, now, c.window), c.expires_soon)
+        << c.expiration << " within " << c.window.count() << " ms";
+  }
+}
+
+TEST(PrimaryAnswerUsable, Table) {
+  struct Case {
+    size_t listed, unreadable;
+    bool usable;
+  };
+  const Case cases[] = {
+      {0, 0, true},  {10, 0, true},   {10, 1, true},    {10, 2, false},        {1, 1, false},
+      {9, 1, false}, {100, 10, true}, {100, 11, false}, {100000, 10000, true},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(PrimaryAnswerUsable(c.listed, c.unreadable), c.usable)
+        << c.unreadable << " of " << c.listed;
+  }
 }
 
 }  // namespace

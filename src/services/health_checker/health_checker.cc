@@ -15,13 +15,14 @@
 #include "model/json_fields.h"
 #include "model/subjects.h"
 #include "model/zone_name.h"
+#include "services/health_checker/announcement_plan.h"
+#include "services/health_checker/check_rules.h"
 #include "services/health_checker/signing_schedule.h"
 
 namespace pdnsd {
 namespace {
 
 constexpr const char* kSyncerService = "pdns-secondary-syncer";
-constexpr const char* kNsec3Param = "1 0 0 -";  // RFC 9276
 
 // Whole seconds from `then` to `now` (0 when the clock went back).
 int64_t AgeSeconds(std::chrono::system_clock::time_point then,
@@ -240,7 +241,7 @@ StatusOr<HealthChecker::PrimaryView> HealthChecker::QueryPrimary() {
     view.served[zone.name] = serials[i];
     if (zone.dnssec) view.dnssec.insert(zone.name);
   }
-  if (!zones->empty() && view.unknown.size() * 10 > zones->size()) {
+  if (!PrimaryAnswerUsable(zones->size(), view.unknown.size())) {
     return Status::Unavailable("primary DNS " + config_.primary.ToString() +
                                " did not answer for " + std::to_string(view.unknown.size()) +
                                " of " + std::to_string(zones->size()) +
@@ -311,18 +312,14 @@ void HealthChecker::CheckSecondary(const ServiceRecord& secondary, const Primary
     logger_->warn("secondary {} skipped this cycle: {}", id, report.error);
   } else {
     report.zones_read_at = clock_->WallNow();
-    for (const std::string& zone : primary.unknown) state->erase(zone);
-    const ZoneDiff diff = DiffZones(primary.served, *state);
-    for (const auto& zone : diff.missing) Announce(ZoneEventType::kAdd, zone, id, "interval");
-    for (const auto& zone : diff.differing) Announce(ZoneEventType::kChange, zone, id, "interval");
-    if (allow_stray) {
-      for (const auto& zone : diff.stray) Announce(ZoneEventType::kDelete, zone, id, "interval");
-    }
+    const SecondaryRepair repair =
+        PlanSecondaryRepair(primary.served, primary.unknown, *state, allow_stray);
+    for (const Announcement& a : repair.announcements) Announce(a.type, a.zone, id, "interval");
     CheckSignatures(secondary, primary, *state);
-    report.in_sync = diff.in_sync;
-    report.behind = diff.differing.size();
-    report.missing = diff.missing.size();
-    report.stray = diff.stray.size();
+    report.in_sync = repair.diff.in_sync;
+    report.behind = repair.diff.differing.size();
+    report.missing = repair.diff.missing.size();
+    report.stray = repair.diff.stray.size();
   }
   std::lock_guard lock(mutex_);
   reports_[id] = report;
@@ -337,15 +334,12 @@ void HealthChecker::CheckSignatures(const ServiceRecord& secondary, const Primar
   for (const std::string& zone : primary.dnssec) {
     if (state.count(zone) != 0) zones.push_back(zone);
   }
-  const int64_t now =
-      std::chrono::duration_cast<std::chrono::seconds>(clock_->WallNow().time_since_epoch())
-          .count();
-  const int64_t limit =
-      now + std::chrono::duration_cast<std::chrono::seconds>(config_.signature_expiry).count();
+  const auto now = clock_->WallNow();
   std::vector<char> expiring(zones.size(), 0);
   ParallelFor(zones.size(), config_.workers, [&](size_t i) {
     auto soa = QuerySoa(*address, zones[i], config_.dns_timeout, /*dnssec=*/true);
-    expiring[i] = soa.ok() && soa->rrsig_expiration != 0 && soa->rrsig_expiration < limit;
+    expiring[i] =
+        soa.ok() && SignatureExpiresSoon(soa->rrsig_expiration, now, config_.signature_expiry);
   });
   for (size_t i = 0; i < zones.size(); ++i) {
     if (!expiring[i]) continue;
@@ -400,28 +394,17 @@ void HealthChecker::RunRefresh() {
     last_primary_ = *primary;
   }
   if (!previous) return;
-  for (const auto& [zone, serial] : primary->served) {
-    if (evented.count(zone) != 0) continue;
-    auto before = previous->served.find(zone);
-    if (before == previous->served.end()) {
-      Announce(ZoneEventType::kAdd, zone, "", "refresh");
-    } else if (before->second != serial) {
-      Announce(ZoneEventType::kChange, zone, "", "refresh");
-    }
+  // Vanished zones are announced unless the primary's list shrank suspiciously.
+  const Status allowed = refresh_guard_.Check(primary->served.size());
+  for (const Announcement& a :
+       PlanRefresh(previous->served, primary->served, primary->unknown, evented, allowed.ok())) {
+    Announce(a.type, a.zone, "", "refresh");
   }
-  // Vanished zones, unless the primary's list shrank suspiciously.
-  if (Status allowed = refresh_guard_.Check(primary->served.size()); !allowed.ok()) {
+  if (!allowed.ok()) {
     logger_->error("ALERT: background refresh announces no deletion: {}", allowed.message());
     metrics_->mass_deletion_alerts.Increment();
     std::lock_guard lock(mutex_);
     alert_ = allowed.message();
-    return;
-  }
-  for (const auto& [zone, serial] : previous->served) {
-    if (primary->served.count(zone) == 0 && primary->unknown.count(zone) == 0 &&
-        evented.count(zone) == 0) {
-      Announce(ZoneEventType::kDelete, zone, "", "refresh");
-    }
   }
 }
 
@@ -439,9 +422,10 @@ void HealthChecker::RunNsec3Check() {
       logger_->warn("NSEC3 check of {}: {}", listed.name, zone.status().message());
       continue;
     }
-    if (zone->nsec3param == kNsec3Param && !zone->nsec3narrow) continue;
-    logger_->info("{}: NSEC3PARAM \"{}\" -> \"{}\"", zone->name, zone->nsec3param, kNsec3Param);
-    if (Status s = powerdns_.SetNsec3Param(zone->name, kNsec3Param); !s.ok()) {
+    if (!NeedsNsec3Param(zone->nsec3param, zone->nsec3narrow)) continue;
+    logger_->info("{}: NSEC3PARAM \"{}\" -> \"{}\"", zone->name, zone->nsec3param,
+                  kWantedNsec3Param);
+    if (Status s = powerdns_.SetNsec3Param(zone->name, kWantedNsec3Param); !s.ok()) {
       logger_->warn("{}: cannot set NSEC3PARAM: {}", zone->name, s.message());
       continue;
     }
@@ -493,14 +477,10 @@ void HealthChecker::EventCheck(const std::string& zone) {
       continue;
     }
     auto it = state->find(zone);
-    if (primary_serial) {
-      if (it == state->end()) {
-        Announce(ZoneEventType::kAdd, zone, secondary.last.id, "event");
-      } else if (it->second != *primary_serial) {
-        Announce(ZoneEventType::kChange, zone, secondary.last.id, "event");
-      }
-    } else if (it != state->end()) {
-      Announce(ZoneEventType::kDelete, zone, secondary.last.id, "event");
+    const std::optional<uint32_t> secondary_serial =
+        it == state->end() ? std::nullopt : std::optional<uint32_t>(it->second);
+    if (auto type = EventCheckAnnouncement(primary_serial, secondary_serial)) {
+      Announce(*type, zone, secondary.last.id, "event");
     }
   }
 }
