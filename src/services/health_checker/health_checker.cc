@@ -170,7 +170,7 @@ Status HealthChecker::Start() {
 
 void HealthChecker::Stop() {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
@@ -196,7 +196,7 @@ Status HealthChecker::StartStatusServer() {
 
 StatusOr<HealthChecker::PrimaryView> HealthChecker::ReadPrimary() {
   auto view = QueryPrimary();
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (!view.ok()) {
     primary_error_ = view.status().message();
     return view;
@@ -304,7 +304,7 @@ void HealthChecker::CheckSecondary(const ServiceRecord& secondary, const Primary
   if (!state.ok()) {
     {
       // The counts of the last state map it did answer stay, with their time.
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       if (auto it = reports_.find(id); it != reports_.end()) report = it->second;
     }
     report.last_check = FormatRfc3339(clock_->WallNow());
@@ -321,7 +321,7 @@ void HealthChecker::CheckSecondary(const ServiceRecord& secondary, const Primary
     report.missing = repair.diff.missing.size();
     report.stray = repair.diff.stray.size();
   }
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   reports_[id] = report;
 }
 
@@ -349,13 +349,13 @@ void HealthChecker::CheckSignatures(const ServiceRecord& secondary, const Primar
 }
 
 void HealthChecker::RunPeriodicCheck() {
-  std::lock_guard check_lock(check_mutex_);
+  MutexLock check_lock(check_mutex_);
   metrics_->interval_cycles.Increment();
   auto primary = ReadPrimary();
   const Status allowed =
       guard_.Check(primary.ok() ? std::optional<size_t>(primary->served.size()) : std::nullopt);
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     alert_ = allowed.ok() ? "" : allowed.message();
   }
   if (!primary.ok()) {
@@ -378,7 +378,7 @@ void HealthChecker::RunPeriodicCheck() {
 }
 
 void HealthChecker::RunRefresh() {
-  std::lock_guard check_lock(check_mutex_);
+  MutexLock check_lock(check_mutex_);
   metrics_->refresh_cycles.Increment();
   auto primary = ReadPrimary();
   if (!primary.ok()) {
@@ -388,7 +388,7 @@ void HealthChecker::RunRefresh() {
   std::optional<PrimaryView> previous;
   std::set<std::string> evented;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     previous = last_primary_;
     evented.swap(evented_since_refresh_);
     last_primary_ = *primary;
@@ -403,7 +403,7 @@ void HealthChecker::RunRefresh() {
   if (!allowed.ok()) {
     logger_->error("ALERT: background refresh announces no deletion: {}", allowed.message());
     metrics_->mass_deletion_alerts.Increment();
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     alert_ = allowed.message();
   }
 }
@@ -497,14 +497,14 @@ void HealthChecker::OnZoneEvent(const BusMessage& message) {
   }
   metrics_->received_events.Add({{"event_type", ZoneEventTypeLabel(type)}}).Increment();
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     evented_since_refresh_.insert(event->zone);
     // Ten events for a zone within the wait make one check.
     if (!event_checks_pending_.insert(event->zone).second) return;
   }
   timers_->ScheduleAfter(config_.event_check_wait, [this, zone = event->zone] {
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       event_checks_pending_.erase(zone);
     }
     EventCheck(zone);
@@ -533,7 +533,7 @@ void HealthChecker::OnHeartbeat(const BusMessage& message) {
   logger_->info("secondary {} on {} {}: full check now", heartbeat->id, heartbeat->host,
                 change == LivenessRegistry::Change::kNew ? "appeared" : "restarted");
   checks_->Submit([this, id = heartbeat->id] {
-    std::lock_guard check_lock(check_mutex_);
+    MutexLock check_lock(check_mutex_);
     auto primary = ReadPrimary();
     if (!primary.ok()) {
       logger_->warn("full check of {}: {}", id, primary.status().message());
@@ -563,7 +563,7 @@ void HealthChecker::UpdateLivenessMetrics() {
   std::map<std::string, std::map<std::string, std::string>> current;  // id -> labels
   const std::vector<ServiceRecord> records = liveness_.Snapshot();
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     for (const ServiceRecord& record : records) {
       const std::string state = DisplayedState(record);
       ++counts[state];
@@ -597,38 +597,38 @@ void HealthChecker::UpdateLivenessMetrics() {
 }
 
 void HealthChecker::SchedulerLoop() {
-  using Steady = std::chrono::steady_clock;
   RunCatching(logger_, "the zone refresh",
               [this] { RunRefresh(); });  // the baseline for later refreshes
   if (config_.ensure_nsec3) RunNsec3Check();
   auto next_periodic =
-      Steady::now() + std::min(config_.periodic_interval, common_.ping_interval * 2);
-  auto next_refresh = Steady::now() + config_.refresh_interval;
-  auto next_nsec3 = Steady::now() + config_.nsec3_interval;
+      clock_->DeadlineAfter(std::min(config_.periodic_interval, common_.ping_interval * 2));
+  auto next_refresh = clock_->DeadlineAfter(config_.refresh_interval);
+  auto next_nsec3 = clock_->DeadlineAfter(config_.nsec3_interval);
   auto next_signing = NextSigningSync(clock_->WallNow());
   for (;;) {
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       next_signing_sync_ = FormatRfc3339(next_signing);
     }
     UpdateLivenessMetrics();
     {
-      std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });
+      MutexLock lock(mutex_);
+      const Clock::TimePoint tick = clock_->DeadlineAfter(std::chrono::seconds(1));
+      while (!stopping_ && clock_->Now() < tick) clock_->WaitUntil(wake_, lock.native(), tick);
       if (stopping_) return;
     }
-    const auto now = Steady::now();
+    const auto now = clock_->Now();
     if (now >= next_periodic) {
       RunCatching(logger_, "the periodic check", [this] { RunPeriodicCheck(); });
-      next_periodic = Steady::now() + config_.periodic_interval;
+      next_periodic = clock_->DeadlineAfter(config_.periodic_interval);
     }
     if (now >= next_refresh) {
       RunCatching(logger_, "the zone refresh", [this] { RunRefresh(); });
-      next_refresh = Steady::now() + config_.refresh_interval;
+      next_refresh = clock_->DeadlineAfter(config_.refresh_interval);
     }
     if (config_.ensure_nsec3 && now >= next_nsec3) {
       RunCatching(logger_, "the NSEC3 check", [this] { RunNsec3Check(); });
-      next_nsec3 = Steady::now() + config_.nsec3_interval;
+      next_nsec3 = clock_->DeadlineAfter(config_.nsec3_interval);
     }
     if (clock_->WallNow() >= next_signing) {
       RunCatching(logger_, "the signing sync", [this] { RunSigningSync(); });
@@ -640,7 +640,7 @@ void HealthChecker::SchedulerLoop() {
 std::string HealthChecker::StatusJson() {
   using nlohmann::json;
   const auto now = clock_->WallNow();
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   json secondaries = json::array();
   json services = json::array();
   for (const ServiceRecord& record : liveness_.Snapshot()) {
