@@ -14,6 +14,11 @@
 //  - signing sync: Thursdays 01:00 UTC a change event per DNSSEC zone, spread over a window;
 //  - NSEC3: DNSSEC zones whose NSEC3PARAM is not "1 0 0 -" get it (never narrow) + an event.
 // GET /status on [Service] URL shows all of it as JSON.
+// What to announce is decided by pure functions (announcement_plan.h, check_rules.h,
+// zone_diff.h); this class gathers the facts and publishes. One class in several files, one
+// workflow each: health_checker.cc (start, stop, publishing), _reads (primary and secondary
+// state), _periodic, _refresh, _events, _dnssec (NSEC3, signing sync), _liveness (heartbeats),
+// _scheduler, _status (GET /status); health_checker_internal.h holds the metrics.
 #pragma once
 
 #include <atomic>
