@@ -15,7 +15,8 @@ HealthChecker::HealthChecker(HealthCheckerConfig config, const ServiceEnvironmen
       clock_(environment.clock),
       bus_(environment.bus),
       logger_(environment.logger),
-      metrics_(std::make_unique<Metrics>(*environment.registry)),
+      registry_(environment.registry),
+      metrics_(std::make_unique<Metrics>(*registry_)),
       powerdns_(common_.powerdns,
                 [this](const char*, bool ok) {
                   metrics_->api_calls.Add({{"state", ok ? "successful" : "failed"}}).Increment();

@@ -125,6 +125,9 @@ class HealthChecker : public Service {
   Clock* clock_;
   Bus* bus_;
   Logger logger_;
+  // Shared with the environment: the metrics below live in it, so it must outlive them even
+  // when the caller drops its ServiceEnvironment after construction.
+  std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<Metrics> metrics_;
   PdnsApiClient powerdns_;
   LivenessRegistry liveness_;
