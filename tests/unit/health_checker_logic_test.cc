@@ -21,6 +21,7 @@
 
 #include "services/health_checker/announcement_plan.h"
 #include "services/health_checker/check_rules.h"
+#include "services/health_checker/check_schedule.h"
 #include "services/health_checker/signing_schedule.h"
 #include "services/health_checker/timer_queue.h"
 #include "services/health_checker/zone_diff.h"
@@ -871,6 +872,107 @@ TEST(PrimaryAnswerUsable, Table) {
     EXPECT_EQ(PrimaryAnswerUsable(c.listed, c.unreadable), c.usable)
         << c.unreadable << " of " << c.listed;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CheckSchedule: a week of the scheduler's decisions without waiting
+
+class CheckScheduleTest : public ::testing::Test {
+ protected:
+  using Seconds = std::chrono::seconds;
+  static constexpr TimedWorkflow kPeriodic = TimedWorkflow::kPeriodicCheck;
+  static constexpr TimedWorkflow kRefresh = TimedWorkflow::kRefresh;
+  static constexpr TimedWorkflow kNsec3 = TimedWorkflow::kNsec3Check;
+  static constexpr TimedWorkflow kSigning = TimedWorkflow::kSigningSync;
+
+  static CheckIntervals Intervals(bool nsec3_enabled = true) {
+    return {.first_periodic = Seconds(2),
+            .periodic = Seconds(300),
+            .refresh = Seconds(60),
+            .nsec3 = Seconds(3600),
+            .nsec3_enabled = nsec3_enabled};
+  }
+
+  // Which workflows are due `after` the start (both clocks moved alike).
+  std::vector<TimedWorkflow> DueAt(const CheckSchedule& schedule, Clock::Duration after) const {
+    std::vector<TimedWorkflow> due;
+    for (TimedWorkflow w : {kPeriodic, kRefresh, kNsec3, kSigning}) {
+      if (schedule.IsDue(
+              w, start_ + after,
+              wall_start_ + std::chrono::duration_cast<Clock::WallTime::duration>(after)))
+        due.push_back(w);
+    }
+    return due;
+  }
+
+  const Clock::TimePoint start_ = Clock::TimePoint(std::chrono::hours(1000));
+  // Wednesday 2026-05-06 23:00:00 UTC: the signing sync is due two hours later.
+  const Clock::WallTime wall_start_ = Utc(2026, 5, 6, 23);
+};
+
+TEST_F(CheckScheduleTest, WhatIsDueWhenTable) {
+  using std::chrono::hours;
+  const CheckSchedule schedule(Intervals(), start_, wall_start_);
+  using Due = std::vector<TimedWorkflow>;
+  const struct {
+    Clock::Duration after;
+    Due due;
+  } cases[] = {
+      {Seconds(0), {}},
+      {Seconds(1), {}},
+      {Seconds(2), {kPeriodic}},  // first_periodic
+      {Seconds(59), {kPeriodic}},
+      {Seconds(60), {kPeriodic, kRefresh}},
+      {Seconds(3599), {kPeriodic, kRefresh}},
+      {Seconds(3600), {kPeriodic, kRefresh, kNsec3}},
+      {hours(2) - std::chrono::nanoseconds(1), {kPeriodic, kRefresh, kNsec3}},
+      {hours(2), {kPeriodic, kRefresh, kNsec3, kSigning}},  // Thursday 01:00 UTC
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(DueAt(schedule, c.after), c.due)
+        << std::chrono::duration_cast<std::chrono::milliseconds>(c.after).count() << " ms";
+  }
+}
+
+TEST_F(CheckScheduleTest, NextRunIsOneIntervalAfterTheLastEnded) {
+  CheckSchedule schedule(Intervals(), start_, wall_start_);
+  // The periodic check ran from 2 s to 10 s: next due at 310 s, not at 302 s.
+  schedule.Ran(kPeriodic, start_ + Seconds(10), wall_start_ + Seconds(10));
+  EXPECT_FALSE(schedule.IsDue(kPeriodic, start_ + Seconds(309), wall_start_));
+  EXPECT_TRUE(schedule.IsDue(kPeriodic, start_ + Seconds(310), wall_start_));
+  schedule.Ran(kRefresh, start_ + Seconds(61), wall_start_ + Seconds(61));
+  EXPECT_FALSE(schedule.IsDue(kRefresh, start_ + Seconds(120), wall_start_));
+  EXPECT_TRUE(schedule.IsDue(kRefresh, start_ + Seconds(121), wall_start_));
+  schedule.Ran(kNsec3, start_ + Seconds(3600), wall_start_ + Seconds(3600));
+  EXPECT_FALSE(schedule.IsDue(kNsec3, start_ + Seconds(7199), wall_start_));
+  EXPECT_TRUE(schedule.IsDue(kNsec3, start_ + Seconds(7200), wall_start_));
+}
+
+TEST_F(CheckScheduleTest, SigningSyncFollowsTheCalendarWeekByWeek) {
+  CheckSchedule schedule(Intervals(), start_, wall_start_);
+  EXPECT_EQ(Format(schedule.next_signing_sync()), Format(Utc(2026, 5, 7, 1)));
+  // The wall clock jumps (NTP) while monotonic time stands still: the calendar decides.
+  EXPECT_TRUE(schedule.IsDue(kSigning, start_, Utc(2026, 5, 7, 1)));
+  schedule.Ran(kSigning, start_ + Seconds(5), Utc(2026, 5, 7, 1, 0, 5));
+  EXPECT_EQ(Format(schedule.next_signing_sync()), Format(Utc(2026, 5, 14, 1)));
+  EXPECT_FALSE(
+      schedule.IsDue(kSigning, start_ + std::chrono::hours(24 * 7), Utc(2026, 5, 14, 0, 59, 59)));
+  EXPECT_TRUE(schedule.IsDue(kSigning, start_, Utc(2026, 5, 14, 1)));
+}
+
+TEST_F(CheckScheduleTest, DisabledNsec3CheckIsNeverDue) {
+  const CheckSchedule schedule(Intervals(/*nsec3_enabled=*/false), start_, wall_start_);
+  EXPECT_EQ(DueAt(schedule, std::chrono::hours(24 * 365)),
+            std::vector<TimedWorkflow>({kPeriodic, kRefresh, kSigning}));
+}
+
+TEST_F(CheckScheduleTest, HugeIntervalsSaturateInsteadOfOverflowing) {
+  CheckIntervals intervals = Intervals();
+  intervals.refresh = std::chrono::milliseconds::max();
+  CheckSchedule schedule(intervals, start_, wall_start_);
+  EXPECT_FALSE(schedule.IsDue(kRefresh, start_ + std::chrono::hours(24 * 365 * 100), wall_start_));
+  schedule.Ran(kRefresh, start_, wall_start_);
+  EXPECT_FALSE(schedule.IsDue(kRefresh, start_ + std::chrono::hours(24 * 365 * 100), wall_start_));
 }
 
 }  // namespace
