@@ -54,8 +54,8 @@ namespace pdnsd {
 
 class HealthChecker : public Service {
  public:
-  // Reads liveness ages and calendar time (/status, the signing schedule) from
-  // environment.clock.
+  // All time comes from environment.clock: the scheduler's deadlines and ticks, the timer
+  // queue, liveness ages and calendar time (/status, the signing schedule).
   HealthChecker(HealthCheckerConfig config, const ServiceEnvironment& environment);
   ~HealthChecker() override;
 
