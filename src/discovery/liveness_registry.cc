@@ -30,14 +30,13 @@ const char* LivenessName(Liveness state) {
   return "critical";
 }
 
-LivenessRegistry::LivenessRegistry(std::chrono::milliseconds interval, Clock clock)
-    : interval_(interval),
-      clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })) {}
+LivenessRegistry::LivenessRegistry(std::chrono::milliseconds interval, Clock& clock)
+    : interval_(interval), clock_(clock) {}
 
 Liveness LivenessRegistry::Evaluate(const ServiceRecord& record) const {
   // A static host that never sent a heartbeat is taken as alive (an original Go syncer).
   if (!record.ever_heard) return Liveness::kPassing;
-  const auto silence = clock_() - record.last_seen;
+  const auto silence = clock_.Now() - record.last_seen;
   if (silence > kDeregisterIntervals * interval_) {
     // Configured hosts are never forgotten.
     return record.static_host ? Liveness::kCritical : Liveness::kDeregistered;
@@ -58,8 +57,8 @@ LivenessRegistry::Change LivenessRegistry::Observe(const Heartbeat& heartbeat) {
     change = Change::kRestarted;
   }
   record.last = heartbeat;
-  record.last_seen = clock_();
-  record.last_seen_wall = std::chrono::system_clock::now();
+  record.last_seen = clock_.Now();
+  record.last_seen_wall = clock_.WallNow();
   record.ever_heard = true;
   record.state = Evaluate(record);
   return change;

@@ -4,20 +4,20 @@
 // above 10; critical after 3 intervals without a heartbeat; deregistered (forgotten) after 10.
 // Passing and warning count as active. Statically configured secondaries ([Secondaries] Hosts,
 // ID = SHA-256(host)) are active even without heartbeats (an original Go syncer sends none).
-// Time comes from an injected clock so tests need not wait. Thread-safe.
+// Time (monotonic for the states, wall for when a heartbeat arrived) comes from an injected
+// Clock (core/clock.h) so tests need not wait. Thread-safe.
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "discovery/heartbeat.h"
-
+#include "core/clock.h"
 #include "core/thread_annotations.h"
+#include "discovery/heartbeat.h"
 
 namespace pdnsd {
 
@@ -35,9 +35,8 @@ struct ServiceRecord {
 
 class LivenessRegistry {
  public:
-  using Clock = std::function<std::chrono::steady_clock::time_point()>;
-
-  LivenessRegistry(std::chrono::milliseconds interval, Clock clock);
+  // REQUIRES: `clock` outlives the registry.
+  LivenessRegistry(std::chrono::milliseconds interval, Clock& clock);
 
   // What a heartbeat meant: a service seen for the first time (or again after it was
   // deregistered), a restart (new boot id), or just one more beat.
@@ -57,7 +56,7 @@ class LivenessRegistry {
   Liveness Evaluate(const ServiceRecord& record) const REQUIRES(mutex_);
 
   std::chrono::milliseconds interval_;
-  Clock clock_;
+  Clock& clock_;
   mutable Mutex mutex_;
   std::map<std::string, ServiceRecord> services_ GUARDED_BY(mutex_);  // by id
 };

@@ -18,6 +18,7 @@
 #include "discovery/heartbeat.h"
 #include "discovery/liveness_registry.h"
 #include "support/processes.h"
+#include "support/simulated_clock.h"
 
 namespace pdnsd {
 namespace {
@@ -165,9 +166,9 @@ class LivenessRegistryTest : public ::testing::Test {
  protected:
   static constexpr milliseconds kInterval{200};
 
-  LivenessRegistryTest() : registry_(kInterval, [this] { return now_; }) {}
+  LivenessRegistryTest() : registry_(kInterval, clock_) {}
 
-  void Advance(steady_clock::duration by) { now_ += by; }
+  void Advance(steady_clock::duration by) { clock_.Advance(by); }
 
   static Heartbeat Beat(const std::string& id, double load = 0.5,
                         const std::string& boot = "boot-1", const std::string& service = kSyncer) {
@@ -186,7 +187,7 @@ class LivenessRegistryTest : public ::testing::Test {
     return ids;
   }
 
-  steady_clock::time_point now_ = steady_clock::time_point{} + std::chrono::hours(1);
+  testing::SimulatedClock clock_;
   LivenessRegistry registry_;
 };
 
@@ -206,8 +207,9 @@ TEST_F(LivenessRegistryTest, PassingAfterABeat) {
   EXPECT_EQ(snapshot[0].last.id, "sec-1");
   EXPECT_EQ(snapshot[0].last.host, "sec-1.example.net");
   EXPECT_EQ(snapshot[0].state, Liveness::kPassing);
-  EXPECT_EQ(snapshot[0].last_seen, now_);
+  EXPECT_EQ(snapshot[0].last_seen, clock_.Now());
   EXPECT_NE(snapshot[0].last_seen_wall, std::chrono::system_clock::time_point{});
+  EXPECT_EQ(snapshot[0].last_seen_wall, clock_.WallNow());
   EXPECT_TRUE(snapshot[0].ever_heard);
   EXPECT_FALSE(snapshot[0].static_host);
   EXPECT_EQ(Ids(registry_.ActiveSecondaries()), std::vector<std::string>{"sec-1"});

@@ -12,23 +12,30 @@
 #include <memory>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "services/health_checker/announcement_plan.h"
+#include "services/health_checker/check_rules.h"
+#include "services/health_checker/check_schedule.h"
 #include "services/health_checker/signing_schedule.h"
 #include "services/health_checker/timer_queue.h"
 #include "services/health_checker/zone_diff.h"
+#include "support/simulated_clock.h"
 
 namespace pdnsd {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
+using testing::SimulatedClock;
 
 // ---------------------------------------------------------------------------------------------
-// TimerQueue
+// TimerQueue, on a SimulatedClock: time moves only when a test advances it.
 
 // Counts finished tasks; tests wait on it instead of sleeping a guessed time.
 class Counter {
@@ -84,9 +91,10 @@ TEST(TimerQueue, RunsTasksInDueOrder) {
   std::mutex mutex;
   std::vector<int> order;
   Counter done;
-  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
+  SimulatedClock clock;
+  TimerQueue queue(clock);  // declared after what its tasks use, so it is destroyed first
   Gate gate(queue);
-  const auto base = steady_clock::now() + milliseconds(20);
+  const auto base = clock.Now() + milliseconds(20);
   std::vector<int> delays = {7, 3, 9, 0, 5, 1, 8, 2, 6, 4};
   for (int d : delays) {
     ASSERT_TRUE(queue.Schedule(base + milliseconds(10 * d), [&, d] {
@@ -98,6 +106,7 @@ TEST(TimerQueue, RunsTasksInDueOrder) {
     }));
   }
   gate.Open();
+  clock.Advance(milliseconds(200));
   ASSERT_TRUE(done.WaitFor(10));
   std::lock_guard lock(mutex);
   std::vector<int> expected(10);
@@ -109,8 +118,9 @@ TEST(TimerQueue, EqualDueTimesRunInInsertionOrder) {
   std::vector<int> order;  // only the timer thread writes; read after the counter says done
   std::mutex mutex;
   Counter done;
-  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
-  const auto due = steady_clock::now() + milliseconds(100);
+  SimulatedClock clock;
+  TimerQueue queue(clock);  // declared after what its tasks use, so it is destroyed first
+  const auto due = clock.Now() + milliseconds(100);
   constexpr int kTasks = 1000;
   for (int i = 0; i < kTasks; ++i) {
     ASSERT_TRUE(queue.Schedule(due, [&, i] {
@@ -121,6 +131,7 @@ TEST(TimerQueue, EqualDueTimesRunInInsertionOrder) {
       done.Add();
     }));
   }
+  clock.Advance(milliseconds(100));
   ASSERT_TRUE(done.WaitFor(kTasks));
   std::lock_guard lock(mutex);
   ASSERT_EQ(order.size(), static_cast<size_t>(kTasks));
@@ -130,14 +141,20 @@ TEST(TimerQueue, EqualDueTimesRunInInsertionOrder) {
 TEST(TimerQueue, NeverRunsATaskBeforeItsDueTime) {
   std::atomic<int> early{0};
   Counter done;
-  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
+  SimulatedClock clock;
+  TimerQueue queue(clock);  // declared after what its tasks use, so it is destroyed first
   constexpr int kTasks = 50;
   for (int i = 0; i < kTasks; ++i) {
-    const auto due = steady_clock::now() + milliseconds(i % 10 * 5);
+    const auto due = clock.Now() + milliseconds(i % 10 * 5);
     queue.Schedule(due, [&, due] {
-      if (steady_clock::now() < due) ++early;
+      if (clock.Now() < due) ++early;
       done.Add();
     });
+  }
+  // In steps, so that tasks come due while others are still waiting.
+  for (int step = 0; step < 10; ++step) {
+    ASSERT_TRUE(done.WaitFor(kTasks / 10 * (step + 1)));
+    clock.Advance(milliseconds(5));
   }
   ASSERT_TRUE(done.WaitFor(kTasks));
   EXPECT_EQ(early.load(), 0);
@@ -148,9 +165,10 @@ TEST(TimerQueue, HoldsManyThousandsPendingWithOneThread) {
   std::vector<steady_clock::time_point> ran;  // written by the timer thread only
   ran.reserve(kTasks);
   Counter done;
-  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
-  Gate gate(queue);  // the count below must not depend on timing
-  const auto base = steady_clock::now();
+  SimulatedClock clock;
+  TimerQueue queue(clock);  // declared after what its tasks use, so it is destroyed first
+  Gate gate(queue);         // the count below must not depend on timing
+  const auto base = clock.Now();
   std::mt19937 rng(42);
   std::uniform_int_distribution<int> spread(-100, 200);  // some already due, some not
   for (int i = 0; i < kTasks; ++i) {
@@ -162,6 +180,7 @@ TEST(TimerQueue, HoldsManyThousandsPendingWithOneThread) {
   }
   EXPECT_EQ(queue.pending(), static_cast<size_t>(kTasks));
   gate.Open();
+  clock.Advance(milliseconds(200));
   ASSERT_TRUE(done.WaitFor(kTasks, milliseconds(30000)));
   EXPECT_EQ(queue.pending(), 0u);
   EXPECT_TRUE(std::is_sorted(ran.begin(), ran.end())) << "tasks did not run in due order";
@@ -170,20 +189,24 @@ TEST(TimerQueue, HoldsManyThousandsPendingWithOneThread) {
 TEST(TimerQueue, AnEarlierTaskScheduledLaterIsNotHeldUpByALaterOne) {
   std::atomic<bool> late_ran{false};
   Counter done;
-  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
+  SimulatedClock clock;
+  TimerQueue queue(clock);  // declared after what its tasks use, so it is destroyed first
   queue.ScheduleAfter(milliseconds(60000), [&] { late_ran = true; });
-  const auto start = steady_clock::now();
+  ASSERT_TRUE(clock.AwaitWaiters(1));  // the thread waits for the 60 s task
+  const auto start = clock.Now();
   queue.ScheduleAfter(milliseconds(20), [&] { done.Add(); });
+  clock.Advance(milliseconds(20));
   ASSERT_TRUE(done.WaitFor(1, milliseconds(5000)));
-  EXPECT_LT(steady_clock::now() - start, milliseconds(5000));
+  EXPECT_LT(clock.Now() - start, milliseconds(5000));
   EXPECT_FALSE(late_ran.load());
   EXPECT_EQ(queue.pending(), 1u);
 }
 
 TEST(TimerQueue, PastDueTaskRunsAtOnce) {
   Counter done;
-  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
-  queue.Schedule(steady_clock::now() - milliseconds(1000), [&] { done.Add(); });
+  SimulatedClock clock;
+  TimerQueue queue(clock);  // declared after what its tasks use, so it is destroyed first
+  queue.Schedule(clock.Now() - milliseconds(1000), [&] { done.Add(); });
   EXPECT_TRUE(done.WaitFor(1, milliseconds(5000)));
 }
 
@@ -192,7 +215,8 @@ TEST(TimerQueue, StopDropsPendingWaitsForRunningAndRefusesNewTasks) {
   std::atomic<bool> finished{false};
   std::atomic<bool> dropped_ran{false};
   auto capture = std::make_shared<int>(1);
-  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
+  SimulatedClock clock;
+  TimerQueue queue(clock);  // declared after what its tasks use, so it is destroyed first
   queue.ScheduleAfter(milliseconds(0), [&] {
     started = true;
     std::this_thread::sleep_for(milliseconds(200));
@@ -206,14 +230,15 @@ TEST(TimerQueue, StopDropsPendingWaitsForRunningAndRefusesNewTasks) {
   EXPECT_FALSE(dropped_ran.load());
   EXPECT_EQ(queue.pending(), 0u);
   EXPECT_EQ(capture.use_count(), 1) << "a dropped task's captures were not released";
-  EXPECT_FALSE(queue.Schedule(steady_clock::now(), [] {}));
+  EXPECT_FALSE(queue.Schedule(clock.Now(), [] {}));
   EXPECT_FALSE(queue.ScheduleAfter(milliseconds(0), [] {}));
   EXPECT_EQ(queue.pending(), 0u);
   queue.Stop();  // idempotent
 }
 
 TEST(TimerQueue, ConcurrentStopCallsAreSafe) {
-  TimerQueue queue;
+  SimulatedClock clock;
+  TimerQueue queue(clock);
   for (int i = 0; i < 100; ++i) queue.ScheduleAfter(milliseconds(i), [] {});
   std::vector<std::thread> stoppers;
   for (int i = 0; i < 4; ++i) stoppers.emplace_back([&] { queue.Stop(); });
@@ -224,7 +249,8 @@ TEST(TimerQueue, ConcurrentStopCallsAreSafe) {
 TEST(TimerQueue, TaskMayScheduleAndStop) {
   Counter done;
   std::atomic<bool> after_stop_accepted{true};
-  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
+  SimulatedClock clock;
+  TimerQueue queue(clock);  // declared after what its tasks use, so it is destroyed first
   queue.ScheduleAfter(milliseconds(0), [&] {
     queue.ScheduleAfter(milliseconds(5), [&] {
       queue.Stop();  // from the timer thread itself: must not self-join
@@ -233,6 +259,8 @@ TEST(TimerQueue, TaskMayScheduleAndStop) {
     });
     done.Add();
   });
+  ASSERT_TRUE(done.WaitFor(1));
+  clock.Advance(milliseconds(5));
   ASSERT_TRUE(done.WaitFor(2));
   EXPECT_FALSE(after_stop_accepted.load());
   queue.Stop();  // joins from the test thread
@@ -240,7 +268,8 @@ TEST(TimerQueue, TaskMayScheduleAndStop) {
 
 TEST(TimerQueue, ManyThreadsScheduleConcurrently) {
   Counter done;
-  TimerQueue queue;  // declared after what its tasks use, so it is destroyed first
+  SimulatedClock clock;
+  TimerQueue queue(clock);  // declared after what its tasks use, so it is destroyed first
   constexpr int kThreads = 4;
   constexpr int kPerThread = 1000;
   std::vector<std::thread> producers;
@@ -254,13 +283,29 @@ TEST(TimerQueue, ManyThreadsScheduleConcurrently) {
     });
   }
   for (auto& p : producers) p.join();
+  clock.Advance(milliseconds(30));
   ASSERT_TRUE(done.WaitFor(kThreads * kPerThread, milliseconds(30000)));
+}
+
+TEST(TimerQueue, RunsWhenTheQueuesClockReachesTheDueTime) {
+  Counter done;
+  SimulatedClock clock;
+  TimerQueue queue(clock);  // declared after what its tasks use, so it is destroyed first
+  queue.ScheduleAfter(std::chrono::seconds(10), [&] { done.Add(); });
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  clock.Advance(milliseconds(9999));
+  EXPECT_FALSE(done.WaitFor(1, milliseconds(50)));
+  EXPECT_EQ(queue.pending(), 1u);
+  clock.Advance(milliseconds(1));
+  EXPECT_TRUE(done.WaitFor(1));
+  EXPECT_EQ(queue.pending(), 0u);
 }
 
 TEST(TimerQueue, DestructorDropsPendingTasks) {
   std::atomic<bool> ran{false};
   {
-    TimerQueue queue;
+    SimulatedClock clock;
+    TimerQueue queue(clock);
     queue.ScheduleAfter(milliseconds(60000), [&] { ran = true; });
   }
   EXPECT_FALSE(ran.load());
@@ -574,6 +619,360 @@ TEST(MassDeletionGuard, ShareIsClamped) {
   MassDeletionGuard nan(std::nan(""));
   ASSERT_TRUE(nan.Check(100).ok());
   EXPECT_FALSE(nan.Check(99).ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// MassDeletionVerdict: the guard's rule as a table
+
+TEST(MassDeletionVerdict, Table) {
+  constexpr std::optional<size_t> kNone;
+  struct Case {
+    double share;
+    std::optional<size_t> baseline;
+    std::optional<size_t> count;
+    bool allowed;
+    const char* says;  // part of the refusal's message
+  };
+  const Case cases[] = {
+      {0.5, kNone, kNone, false, "did not answer"},
+      {0.5, 100, kNone, false, "did not answer"},
+      {0.5, kNone, 0, false, "empty"},
+      {0.5, 100, 0, false, "empty"},
+      {1.0, 100, 0, false, "empty"},  // even a share of 1 never accepts an empty list
+      {0.5, kNone, 1, true, ""},      // first cycle: any non-empty list
+      {0.5, kNone, 100000, true, ""},
+      {0.5, 100, 100, true, ""},
+      {0.5, 100, 1000, true, ""},  // growth
+      {0.5, 100, 50, true, ""},    // exactly the share
+      {0.5, 100, 49, false, "from 100 to 49"},
+      {0.5, 100, 40, false, "(60.0%), more than the allowed 50.0%"},
+      {0.0, 100, 99, false, "from 100 to 99"},
+      {0.0, 100, 100, true, ""},
+      {-1.0, 100, 99, false, "allowed 0.0%"},  // clamped to 0
+      {1.0, 100, 1, true, ""},
+      {2.0, 100, 1, true, ""},  // clamped to 1
+      {std::nan(""), 100, 99, false, "allowed 0.0%"},
+      {0.1, 10, 9, true, ""},
+      {0.1, 10, 8, false, "from 10 to 8"},
+  };
+  for (const Case& c : cases) {
+    const Status verdict = MassDeletionVerdict(c.share, c.baseline, c.count);
+    const std::string row = "share " + std::to_string(c.share) + ", baseline " +
+                            (c.baseline ? std::to_string(*c.baseline) : "none") + ", count " +
+                            (c.count ? std::to_string(*c.count) : "none");
+    EXPECT_EQ(verdict.ok(), c.allowed) << row << ": " << verdict.message();
+    if (!c.allowed) {
+      EXPECT_EQ(verdict.code(), StatusCode::kUnavailable) << row;
+      EXPECT_NE(verdict.message().find(c.says), std::string::npos)
+          << row << ": " << verdict.message();
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What to announce
+
+using Announcements = std::vector<Announcement>;
+constexpr ZoneEventType kAdd = ZoneEventType::kAdd;
+constexpr ZoneEventType kChange = ZoneEventType::kChange;
+constexpr ZoneEventType kDelete = ZoneEventType::kDelete;
+
+TEST(PlanSecondaryRepair, Table) {
+  struct Case {
+    const char* name;
+    SerialMap primary;
+    std::set<std::string> unknown;
+    SerialMap secondary;
+    bool announce_stray;
+    Announcements expected;
+    size_t in_sync;
+  };
+  const Case cases[] = {
+      {"in sync", {{"a.", 1}, {"b.", 2}}, {}, {{"a.", 1}, {"b.", 2}}, true, {}, 2},
+      {"missing", {{"a.", 1}}, {}, {}, true, {{kAdd, "a."}}, 0},
+      {"behind", {{"a.", 2}}, {}, {{"a.", 1}}, true, {{kChange, "a."}}, 0},
+      {"ahead", {{"a.", 1}}, {}, {{"a.", 2}}, true, {{kChange, "a."}}, 0},
+      {"across wraparound", {{"a.", 1}}, {}, {{"a.", 0xFFFFFFFFu}}, true, {{kChange, "a."}}, 0},
+      {"stray", {{"a.", 1}}, {}, {{"a.", 1}, {"s.", 1}}, true, {{kDelete, "s."}}, 1},
+      {"stray, guard refused", {{"a.", 1}}, {}, {{"a.", 1}, {"s.", 1}}, false, {}, 1},
+      {"guard refused: adds and changes still go",
+       {{"a.", 1}, {"b.", 2}},
+       {},
+       {{"b.", 1}, {"s.", 1}},
+       false,
+       {{kAdd, "a."}, {kChange, "b."}},
+       0},
+      {"adds, then changes, then deletes, each by zone",
+       {{"a.", 1}, {"c.", 3}, {"d.", 4}, {"f.", 6}},
+       {},
+       {{"b.", 1}, {"c.", 1}, {"d.", 4}, {"e.", 1}, {"f.", 7}},
+       true,
+       {{kAdd, "a."}, {kChange, "c."}, {kChange, "f."}, {kDelete, "b."}, {kDelete, "e."}},
+       1},
+      {"unreadable on the primary: never deleted from the secondary",
+       {{"a.", 1}},
+       {"u."},
+       {{"a.", 1}, {"u.", 5}},
+       true,
+       {},
+       1},
+      {"unreadable on the primary, absent on the secondary: no add", {}, {"u."}, {}, true, {}, 0},
+      {"empty secondary", {{"a.", 1}, {"b.", 1}}, {}, {}, false, {{kAdd, "a."}, {kAdd, "b."}}, 0},
+      {"RFC 2317 names",
+       {{"0/25.2.0.192.in-addr.arpa.", 3}},
+       {},
+       {{"0/25.2.0.192.in-addr.arpa.", 2}},
+       true,
+       {{kChange, "0/25.2.0.192.in-addr.arpa."}},
+       0},
+  };
+  for (const Case& c : cases) {
+    const SecondaryRepair repair =
+        PlanSecondaryRepair(c.primary, c.unknown, c.secondary, c.announce_stray);
+    EXPECT_EQ(repair.announcements, c.expected) << c.name;
+    EXPECT_EQ(repair.diff.in_sync, c.in_sync) << c.name;
+  }
+}
+
+TEST(PlanSecondaryRepair, DiffCountsStrayEvenWhenTheGuardRefused) {
+  const SecondaryRepair repair =
+      PlanSecondaryRepair({{"a.", 1}, {"b.", 2}}, {}, {{"b.", 3}, {"s.", 1}, {"t.", 1}}, false);
+  EXPECT_EQ(repair.diff.missing, std::vector<std::string>({"a."}));
+  EXPECT_EQ(repair.diff.differing, std::vector<std::string>({"b."}));
+  EXPECT_EQ(repair.diff.stray, std::vector<std::string>({"s.", "t."}));
+}
+
+TEST(EventCheckAnnouncement, Table) {
+  constexpr std::optional<uint32_t> kLacks;
+  constexpr std::optional<ZoneEventType> kNothing;
+  struct Case {
+    std::optional<uint32_t> primary;
+    std::optional<uint32_t> secondary;
+    std::optional<ZoneEventType> expected;
+  };
+  const Case cases[] = {
+      {5, kLacks, kAdd},         {5, 5, kNothing},           {5, 4, kChange},
+      {5, 6, kChange},  // behind or ahead
+      {1, 0xFFFFFFFFu, kChange}, {0, 0, kNothing},           {kLacks, 5, kDelete},
+      {kLacks, 0, kDelete},      {kLacks, kLacks, kNothing},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(EventCheckAnnouncement(c.primary, c.secondary), c.expected)
+        << "primary " << (c.primary ? std::to_string(*c.primary) : "lacks") << ", secondary "
+        << (c.secondary ? std::to_string(*c.secondary) : "lacks");
+  }
+}
+
+TEST(PlanRefresh, Table) {
+  struct Case {
+    const char* name;
+    SerialMap previous;
+    SerialMap current;
+    std::set<std::string> unknown;
+    std::set<std::string> evented;
+    bool announce_deletions;
+    Announcements expected;
+  };
+  const Case cases[] = {
+      {"nothing moved", {{"a.", 1}}, {{"a.", 1}}, {}, {}, true, {}},
+      {"appeared", {{"a.", 1}}, {{"a.", 1}, {"b.", 1}}, {}, {}, true, {{kAdd, "b."}}},
+      {"serial moved", {{"a.", 1}}, {{"a.", 2}}, {}, {}, true, {{kChange, "a."}}},
+      {"serial moved back", {{"a.", 2}}, {{"a.", 1}}, {}, {}, true, {{kChange, "a."}}},
+      {"vanished", {{"a.", 1}, {"b.", 1}}, {{"a.", 1}}, {}, {}, true, {{kDelete, "b."}}},
+      {"vanished, guard refused", {{"a.", 1}, {"b.", 1}}, {{"a.", 1}}, {}, {}, false, {}},
+      {"unreadable now is not vanished", {{"a.", 1}, {"u.", 1}}, {{"a.", 1}}, {"u."}, {}, true, {}},
+      {"evented zones are left to their event check",
+       {{"a.", 1}, {"d.", 1}},
+       {{"a.", 2}, {"n.", 1}},
+       {},
+       {"a.", "d.", "n."},
+       true,
+       {}},
+      {"guard refused: adds and changes still go",
+       {{"a.", 1}, {"b.", 1}, {"c.", 1}},
+       {{"a.", 2}, {"z.", 1}},
+       {},
+       {},
+       false,
+       {{kChange, "a."}, {kAdd, "z."}}},
+      {"adds and changes by zone, then deletes",
+       {{"b.", 1}, {"c.", 1}, {"e.", 1}},
+       {{"a.", 1}, {"c.", 2}, {"d.", 1}},
+       {},
+       {},
+       true,
+       {{kAdd, "a."}, {kChange, "c."}, {kAdd, "d."}, {kDelete, "b."}, {kDelete, "e."}}},
+      {"everything vanished", {{"a.", 1}}, {}, {}, {}, true, {{kDelete, "a."}}},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(PlanRefresh(c.previous, c.current, c.unknown, c.evented, c.announce_deletions),
+              c.expected)
+        << c.name;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Check rules
+
+TEST(NeedsNsec3Param, Table) {
+  struct Case {
+    std::string nsec3param;
+    bool narrow;
+    bool needs;
+  };
+  const Case cases[] = {
+      {"1 0 0 -", false, false},  {"1 0 0 -", true, true},  // narrow transfers empty
+      {"", false, true},                                    // NSEC
+      {"1 0 10 ab", false, true}, {"1 1 0 -", false, true},
+      {"1 0 0 ab", false, true},  {"1 0 0 - ", false, true},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(NeedsNsec3Param(c.nsec3param, c.narrow), c.needs)
+        << '"' << c.nsec3param << "\" narrow " << c.narrow;
+  }
+}
+
+TEST(SignatureExpiresSoon, Table) {
+  using std::chrono::seconds;
+  const auto now = std::chrono::system_clock::time_point(seconds(1'800'000'000));
+  const milliseconds week = std::chrono::hours(24 * 7);
+  struct Case {
+    int64_t expiration;
+    milliseconds window;
+    bool expires_soon;
+  };
+  const Case cases[] = {
+      {0, week, false},  // no RRSIG seen
+      {1'800'000'000 + 604'800, week, false},
+      {1'800'000'000 + 604'799, week, true},
+      {1'800'000'000 + 86'400, week, true},
+      {1'800'000'000, week, true},
+      {1'700'000'000, week, true},  // already expired
+      {1'800'000'001, milliseconds(0), false},
+      {1'800'000'000, milliseconds(0), false},
+      {1'799'999'999, milliseconds(0), true},
+      {1'800'000'000 + 30 * 86'400, week, false},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(SignatureExpiresSoon(c.expiration, now, c.window), c.expires_soon)
+        << c.expiration << " within " << c.window.count() << " ms";
+  }
+}
+
+TEST(PrimaryAnswerUsable, Table) {
+  struct Case {
+    size_t listed, unreadable;
+    bool usable;
+  };
+  const Case cases[] = {
+      {0, 0, true},  {10, 0, true},   {10, 1, true},    {10, 2, false},        {1, 1, false},
+      {9, 1, false}, {100, 10, true}, {100, 11, false}, {100000, 10000, true},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(PrimaryAnswerUsable(c.listed, c.unreadable), c.usable)
+        << c.unreadable << " of " << c.listed;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CheckSchedule: a week of the scheduler's decisions without waiting
+
+class CheckScheduleTest : public ::testing::Test {
+ protected:
+  using Seconds = std::chrono::seconds;
+  static constexpr TimedWorkflow kPeriodic = TimedWorkflow::kPeriodicCheck;
+  static constexpr TimedWorkflow kRefresh = TimedWorkflow::kRefresh;
+  static constexpr TimedWorkflow kNsec3 = TimedWorkflow::kNsec3Check;
+  static constexpr TimedWorkflow kSigning = TimedWorkflow::kSigningSync;
+
+  static CheckIntervals Intervals(bool nsec3_enabled = true) {
+    return {.first_periodic = Seconds(2),
+            .periodic = Seconds(300),
+            .refresh = Seconds(60),
+            .nsec3 = Seconds(3600),
+            .nsec3_enabled = nsec3_enabled};
+  }
+
+  // Which workflows are due `after` the start (both clocks moved alike).
+  std::vector<TimedWorkflow> DueAt(const CheckSchedule& schedule, Clock::Duration after) const {
+    std::vector<TimedWorkflow> due;
+    for (TimedWorkflow w : {kPeriodic, kRefresh, kNsec3, kSigning}) {
+      if (schedule.IsDue(
+              w, start_ + after,
+              wall_start_ + std::chrono::duration_cast<Clock::WallTime::duration>(after)))
+        due.push_back(w);
+    }
+    return due;
+  }
+
+  const Clock::TimePoint start_ = Clock::TimePoint(std::chrono::hours(1000));
+  // Wednesday 2026-05-06 23:00:00 UTC: the signing sync is due two hours later.
+  const Clock::WallTime wall_start_ = Utc(2026, 5, 6, 23);
+};
+
+TEST_F(CheckScheduleTest, WhatIsDueWhenTable) {
+  using std::chrono::hours;
+  const CheckSchedule schedule(Intervals(), start_, wall_start_);
+  using Due = std::vector<TimedWorkflow>;
+  const struct {
+    Clock::Duration after;
+    Due due;
+  } cases[] = {
+      {Seconds(0), {}},
+      {Seconds(1), {}},
+      {Seconds(2), {kPeriodic}},  // first_periodic
+      {Seconds(59), {kPeriodic}},
+      {Seconds(60), {kPeriodic, kRefresh}},
+      {Seconds(3599), {kPeriodic, kRefresh}},
+      {Seconds(3600), {kPeriodic, kRefresh, kNsec3}},
+      {hours(2) - std::chrono::nanoseconds(1), {kPeriodic, kRefresh, kNsec3}},
+      {hours(2), {kPeriodic, kRefresh, kNsec3, kSigning}},  // Thursday 01:00 UTC
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(DueAt(schedule, c.after), c.due)
+        << std::chrono::duration_cast<std::chrono::milliseconds>(c.after).count() << " ms";
+  }
+}
+
+TEST_F(CheckScheduleTest, NextRunIsOneIntervalAfterTheLastEnded) {
+  CheckSchedule schedule(Intervals(), start_, wall_start_);
+  // The periodic check ran from 2 s to 10 s: next due at 310 s, not at 302 s.
+  schedule.Ran(kPeriodic, start_ + Seconds(10), wall_start_ + Seconds(10));
+  EXPECT_FALSE(schedule.IsDue(kPeriodic, start_ + Seconds(309), wall_start_));
+  EXPECT_TRUE(schedule.IsDue(kPeriodic, start_ + Seconds(310), wall_start_));
+  schedule.Ran(kRefresh, start_ + Seconds(61), wall_start_ + Seconds(61));
+  EXPECT_FALSE(schedule.IsDue(kRefresh, start_ + Seconds(120), wall_start_));
+  EXPECT_TRUE(schedule.IsDue(kRefresh, start_ + Seconds(121), wall_start_));
+  schedule.Ran(kNsec3, start_ + Seconds(3600), wall_start_ + Seconds(3600));
+  EXPECT_FALSE(schedule.IsDue(kNsec3, start_ + Seconds(7199), wall_start_));
+  EXPECT_TRUE(schedule.IsDue(kNsec3, start_ + Seconds(7200), wall_start_));
+}
+
+TEST_F(CheckScheduleTest, SigningSyncFollowsTheCalendarWeekByWeek) {
+  CheckSchedule schedule(Intervals(), start_, wall_start_);
+  EXPECT_EQ(Format(schedule.next_signing_sync()), Format(Utc(2026, 5, 7, 1)));
+  // The wall clock jumps (NTP) while monotonic time stands still: the calendar decides.
+  EXPECT_TRUE(schedule.IsDue(kSigning, start_, Utc(2026, 5, 7, 1)));
+  schedule.Ran(kSigning, start_ + Seconds(5), Utc(2026, 5, 7, 1, 0, 5));
+  EXPECT_EQ(Format(schedule.next_signing_sync()), Format(Utc(2026, 5, 14, 1)));
+  EXPECT_FALSE(
+      schedule.IsDue(kSigning, start_ + std::chrono::hours(24 * 7), Utc(2026, 5, 14, 0, 59, 59)));
+  EXPECT_TRUE(schedule.IsDue(kSigning, start_, Utc(2026, 5, 14, 1)));
+}
+
+TEST_F(CheckScheduleTest, DisabledNsec3CheckIsNeverDue) {
+  const CheckSchedule schedule(Intervals(/*nsec3_enabled=*/false), start_, wall_start_);
+  EXPECT_EQ(DueAt(schedule, std::chrono::hours(24 * 365)),
+            std::vector<TimedWorkflow>({kPeriodic, kRefresh, kSigning}));
+}
+
+TEST_F(CheckScheduleTest, HugeIntervalsSaturateInsteadOfOverflowing) {
+  CheckIntervals intervals = Intervals();
+  intervals.refresh = std::chrono::milliseconds::max();
+  CheckSchedule schedule(intervals, start_, wall_start_);
+  EXPECT_FALSE(schedule.IsDue(kRefresh, start_ + std::chrono::hours(24 * 365 * 100), wall_start_));
+  schedule.Ran(kRefresh, start_, wall_start_);
+  EXPECT_FALSE(schedule.IsDue(kRefresh, start_ + std::chrono::hours(24 * 365 * 100), wall_start_));
 }
 
 }  // namespace

@@ -14,6 +14,11 @@
 //  - signing sync: Thursdays 01:00 UTC a change event per DNSSEC zone, spread over a window;
 //  - NSEC3: DNSSEC zones whose NSEC3PARAM is not "1 0 0 -" get it (never narrow) + an event.
 // GET /status on [Service] URL shows all of it as JSON.
+// What to announce is decided by pure functions (announcement_plan.h, check_rules.h,
+// zone_diff.h); this class gathers the facts and publishes. One class in several files, one
+// workflow each: health_checker.cc (start, stop, publishing), _reads (primary and secondary
+// state), _periodic, _refresh, _events, _dnssec (NSEC3, signing sync), _liveness (heartbeats),
+// _scheduler, _status (GET /status); health_checker_internal.h holds the metrics.
 #pragma once
 
 #include <atomic>
@@ -22,7 +27,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -32,6 +36,7 @@
 #include "bus/bus.h"
 #include "core/http_listener.h"
 #include "core/logging.h"
+#include "core/thread_annotations.h"
 #include "core/worker_pool.h"
 #include "discovery/liveness_registry.h"
 #include "model/messages.h"
@@ -49,8 +54,8 @@ namespace pdnsd {
 
 class HealthChecker : public Service {
  public:
-  // Reads liveness ages and calendar time (/status, the signing schedule) from
-  // environment.clock.
+  // All time comes from environment.clock: the scheduler's deadlines and ticks, the timer
+  // queue, liveness ages and calendar time (/status, the signing schedule).
   HealthChecker(HealthCheckerConfig config, const ServiceEnvironment& environment);
   ~HealthChecker() override;
 
@@ -59,14 +64,14 @@ class HealthChecker : public Service {
 
   HostPort status_address() const { return status_ ? status_->address() : HostPort{}; }
   // The /status document.
-  std::string StatusJson();
+  std::string StatusJson() EXCLUDES(mutex_);
   // Runs a periodic check of every active secondary now and returns when it is done (tests,
   // and the scheduler itself).
-  void RunPeriodicCheck();
+  void RunPeriodicCheck() EXCLUDES(check_mutex_, mutex_);
   // The event check of one zone now (what a zone event triggers after EventCheckWaitTime).
   void RunEventCheck(const std::string& zone) { EventCheck(zone); }
   // One background refresh now.
-  void RunRefresh();
+  void RunRefresh() EXCLUDES(check_mutex_, mutex_);
   // One NSEC3 pass now.
   void RunNsec3Check();
   // The signing sync now: schedules a change event per DNSSEC zone over the window.
@@ -89,40 +94,46 @@ class HealthChecker : public Service {
   };
 
   // QueryPrimary() and, on success, its counts and time for /status and the metrics.
-  StatusOr<PrimaryView> ReadPrimary();
+  StatusOr<PrimaryView> ReadPrimary() EXCLUDES(mutex_);
   StatusOr<PrimaryView> QueryPrimary();
   // The active secondaries now (counted as the original's service-discovery lookups).
   std::vector<ServiceRecord> ActiveSecondaries();
   StatusOr<std::map<std::string, uint32_t>> SecondaryState(const std::string& id,
                                                            const std::optional<std::string>& zone);
-  void CheckSecondary(const ServiceRecord& secondary, const PrimaryView& primary, bool allow_stray);
+  void CheckSecondary(const ServiceRecord& secondary, const PrimaryView& primary, bool allow_stray)
+      EXCLUDES(mutex_);
   // Signed zones the secondary serves with an RRSIG (over the SOA) that expires within
   // SignatureExpiryWindow get a targeted change event. Needs the syncer's advertised DNS address.
   void CheckSignatures(const ServiceRecord& secondary, const PrimaryView& primary,
                        const std::map<std::string, uint32_t>& state);
-  void EventCheck(const std::string& zone);
-  void OnHeartbeat(const BusMessage& message);
-  void OnZoneEvent(const BusMessage& message);
-  void SchedulerLoop();
+  void EventCheck(const std::string& zone) EXCLUDES(mutex_);
+  void OnHeartbeat(const BusMessage& message) EXCLUDES(mutex_);
+  void OnZoneEvent(const BusMessage& message) EXCLUDES(mutex_);
+  // Runs the periodic workflows when due on clock_; returns once Stop() was called.
+  void SchedulerLoop() EXCLUDES(mutex_);
   // Publishes a zone event; targeted at `id` unless it is empty. `source` labels the metric.
   void Announce(ZoneEventType type, const std::string& zone, const std::string& id,
                 const char* source);
   Status StartStatusServer();
   // Liveness gauges from the registry; scheduler thread only.
-  void UpdateLivenessMetrics();
-  // The state /status and the metrics show for `record`. REQUIRES: mutex_ held.
-  std::string DisplayedState(const ServiceRecord& record) const;
+  void UpdateLivenessMetrics() EXCLUDES(mutex_);
+  // The state /status and the metrics show for `record`.
+  std::string DisplayedState(const ServiceRecord& record) const REQUIRES(mutex_);
 
   HealthCheckerConfig config_;
   CommonConfig common_;
   Clock* clock_;
   Bus* bus_;
   Logger logger_;
+  // Shared with the environment: the metrics below live in it, so it must outlive them even
+  // when the caller drops its ServiceEnvironment after construction.
+  std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<Metrics> metrics_;
   PdnsApiClient powerdns_;
   LivenessRegistry liveness_;
-  MassDeletionGuard guard_;          // periodic and full checks; REQUIRES check_mutex_
-  MassDeletionGuard refresh_guard_;  // deletions seen by the background refresh; same
+  Mutex check_mutex_;                                 // one periodic check or refresh at a time
+  MassDeletionGuard guard_ GUARDED_BY(check_mutex_);  // periodic and full checks
+  MassDeletionGuard refresh_guard_ GUARDED_BY(check_mutex_);  // the background refresh's deletions
   std::unique_ptr<TimerQueue> timers_;
   std::unique_ptr<WorkerPool> checks_;  // full checks of new or restarted secondaries
   std::vector<std::unique_ptr<Subscription>> subscriptions_;
@@ -134,20 +145,19 @@ class HealthChecker : public Service {
   };
   std::map<std::string, ServiceSeries> service_series_;  // scheduler thread only
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;                           // GUARDED_BY(mutex_)
-  std::optional<PrimaryView> last_primary_;         // GUARDED_BY(mutex_)
-  std::set<std::string> evented_since_refresh_;     // GUARDED_BY(mutex_)
-  std::set<std::string> event_checks_pending_;      // GUARDED_BY(mutex_)
-  std::map<std::string, SecondaryReport> reports_;  // GUARDED_BY(mutex_)
-  std::optional<size_t> primary_zones_;             // GUARDED_BY(mutex_); last read of the primary
-  std::optional<size_t> primary_dnssec_zones_;      // GUARDED_BY(mutex_)
-  std::optional<std::chrono::system_clock::time_point> primary_read_at_;  // GUARDED_BY(mutex_)
-  std::string primary_error_;  // GUARDED_BY(mutex_); why the last read failed, "" when it did not
-  std::string alert_;          // GUARDED_BY(mutex_)
-  std::string next_signing_sync_;  // GUARDED_BY(mutex_)
-  std::mutex check_mutex_;         // one periodic check or refresh at a time
+  Mutex mutex_;
+  std::condition_variable wake_;  // waits on mutex_: Stop() ends the scheduler's wait
+  bool stopping_ GUARDED_BY(mutex_) = false;
+  std::optional<PrimaryView> last_primary_ GUARDED_BY(mutex_);
+  std::set<std::string> evented_since_refresh_ GUARDED_BY(mutex_);
+  std::set<std::string> event_checks_pending_ GUARDED_BY(mutex_);
+  std::map<std::string, SecondaryReport> reports_ GUARDED_BY(mutex_);
+  std::optional<size_t> primary_zones_ GUARDED_BY(mutex_);  // last read of the primary
+  std::optional<size_t> primary_dnssec_zones_ GUARDED_BY(mutex_);
+  std::optional<std::chrono::system_clock::time_point> primary_read_at_ GUARDED_BY(mutex_);
+  std::string primary_error_ GUARDED_BY(mutex_);  // why the last read failed, "" when it did not
+  std::string alert_ GUARDED_BY(mutex_);
+  std::string next_signing_sync_ GUARDED_BY(mutex_);
 };
 
 }  // namespace pdnsd

@@ -1,4 +1,5 @@
-// TimerQueue: one owned thread that runs each scheduled task at its due time (steady_clock).
+// TimerQueue: one owned thread that runs each scheduled task at its due time on a Clock
+// (core/clock.h): SystemClock() in production, a SimulatedClock in tests.
 //
 // Pending tasks live in one ordered multimap, so many thousands may wait at once without a
 // thread each. Tasks run one at a time in due order; tasks with equal due times run in the
@@ -14,35 +15,37 @@
 #include <cstddef>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <thread>
+
+#include "core/clock.h"
+#include "core/thread_annotations.h"
 
 namespace pdnsd {
 
 class TimerQueue {
  public:
-  using Clock = std::chrono::steady_clock;
-
-  TimerQueue();
+  // REQUIRES: `clock` outlives the queue.
+  explicit TimerQueue(Clock& clock);
   ~TimerQueue();  // calls Stop()
   TimerQueue(const TimerQueue&) = delete;
   TimerQueue& operator=(const TimerQueue&) = delete;
 
-  // Returns false (and drops the task) once Stop() was called.
-  bool Schedule(Clock::time_point due, std::function<void()> task);
-  bool ScheduleAfter(std::chrono::milliseconds delay, std::function<void()> task);
+  // Returns false (and drops the task) once Stop() was called. `due` is on the queue's clock.
+  bool Schedule(Clock::TimePoint due, std::function<void()> task) EXCLUDES(mutex_);
+  bool ScheduleAfter(std::chrono::milliseconds delay, std::function<void()> task) EXCLUDES(mutex_);
   // Tasks scheduled and not yet started.
-  size_t pending() const;
-  void Stop();
+  size_t pending() const EXCLUDES(mutex_);
+  void Stop() EXCLUDES(mutex_, join_mutex_);
 
  private:
-  void Run();
+  void Run() EXCLUDES(mutex_);
 
-  mutable std::mutex mutex_;
-  std::condition_variable cv_;
-  std::multimap<Clock::time_point, std::function<void()>> tasks_;  // GUARDED_BY(mutex_)
-  bool stopping_ = false;                                          // GUARDED_BY(mutex_)
-  std::mutex join_mutex_;  // serialises concurrent Stop() calls around join()
+  Clock& clock_;
+  mutable Mutex mutex_;
+  std::condition_variable cv_;  // waits on mutex_
+  std::multimap<Clock::TimePoint, std::function<void()>> tasks_ GUARDED_BY(mutex_);
+  bool stopping_ GUARDED_BY(mutex_) = false;
+  Mutex join_mutex_;  // serialises concurrent Stop() calls around join()
   std::thread thread_;
 };
 

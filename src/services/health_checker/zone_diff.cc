@@ -33,13 +33,17 @@ ZoneDiff DiffZones(const std::map<std::string, uint32_t>& primary,
   return diff;
 }
 
-MassDeletionGuard::MassDeletionGuard(double max_shrink_share)
-    : max_shrink_share_(std::isnan(max_shrink_share) ? 0.0
-                        : max_shrink_share < 0.0     ? 0.0
-                        : max_shrink_share > 1.0     ? 1.0
-                                                     : max_shrink_share) {}
+namespace {
 
-Status MassDeletionGuard::Check(std::optional<size_t> primary_zone_count) {
+double ClampShare(double share) {
+  return std::isnan(share) ? 0.0 : share < 0.0 ? 0.0 : share > 1.0 ? 1.0 : share;
+}
+
+}  // namespace
+
+Status MassDeletionVerdict(double max_shrink_share, std::optional<size_t> baseline,
+                           std::optional<size_t> primary_zone_count) {
+  max_shrink_share = ClampShare(max_shrink_share);
   if (!primary_zone_count) {
     return Status::Unavailable(
         "mass deletion guard: the primary did not answer its zone list; no stray zone announced");
@@ -49,21 +53,29 @@ Status MassDeletionGuard::Check(std::optional<size_t> primary_zone_count) {
     return Status::Unavailable(
         "mass deletion guard: the primary answered an empty zone list; no stray zone announced");
   }
-  if (baseline_ && count < *baseline_) {
-    const size_t drop = *baseline_ - count;
-    if (static_cast<double>(drop) > max_shrink_share_ * static_cast<double>(*baseline_)) {
+  if (baseline && count < *baseline) {
+    const size_t drop = *baseline - count;
+    if (static_cast<double>(drop) > max_shrink_share * static_cast<double>(*baseline)) {
       char message[256];
       std::snprintf(message, sizeof message,
                     "mass deletion guard: the primary's zone list shrank from %zu to %zu zones "
                     "(%.1f%%), more than the allowed %.1f%% since the last accepted cycle; no "
                     "stray zone announced",
-                    *baseline_, count, 100.0 * static_cast<double>(drop) / *baseline_,
-                    100.0 * max_shrink_share_);
+                    *baseline, count, 100.0 * static_cast<double>(drop) / *baseline,
+                    100.0 * max_shrink_share);
       return Status::Unavailable(message);
     }
   }
-  baseline_ = count;
   return Status::Ok();
+}
+
+MassDeletionGuard::MassDeletionGuard(double max_shrink_share)
+    : max_shrink_share_(ClampShare(max_shrink_share)) {}
+
+Status MassDeletionGuard::Check(std::optional<size_t> primary_zone_count) {
+  Status verdict = MassDeletionVerdict(max_shrink_share_, baseline_, primary_zone_count);
+  if (verdict.ok()) baseline_ = primary_zone_count;
+  return verdict;
 }
 
 }  // namespace pdnsd

@@ -34,6 +34,13 @@ struct ZoneDiff {
 ZoneDiff DiffZones(const std::map<std::string, uint32_t>& primary,
                    const std::map<std::string, uint32_t>& secondary);
 
+// The guard's rule, without its state: OK when stray zones may be announced given the
+// primary's zone count now (nullopt: no answer) and the last accepted count (nullopt: none
+// yet); else kUnavailable saying why. Refused: no answer, an empty list, or a drop from
+// `baseline` by more than `max_shrink_share` (clamped to [0, 1]; NaN counts as 0) of it.
+Status MassDeletionVerdict(double max_shrink_share, std::optional<size_t> baseline,
+                           std::optional<size_t> primary_zone_count);
+
 class MassDeletionGuard {
  public:
   // max_shrink_share: the largest accepted drop between accepted cycles, as a share of the

@@ -1,0 +1,68 @@
+// HealthChecker: the event check (docs/architecture.md, "Event check"): EventCheckWaitTime
+// after a zone event, the zone on every active secondary against the primary.
+#include "services/health_checker/health_checker.h"
+
+#include "dns/soa_query.h"
+#include "services/health_checker/announcement_plan.h"
+#include "services/health_checker/health_checker_internal.h"
+
+namespace pdnsd {
+
+void HealthChecker::EventCheck(const std::string& zone) {
+  std::optional<uint32_t> primary_serial;
+  auto soa = QuerySoaSerial(config_.primary, zone, config_.dns_timeout);
+  if (soa.ok()) {
+    primary_serial = *soa;
+  } else if (soa.status().code() == StatusCode::kNotFound) {
+    auto info = powerdns_.GetZone(zone);
+    if (info.ok() || info.status().code() != StatusCode::kNotFound) {
+      logger_->warn("event check of {}: primary state unclear; skipped", zone);
+      return;
+    }
+  } else {
+    logger_->warn("event check of {}: {}", zone, soa.status().message());
+    return;
+  }
+  for (const ServiceRecord& secondary : ActiveSecondaries()) {
+    auto state = SecondaryState(secondary.last.id, zone);
+    if (!state.ok()) {
+      logger_->warn("event check of {} on {}: {}", zone, secondary.last.id,
+                    state.status().message());
+      continue;
+    }
+    auto it = state->find(zone);
+    const std::optional<uint32_t> secondary_serial =
+        it == state->end() ? std::nullopt : std::optional<uint32_t>(it->second);
+    if (auto type = EventCheckAnnouncement(primary_serial, secondary_serial)) {
+      Announce(*type, zone, secondary.last.id, "event");
+    }
+  }
+}
+
+void HealthChecker::OnZoneEvent(const BusMessage& message) {
+  const ZoneEventType type =
+      common_.subjects.TypeOf(message.subject).value_or(ZoneEventType::kChange);
+  auto event = DecodeZoneEvent(type, message.data);
+  if (!event.ok()) {
+    metrics_->invalid.Increment();
+    logger_->warn("ignoring invalid zone event on {}: {}", message.subject,
+                  event.status().message());
+    return;
+  }
+  metrics_->received_events.Add({{"event_type", ZoneEventTypeLabel(type)}}).Increment();
+  {
+    MutexLock lock(mutex_);
+    evented_since_refresh_.insert(event->zone);
+    // Ten events for a zone within the wait make one check.
+    if (!event_checks_pending_.insert(event->zone).second) return;
+  }
+  timers_->ScheduleAfter(config_.event_check_wait, [this, zone = event->zone] {
+    {
+      MutexLock lock(mutex_);
+      event_checks_pending_.erase(zone);
+    }
+    EventCheck(zone);
+  });
+}
+
+}  // namespace pdnsd

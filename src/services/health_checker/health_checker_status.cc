@@ -1,0 +1,88 @@
+// HealthChecker: GET /status, everything the checker knows as one JSON document.
+#include "services/health_checker/health_checker.h"
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include "model/json_fields.h"
+#include "services/health_checker/health_checker_internal.h"
+
+namespace pdnsd {
+
+namespace {
+
+// Whole seconds from `then` to `now` (0 when the clock went back).
+int64_t AgeSeconds(std::chrono::system_clock::time_point then,
+                   std::chrono::system_clock::time_point now) {
+  return std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(now - then).count());
+}
+
+}  // namespace
+
+Status HealthChecker::StartStatusServer() {
+  auto server = std::make_unique<httplib::Server>();
+  server->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  server->Get("/status", [this](const httplib::Request&, httplib::Response& response) {
+    if (!RunCatching(logger_, "the status page",
+                     [&] { response.set_content(StatusJson(), "application/json"); })) {
+      response.status = 500;
+    }
+  });
+  status_ = std::make_unique<HttpListener>(std::move(server), "the status page");
+  return status_->Start(config_.status_listen);
+}
+
+std::string HealthChecker::StatusJson() {
+  using nlohmann::json;
+  const auto now = clock_->WallNow();
+  MutexLock lock(mutex_);
+  json secondaries = json::array();
+  json services = json::array();
+  for (const ServiceRecord& record : liveness_.Snapshot()) {
+    json entry = {{"id", record.last.id},
+                  {"service", record.last.service},
+                  {"host", record.last.host},
+                  {"version", record.last.version},
+                  {"state", DisplayedState(record)},
+                  {"load1", record.last.load1},
+                  {"listed", record.static_host},
+                  {"heartbeats", record.ever_heard},
+                  {"last_heartbeat",
+                   record.ever_heard ? json(FormatRfc3339(record.last_seen_wall)) : json(nullptr)}};
+    if (record.last.service == kSyncerService || record.static_host) {
+      auto report = reports_.find(record.last.id);
+      if (report != reports_.end()) {
+        if (const auto& read_at = report->second.zones_read_at) {
+          entry["zones"] = {{"in_sync", report->second.in_sync},
+                            {"behind", report->second.behind},
+                            {"missing", report->second.missing},
+                            {"stray", report->second.stray}};
+          entry["zones_read_at"] = FormatRfc3339(*read_at);
+          entry["zones_age_seconds"] = AgeSeconds(*read_at, now);
+        }
+        entry["last_check"] = report->second.last_check;
+        if (!report->second.error.empty()) entry["error"] = report->second.error;
+      }
+      secondaries.push_back(entry);
+    } else {
+      services.push_back(entry);
+    }
+  }
+  json primary = {
+      {"zones", primary_zones_ ? json(*primary_zones_) : json(nullptr)},
+      {"dnssec_zones", primary_dnssec_zones_ ? json(*primary_dnssec_zones_) : json(nullptr)},
+      {"zones_read_at", primary_read_at_ ? json(FormatRfc3339(*primary_read_at_)) : json(nullptr)},
+      {"zones_age_seconds",
+       primary_read_at_ ? json(AgeSeconds(*primary_read_at_, now)) : json(nullptr)},
+      {"error", primary_error_.empty() ? json(nullptr) : json(primary_error_)},
+      {"alert", alert_.empty() ? json(nullptr) : json(alert_)}};
+  json doc = {{"primary", primary},
+              {"secondaries", secondaries},
+              {"services", services},
+              {"next_signing_sync", next_signing_sync_},
+              {"generated_at", FormatRfc3339(now)}};
+  return EncodeJson(doc, 2);
+}
+
+}  // namespace pdnsd
