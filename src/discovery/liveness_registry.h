@@ -61,7 +61,4 @@ class LivenessRegistry {
   std::map<std::string, ServiceRecord> services_ GUARDED_BY(mutex_);  // by id
 };
 
-// SHA-256 hex of `text` (secondary IDs from host names).
-std::string Sha256Hex(std::string_view text);
-
 }  // namespace pdnsd

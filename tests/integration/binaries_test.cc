@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/digest.h"
 #include "discovery/liveness_registry.h"
 
 #include "support/cluster.h"

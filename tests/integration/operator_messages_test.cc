@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/digest.h"
 #include "discovery/liveness_registry.h"
 #include "model/messages.h"
 #include "support/cluster.h"

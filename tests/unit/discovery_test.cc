@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bus/bus.h"
+#include "core/digest.h"
 #include "core/logging.h"
 #include "discovery/heartbeat.h"
 #include "discovery/liveness_registry.h"

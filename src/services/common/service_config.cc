@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include "discovery/liveness_registry.h"
+#include "core/digest.h"
 #include "model/subjects.h"
 #include "model/zone_name.h"
 
