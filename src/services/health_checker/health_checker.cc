@@ -709,4 +709,10 @@ std::string HealthChecker::StatusJson() {
   return EncodeJson(doc, 2);
 }
 
+ServiceDefinition HealthCheckerDefinition() {
+  return DefineService<HealthChecker>(
+      "pdns-health-checker", "compares every secondary with the primary and triggers repairs",
+      &ReadHealthCheckerConfig);
+}
+
 }  // namespace pdnsd

@@ -150,4 +150,8 @@ class HealthChecker : public Service {
   std::mutex check_mutex_;         // one periodic check or refresh at a time
 };
 
+// The service as its binary (pdns-health-checker) and the test harness build it: name, --help line
+// and config reader (services/common/service_main.h).
+ServiceDefinition HealthCheckerDefinition();
+
 }  // namespace pdnsd

@@ -557,4 +557,11 @@ Status SecondarySyncer::RemoveLocalZone(const std::string& zone) {
   return Status::Ok();
 }
 
+ServiceDefinition SecondarySyncerDefinition() {
+  return DefineService<SecondarySyncer>(
+      "pdns-secondary-syncer", "keeps the local PowerDNS secondary in sync with the primary",
+      &ReadSecondarySyncerConfig,
+      /*unique_id=*/true);  // the ID names the secondary: one syncer per ID
+}
+
 }  // namespace pdnsd
