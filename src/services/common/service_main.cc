@@ -59,7 +59,8 @@ StatusOr<LoadedServiceConfig> LoadServiceConfig(const ServiceDefinition& definit
 
 StatusOr<std::unique_ptr<ServiceRunner>> ServiceRunner::Start(const ServiceDefinition& definition,
                                                               const ServiceEnvironment& environment,
-                                                              Service& service) {
+                                                              Service& service,
+                                                              std::function<double()> host_load) {
   const CommonConfig& common = environment.common;
   std::unique_ptr<ServiceRunner> runner(new ServiceRunner());
   char host[256] = "";
@@ -84,9 +85,10 @@ StatusOr<std::unique_ptr<ServiceRunner>> ServiceRunner::Start(const ServiceDefin
                                                        environment.registry, environment.logger);
     if (Status s = runner->metrics_->Start(); !s.ok()) return s;
   }
+  if (!host_load) host_load = HostLoadAverage;
   runner->heartbeats_ =
       std::make_unique<HeartbeatSender>(environment.bus, common.heartbeat_prefix, heartbeat,
-                                        common.ping_interval, environment.logger);
+                                        common.ping_interval, environment.logger, host_load);
   if (Status s = service.Start(); !s.ok()) {
     service.Stop();
     return Status(s.code(), "cannot start: " + s.message());

@@ -111,11 +111,13 @@ StatusOr<LoadedServiceConfig> LoadServiceConfig(const ServiceDefinition& definit
 class ServiceRunner {
  public:
   // Starts all of that for `service` with `environment` (its bus, registry and common config).
-  // On failure (ID taken, a port in use, Start() failed) stops what it started and returns the
-  // problem; the caller still owns and stops `service`.
+  // The heartbeats report `host_load` (empty: the host's load average; a test pins it, as a
+  // load above 10 makes a secondary "warning"). On failure (ID taken, a port in use, Start()
+  // failed) stops what it started and returns the problem; the caller still owns `service`.
   static StatusOr<std::unique_ptr<ServiceRunner>> Start(const ServiceDefinition& definition,
                                                         const ServiceEnvironment& environment,
-                                                        Service& service);
+                                                        Service& service,
+                                                        std::function<double()> host_load = {});
   ~ServiceRunner();  // Stop(); releases the claim
   ServiceRunner(const ServiceRunner&) = delete;
   ServiceRunner& operator=(const ServiceRunner&) = delete;
