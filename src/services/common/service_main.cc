@@ -97,11 +97,13 @@ StatusOr<std::unique_ptr<ServiceRunner>> ServiceRunner::Start(const ServiceDefin
   return runner;
 }
 
-ServiceRunner::~ServiceRunner() { Stop(); }
+ServiceRunner::~ServiceRunner() {
+  Stop();
+  if (metrics_) metrics_->Stop();
+}
 
 void ServiceRunner::Stop() {
   if (heartbeats_) heartbeats_->Stop();
-  if (metrics_) metrics_->Stop();
 }
 
 int RunServiceMain(int argc, char** argv, const ServiceDefinition& definition) {

@@ -118,12 +118,14 @@ class ServiceRunner {
                                                         const ServiceEnvironment& environment,
                                                         Service& service,
                                                         std::function<double()> host_load = {});
-  ~ServiceRunner();  // Stop(); releases the claim
+  // Stop(), then stops the metrics endpoint and releases the claim: destroy it after the
+  // service stopped (the order of docs/architecture.md, "Shutdown").
+  ~ServiceRunner();
   ServiceRunner(const ServiceRunner&) = delete;
   ServiceRunner& operator=(const ServiceRunner&) = delete;
 
-  // Stops the heartbeats and the metrics endpoint; never touches the service, which its owner
-  // stops (after this, so that no heartbeat says it is alive while it stops). Idempotent.
+  // Stops the heartbeats, so that none says the service is alive while its owner stops it;
+  // never touches the service. Idempotent.
   void Stop();
 
  private:
