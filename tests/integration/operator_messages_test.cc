@@ -79,6 +79,8 @@ class CheckerStatusTest : public ::testing::Test {
     environment.logger = log_.logger();
     environment.common.ping_interval = std::chrono::milliseconds(200);
     environment.clock = &clock_;
+    // The checker's metrics live in its registry, which a service does not own.
+    registries_.push_back(environment.registry);
     return std::make_unique<HealthChecker>(config_, environment);
   }
 
@@ -111,6 +113,7 @@ class CheckerStatusTest : public ::testing::Test {
   CapturedLog log_;
   std::unique_ptr<Bus> bus_;
   HealthCheckerConfig config_;
+  std::vector<std::shared_ptr<prometheus::Registry>> registries_;  // one per MakeChecker()
   StillWallClock clock_;
 };
 
