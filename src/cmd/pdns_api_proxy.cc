@@ -2,9 +2,5 @@
 #include "services/api_proxy/api_proxy.h"
 
 int main(int argc, char** argv) {
-  return pdnsd::RunServiceMain(
-      argc, argv,
-      pdnsd::DefineService<pdnsd::ApiProxy>(
-          "pdns-api-proxy", "HTTPS proxy for the primary's PowerDNS API that publishes zone events",
-          &pdnsd::ReadApiProxyConfig));
+  return pdnsd::RunServiceMain(argc, argv, pdnsd::ApiProxyDefinition());
 }

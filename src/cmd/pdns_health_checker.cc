@@ -2,9 +2,5 @@
 #include "services/health_checker/health_checker.h"
 
 int main(int argc, char** argv) {
-  return pdnsd::RunServiceMain(
-      argc, argv,
-      pdnsd::DefineService<pdnsd::HealthChecker>(
-          "pdns-health-checker", "compares every secondary with the primary and triggers repairs",
-          &pdnsd::ReadHealthCheckerConfig));
+  return pdnsd::RunServiceMain(argc, argv, pdnsd::HealthCheckerDefinition());
 }

@@ -2,10 +2,5 @@
 #include "services/zone_provider/zone_provider.h"
 
 int main(int argc, char** argv) {
-  return pdnsd::RunServiceMain(
-      argc, argv,
-      pdnsd::DefineService<pdnsd::ZoneProvider>(
-          "pdns-zone-provider",
-          "serves the primary's zones (by AXFR) to secondary-syncers over NATS",
-          &pdnsd::ReadZoneProviderConfig));
+  return pdnsd::RunServiceMain(argc, argv, pdnsd::ZoneProviderDefinition());
 }

@@ -140,16 +140,22 @@ class RunningBinaries : public ::testing::Test {
     PDNSD_ASSERT_OK(secondary_.Start(PdnsOptions().WithName("secondary").Secondary()));
   }
 
-  std::string Common(uint16_t metrics_port) const {
-    return "[Log]\nDEBUG = true\n[Prometheus]\nAddress = \"127.0.0.1:" +
-           std::to_string(metrics_port) + "\"\n[MessageBroker]\nURL = \"" + nats_.url() + "\"\n";
+  // The parameters every service config of this test shares (services/common/config_template.h).
+  ServiceConfigParameters Common() const {
+    ServiceConfigParameters parameters;
+    parameters.debug = true;
+    parameters.nats_url = nats_.url();
+    return parameters;
   }
 
-  // Starts `service` with `config`; returns the metrics port.
-  uint16_t Start(ChildProcess& process, const std::string& service, const std::string& config) {
+  // Starts `service` with the config rendered from `parameters`; returns the metrics port.
+  uint16_t Start(ChildProcess& process, const std::string& service,
+                 ServiceConfigParameters parameters) {
     const uint16_t metrics_port = FreePort();
+    parameters.metrics = "127.0.0.1:" + std::to_string(metrics_port);
     const std::string path = dir_.File(service + ".toml");
-    EXPECT_TRUE(WriteFile(path, Common(metrics_port) + config).ok());
+    auto config = RenderServiceConfig(service, parameters);
+    EXPECT_TRUE(config.ok() && WriteFile(path, *config).ok());
     EXPECT_TRUE(
         process.Start({Binary(service), "--config", path}, dir_.File(service + ".log")).ok());
     EXPECT_TRUE(WaitFor([&] {
@@ -158,25 +164,34 @@ class RunningBinaries : public ::testing::Test {
     return metrics_port;
   }
 
-  std::string ProxyConfig(uint16_t port) const {
-    return "[Service]\nURL = \"https://127.0.0.1:" + std::to_string(port) + "\"\nStateDir = \"" +
-           dir_.File("proxy-state") + "\"\n[PowerDNS]\nURL = \"" + primary_.api_url() + "\"\n";
+  ServiceConfigParameters ProxyConfig(uint16_t port) const {
+    ServiceConfigParameters parameters = Common();
+    parameters.listen = "127.0.0.1:" + std::to_string(port);
+    parameters.state_dir = dir_.File("proxy-state");
+    parameters.powerdns_url = primary_.api_url();
+    return parameters;
   }
-  std::string ProviderConfig() const {
-    return "[PowerDNS]\nURL = \"" + primary_.api_url() + "\"\nAPIToken = \"" + primary_.api_key() +
-           "\"\nAXFRAddress = \"" + primary_.dns_address().ToString() + "\"\n";
+  ServiceConfigParameters ProviderConfig() const {
+    ServiceConfigParameters parameters = Common();
+    parameters.powerdns_url = primary_.api_url();
+    parameters.powerdns_api_key = primary_.api_key();
+    parameters.powerdns_dns = primary_.dns_address().ToString();
+    return parameters;
   }
-  std::string CheckerConfig(uint16_t status_port) const {
-    return "[Service]\nURL = \"http://127.0.0.1:" + std::to_string(status_port) +
-           "\"\n[ServiceDiscovery]\nHealthPingIntervall = \"200ms\"\n[PowerDNS]\nURL = \"" +
-           primary_.api_url() + "\"\nAPIToken = \"" + primary_.api_key() + "\"\nAXFRAddress = \"" +
-           primary_.dns_address().ToString() + "\"\n";
+  ServiceConfigParameters CheckerConfig(uint16_t status_port) const {
+    ServiceConfigParameters parameters = ProviderConfig();
+    parameters.listen = "127.0.0.1:" + std::to_string(status_port);
+    parameters.ping_interval = std::chrono::milliseconds(200);
+    return parameters;
   }
-  std::string SyncerConfig(uint16_t axfr_port) const {
-    return "[Service]\nID = \"secondary-a\"\n[ServiceDiscovery]\nHealthPingIntervall = \"200ms\"\n"
-           "[PowerDNS]\nURL = \"" +
-           secondary_.api_url() + "\"\nAPIToken = \"" + secondary_.api_key() +
-           "\"\n[AXFRPrimary]\nAddress = \"127.0.0.1:" + std::to_string(axfr_port) + "\"\n";
+  ServiceConfigParameters SyncerConfig(uint16_t axfr_port) const {
+    ServiceConfigParameters parameters = Common();
+    parameters.id = "secondary-a";
+    parameters.listen = "127.0.0.1:" + std::to_string(axfr_port);
+    parameters.ping_interval = std::chrono::milliseconds(200);
+    parameters.powerdns_url = secondary_.api_url();
+    parameters.powerdns_api_key = secondary_.api_key();
+    return parameters;
   }
 
   TempDir dir_;
@@ -268,9 +283,9 @@ std::string LivenessOf(uint16_t status_port, const std::string& id) {
 TEST_F(RunningBinaries, StoppedSyncerGoesCriticalThenDeregisteredAndComesBack) {
   ChildProcess checker, syncer;
   const uint16_t status_port = FreePort();
-  const uint16_t checker_metrics =
-      Start(checker, "pdns-health-checker",
-            CheckerConfig(status_port) + "[Secondaries]\nHosts = [\"ns-old.example.net\"]\n");
+  ServiceConfigParameters checker_config = CheckerConfig(status_port);
+  checker_config.extra = {{"Secondaries", "Hosts", "[\"ns-old.example.net\"]"}};
+  const uint16_t checker_metrics = Start(checker, "pdns-health-checker", checker_config);
   Start(syncer, "pdns-secondary-syncer", SyncerConfig(FreePort()));
   EXPECT_TRUE(WaitFor([&] { return LivenessOf(status_port, "secondary-a") == "passing"; }))
       << checker.LogTail();
@@ -335,8 +350,10 @@ TEST_F(RunningBinaries, ProxyWritesSelfSignedPairOnceWithKeyMode0600) {
 // A typo is warned about once at start, naming the key the operator meant; the service runs.
 TEST_F(RunningBinaries, UnknownKeysAreWarnedAboutOnceAndTheServiceStarts) {
   ChildProcess provider;
-  Start(provider, "pdns-zone-provider",
-        ProviderConfig() + "APITokn = \"x\"\n[ServiceDiscovery]\nHealthPingInterval = \"1s\"\n");
+  ServiceConfigParameters config = ProviderConfig();
+  config.extra = {{"PowerDNS", "APITokn", "\"x\""},
+                  {"ServiceDiscovery", "HealthPingInterval", "\"1s\""}};
+  Start(provider, "pdns-zone-provider", config);
   ASSERT_TRUE(provider.IsRunning()) << provider.LogTail();
   const std::string log = provider.LogSinceStart();
   for (const std::string& warning :

@@ -181,24 +181,34 @@ class PortInUseTest : public ::testing::Test {
     PDNSD_ASSERT_OK(primary_.Start(PdnsOptions().WithName("primary").Primary()));
   }
 
-  std::string Common(uint16_t metrics_port) const {
-    const std::string metrics =
-        metrics_port == 0 ? "" : "127.0.0.1:" + std::to_string(metrics_port);
-    return "[Prometheus]\nAddress = \"" + metrics + "\"\n[MessageBroker]\nURL = \"" + nats_.url() +
-           "\"\n";
+  // The configs come from the one template (services/common/config_template.h).
+  std::string Render(const std::string& service, const ServiceConfigParameters& parameters) const {
+    auto config = RenderServiceConfig(service, parameters);
+    EXPECT_TRUE(config.ok());
+    return config.ok() ? *config : "";
+  }
+  ServiceConfigParameters Common(uint16_t metrics_port) const {
+    ServiceConfigParameters parameters;
+    parameters.metrics = metrics_port == 0 ? "" : "127.0.0.1:" + std::to_string(metrics_port);
+    parameters.nats_url = nats_.url();
+    parameters.powerdns_url = primary_.api_url();
+    return parameters;
   }
   std::string ProxyConfig(uint16_t port, uint16_t metrics_port) const {
-    return Common(metrics_port) + "[Service]\nURL = \"https://127.0.0.1:" + std::to_string(port) +
-           "\"\nStateDir = \"" + dir_.File("proxy-state") + "\"\n[PowerDNS]\nURL = \"" +
-           primary_.api_url() + "\"\n";
+    ServiceConfigParameters parameters = Common(metrics_port);
+    parameters.listen = "127.0.0.1:" + std::to_string(port);
+    parameters.state_dir = dir_.File("proxy-state");
+    return Render("pdns-api-proxy", parameters);
   }
   std::string CheckerConfig(uint16_t status_port) const {
     // The primary's DNS under both the key read before issue 8 and the original's key.
     const std::string dns = primary_.dns_address().ToString();
-    return Common(0) + "[Service]\nURL = \"http://127.0.0.1:" + std::to_string(status_port) +
-           "\"\n[PowerDNS]\nURL = \"" + primary_.api_url() + "\"\nAPIToken = \"" +
-           primary_.api_key() + "\"\nAXFRAddress = \"" + dns + "\"\n[AXFRPrimary]\nAddress = \"" +
-           dns + "\"\n";
+    ServiceConfigParameters parameters = Common(0);
+    parameters.listen = "127.0.0.1:" + std::to_string(status_port);
+    parameters.powerdns_api_key = primary_.api_key();
+    parameters.powerdns_dns = dns;
+    parameters.extra = {{"AXFRPrimary", "Address", TomlString(dns)}};
+    return Render("pdns-health-checker", parameters);
   }
 
   // Starts `binary` with `config`; the process runs until the test stops it.

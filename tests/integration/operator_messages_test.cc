@@ -115,7 +115,7 @@ class CheckerStatusTest : public ::testing::Test {
   std::unique_ptr<Bus> bus_;
   HealthCheckerConfig config_;
   StillWallClock clock_;
-  std::vector<std::shared_ptr<prometheus::Registry>> registries_;
+  std::vector<std::shared_ptr<prometheus::Registry>> registries_;  // one per MakeChecker()
 };
 
 TEST_F(CheckerStatusTest, ListedHostThatNeverAnsweredIsNotShownPassing) {
@@ -210,13 +210,17 @@ class BrokerMistakesTest : public ::testing::Test {
         "authorization {\n  users = [ {user: provider, password: right} ]\n}")));
   }
 
-  std::string Config(const std::string& password, const std::string& extra = "") const {
+  std::string Config(const std::string& password, std::vector<ConfigKey> extra = {}) const {
     const std::string path = dir_.File("provider-" + std::to_string(files_++) + ".toml");
-    EXPECT_TRUE(WriteFile(path, "[Prometheus]\nAddress = \"\"\n[MessageBroker]\nURL = \"" +
-                                    nats_.url() + "\"\nUsername = \"provider\"\nPassword = \"" +
-                                    password + "\"\n" + extra +
-                                    "[PowerDNS]\nURL = \"http://127.0.0.1:1\"\nAPIToken = \"k\"\n")
-                    .ok());
+    ServiceConfigParameters parameters;
+    parameters.nats_url = nats_.url();
+    parameters.nats_username = "provider";
+    parameters.nats_password = password;
+    parameters.powerdns_url = "http://127.0.0.1:1";
+    parameters.powerdns_api_key = "k";
+    parameters.extra = std::move(extra);
+    auto config = RenderServiceConfig("pdns-zone-provider", parameters);
+    EXPECT_TRUE(config.ok() && WriteFile(path, *config).ok());
     return path;
   }
   // Runs the provider to its end (it must end by itself); exit code and output.
@@ -254,7 +258,7 @@ TEST_F(BrokerMistakesTest, WrongPasswordStopsTheServiceAtStartWithOneLineEveryTi
 }
 
 TEST_F(BrokerMistakesTest, TlsAskedForAgainstAPlainServerSaysSo) {
-  auto [code, output] = RunToExit(Config("right", "TLS = true\n"));
+  auto [code, output] = RunToExit(Config("right", {{"MessageBroker", "TLS", "true"}}));
   EXPECT_EQ(code, 1) << output;
   EXPECT_NE(output.find("TLS asked for"), std::string::npos) << output;
   EXPECT_NE(output.find("does not offer TLS"), std::string::npos) << output;

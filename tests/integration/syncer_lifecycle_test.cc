@@ -46,17 +46,24 @@ class SyncerLifecycleTest : public ::testing::Test {
     const uint16_t metrics = FreePort();
     const std::string axfr = "127.0.0.1:" + std::to_string(FreePort());
     const std::string name = "syncer-" + std::to_string(++started_);
-    const std::string config =
-        "[Log]\nDEBUG = true\n[Prometheus]\nAddress = \"127.0.0.1:" + std::to_string(metrics) +
-        "\"\n[MessageBroker]\nURL = \"" + nats_.url() +
-        "\"\nUsername = \"syncer\"\nPassword = \"pw-SYNCER\"\n[Service]\nID = \"" + id +
-        "\"\n[ServiceDiscovery]\nHealthPingIntervall = \"200ms\"\n[PowerDNS]\nURL = "
-        "\"http://127.0.0.1:" +
-        std::to_string(FreePort()) + "\"\nAPIToken = \"unused\"\nAXFRTimeout = \"" + axfr_timeout +
-        // The endpoint's address under the key read before issue 8 and the original's key.
-        "\"\nAXFRAddress = \"" + axfr + "\"\n[AXFRPrimary]\nAddress = \"" + axfr + "\"\n";
+    ServiceConfigParameters parameters;
+    parameters.id = id;
+    parameters.listen = axfr;
+    parameters.debug = true;
+    parameters.metrics = "127.0.0.1:" + std::to_string(metrics);
+    parameters.nats_url = nats_.url();
+    parameters.nats_username = "syncer";
+    parameters.nats_password = "pw-SYNCER";
+    parameters.ping_interval = std::chrono::milliseconds(200);
+    parameters.powerdns_url = "http://127.0.0.1:" + std::to_string(FreePort());
+    parameters.powerdns_api_key = "unused";
+    // The endpoint's address under the key read before issue 8 and the original's key.
+    parameters.extra = {{"PowerDNS", "AXFRTimeout", TomlString(axfr_timeout)},
+                        {"PowerDNS", "AXFRAddress", TomlString(axfr)}};
+    auto config = RenderServiceConfig("pdns-secondary-syncer", parameters);
+    EXPECT_TRUE(config.ok());
     const std::string path = dir_.File(name + ".toml");
-    EXPECT_TRUE(WriteFile(path, config).ok());
+    EXPECT_TRUE(WriteFile(path, *config).ok());
     EXPECT_TRUE(
         process
             .Start({kBinDir + "/pdns-secondary-syncer", "--config", path}, dir_.File(name + ".log"))

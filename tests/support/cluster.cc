@@ -31,10 +31,63 @@ BusOptions TestBusOptions(const NatsServer& nats, const std::string& name) {
   return options;
 }
 
+StatusOr<InProcessService> StartInProcessService(const ServiceDefinition& definition,
+                                                 const std::string& config,
+                                                 const std::string& name) {
+  auto reader = ConfigReader::Parse(config, name + ".toml");
+  if (!reader.ok()) return reader.status();
+  auto loaded = LoadServiceConfig(definition, *reader);
+  if (!loaded.ok()) return loaded.status();
+  BusOptions broker = loaded->common.broker;
+  broker.name = name;
+  broker.reconnect_wait = std::chrono::milliseconds(100);
+  InProcessService started;
+  auto bus = Bus::Connect(broker, MakeTestLogger(name));
+  if (!bus.ok()) return bus.status();
+  started.bus = std::move(*bus);
+  ServiceEnvironment environment;
+  environment.logger = MakeTestLogger(name);
+  environment.registry = started.registry = std::make_shared<prometheus::Registry>();
+  environment.bus = started.bus.get();
+  environment.common = loaded->common;
+  auto service = loaded->build(environment);
+  if (!service.ok()) return service.status();
+  started.service = std::move(*service);
+  // A fixed load: the host's (other tests, sanitizers) could make a secondary "warning".
+  auto runner = ServiceRunner::Start(definition, environment, *started.service, [] { return 0.5; });
+  if (!runner.ok()) return runner.status();
+  started.runner = std::move(*runner);
+  // Subscriptions are registered at the broker once the connection has flushed.
+  if (Status s = started.bus->Flush(std::chrono::seconds(5)); !s.ok()) return s;
+  return started;
+}
+
+namespace {
+
+// Takes the service of `started` as the ServiceT its definition builds.
+template <typename ServiceT>
+Status Adopt(InProcessService& started, std::unique_ptr<Bus>& bus,
+             std::shared_ptr<prometheus::Registry>& registry, std::unique_ptr<ServiceT>& service,
+             std::unique_ptr<ServiceRunner>& runner) {
+  auto* typed = dynamic_cast<ServiceT*>(started.service.get());
+  if (typed == nullptr) return Status::Internal("the definition built another service type");
+  started.service.release();
+  service.reset(typed);
+  bus = std::move(started.bus);
+  registry = std::move(started.registry);
+  runner = std::move(started.runner);
+  return Status::Ok();
+}
+
+}  // namespace
+
 Cluster::~Cluster() {
   StopHealthChecker();
-  for (auto& sender : heartbeats) {
-    if (sender) sender->Stop();
+  for (auto& runner : syncer_runners_) {
+    if (runner) runner->Stop();
+  }
+  for (auto* runner : {provider_runner_.get(), proxy_runner_.get()}) {
+    if (runner) runner->Stop();
   }
   for (auto& syncer : syncers) {
     if (syncer) syncer->Stop();
@@ -44,6 +97,9 @@ Cluster::~Cluster() {
   syncers.clear();
   provider.reset();
   proxy.reset();
+  syncer_runners_.clear();
+  provider_runner_.reset();
+  proxy_runner_.reset();
   syncer_buses.clear();
   provider_bus.reset();
   proxy_bus.reset();
@@ -55,6 +111,19 @@ Cluster::~Cluster() {
   }
   heartbeat_subscription_.reset();
   watch_bus_.reset();
+}
+
+uint16_t Cluster::ListenPort() const { return process_mode() ? FreePort(options_.host) : 0; }
+
+ServiceConfigParameters Cluster::CommonParameters(const std::string& id) const {
+  ServiceConfigParameters parameters;
+  parameters.id = id;
+  parameters.nats_url = nats.url();
+  parameters.ping_interval = options_.ping_interval;
+  parameters.axfr_timeout = options_.axfr_timeout;
+  // In-process tests read the registries directly; the processes serve them for the bench.
+  if (process_mode()) parameters.metrics = HostPort{options_.host, ListenPort()}.ToString();
+  return parameters;
 }
 
 Status Cluster::Start(const ClusterOptions& options) {
@@ -79,29 +148,49 @@ Status Cluster::Start(const ClusterOptions& options) {
     if (!subscription.ok()) return subscription.status();
     heartbeat_subscription_ = std::move(*subscription);
     if (Status s = watch_bus_->Flush(std::chrono::seconds(5)); !s.ok()) return s;
+  }
 
-    proxy_port_ = FreePort(options.host);
+  proxy_port_ = ListenPort();
+  ServiceConfigParameters proxy_parameters = CommonParameters("api-proxy");
+  proxy_parameters.listen = HostPort{options.host, proxy_port_}.ToString();
+  proxy_parameters.state_dir = state_dir.File("api-proxy-state");
+  proxy_parameters.powerdns_url = primary.api_url();
+  proxy_parameters.extra = {
+      {"PowerDNS", "WriteConcurrency", std::to_string(options.proxy_write_concurrency)}};
+  auto proxy_config = RenderServiceConfig("pdns-api-proxy", proxy_parameters);
+  if (!proxy_config.ok()) return proxy_config.status();
+  if (process_mode()) {
     proxy_process_ = std::make_unique<ServiceProcess>();
     *proxy_process_ = {"api-proxy", "pdns-api-proxy", "api-proxy", "", {}};
-    const std::string proxy_config =
-        "[Service]\nID = \"api-proxy\"\nURL = \"https://" +
-        HostPort{options.host, proxy_port_}.ToString() + "\"\nStateDir = \"" +
-        state_dir.File("api-proxy-state") + "\"\n" + CommonServiceConfig() +
-        "[PowerDNS]\nURL = \"" + primary.api_url() +
-        "\"\nWriteConcurrency = " + std::to_string(options.proxy_write_concurrency) + "\n";
-    if (Status s = StartServiceProcess(*proxy_process_, proxy_config); !s.ok()) return s;
+    if (Status s = StartServiceProcess(*proxy_process_, *proxy_config); !s.ok()) return s;
+  } else {
+    auto started = StartInProcessService(ApiProxyDefinition(), *proxy_config, "api-proxy");
+    if (!started.ok()) return started.status();
+    if (Status s = Adopt(*started, proxy_bus, proxy_registry, proxy, proxy_runner_); !s.ok()) {
+      return s;
+    }
+  }
 
+  ServiceConfigParameters provider_parameters = CommonParameters("zone-provider");
+  provider_parameters.powerdns_url = primary.api_url();
+  provider_parameters.powerdns_api_key = primary.api_key();
+  provider_parameters.powerdns_dns = primary.dns_address().ToString();
+  auto provider_config = RenderServiceConfig("pdns-zone-provider", provider_parameters);
+  if (!provider_config.ok()) return provider_config.status();
+  if (process_mode()) {
     provider_process_ = std::make_unique<ServiceProcess>();
     *provider_process_ = {"zone-provider", "pdns-zone-provider", "zone-provider", "", {}};
-    const std::string provider_config =
-        "[Service]\nID = \"zone-provider\"\n" + CommonServiceConfig() + "[PowerDNS]\nURL = \"" +
-        primary.api_url() + "\"\nAPIToken = \"" + primary.api_key() + "\"\nAXFRTimeout = \"" +
-        std::to_string(options.axfr_timeout.count()) + "ms\"\nAXFRAddress = \"" +
-        primary.dns_address().ToString() + "\"\n";
-    if (Status s = StartServiceProcess(*provider_process_, provider_config); !s.ok()) return s;
-  } else if (Status s = StartInProcessServices(); !s.ok()) {
-    return s;
+    if (Status s = StartServiceProcess(*provider_process_, *provider_config); !s.ok()) return s;
+  } else {
+    auto started =
+        StartInProcessService(ZoneProviderDefinition(), *provider_config, "zone-provider");
+    if (!started.ok()) return started.status();
+    if (Status s = Adopt(*started, provider_bus, provider_registry, provider, provider_runner_);
+        !s.ok()) {
+      return s;
+    }
   }
+
   for (int i = 0; i < options.secondaries; ++i) {
     if (Status s = StartSyncer(i); !s.ok()) return s;
   }
@@ -109,48 +198,6 @@ Status Cluster::Start(const ClusterOptions& options) {
     if (Status s = StartHealthChecker(); !s.ok()) return s;
   }
   return Status::Ok();
-}
-
-Status Cluster::StartInProcessServices() {
-  auto connect = [&](const std::string& name) -> StatusOr<std::unique_ptr<Bus>> {
-    return Bus::Connect(TestBusOptions(nats, name), MakeTestLogger(name));
-  };
-  auto bus = connect("api-proxy");
-  if (!bus.ok()) return bus.status();
-  proxy_bus = std::move(*bus);
-  ServiceEnvironment proxy_environment =
-      TestServiceEnvironment("api-proxy", proxy_bus.get(), primary);
-  proxy_registry = proxy_environment.registry;
-  ApiProxyConfig proxy_config;
-  proxy_config.listen = {options_.host, 0};
-  proxy_config.state_dir = state_dir.path();
-  proxy_config.write_concurrency = options_.proxy_write_concurrency;
-  proxy = std::make_unique<ApiProxy>(proxy_config, proxy_environment);
-  if (Status s = proxy->Start(); !s.ok()) return s;
-
-  bus = connect("zone-provider");
-  if (!bus.ok()) return bus.status();
-  provider_bus = std::move(*bus);
-  ServiceEnvironment provider_environment =
-      TestServiceEnvironment("zone-provider", provider_bus.get(), primary);
-  provider_registry = provider_environment.registry;
-  ZoneProviderConfig provider_config;
-  provider_config.primary = primary.dns_address();
-  provider_config.axfr_timeout = options_.axfr_timeout;
-  provider = std::make_unique<ZoneProvider>(provider_config, provider_environment);
-  if (Status s = provider->Start(); !s.ok()) return s;
-  // Subscriptions are registered at the broker once each connection has flushed.
-  for (Bus* b : {proxy_bus.get(), provider_bus.get()}) {
-    if (Status s = b->Flush(std::chrono::seconds(5)); !s.ok()) return s;
-  }
-  return Status::Ok();
-}
-
-std::string Cluster::CommonServiceConfig() const {
-  return "[ServiceDiscovery]\nHealthPingIntervall = \"" +
-         std::to_string(options_.ping_interval.count()) + "ms\"\n[Prometheus]\nAddress = \"" +
-         HostPort{options_.host, FreePort(options_.host)}.ToString() +
-         "\"\n[MessageBroker]\nURL = \"" + nats.url() + "\"\n";
 }
 
 Status Cluster::StartServiceProcess(ServiceProcess& service, const std::string& config) {
@@ -192,68 +239,47 @@ Status Cluster::StartSecondaryPdns() {
 }
 
 Status Cluster::StartSyncer(int index) {
-  if (static_cast<int>(axfr_ports_.size()) <= index) axfr_ports_.resize(index + 1, 0);
-  if (!process_mode()) return StartInProcessSyncer(index);
-  if (static_cast<int>(syncer_processes_.size()) <= index) syncer_processes_.resize(index + 1);
-  auto& service = syncer_processes_[index];
-  if (!service) {
-    const std::string id = "secondary-" + std::to_string(index);
-    service = std::make_unique<ServiceProcess>();
-    service->name = "syncer" + std::to_string(index);
-    service->binary = "pdns-secondary-syncer";
-    service->id = id;
-  }
-  // The same endpoint port after a restart: the local PowerDNS's zones point at it.
-  if (axfr_ports_[index] == 0) axfr_ports_[index] = FreePort(options_.host);
-  const PdnsServer& secondary = *secondaries[index];
-  const std::string config = "[Service]\nID = \"" + service->id + "\"\n" + CommonServiceConfig() +
-                             "[PowerDNS]\nURL = \"" + secondary.api_url() + "\"\nAPIToken = \"" +
-                             secondary.api_key() + "\"\nAXFRTimeout = \"" +
-                             std::to_string(options_.axfr_timeout.count()) +
-                             "ms\"\nDNSAddress = \"" + secondary.dns_address().ToString() +
-                             "\"\nRetryMaxDelay = \"2s\"\n[AXFRPrimary]\nAddress = \"" +
-                             HostPort{options_.host, axfr_ports_[index]}.ToString() + "\"\n";
-  return StartServiceProcess(*service, config);
-}
-
-Status Cluster::StartInProcessSyncer(int index) {
+  const size_t size = static_cast<size_t>(index) + 1;
+  if (axfr_ports_.size() < size) axfr_ports_.resize(size, 0);
   const std::string name = "syncer" + std::to_string(index);
-  if (static_cast<int>(syncers.size()) <= index) {
-    syncers.resize(index + 1);
-    syncer_buses.resize(index + 1);
-    syncer_registries.resize(index + 1);
-    heartbeats.resize(index + 1);
-  }
-  auto bus = Bus::Connect(TestBusOptions(nats, name), MakeTestLogger(name));
-  if (!bus.ok()) return bus.status();
-  syncer_buses[index] = std::move(*bus);
   const std::string id = "secondary-" + std::to_string(index);
-  ServiceEnvironment environment =
-      TestServiceEnvironment(name, syncer_buses[index].get(), *secondaries[index], id);
-  syncer_registries[index] = environment.registry;
-  SecondarySyncerConfig config;
-  config.axfr_address = {options_.host, axfr_ports_[index]};
-  config.axfr_timeout = options_.axfr_timeout;
-  config.retry_max = std::chrono::milliseconds(2000);
-  config.local_dns = secondaries[index]->dns_address();
-  syncers[index] = std::make_unique<SecondarySyncer>(config, environment);
-  if (Status s = syncers[index]->Start(); !s.ok()) return s;
   // The same endpoint port after a restart: the local PowerDNS's zones point at it.
+  if (axfr_ports_[index] == 0) axfr_ports_[index] = ListenPort();
+  const PdnsServer& secondary = *secondaries[index];
+  ServiceConfigParameters parameters = CommonParameters(id);
+  parameters.listen = HostPort{options_.host, axfr_ports_[index]}.ToString();
+  parameters.powerdns_url = secondary.api_url();
+  parameters.powerdns_api_key = secondary.api_key();
+  parameters.powerdns_dns = secondary.dns_address().ToString();
+  parameters.extra = {{"PowerDNS", "RetryMaxDelay", TomlDuration(std::chrono::seconds(2))}};
+  auto config = RenderServiceConfig("pdns-secondary-syncer", parameters);
+  if (!config.ok()) return config.status();
+
+  if (process_mode()) {
+    if (syncer_processes_.size() < size) syncer_processes_.resize(size);
+    auto& service = syncer_processes_[index];
+    if (!service) {
+      service = std::make_unique<ServiceProcess>();
+      service->name = name;
+      service->binary = "pdns-secondary-syncer";
+      service->id = id;
+    }
+    return StartServiceProcess(*service, *config);
+  }
+  if (syncers.size() < size) {
+    syncers.resize(size);
+    syncer_buses.resize(size);
+    syncer_registries.resize(size);
+    syncer_runners_.resize(size);
+  }
+  auto started = StartInProcessService(SecondarySyncerDefinition(), *config, name);
+  if (!started.ok()) return started.status();
+  if (Status s = Adopt(*started, syncer_buses[index], syncer_registries[index], syncers[index],
+                       syncer_runners_[index]);
+      !s.ok()) {
+    return s;
+  }
   axfr_ports_[index] = syncers[index]->axfr_address().port;
-  if (Status s = syncer_buses[index]->Flush(std::chrono::seconds(5)); !s.ok()) return s;
-  Heartbeat heartbeat{id,
-                      "pdns-secondary-syncer",
-                      "test",
-                      {},
-                      "localhost",
-                      0,
-                      NewBootId(),
-                      "",
-                      secondaries[index]->dns_address().ToString()};
-  heartbeats[index] = std::make_unique<HeartbeatSender>(syncer_buses[index].get(), "heartbeat",
-                                                        heartbeat, options_.ping_interval,
-                                                        MakeTestLogger(name), [] { return 0.5; });
-  heartbeats[index]->Start();
   return Status::Ok();
 }
 
@@ -262,9 +288,10 @@ void Cluster::StopSyncer(int index) {
     syncer_processes_[index]->process.Stop();
     return;
   }
-  heartbeats[index].reset();
+  if (syncer_runners_[index]) syncer_runners_[index]->Stop();
   if (syncers[index]) syncers[index]->Stop();
   syncers[index].reset();
+  syncer_runners_[index].reset();
   syncer_buses[index].reset();
 }
 
@@ -274,53 +301,44 @@ Status Cluster::AddSecondary() {
 }
 
 Status Cluster::StartHealthChecker() {
-  if (!process_mode()) return StartInProcessHealthChecker();
   const HealthCheckerConfig& c = options_.checker;
-  auto duration = [](std::chrono::milliseconds value) {
-    return "\"" + std::to_string(value.count()) + "ms\"";
-  };
-  checker_status_port_ = FreePort(options_.host);
-  checker_process_ = std::make_unique<ServiceProcess>();
-  *checker_process_ = {"health-checker", "pdns-health-checker", "health-checker", "", {}};
-  const std::string config =
-      "[Service]\nID = \"health-checker\"\nURL = \"http://" +
-      HostPort{options_.host, checker_status_port_}.ToString() +
-      "\"\nWorkers = " + std::to_string(c.workers) + "\n" + CommonServiceConfig() +
-      "[PowerDNS]\nURL = \"" + primary.api_url() + "\"\nAPIToken = \"" + primary.api_key() +
-      "\"\nAXFRTimeout = " + duration(c.dns_timeout) + "\nAXFRAddress = \"" +
-      primary.dns_address().ToString() +
-      "\"\n[HealthChecks]\nEventCheckWaitTime = " + duration(c.event_check_wait) +
-      "\nPeriodicalCheckIntervall = " + duration(c.periodic_interval) +
-      "\nActiveZoneSecondaryRefreshIntervall = " + duration(c.refresh_interval) +
-      "\nNSEC3CheckIntervall = " + duration(c.nsec3_interval) +
-      "\nEnsureNSEC3 = " + (c.ensure_nsec3 ? "true" : "false") +
-      "\nMassDeletionPercent = " + std::to_string(std::lround(c.mass_deletion_share * 100)) +
-      "\nSigningSyncWindow = " + duration(c.signing_window) +
-      "\nSignatureExpiryWindow = " + duration(c.signature_expiry) +
-      "\nStateRequestTimeout = " + duration(c.state_timeout) + "\n";
-  return StartServiceProcess(*checker_process_, config);
-}
-
-Status Cluster::StartInProcessHealthChecker() {
-  auto bus = Bus::Connect(TestBusOptions(nats, "health-checker"), MakeTestLogger("health-checker"));
-  if (!bus.ok()) return bus.status();
-  checker_bus = std::move(*bus);
-  ServiceEnvironment environment =
-      TestServiceEnvironment("health-checker", checker_bus.get(), primary);
-  environment.common.ping_interval = options_.ping_interval;
-  checker_registry = environment.registry;
-  HealthCheckerConfig config = options_.checker;
-  config.status_listen = {options_.host, 0};
-  config.primary = primary.dns_address();
-  checker = std::make_unique<HealthChecker>(config, environment);
-  if (Status s = checker->Start(); !s.ok()) return s;
-  return checker_bus->Flush(std::chrono::seconds(5));
+  checker_status_port_ = ListenPort();
+  ServiceConfigParameters parameters = CommonParameters("health-checker");
+  parameters.listen = HostPort{options_.host, checker_status_port_}.ToString();
+  parameters.powerdns_url = primary.api_url();
+  parameters.powerdns_api_key = primary.api_key();
+  parameters.powerdns_dns = primary.dns_address().ToString();
+  parameters.axfr_timeout = c.dns_timeout;
+  parameters.extra = {
+      {"Service", "Workers", std::to_string(c.workers)},
+      {"HealthChecks", "EventCheckWaitTime", TomlDuration(c.event_check_wait)},
+      {"HealthChecks", "PeriodicalCheckIntervall", TomlDuration(c.periodic_interval)},
+      {"HealthChecks", "ActiveZoneSecondaryRefreshIntervall", TomlDuration(c.refresh_interval)},
+      {"HealthChecks", "NSEC3CheckIntervall", TomlDuration(c.nsec3_interval)},
+      {"HealthChecks", "EnsureNSEC3", c.ensure_nsec3 ? "true" : "false"},
+      {"HealthChecks", "MassDeletionPercent",
+       std::to_string(std::lround(c.mass_deletion_share * 100))},
+      {"HealthChecks", "SigningSyncWindow", TomlDuration(c.signing_window)},
+      {"HealthChecks", "SignatureExpiryWindow", TomlDuration(c.signature_expiry)},
+      {"HealthChecks", "StateRequestTimeout", TomlDuration(c.state_timeout)}};
+  auto config = RenderServiceConfig("pdns-health-checker", parameters);
+  if (!config.ok()) return config.status();
+  if (process_mode()) {
+    checker_process_ = std::make_unique<ServiceProcess>();
+    *checker_process_ = {"health-checker", "pdns-health-checker", "health-checker", "", {}};
+    return StartServiceProcess(*checker_process_, *config);
+  }
+  auto started = StartInProcessService(HealthCheckerDefinition(), *config, "health-checker");
+  if (!started.ok()) return started.status();
+  return Adopt(*started, checker_bus, checker_registry, checker, checker_runner_);
 }
 
 void Cluster::StopHealthChecker() {
   if (checker_process_) checker_process_->process.Stop();
+  if (checker_runner_) checker_runner_->Stop();
   if (checker) checker->Stop();
   checker.reset();
+  checker_runner_.reset();
   checker_bus.reset();
 }
 

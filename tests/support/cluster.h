@@ -2,9 +2,11 @@
 //
 // Real processes: one nats-server, a PowerDNS primary and N PowerDNS secondaries (sqlite3).
 // The services (api-proxy, zone-provider, one secondary-syncer per secondary, optionally the
-// health-checker) run either in-process, built exactly as the mains build them, each with its
-// own bus connection and metrics registry (the default: what tests use), or as the real
-// pdns-* binaries configured by TOML files (ClusterOptions::service_binaries: what the
+// health-checker) get their TOML from one template (services/common/config_template.h) and
+// run either in-process, built from that text through the service's own ServiceDefinition,
+// LoadServiceConfig and ServiceRunner exactly as its binary builds it, each with its own bus
+// connection and metrics registry (the default: what tests use), or as the real pdns-*
+// binaries reading the same text from a file (ClusterOptions::service_binaries: what the
 // benchmark uses, so that each service's CPU and memory can be measured).
 // Everything is stopped by the destructor, also when a test fails.
 #pragma once
@@ -18,6 +20,8 @@
 #include "bus/bus.h"
 #include "discovery/heartbeat.h"
 #include "services/api_proxy/api_proxy.h"
+#include "services/common/config_template.h"
+#include "services/common/service_main.h"
 #include "services/health_checker/health_checker.h"
 #include "services/secondary_syncer/secondary_syncer.h"
 #include "services/zone_provider/zone_provider.h"
@@ -39,7 +43,9 @@ struct ClusterOptions {
   // Liveness and self-healing: every syncer sends heartbeats; a health-checker runs when set.
   std::chrono::milliseconds ping_interval{200};
   bool health_checker = false;
-  HealthCheckerConfig checker;  // its intervals; addresses are filled in by Start()
+  // Its intervals, workers and NSEC3 switch, rendered into its [HealthChecks] and [Service]
+  // Workers; addresses are filled in by Start().
+  HealthCheckerConfig checker;
   // Non-empty: the directory of the pdns-* binaries, and the services run as processes (their
   // config files and logs in Cluster::state_dir). Empty: in-process services.
   std::string service_binaries;
@@ -124,10 +130,10 @@ class Cluster {
   std::unique_ptr<Bus> proxy_bus;
   std::unique_ptr<Bus> provider_bus;
   std::vector<std::unique_ptr<Bus>> syncer_buses;
+  // In-process mode: the services (a test may stop and reset one; its runner never touches it).
   std::unique_ptr<ApiProxy> proxy;
   std::unique_ptr<ZoneProvider> provider;
   std::vector<std::unique_ptr<SecondarySyncer>> syncers;
-  std::vector<std::unique_ptr<HeartbeatSender>> heartbeats;  // one per syncer
   std::shared_ptr<prometheus::Registry> checker_registry;
   std::unique_ptr<Bus> checker_bus;
   std::unique_ptr<HealthChecker> checker;
@@ -137,13 +143,15 @@ class Cluster {
  private:
   bool process_mode() const { return !options_.service_binaries.empty(); }
   Status StartSecondaryPdns();
-  Status StartInProcessServices();
-  Status StartInProcessSyncer(int index);
-  Status StartInProcessHealthChecker();
+  // The port of a service's own listener: a free one in process mode (the config must name
+  // it), 0 in-process (the service takes any; the test asks it).
+  uint16_t ListenPort() const;
+  // The template parameters every service of the cluster shares: broker, ping interval,
+  // AXFR timeout, a metrics endpoint in process mode.
+  ServiceConfigParameters CommonParameters(const std::string& id) const;
   // Process mode: writes the config of `service` and starts it; returns once its first
   // heartbeat arrived (its subscriptions are then registered at the broker).
   Status StartServiceProcess(ServiceProcess& service, const std::string& config);
-  std::string CommonServiceConfig() const;  // [ServiceDiscovery], [Prometheus], [MessageBroker]
 
   // Process mode.
   std::unique_ptr<Bus> watch_bus_;  // sees every heartbeat: a started service is ready
@@ -154,6 +162,11 @@ class Cluster {
   std::unique_ptr<ServiceProcess> provider_process_;
   std::vector<std::unique_ptr<ServiceProcess>> syncer_processes_;
   std::unique_ptr<ServiceProcess> checker_process_;
+  // In-process mode: what runs around each service as in its binary (claim, heartbeats).
+  std::unique_ptr<ServiceRunner> proxy_runner_;
+  std::unique_ptr<ServiceRunner> provider_runner_;
+  std::vector<std::unique_ptr<ServiceRunner>> syncer_runners_;
+  std::unique_ptr<ServiceRunner> checker_runner_;
   uint16_t proxy_port_ = 0;
   uint16_t checker_status_port_ = 0;
 
@@ -166,6 +179,20 @@ class Cluster {
 HttpResponse ProxyRequest(const HostPort& proxy, const std::string& api_key,
                           const std::string& method, const std::string& path,
                           const std::string& body = "");
+
+// A service built and started from its config text `config` exactly as its binary does
+// (ConfigReader, LoadServiceConfig, definition's builder, ServiceRunner), except that it gets
+// its own bus connection named `name` (reconnecting every 100 ms), a fresh metrics registry,
+// a test logger named `name`, and heartbeats reporting a fixed load of 0.5.
+struct InProcessService {
+  std::unique_ptr<Bus> bus;
+  std::shared_ptr<prometheus::Registry> registry;
+  std::unique_ptr<Service> service;
+  std::unique_ptr<ServiceRunner> runner;  // stop it before the service; destroy it before bus
+};
+StatusOr<InProcessService> StartInProcessService(const ServiceDefinition& definition,
+                                                 const std::string& config,
+                                                 const std::string& name);
 
 // BusOptions for a client of `nats` (no credentials).
 BusOptions TestBusOptions(const NatsServer& nats, const std::string& name);

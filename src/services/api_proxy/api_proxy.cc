@@ -327,4 +327,10 @@ void ApiProxy::PublishEvent(ZoneEventType type, const std::string& zone) {
   logger_->info("published {} event for {}", ZoneEventTypeLabel(type), zone);
 }
 
+ServiceDefinition ApiProxyDefinition() {
+  return DefineService<ApiProxy>(
+      "pdns-api-proxy", "HTTPS proxy for the primary's PowerDNS API that publishes zone events",
+      &ReadApiProxyConfig);
+}
+
 }  // namespace pdnsd

@@ -59,4 +59,8 @@ class ApiProxy : public Service {
   std::unique_ptr<HttpListener> listener_;
 };
 
+// The service as its binary (pdns-api-proxy) and the test harness build it: name, --help line
+// and config reader (services/common/service_main.h).
+ServiceDefinition ApiProxyDefinition();
+
 }  // namespace pdnsd

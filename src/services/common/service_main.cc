@@ -47,6 +47,65 @@ std::string MetricPrefix(const std::string& service_name) {
 
 }  // namespace
 
+StatusOr<LoadedServiceConfig> LoadServiceConfig(const ServiceDefinition& definition,
+                                                ConfigReader& reader) {
+  LoadedServiceConfig loaded;
+  loaded.common = ReadCommonConfig(reader, definition.name);
+  loaded.build = definition.configure(reader, loaded.common);
+  if (!reader.status().ok()) return Status::InvalidArgument(reader.status().message());
+  loaded.warnings = reader.Warnings();
+  return loaded;
+}
+
+StatusOr<std::unique_ptr<ServiceRunner>> ServiceRunner::Start(const ServiceDefinition& definition,
+                                                              const ServiceEnvironment& environment,
+                                                              Service& service,
+                                                              std::function<double()> host_load) {
+  const CommonConfig& common = environment.common;
+  std::unique_ptr<ServiceRunner> runner(new ServiceRunner());
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  Heartbeat heartbeat{
+      common.id, definition.name,      PDNSD_VERSION, common.tags, host, 0, NewBootId(),
+      "",        common.advertised_dns};
+  if (definition.unique_id) {
+    prometheus::Counter& collisions = AddCounter(
+        *environment.registry, MetricPrefix(definition.name) + "_duplicate_id_heartbeats_total",
+        "Heartbeats of another instance with this instance's [Service] ID");
+    runner->claim_ = std::make_unique<InstanceClaim>(environment.bus, common.heartbeat_prefix,
+                                                     heartbeat, &collisions, environment.logger);
+    if (Status s = runner->claim_->Claim(); !s.ok()) {
+      return Status(s.code(), "cannot start: " + s.message());
+    }
+  }
+  if (!common.prometheus_address.empty()) {
+    std::string address = common.prometheus_address;
+    if (address.front() == ':') address = "0.0.0.0" + address;
+    runner->metrics_ = std::make_unique<MetricsServer>(*ParseHostPort(address),
+                                                       environment.registry, environment.logger);
+    if (Status s = runner->metrics_->Start(); !s.ok()) return s;
+  }
+  if (!host_load) host_load = HostLoadAverage;
+  runner->heartbeats_ =
+      std::make_unique<HeartbeatSender>(environment.bus, common.heartbeat_prefix, heartbeat,
+                                        common.ping_interval, environment.logger, host_load);
+  if (Status s = service.Start(); !s.ok()) {
+    service.Stop();
+    return Status(s.code(), "cannot start: " + s.message());
+  }
+  runner->heartbeats_->Start();
+  return runner;
+}
+
+ServiceRunner::~ServiceRunner() {
+  Stop();
+  if (metrics_) metrics_->Stop();
+}
+
+void ServiceRunner::Stop() {
+  if (heartbeats_) heartbeats_->Stop();
+}
+
 int RunServiceMain(int argc, char** argv, const ServiceDefinition& definition) {
   BlockTerminationSignals();
   std::string config_path = "/etc/" + definition.name + "/config.toml";
@@ -75,17 +134,16 @@ int RunServiceMain(int argc, char** argv, const ServiceDefinition& definition) {
     std::cerr << definition.name << ": " << reader.status().message() << "\n";
     return kExitConfigError;
   }
-  CommonConfig common = ReadCommonConfig(*reader, definition.name);
-  ServiceBuilder build = definition.configure(*reader, common);
-  if (!reader->status().ok()) {
-    std::cerr << definition.name << ": " << reader->status().message() << "\n";
+  auto loaded = LoadServiceConfig(definition, *reader);
+  if (!loaded.ok()) {
+    std::cerr << definition.name << ": " << loaded.status().message() << "\n";
     return kExitConfigError;
   }
+  const CommonConfig& common = loaded->common;
 
   Logger logger = MakeLogger(common.log);
   logger->info("{} {} starting with {}", definition.name, PDNSD_VERSION, config_path);
-  for (const std::string& warning : reader->Warnings()) logger->warn("{}", warning);
-  auto registry = std::make_shared<prometheus::Registry>();
+  for (const std::string& warning : loaded->warnings) logger->warn("{}", warning);
   int exit_code = 0;
   {
     auto bus = Bus::Connect(common.broker, logger);
@@ -97,56 +155,26 @@ int RunServiceMain(int argc, char** argv, const ServiceDefinition& definition) {
     }
     ServiceEnvironment environment;
     environment.logger = logger;
-    environment.registry = registry;
+    environment.registry = std::make_shared<prometheus::Registry>();
     environment.bus = bus->get();
     environment.common = common;
-    auto service = build(environment);
+    auto service = loaded->build(environment);
     if (!service.ok()) {
       logger->critical("{}", service.status().message());
       return 1;
     }
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    Heartbeat heartbeat{
-        common.id, definition.name,      PDNSD_VERSION, common.tags, host, 0, NewBootId(),
-        "",        common.advertised_dns};
-    std::unique_ptr<InstanceClaim> claim;
-    if (definition.unique_id) {
-      prometheus::Counter& collisions =
-          AddCounter(*registry, MetricPrefix(definition.name) + "_duplicate_id_heartbeats_total",
-                     "Heartbeats of another instance with this instance's [Service] ID");
-      claim = std::make_unique<InstanceClaim>(bus->get(), common.heartbeat_prefix, heartbeat,
-                                              &collisions, logger);
-      if (Status s = claim->Claim(); !s.ok()) {
-        logger->critical("cannot start: {}", s.message());
-        return 1;
-      }
-    }
-    std::unique_ptr<MetricsServer> metrics;
-    if (!common.prometheus_address.empty()) {
-      std::string address = common.prometheus_address;
-      if (address.front() == ':') address = "0.0.0.0" + address;
-      metrics = std::make_unique<MetricsServer>(*ParseHostPort(address), registry, logger);
-      if (Status s = metrics->Start(); !s.ok()) {
-        logger->critical("{}", s.message());
-        return 1;
-      }
-    }
-    HeartbeatSender heartbeats(bus->get(), common.heartbeat_prefix, heartbeat, common.ping_interval,
-                               logger);
-    if (Status s = (*service)->Start(); !s.ok()) {
-      logger->critical("cannot start: {}", s.message());
+    auto runner = ServiceRunner::Start(definition, environment, **service);
+    if (!runner.ok()) {
+      logger->critical("{}", runner.status().message());
       exit_code = 1;
     } else {
-      heartbeats.Start();
       const int signal_number = WaitForTerminationSignal();
       logger->info("received signal {} ({}); stopping", signal_number, strsignal(signal_number));
+      (*runner)->Stop();
+      (**service).Stop();
+      runner->reset();
     }
-    heartbeats.Stop();
-    (*service)->Stop();
-    if (metrics) metrics->Stop();
     service->reset();
-    claim.reset();
   }
   ShutdownBusLibrary();
   logger->info("stopped");

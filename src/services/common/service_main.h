@@ -5,12 +5,18 @@
 // construct the service, claims its ID when unique_id, starts it and the metrics endpoint,
 // waits for SIGTERM/SIGINT, stops everything (within a second) and returns 0. A service that
 // cannot start (a port in use, its ID taken) returns 1.
+//
+// Its two halves are reusable, so that the test harness (tests/support/cluster.h) wires a
+// service exactly as its binary does, with its own bus, registry, logger and clock:
+// LoadServiceConfig (config text -> common config and builder) and ServiceRunner (claim,
+// metrics endpoint, start, heartbeats).
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "bus/bus.h"
 #include "core/clock.h"
@@ -24,6 +30,10 @@ class Registry;
 }
 
 namespace pdnsd {
+
+class HeartbeatSender;
+class InstanceClaim;
+class MetricsServer;
 
 // A running service as main() sees it.
 class Service {
@@ -82,6 +92,50 @@ ServiceDefinition DefineService(std::string name, std::string summary,
   };
   return definition;
 }
+
+// A service's config as read from its file: the common part and the builder of the service.
+struct LoadedServiceConfig {
+  CommonConfig common;
+  ServiceBuilder build;
+  std::vector<std::string> warnings;  // keys nobody read (ConfigReader::Warnings)
+};
+
+// Reads the common config (ReadCommonConfig) and the service's own keys
+// (definition.configure) from `reader`. InvalidArgument with the reader's message (file and
+// key) when a key is missing or bad.
+StatusOr<LoadedServiceConfig> LoadServiceConfig(const ServiceDefinition& definition,
+                                                ConfigReader& reader);
+
+// What runs around a built service in its process: the claim on its [Service] ID (when
+// definition.unique_id), the metrics endpoint ([Prometheus] Address, none when ""), the
+// service's Start(), then heartbeats every [ServiceDiscovery] HealthPingIntervall.
+class ServiceRunner {
+ public:
+  // Starts all of that for `service` with `environment` (its bus, registry and common config).
+  // The heartbeats report `host_load` (empty: the host's load average; a test pins it, as a
+  // load above 10 makes a secondary "warning"). On failure (ID taken, a port in use, Start()
+  // failed) stops what it started and returns the problem; the caller still owns `service`.
+  static StatusOr<std::unique_ptr<ServiceRunner>> Start(const ServiceDefinition& definition,
+                                                        const ServiceEnvironment& environment,
+                                                        Service& service,
+                                                        std::function<double()> host_load = {});
+  // Stop(), then stops the metrics endpoint and releases the claim: destroy it after the
+  // service stopped (the order of docs/architecture.md, "Shutdown").
+  ~ServiceRunner();
+  ServiceRunner(const ServiceRunner&) = delete;
+  ServiceRunner& operator=(const ServiceRunner&) = delete;
+
+  // Stops the heartbeats, so that none says the service is alive while its owner stops it;
+  // never touches the service. Idempotent.
+  void Stop();
+
+ private:
+  ServiceRunner() = default;
+
+  std::unique_ptr<InstanceClaim> claim_;
+  std::unique_ptr<MetricsServer> metrics_;
+  std::unique_ptr<HeartbeatSender> heartbeats_;
+};
 
 int RunServiceMain(int argc, char** argv, const ServiceDefinition& definition);
 

@@ -90,4 +90,10 @@ void HealthChecker::Announce(ZoneEventType type, const std::string& zone, const 
                 id.empty() ? "every secondary" : id);
 }
 
+ServiceDefinition HealthCheckerDefinition() {
+  return DefineService<HealthChecker>(
+      "pdns-health-checker", "compares every secondary with the primary and triggers repairs",
+      &ReadHealthCheckerConfig);
+}
+
 }  // namespace pdnsd

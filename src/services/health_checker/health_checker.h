@@ -160,4 +160,8 @@ class HealthChecker : public Service {
   std::string next_signing_sync_ GUARDED_BY(mutex_);
 };
 
+// The service as its binary (pdns-health-checker) and the test harness build it: name, --help line
+// and config reader (services/common/service_main.h).
+ServiceDefinition HealthCheckerDefinition();
+
 }  // namespace pdnsd

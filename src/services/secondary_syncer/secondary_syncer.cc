@@ -585,4 +585,11 @@ ControlReply SecondarySyncer::AskControlZone(const std::string& zone, std::strin
   return ControlReply::kFailed;
 }
 
+ServiceDefinition SecondarySyncerDefinition() {
+  return DefineService<SecondarySyncer>(
+      "pdns-secondary-syncer", "keeps the local PowerDNS secondary in sync with the primary",
+      &ReadSecondarySyncerConfig,
+      /*unique_id=*/true);  // the ID names the secondary: one syncer per ID
+}
+
 }  // namespace pdnsd

@@ -133,4 +133,8 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   std::atomic<bool> stopping_{false};
 };
 
+// The service as its binary (pdns-secondary-syncer) and the test harness build it: name, --help
+// line and config reader (services/common/service_main.h).
+ServiceDefinition SecondarySyncerDefinition();
+
 }  // namespace pdnsd

@@ -180,4 +180,10 @@ std::string ZoneProvider::Answer(const std::string& zone, bool only_soa, bool* i
   return EncodeZoneDataReply(reply);
 }
 
+ServiceDefinition ZoneProviderDefinition() {
+  return DefineService<ZoneProvider>(
+      "pdns-zone-provider", "serves the primary's zones (by AXFR) to secondary-syncers over NATS",
+      &ReadZoneProviderConfig);
+}
+
 }  // namespace pdnsd

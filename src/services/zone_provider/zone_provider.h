@@ -52,4 +52,8 @@ class ZoneProvider : public Service {
   std::unique_ptr<Subscription> subscription_;
 };
 
+// The service as its binary (pdns-zone-provider) and the test harness build it: name, --help line
+// and config reader (services/common/service_main.h).
+ServiceDefinition ZoneProviderDefinition();
+
 }  // namespace pdnsd
