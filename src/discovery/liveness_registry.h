@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "discovery/heartbeat.h"
-
+#include "core/digest.h"  // Sha256Hex: IDs of statically configured secondaries
 #include "core/thread_annotations.h"
+#include "discovery/heartbeat.h"
 
 namespace pdnsd {
 
@@ -61,8 +61,5 @@ class LivenessRegistry {
   mutable Mutex mutex_;
   std::map<std::string, ServiceRecord> services_ GUARDED_BY(mutex_);  // by id
 };
-
-// SHA-256 hex of `text` (secondary IDs from host names).
-std::string Sha256Hex(std::string_view text);
 
 }  // namespace pdnsd
