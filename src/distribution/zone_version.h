@@ -95,11 +95,11 @@ struct ZoneVersion {
 };
 
 struct ZoneVersionSource {
-  std::string_view zone;  // normal form
+  std::string_view zone = {};  // normal form
   uint32_t serial = 0;
   bool dnssec = false;
-  std::string_view version;  // a valid version id
-  std::string_view text;     // the zone text, not empty
+  std::string_view version = {};  // a valid version id
+  std::string_view text = {};     // the zone text, not empty
 };
 
 // Compresses and lays out one version. InvalidArgument for a bad zone name or version id, an
