@@ -107,6 +107,12 @@ TEST_F(JetStreamTest, PutWithExpectedRevisionRefusesAStaleWriter) {
   PDNSD_EXPECT_OK(StatusOf(bucket->Put("example.org", "after purge", 0)));
 
   EXPECT_EQ(bucket->Get("absent.example").status().code(), StatusCode::kNotFound);
+  // The same bucket opened again binds to it; with other settings it is refused.
+  auto again = jetstream_->OpenBucket(KvSpec{.bucket = "catalog"});
+  PDNSD_ASSERT_OK(StatusOf(again));
+  EXPECT_EQ((*again)->Get("example.org")->value, "after purge");
+  auto other = jetstream_->OpenBucket(KvSpec{.bucket = "catalog", .history = 5});
+  EXPECT_EQ(other.status().code(), StatusCode::kInvalidArgument) << other.status().ToString();
   EXPECT_EQ(bucket->Put("bad key", "x", 0).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(bucket->Put("trailing.", "x", 0).status().code(), StatusCode::kInvalidArgument);
 }
@@ -118,7 +124,7 @@ TEST_F(JetStreamTest, ZoneVersionChunksAreStoredReadBackAndPurged) {
   PDNSD_ASSERT_OK(jetstream_->EnsureStream(spec));  // idempotent
   StreamSpec other_storage = spec;
   other_storage.storage = JsStorage::kMemory;
-  EXPECT_FALSE(jetstream_->EnsureStream(other_storage).ok());
+  EXPECT_EQ(jetstream_->EnsureStream(other_storage).code(), StatusCode::kInvalidArgument);
   // Replication 3 needs a cluster: a single server refuses it.
   StreamSpec replicated{.name = "R3", .subjects = {"r3.>"}, .replicas = 3};
   EXPECT_FALSE(jetstream_->EnsureStream(replicated).ok());
