@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -252,6 +253,41 @@ TEST_F(JetStreamTest, DataAndWatchSurviveABrokerKillAndRestart) {
   EXPECT_EQ(change->key, "new.example");
   EXPECT_EQ(change->revision, *after);
   EXPECT_EQ((*watcher)->last_revision(), *after);
+}
+
+// The consumer behind a watch disappears (as after a cluster failover or an administrator's
+// delete): it is made again from the last revision delivered and nothing is missed. Seen here:
+// nats.c's ordered consumer resets itself after missed heartbeats, about 20 s after the delete;
+// KvWatcher's own re-subscription (on an error from the subscription) was not needed.
+TEST_F(JetStreamTest, WatchRecoversWhenItsConsumerIsDeleted) {
+  auto bucket = Bucket();
+  ASSERT_NE(bucket, nullptr);
+  PDNSD_ASSERT_OK(StatusOf(bucket->Put("one.example", "1")));
+  auto watcher = bucket->Watch(0);
+  PDNSD_ASSERT_OK(StatusOf(watcher));
+  ASSERT_TRUE(NextChange(**watcher));
+
+  // Delete every consumer of the bucket's stream through the JetStream API.
+  auto names = bus_->Request("$JS.API.CONSUMER.NAMES.KV_catalog", "{}", seconds(5));
+  PDNSD_ASSERT_OK(StatusOf(names));
+  const auto consumers = nlohmann::json::parse(*names).value("consumers", nlohmann::json::array());
+  ASSERT_EQ(consumers.size(), 1u) << *names;
+  for (const auto& name : consumers) {
+    auto deleted = bus_->Request("$JS.API.CONSUMER.DELETE.KV_catalog." + name.get<std::string>(),
+                                 "", seconds(5));
+    PDNSD_ASSERT_OK(StatusOf(deleted));
+    EXPECT_NE(deleted->find("\"success\":true"), std::string::npos) << *deleted;
+  }
+  auto two = bucket->Put("two.example", "2");
+  PDNSD_ASSERT_OK(StatusOf(two));
+  auto three = bucket->Put("three.example", "3");
+  PDNSD_ASSERT_OK(StatusOf(three));
+  auto first = NextChange(**watcher, seconds(90));
+  auto second = NextChange(**watcher, seconds(30));
+  ASSERT_TRUE(first && second) << "the watcher did not recover";
+  EXPECT_EQ(first->key, "two.example");
+  EXPECT_EQ(first->revision, *two);
+  EXPECT_EQ(second->key, "three.example");
 }
 
 }  // namespace
