@@ -79,8 +79,8 @@ std::string KvSubject(std::string_view bucket, std::string_view key) {
 
 // --- JetStream ------------------------------------------------------------------------------
 
-JetStream::JetStream(Bus& bus, jsCtx* context, std::chrono::milliseconds timeout)
-    : bus_(bus), context_(context), timeout_(timeout) {}
+JetStream::JetStream(jsCtx* context, std::chrono::milliseconds timeout)
+    : context_(context), timeout_(timeout) {}
 
 JetStream::~JetStream() { jsCtx_Destroy(context_); }
 
@@ -93,7 +93,7 @@ StatusOr<std::unique_ptr<JetStream>> JetStream::Open(Bus& bus, std::chrono::mill
   if (natsStatus s = natsConnection_JetStream(&context, bus.connection_, &options); s != NATS_OK) {
     return JsStatus(s, static_cast<jsErrCode>(0), "JetStream context");
   }
-  std::unique_ptr<JetStream> jetstream(new JetStream(bus, context, timeout));
+  std::unique_ptr<JetStream> jetstream(new JetStream(context, timeout));
   jsAccountInfo* info = nullptr;
   jsErrCode code = static_cast<jsErrCode>(0);
   const natsStatus s = js_GetAccountInfo(&info, context, nullptr, &code);

@@ -106,10 +106,9 @@ class JetStream {
  private:
   friend class KvBucket;
   friend class KvWatcher;
-  JetStream(Bus& bus, __jsCtx* context, std::chrono::milliseconds timeout);
+  JetStream(__jsCtx* context, std::chrono::milliseconds timeout);
 
-  Bus& bus_;
-  __jsCtx* const context_;
+  __jsCtx* const context_;  // made from the Bus's connection; the Bus outlives it
   const std::chrono::milliseconds timeout_;
 };
 
