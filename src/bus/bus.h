@@ -127,6 +127,9 @@ class Bus {
   Status Flush(std::chrono::milliseconds timeout);
 
  private:
+  // JetStream (jetstream.h) runs on this connection: nats.c's JetStream context is made from
+  // the natsConnection, which stays private to the bus module.
+  friend class JetStream;
   struct Callbacks;
   Bus(__natsConnection* connection, std::unique_ptr<Callbacks> callbacks, Logger logger);
 

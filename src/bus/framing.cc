@@ -43,18 +43,12 @@ size_t ChunkBodyLimit(size_t max_message_bytes) {
 Status WriteFrames(std::string_view payload, size_t max_message_bytes, const FrameSink& sink) {
   const size_t chunk_body = ChunkBodyLimit(max_message_bytes);
   if (payload.size() <= chunk_body) return sink(Frame{.body = payload});
-  std::string compressed;
-  bool is_compressed = false;
+  std::optional<std::string> compressed;
   if (payload.size() > kCompressAbove) {
-    compressed.resize(ZSTD_compressBound(payload.size()));
-    const size_t n =
-        ZSTD_compress(compressed.data(), compressed.size(), payload.data(), payload.size(), 1);
-    if (!ZSTD_isError(n)) {
-      compressed.resize(n);
-      payload = compressed;
-      is_compressed = true;
-    }
+    compressed = ZstdCompress(payload);
+    if (compressed) payload = *compressed;
   }
+  const bool is_compressed = compressed.has_value();
   const size_t count = (payload.size() + chunk_body - 1) / chunk_body;
   for (size_t i = 0; i < count; ++i) {
     const std::string label = std::to_string(i + 1) + "/" + std::to_string(count);
@@ -63,6 +57,29 @@ Status WriteFrames(std::string_view payload, size_t max_message_bytes, const Fra
     if (Status s = sink(frame); !s.ok()) return s;
   }
   return Status::Ok();
+}
+
+std::optional<std::string> ZstdCompress(std::string_view data) {
+  std::string compressed(ZSTD_compressBound(data.size()), '\0');
+  const size_t n = ZSTD_compress(compressed.data(), compressed.size(), data.data(), data.size(), 1);
+  if (ZSTD_isError(n)) return std::nullopt;
+  compressed.resize(n);
+  return compressed;
+}
+
+StatusOr<std::string> ZstdDecompress(std::string_view frame, size_t max_bytes) {
+  const unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
+  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN) {
+    return Status::InvalidArgument("bad zstd frame");
+  }
+  if (size > max_bytes) {
+    return Status::InvalidArgument("expands to " + std::to_string(size) + " bytes, more than " +
+                                   std::to_string(max_bytes));
+  }
+  std::string out(static_cast<size_t>(size), '\0');
+  const size_t n = ZSTD_decompress(out.data(), out.size(), frame.data(), frame.size());
+  if (ZSTD_isError(n) || n != out.size()) return Status::InvalidArgument("bad zstd data");
+  return out;
 }
 
 StatusOr<ChunkLabel> ParseChunkLabel(std::string_view text) {
@@ -132,20 +149,11 @@ Status FrameReader::Finish(std::string joined) {
     done_ = true;
     return Status::Ok();
   }
-  // The frame states its content size (WriteFrames uses ZSTD_compress); checking it before
-  // allocating bounds a small frame that claims a huge payload.
-  const unsigned long long size = ZSTD_getFrameContentSize(joined.data(), joined.size());
-  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN) {
-    return Fail("bad zstd frame in reply");
-  }
-  if (size > max_payload_bytes_) {
-    return Fail("reply expands to " + std::to_string(size) + " bytes, more than " +
-                std::to_string(max_payload_bytes_));
-  }
-  std::string out(static_cast<size_t>(size), '\0');
-  const size_t n = ZSTD_decompress(out.data(), out.size(), joined.data(), joined.size());
-  if (ZSTD_isError(n) || n != out.size()) return Fail("bad zstd data in reply");
-  payload_ = std::move(out);
+  // The frame states its content size (ZstdCompress), which ZstdDecompress checks before it
+  // allocates: a small frame that claims a huge payload is refused.
+  StatusOr<std::string> out = ZstdDecompress(joined, max_payload_bytes_);
+  if (!out.ok()) return Fail(out.status().message() + " in reply");
+  payload_ = std::move(*out);
   done_ = true;
   return Status::Ok();
 }

@@ -61,6 +61,16 @@ using FrameSink = std::function<Status(const Frame&)>;
 // goes out uncompressed, cut the same way.
 Status WriteFrames(std::string_view payload, size_t max_message_bytes, const FrameSink& sink);
 
+// The compression of compressed frames, for other layouts that carry compressed payloads
+// (src/distribution/zone_version.h): zstd level 1, one frame that states its content size.
+// nullopt when zstd fails (allocation).
+std::optional<std::string> ZstdCompress(std::string_view data);
+
+// Decompresses one zstd frame made by ZstdCompress. InvalidArgument when `frame` is not one
+// whole zstd frame that states its content size, or when that size exceeds max_bytes (checked
+// before anything is allocated, so a small frame cannot claim a huge payload).
+StatusOr<std::string> ZstdDecompress(std::string_view frame, size_t max_bytes);
+
 struct ChunkLabel {
   int index = 0;  // 1-based
   int count = 0;

@@ -16,6 +16,8 @@ const char* StatusCodeName(StatusCode code) {
       return "Unavailable";
     case StatusCode::kTimeout:
       return "Timeout";
+    case StatusCode::kConflict:
+      return "Conflict";
     case StatusCode::kInternal:
       return "Internal";
   }

@@ -18,6 +18,7 @@ enum class StatusCode {
   kAlreadyExists,    // the thing to create exists already
   kUnavailable,      // a peer did not answer or failed; retrying later may help
   kTimeout,          // a peer did not answer in time
+  kConflict,         // the state changed since it was read (a newer revision); re-read, decide
   kInternal,         // a bug or an unexpected state
 };
 
@@ -36,6 +37,7 @@ class Status {
   static Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
   static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status Timeout(std::string m) { return {StatusCode::kTimeout, std::move(m)}; }
+  static Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }

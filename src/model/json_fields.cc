@@ -34,6 +34,19 @@ Status ReadBoolField(const json& doc, const char* field, bool* out) {
   return Status::Ok();
 }
 
+Status ReadUintField(const json& doc, const char* field, uint64_t max, uint64_t* out) {
+  auto it = doc.find(field);
+  if (it == doc.end() || it->is_null()) {
+    return Status::InvalidArgument(std::string("missing field \"") + field + "\"");
+  }
+  if (!it->is_number_unsigned() || it->get<uint64_t>() > max) {
+    return Status::InvalidArgument(std::string("field \"") + field +
+                                   "\" is not an integer from 0 to " + std::to_string(max));
+  }
+  *out = it->get<uint64_t>();
+  return Status::Ok();
+}
+
 std::string EncodeJson(const json& doc, int indent) {
   return doc.dump(indent, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace);
 }

@@ -3,6 +3,7 @@
 // JSON body goes through. Only for .cc files that read or write JSON: it pulls in nlohmann::json.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -20,6 +21,10 @@ Status ReadStringField(const nlohmann::json& doc, const char* field, bool requir
 
 // An optional boolean field (absent or null keeps *out).
 Status ReadBoolField(const nlohmann::json& doc, const char* field, bool* out);
+
+// A required unsigned integer field of at most `max` (a JSON number without sign, fraction or
+// exponent); negative, fractional, too large or absent is InvalidArgument naming the field.
+Status ReadUintField(const nlohmann::json& doc, const char* field, uint64_t max, uint64_t* out);
 
 // Encodes `doc` (compact, or pretty with `indent` spaces). Never throws: invalid UTF-8 in a
 // string (a peer's text, say PowerDNS's error answer) becomes U+FFFD. nlohmann::json's plain
