@@ -199,10 +199,16 @@ StatusOr<std::unique_ptr<Bus>> Bus::Connect(const BusOptions& options, Logger lo
   natsOptions_SetPingInterval(opts, 5000);
   natsOptions_SetMaxPingsOut(opts, 2);
 
+  // nats.c runs these callbacks one at a time on its own thread, the closed callback last of
+  // those posted before the close; ~Bus() frees `raw` once that one ran. Some JetStream
+  // machinery (an ordered consumer's heartbeat check) can still post an error afterwards, so
+  // every callback but the closed one looks at the connection first and touches `raw` only
+  // while it is open (jetstream_test's WatchRecoversWhenItsConsumerIsDeleted hit this).
   Callbacks* raw = callbacks.get();
   natsOptions_SetDisconnectedCB(
       opts,
-      [](natsConnection*, void* closure) {
+      [](natsConnection* nc, void* closure) {
+        if (natsConnection_IsClosed(nc)) return;
         auto* cb = static_cast<Callbacks*>(closure);
         if (cb->closing) return;  // our own Close(): a normal stop
         cb->logger->warn("disconnected from the message broker; reconnecting");
@@ -212,10 +218,13 @@ StatusOr<std::unique_ptr<Bus>> Bus::Connect(const BusOptions& options, Logger lo
   natsOptions_SetErrorHandler(
       opts,
       [](natsConnection* nc, natsSubscription*, natsStatus err, void* closure) {
+        if (natsConnection_IsClosed(nc)) return;
         auto* cb = static_cast<Callbacks*>(closure);
         const char* text = nullptr;
         natsConnection_GetLastError(nc, &text);
-        const std::string detail = text != nullptr ? text : natsStatus_GetText(err);
+        // An asynchronous error (a JetStream missed heartbeat) leaves the last error "".
+        const std::string detail =
+            text != nullptr && *text != '\0' ? text : natsStatus_GetText(err);
         const Status why =
             ExplainConnectFailure(Classify(err, detail), detail, cb->url, cb->username);
         if (!why.ok()) {
@@ -228,6 +237,7 @@ StatusOr<std::unique_ptr<Bus>> Bus::Connect(const BusOptions& options, Logger lo
   natsOptions_SetReconnectedCB(
       opts,
       [](natsConnection* nc, void* closure) {
+        if (natsConnection_IsClosed(nc)) return;
         auto* cb = static_cast<Callbacks*>(closure);
         char url[256] = "";
         natsConnection_GetConnectedUrl(nc, url, sizeof url);
