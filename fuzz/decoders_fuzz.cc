@@ -9,15 +9,14 @@
 #include <string_view>
 
 #include "discovery/heartbeat.h"
+#include "fuzz_input.h"
 #include "model/messages.h"
 #include "model/zone_name.h"
 #include "services/api_proxy/routes.h"
 
 namespace {
 
-void Check(bool condition) {
-  if (!condition) std::abort();
-}
+using pdnsd::fuzz::Check;
 
 void FuzzOne(uint8_t selector, std::string_view input) {
   using namespace pdnsd;

@@ -13,22 +13,14 @@
 #include <string_view>
 
 #include "bus/framing.h"
+#include "fuzz_input.h"
 
 namespace {
 
+using pdnsd::fuzz::Check;
+using pdnsd::fuzz::Take;
+
 constexpr size_t kMaxPayload = 1024 * 1024;  // bounds zstd bombs within the fuzzer's memory
-
-void Check(bool condition) {
-  if (!condition) std::abort();
-}
-
-// The next field of `rest` up to `separator` (all of it when there is none).
-std::string_view Take(std::string_view& rest, char separator) {
-  const size_t end = rest.find(separator);
-  const std::string_view field = rest.substr(0, end);
-  rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
-  return field;
-}
 
 }  // namespace
 

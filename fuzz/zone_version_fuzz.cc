@@ -14,23 +14,16 @@
 
 #include "core/digest.h"
 #include "distribution/zone_version.h"
+#include "fuzz_input.h"
 
 namespace {
+
+using pdnsd::fuzz::Check;
+using pdnsd::fuzz::Take;
 
 // Small limits keep a zstd bomb or a huge claimed size within the fuzzer's memory.
 constexpr pdnsd::distribution::ZoneVersionLimits kLimits{
     .max_zone_bytes = 1024 * 1024, .max_chunk_bytes = 64 * 1024, .max_chunks = 4096};
-
-void Check(bool condition) {
-  if (!condition) std::abort();
-}
-
-std::string_view Take(std::string_view& rest, char separator) {
-  const size_t end = rest.find(separator);
-  const std::string_view field = rest.substr(0, end);
-  rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
-  return field;
-}
 
 }  // namespace
 
