@@ -128,6 +128,13 @@ TEST_F(HealingTest, DriftByHandIsRepaired) {
     ASSERT_EQ(cluster_.CreateZone(zone, 1).status, 201);
   }
   ASSERT_TRUE(SecondaryMatchesPrimary(cluster_, 0));
+  // The scheduler's first periodic check (two ping intervals after the start) must not be the
+  // one that finds the drift made below: wait until it started, then for a check of ours, which
+  // runs only after it (one periodic check at a time). The next one is a minute away.
+  ASSERT_TRUE(WaitFor([&] {
+    return Sample(*cluster_.checker_registry, "healthchecker_interval_health_cycles_total") >= 1;
+  }));
+  cluster_.checker->RunPeriodicCheck();
   PdnsServer& secondary = *cluster_.secondaries[0];
   // A zone deleted by hand, a stray zone added, a zone set back to an old serial. The
   // secondary's sqlite3 may be busy with the checker's first repairs: PowerDNS then answers 500
