@@ -36,9 +36,6 @@ class Clock {
   // thread that has no stop signal to watch; loops that must stop promptly use WaitUntil.
   virtual void SleepUntil(TimePoint deadline) = 0;
 
-  void WaitFor(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, Duration timeout) {
-    WaitUntil(cv, lock, DeadlineAfter(timeout));
-  }
   void SleepFor(Duration duration) { SleepUntil(DeadlineAfter(duration)); }
   // Now() + `timeout`, saturating at TimePoint::max().
   TimePoint DeadlineAfter(Duration timeout);

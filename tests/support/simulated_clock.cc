@@ -55,13 +55,6 @@ void SimulatedClock::Advance(Duration duration) {
   advanced_.notify_all();
 }
 
-void SimulatedClock::SetWallTime(WallTime time) {
-  std::lock_guard lock(mutex_);
-  wall_now_ = time;
-  for (std::condition_variable* cv : waiting_) cv->notify_all();
-  advanced_.notify_all();
-}
-
 size_t SimulatedClock::waiters() {
   std::lock_guard lock(mutex_);
   return waiting_.size() + sleepers_;

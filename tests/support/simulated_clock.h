@@ -41,8 +41,6 @@ class SimulatedClock final : public Clock {
 
   // Moves both clocks forward by `duration` and wakes every waiter.
   void Advance(Duration duration);
-  // Sets the wall clock (steady time does not move): a test of calendar schedules.
-  void SetWallTime(WallTime time);
 
   // Threads inside WaitUntil() or SleepUntil() right now.
   size_t waiters();
