@@ -15,8 +15,17 @@ using nlohmann::json;
 constexpr size_t kMaxVersionIdBytes = 64;
 constexpr size_t kDigestHexDigits = 64;
 // The fields only a version has; a tombstone carrying one is malformed.
-constexpr const char* kContentFields[] = {"dnssec",          "digest",      "size",  "encoding",
-                                          "compressed_size", "chunk_bytes", "chunks"};
+constexpr const char* kContentFields[] = {
+    "dnssec", "soa", "digest", "size", "encoding", "compressed_size", "chunk_bytes", "chunks"};
+
+// A one-line SOA record of a sane length: "<owner> <ttl> IN SOA <mname> <rname> <5 numbers>"
+// (the class and type as tokens; the rest is the zone text's business).
+bool IsSoaLine(std::string_view line) {
+  if (line.empty() || line.size() > kMaxSoaBytes) return false;
+  if (line.find_first_of("\r\n") != std::string_view::npos) return false;
+  return line.find("\tSOA\t") != std::string_view::npos ||
+         line.find(" SOA ") != std::string_view::npos;
+}
 
 bool IsLowerHex(std::string_view text) {
   for (const char c : text) {
@@ -33,6 +42,11 @@ uint64_t ChunkCount(uint64_t bytes, uint64_t chunk_bytes) {
 Status DecodeContent(const json& doc, const ZoneVersionLimits& limits, CatalogEntry* entry) {
   if (doc.find("dnssec") == doc.end()) return Status::InvalidArgument("missing field \"dnssec\"");
   if (Status s = ReadBoolField(doc, "dnssec", &entry->dnssec); !s.ok()) return s;
+  if (Status s = ReadStringField(doc, "soa", /*required=*/true, &entry->soa); !s.ok()) return s;
+  if (!IsSoaLine(entry->soa)) {
+    return Status::InvalidArgument("field \"soa\" is not one SOA record of at most " +
+                                   std::to_string(kMaxSoaBytes) + " bytes");
+  }
   if (Status s = ReadStringField(doc, "digest", /*required=*/true, &entry->digest); !s.ok()) {
     return s;
   }
@@ -97,6 +111,7 @@ std::string EncodeCatalogEntry(const CatalogEntry& entry) {
               {"deleted", entry.deleted}};
   if (!entry.deleted) {
     doc["dnssec"] = entry.dnssec;
+    doc["soa"] = entry.soa;
     doc["digest"] = entry.digest;
     doc["size"] = entry.size;
     doc["encoding"] = framing::kZstdEncoding;
@@ -192,6 +207,10 @@ StatusOr<ZoneVersion> BuildZoneVersion(const ZoneVersionSource& source, size_t c
   }
   if (source.text.empty()) return Status::InvalidArgument("empty zone text");
   if (chunk_bytes == 0) return Status::InvalidArgument("chunk size 0");
+  const std::string_view soa = source.text.substr(0, source.text.find('\n'));
+  if (!IsSoaLine(soa)) {
+    return Status::InvalidArgument("the zone text's first line is not one SOA record");
+  }
   std::optional<std::string> compressed = framing::ZstdCompress(source.text);
   if (!compressed) return Status::Internal("zstd failed to compress the zone text");
   ZoneVersion version;
@@ -200,6 +219,7 @@ StatusOr<ZoneVersion> BuildZoneVersion(const ZoneVersionSource& source, size_t c
   entry.serial = source.serial;
   entry.version = std::string(source.version);
   entry.dnssec = source.dnssec;
+  entry.soa = std::string(soa);
   entry.digest = Sha256Hex(source.text);
   entry.size = source.text.size();
   entry.compressed_size = compressed->size();

@@ -32,6 +32,10 @@ inline constexpr int kCatalogFormat = 1;
 // headroom (framing::ChunkBodyLimit) works.
 inline constexpr size_t kDefaultChunkBytes = 128 * 1024;
 
+// The longest SOA record an entry carries (two names of at most 255 bytes, escaped, and five
+// numbers fit well within it).
+inline constexpr size_t kMaxSoaBytes = 4096;
+
 // What a reader accepts. A peer's manifest outside these is InvalidArgument before anything
 // is allocated for it.
 struct ZoneVersionLimits {
@@ -49,6 +53,9 @@ struct CatalogEntry {
   std::string version;
   bool deleted = false;  // tombstone: the fields below are unset and absent from the JSON
   bool dnssec = false;
+  // The SOA record in presentation format, the zone text's first line: a secondary answers SOA
+  // queries from the entry without fetching a chunk. At most kMaxSoaBytes, no line break.
+  std::string soa;
   std::string digest;            // SHA-256 hex of the uncompressed zone text
   uint64_t size = 0;             // bytes of zone text, >= 1
   uint64_t compressed_size = 0;  // bytes of the zstd frame = the chunks joined
@@ -58,7 +65,7 @@ struct CatalogEntry {
   friend bool operator==(const CatalogEntry&, const CatalogEntry&) = default;
 };
 
-// {"format":1,"zone","serial","version","deleted":false,"dnssec","digest","size",
+// {"format":1,"zone","serial","version","deleted":false,"dnssec","soa","digest","size",
 //  "encoding":"zstd","compressed_size","chunk_bytes","chunks"}; a tombstone has only
 // {"format","zone","serial","version","deleted":true}.
 std::string EncodeCatalogEntry(const CatalogEntry& entry);
@@ -99,12 +106,13 @@ struct ZoneVersionSource {
   uint32_t serial = 0;
   bool dnssec = false;
   std::string_view version = {};  // a valid version id
-  std::string_view text = {};     // the zone text, not empty
+  std::string_view text = {};     // the zone text, not empty, its first line the SOA record
 };
 
-// Compresses and lays out one version. InvalidArgument for a bad zone name or version id, an
-// empty text, or chunk_bytes == 0; Internal when zstd fails. Holds the compressed text once;
-// the caller's text is not copied.
+// Compresses and lays out one version; the entry's soa is the text's first line.
+// InvalidArgument for a bad zone name or version id, an empty text, a first line that is not
+// one SOA record of at most kMaxSoaBytes, or chunk_bytes == 0; Internal when zstd fails. Holds the
+// compressed text once; the caller's text is not copied.
 StatusOr<ZoneVersion> BuildZoneVersion(const ZoneVersionSource& source,
                                        size_t chunk_bytes = kDefaultChunkBytes);
 

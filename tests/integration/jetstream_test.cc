@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "distribution/catalog.h"
 #include "distribution/zone_version.h"
 #include "support/cluster.h"
 #include "support/status_assertions.h"
@@ -289,6 +290,89 @@ TEST_F(JetStreamTest, WatchRecoversWhenItsConsumerIsDeleted) {
   EXPECT_EQ(first->key, "two.example");
   EXPECT_EQ(first->revision, *two);
   EXPECT_EQ(second->key, "three.example");
+}
+
+// The catalog as the provider writes it and a syncer reads it: versions replace each other,
+// a stale writer is refused, replaced chunks are gone, a watcher sees versions and tombstones.
+TEST_F(JetStreamTest, CatalogPublishesVersionsAndTombstonesInRevisionOrder) {
+  distribution::CatalogOptions options;
+  options.chunk_bytes = 4096;
+  auto opened = distribution::ZoneCatalog::Open(*bus_, options);
+  PDNSD_ASSERT_OK(StatusOf(opened));
+  distribution::ZoneCatalog& catalog = **opened;
+  EXPECT_EQ(catalog.Get("example.org.").status().code(), StatusCode::kNotFound);
+
+  const auto zone_text = [](uint32_t serial) {
+    std::string text = "example.org.\t3600\tIN\tSOA\tns1.example.net. h.example.net. " +
+                       std::to_string(serial) + " 1 1 1 1\n";
+    for (int i = 0; i < 3000; ++i) {
+      text += "h" + std::to_string(i) + ".example.org.\t3600\tIN\tTXT\t\"" +
+              std::to_string(i * 7919 + serial) + "\"\n";
+    }
+    return text;
+  };
+  const std::string text1 = zone_text(1);
+  const std::string id1 = distribution::ZoneCatalog::NewVersionId();
+  auto v1 = distribution::BuildZoneVersion(
+      {.zone = "example.org.", .serial = 1, .version = id1, .text = text1}, options.chunk_bytes);
+  PDNSD_ASSERT_OK(StatusOf(v1));
+  ASSERT_GT(v1->entry.chunks, 1u);
+  auto r1 = catalog.Publish(*v1, 0, "");
+  PDNSD_ASSERT_OK(StatusOf(r1));
+  // A second writer that also read "no entry" is refused, and its chunks are gone again.
+  auto stale = distribution::BuildZoneVersion(
+      {.zone = "example.org.", .serial = 1, .version = "stale", .text = text1},
+      options.chunk_bytes);
+  PDNSD_ASSERT_OK(StatusOf(stale));
+  EXPECT_EQ(catalog.Publish(*stale, 0, "").status().code(), StatusCode::kConflict);
+  EXPECT_EQ(catalog.ReadText(stale->entry).status().code(), StatusCode::kNotFound);
+
+  auto got = catalog.Get("example.org.");
+  PDNSD_ASSERT_OK(StatusOf(got));
+  EXPECT_EQ(got->revision, *r1);
+  EXPECT_EQ(got->entry, v1->entry);
+  auto read1 = catalog.ReadText(got->entry);
+  PDNSD_ASSERT_OK(StatusOf(read1));
+  EXPECT_EQ(*read1, text1);
+
+  const std::string id2 = distribution::ZoneCatalog::NewVersionId();
+  EXPECT_NE(id1, id2);
+  auto v2 = distribution::BuildZoneVersion(
+      {.zone = "example.org.", .serial = 2, .version = id2, .text = zone_text(2)},
+      options.chunk_bytes);
+  PDNSD_ASSERT_OK(StatusOf(v2));
+  auto r2 = catalog.Publish(*v2, *r1, id1);
+  PDNSD_ASSERT_OK(StatusOf(r2));
+  // The first version's chunks are purged: a reader still holding its entry learns so.
+  EXPECT_EQ(catalog.ReadText(v1->entry).status().code(), StatusCode::kNotFound);
+  auto r3 = catalog.PublishTombstone(distribution::Tombstone("example.org.", 2, "gone"), *r2, id2);
+  PDNSD_ASSERT_OK(StatusOf(r3));
+  EXPECT_EQ(catalog.ReadText(v2->entry).status().code(), StatusCode::kNotFound);
+
+  // A watcher from 0 sees the catalog as it stands (history 1: the tombstone), then live.
+  auto watcher = catalog.Watch(0);
+  PDNSD_ASSERT_OK(StatusOf(watcher));
+  auto first = (*watcher)->Next(seconds(10));
+  PDNSD_ASSERT_OK(StatusOf(first));
+  ASSERT_TRUE(first->has_value());
+  EXPECT_EQ((*first)->zone, "example.org.");
+  EXPECT_EQ((*first)->revision, *r3);
+  ASSERT_TRUE((*first)->entry.has_value());
+  EXPECT_TRUE((*first)->entry->deleted);
+  EXPECT_EQ((*first)->pending, 0u);
+  auto v4 = distribution::BuildZoneVersion(
+      {.zone = "example.org.", .serial = 4, .version = "v4", .text = zone_text(4)},
+      options.chunk_bytes);
+  PDNSD_ASSERT_OK(StatusOf(v4));
+  auto r4 = catalog.Publish(*v4, *r3, "");
+  PDNSD_ASSERT_OK(StatusOf(r4));
+  auto live = (*watcher)->Next(seconds(10));
+  PDNSD_ASSERT_OK(StatusOf(live));
+  ASSERT_TRUE(live->has_value());
+  EXPECT_EQ((*live)->revision, *r4);
+  ASSERT_TRUE((*live)->entry.has_value());
+  EXPECT_EQ((*live)->entry->serial, 4u);
+  EXPECT_EQ((*watcher)->last_revision(), *r4);
 }
 
 }  // namespace

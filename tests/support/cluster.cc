@@ -128,7 +128,10 @@ ServiceConfigParameters Cluster::CommonParameters(const std::string& id) const {
 
 Status Cluster::Start(const ClusterOptions& options) {
   options_ = options;
-  if (Status s = nats.Start(NatsOptions().WithHost(options.host)); !s.ok()) return s;
+  if (Status s = nats.Start(NatsOptions().WithHost(options.host).WithJetStream(options.jetstream));
+      !s.ok()) {
+    return s;
+  }
   PdnsOptions primary_options = PdnsOptions().WithName("primary").Primary().WithHost(options.host);
   for (const auto& line : options.primary_config) primary_options.WithConfig(line);
   if (Status s = primary.Start(primary_options); !s.ok()) return s;

@@ -40,6 +40,9 @@ struct ClusterOptions {
   std::vector<std::string> secondary_config;  // ... and for each secondary
   std::chrono::milliseconds axfr_timeout{10000};
   int proxy_write_concurrency = 0;  // the api-proxy's [PowerDNS] WriteConcurrency
+  // nats-server with JetStream (its store in the server's temporary directory): the services'
+  // [JetStream] Mode "auto" then distributes zone versions through it.
+  bool jetstream = false;
   // Liveness and self-healing: every syncer sends heartbeats; a health-checker runs when set.
   std::chrono::milliseconds ping_interval{200};
   bool health_checker = false;

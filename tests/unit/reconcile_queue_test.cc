@@ -1,6 +1,6 @@
-// ReconcileQueue (src/services/secondary_syncer/reconcile_queue.h) on a SimulatedClock: the
+// ReconcileQueue (src/core/reconcile_queue.h) on a SimulatedClock: the
 // tests advance time instead of sleeping.
-#include "services/secondary_syncer/reconcile_queue.h"
+#include "core/reconcile_queue.h"
 
 #include <gtest/gtest.h>
 

@@ -31,7 +31,11 @@ std::string ZoneText(std::string_view zone, int records) {
   return text;
 }
 
-// Bytes zstd cannot shrink, so that a small text still makes many chunks.
+constexpr char kSoaLine[] =
+    "example.org.\t3600\tIN\tSOA\tns1.example.net. hostmaster.example.net. 1 10800 3600 604800 "
+    "3600";
+
+// An SOA line and then bytes zstd cannot shrink, so that a small text still makes many chunks.
 std::string Incompressible(size_t size) {
   std::string out(size, '\0');
   uint32_t state = 2463534242u;
@@ -41,7 +45,7 @@ std::string Incompressible(size_t size) {
     state ^= state << 5;
     c = static_cast<char>(state & 0xff);
   }
-  return out;
+  return std::string(kSoaLine) + "\n" + out;
 }
 
 ZoneVersion Build(std::string_view text, size_t chunk_bytes = kDefaultChunkBytes,
@@ -91,6 +95,7 @@ TEST(ZoneVersion, RoundTripsThroughManifestAndChunks) {
     const ZoneVersion version = Build(row.text, row.chunk_bytes, row.zone);
     EXPECT_EQ(version.entry.size, row.text.size());
     EXPECT_EQ(version.entry.digest, Sha256Hex(row.text));
+    EXPECT_EQ(version.entry.soa, row.text.substr(0, row.text.find('\n')));
     EXPECT_EQ(version.entry.compressed_size, version.compressed.size());
     if (row.chunks != 0) {
       EXPECT_EQ(version.entry.chunks, row.chunks);
@@ -129,19 +134,26 @@ TEST(ZoneVersion, TombstoneRoundTripsWithoutContent) {
 }
 
 TEST(ZoneVersion, WriterRefusesBadInput) {
+  const std::string long_soa = std::string(kSoaLine) + std::string(kMaxSoaBytes, ' ');
   const struct {
     const char* name;
     ZoneVersionSource source;
     size_t chunk_bytes;
   } rows[] = {
       {"zone not in normal form",
-       {.zone = "Example.org.", .serial = 1, .version = "v1", .text = "x"},
+       {.zone = "Example.org.", .serial = 1, .version = "v1", .text = kSoaLine},
        kDefaultChunkBytes},
-      {"bad zone name", {.zone = "a..b.", .serial = 1, .version = "v1", .text = "x"}, 1},
-      {"version with a dot", {.zone = "a.", .serial = 1, .version = "v.1", .text = "x"}, 1},
-      {"empty version", {.zone = "a.", .serial = 1, .version = "", .text = "x"}, 1},
+      {"bad zone name", {.zone = "a..b.", .serial = 1, .version = "v1", .text = kSoaLine}, 1},
+      {"version with a dot", {.zone = "a.", .serial = 1, .version = "v.1", .text = kSoaLine}, 1},
+      {"empty version", {.zone = "a.", .serial = 1, .version = "", .text = kSoaLine}, 1},
       {"empty text", {.zone = "a.", .serial = 1, .version = "v1", .text = ""}, 1},
-      {"chunk size 0", {.zone = "a.", .serial = 1, .version = "v1", .text = "x"}, 0},
+      {"chunk size 0", {.zone = "a.", .serial = 1, .version = "v1", .text = kSoaLine}, 0},
+      {"first line not an SOA record",
+       {.zone = "a.", .serial = 1, .version = "v1", .text = "a.\t3600\tIN\tA\t192.0.2.1\n"},
+       kDefaultChunkBytes},
+      {"SOA line too long",
+       {.zone = "a.", .serial = 1, .version = "v1", .text = long_soa},
+       kDefaultChunkBytes},
   };
   for (const auto& row : rows) {
     SCOPED_TRACE(row.name);
@@ -192,6 +204,11 @@ TEST(ZoneVersion, DecoderRefusesEveryBadManifest) {
       {"deleted as string", with(valid, "deleted", "false"), "\"deleted\" is not a boolean"},
       {"no dnssec", without(valid, "dnssec"), "missing field \"dnssec\""},
       {"dnssec as number", with(valid, "dnssec", 1), "\"dnssec\" is not a boolean"},
+      {"no soa", without(valid, "soa"), "missing field \"soa\""},
+      {"soa not a record", with(valid, "soa", "example.org. 3600 IN A 192.0.2.1"),
+       "\"soa\" is not one SOA record"},
+      {"soa with a line break", with(valid, "soa", std::string(kSoaLine) + "\nx IN A 1.2.3.4"),
+       "\"soa\" is not one SOA record"},
       {"no digest", without(valid, "digest"), "missing field \"digest\""},
       {"short digest", with(valid, "digest", "abc"), "\"digest\" is not 64"},
       {"upper-case digest", with(valid, "digest", std::string(64, 'A')), "\"digest\" is not 64"},

@@ -57,7 +57,50 @@ CommonConfig ReadCommonConfig(ConfigReader& reader, const std::string& service_n
   }
   config.powerdns = ReadPdnsApiOptions(reader);
   config.subjects = ReadZoneEventSubjects(reader);
+  config.jetstream = ReadJetStreamOptions(reader);
   return config;
+}
+
+JetStreamOptions ReadJetStreamOptions(ConfigReader& reader) {
+  JetStreamOptions options;
+  distribution::CatalogOptions& catalog = options.catalog;
+  const std::string mode = reader.String("JetStream", "Mode", "auto");
+  if (mode == "off") {
+    options.mode = JetStreamMode::kOff;
+  } else if (mode != "auto") {
+    reader.Fail("JetStream", "Mode", "must be \"auto\" or \"off\"");
+  }
+  // Bucket and stream names: what JetStream accepts in both ([A-Za-z0-9_-]).
+  const auto name = [&reader](const char* key, const std::string& fallback) {
+    std::string value = reader.String("JetStream", key, fallback);
+    const bool ok = !value.empty() && value.find_first_not_of(
+                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                          "0123456789_-") == std::string::npos;
+    if (!ok) reader.Fail("JetStream", key, "must be letters, digits, '_' and '-'");
+    return value;
+  };
+  catalog.bucket = name("CatalogBucket", catalog.bucket);
+  catalog.stream = name("ChunkStream", catalog.stream);
+  catalog.chunk_prefix = reader.String("JetStream", "ChunkSubjectPrefix", catalog.chunk_prefix);
+  if (!IsValidSubject(catalog.chunk_prefix)) {
+    reader.Fail("JetStream", "ChunkSubjectPrefix", "must be a subject without wildcards");
+  }
+  catalog.replicas = static_cast<int>(reader.Int("JetStream", "Replicas", catalog.replicas, 1, 5));
+  const std::string storage = reader.String("JetStream", "Storage", "file");
+  if (storage == "memory") {
+    catalog.storage = JsStorage::kMemory;
+  } else if (storage != "file") {
+    reader.Fail("JetStream", "Storage", "must be \"file\" or \"memory\"");
+  }
+  // Under NATS's default max_payload (1 MiB) with room for headers.
+  catalog.chunk_bytes = static_cast<size_t>(reader.Int(
+      "JetStream", "ChunkSize", static_cast<int64_t>(catalog.chunk_bytes), 1024, 960 * 1024));
+  catalog.max_bytes = reader.Int("JetStream", "MaxBytes", catalog.max_bytes, -1, INT64_MAX);
+  catalog.timeout = reader.Duration("JetStream", "RequestTimeout", catalog.timeout);
+  if (catalog.timeout.count() <= 0) {
+    reader.Fail("JetStream", "RequestTimeout", "must be a positive duration");
+  }
+  return options;
 }
 
 PdnsApiOptions ReadPdnsApiOptions(ConfigReader& reader) {

@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "core/logging.h"
 #include "core/net.h"
+#include "distribution/catalog.h"
 #include "model/messages.h"
 #include "pdns/api_client.h"
 
@@ -40,6 +41,20 @@ struct ZoneEventSubjects {
   std::array<std::pair<ZoneEventType, std::string>, 3> All() const;
 };
 
+// [JetStream] (docs/configuration.md): whether the zone versions travel through JetStream
+// (docs/architecture.md, "Zone versions"), and where.
+enum class JetStreamMode {
+  kAuto,  // use it when the broker has JetStream; else core NATS with one warning
+  kOff,   // core NATS only (the original's flows)
+};
+
+struct JetStreamOptions {
+  JetStreamMode mode = JetStreamMode::kAuto;  // [JetStream] Mode: "auto" or "off"
+  // [JetStream] CatalogBucket, ChunkStream, ChunkSubjectPrefix, Replicas, Storage ("file" or
+  // "memory"), ChunkSize, MaxBytes, RequestTimeout.
+  distribution::CatalogOptions catalog;
+};
+
 struct CommonConfig {
   LogOptions log;
   std::string prometheus_address;  // "" = no metrics endpoint
@@ -52,6 +67,7 @@ struct CommonConfig {
   std::string advertised_dns;  // [PowerDNS] DNSAddress (syncers): sent in heartbeats
   PdnsApiOptions powerdns;     // [PowerDNS] URL, APIToken, ServerID: the service's PowerDNS
   ZoneEventSubjects subjects;  // [ZoneEventTopics]
+  JetStreamOptions jetstream;  // [JetStream]
 };
 
 // A syncer's ID is the SHA-256 hex of the hostname, as the original's; other services are
@@ -59,16 +75,19 @@ struct CommonConfig {
 std::string DefaultServiceId(const std::string& service_name);
 
 // Reads [Log], [Prometheus], [MessageBroker], [Service] ID/Tags, [ServiceDiscovery], [PowerDNS]
-// URL/APIToken/ServerID and [ZoneEventTopics]. [MessageBroker] URL and [PowerDNS] URL are
-// required; [Service] ID must be one NATS subject token. Accepts without
-// using the keys every original service reads whether it needs them or not ([Service] URL,
-// [Secondaries] Hosts, [ServiceMetaData]), so that they are not warned about as typos.
+// URL/APIToken/ServerID, [ZoneEventTopics] and [JetStream]. [MessageBroker] URL and [PowerDNS] URL
+// are required; [Service] ID must be one NATS subject token. Accepts without using the keys every
+// original service reads whether it needs them or not ([Service] URL, [Secondaries] Hosts,
+// [ServiceMetaData]), so that they are not warned about as typos.
 CommonConfig ReadCommonConfig(ConfigReader& reader, const std::string& service_name);
 
 // Reads [PowerDNS] URL (required), APIToken, ServerID.
 PdnsApiOptions ReadPdnsApiOptions(ConfigReader& reader);
 
 ZoneEventSubjects ReadZoneEventSubjects(ConfigReader& reader);
+
+// Reads [JetStream]; every key has a default.
+JetStreamOptions ReadJetStreamOptions(ConfigReader& reader);
 
 // [PowerDNS] AXFRAddress, the primary's DNS as the zone-provider and the health-checker reach
 // it (the original provider's key); default: the host of [PowerDNS] URL (`api`) on port 53.

@@ -22,6 +22,7 @@
 
 #include "bus/bus.h"
 #include "core/logging.h"
+#include "core/reconcile_queue.h"
 #include "core/thread_annotations.h"
 #include "dns/zone_server.h"
 #include "model/messages.h"
@@ -30,7 +31,6 @@
 #include "services/secondary_syncer/absence_rule.h"
 #include "services/secondary_syncer/config.h"
 #include "services/secondary_syncer/reconcile_plan.h"
-#include "services/secondary_syncer/reconcile_queue.h"
 #include "services/secondary_syncer/sync_rules.h"
 
 namespace prometheus {

@@ -1,4 +1,4 @@
-#include "services/secondary_syncer/reconcile_queue.h"
+#include "core/reconcile_queue.h"
 
 namespace pdnsd {
 

@@ -1,0 +1,125 @@
+// ZoneCatalog: the zone versions of the JetStream distribution on a real broker
+// (docs/architecture.md, "Zone versions"). The catalog is a key-value bucket with one entry per
+// zone (CatalogKey(zone) -> EncodeCatalogEntry), history 1; the chunks of each version are
+// messages of one stream, chunk i of version v on "<chunk prefix>.<v>.<i>"
+// (zone_version.h). The zone-provider is the one writer; syncers and the health-checker read.
+//
+// Writing a version: chunks first, then the entry with the revision the writer read (so a
+// writer that read an older entry never overwrites a newer one: Conflict, and the chunks it
+// wrote are purged), then the previous version's chunks are purged. A reader that fetched an
+// entry and finds a chunk gone (NotFound) lost a race with the next version: it reads the
+// entry again.
+//
+// Errors as JetStream's (bus/jetstream.h): NotFound from Open() when the broker has no
+// JetStream; Unavailable/Timeout when the broker cannot be asked; InvalidArgument for an entry
+// or chunk that does not decode (a peer's bad data, named in the message). Thread-safe, except
+// CatalogWatcher (one reader). REQUIRES: the Bus outlives the catalog and its watchers.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "bus/jetstream.h"
+#include "core/status.h"
+#include "distribution/zone_version.h"
+
+namespace pdnsd::distribution {
+
+// [JetStream] in every service's config (docs/configuration.md); the writer and its readers
+// must agree on bucket, stream and prefix.
+struct CatalogOptions {
+  std::string bucket = "pdns_distribute_catalog";  // key-value bucket of the entries
+  std::string stream = "PDNS_DISTRIBUTE_ZONES";    // stream of the chunks
+  std::string chunk_prefix = "pdns-distribute.zone";
+  int replicas = 1;  // 3 on a three-node cluster
+  JsStorage storage = JsStorage::kFile;
+  size_t chunk_bytes = kDefaultChunkBytes;
+  int64_t max_bytes = -1;  // of the chunk stream; -1: the broker's limits
+  ZoneVersionLimits limits = {};
+  std::chrono::milliseconds timeout{5000};  // each JetStream request
+};
+
+// An entry as the catalog holds it: the entry and the revision it was written with.
+struct CatalogRecord {
+  CatalogEntry entry;
+  uint64_t revision = 0;
+};
+
+// One change of the catalog as a watcher sees it.
+struct CatalogChange {
+  std::string zone;
+  uint64_t revision = 0;
+  // The entry (a version or a tombstone); nullopt when the key was deleted or purged by hand
+  // (the provider writes tombstones, never deletes).
+  std::optional<CatalogEntry> entry;
+  uint64_t pending = 0;  // later changes the broker had when it sent this one (0: caught up)
+};
+
+class CatalogWatcher;
+
+class ZoneCatalog {
+ public:
+  // Binds to (creating when absent) the bucket and the stream. NotFound: no JetStream.
+  static StatusOr<std::unique_ptr<ZoneCatalog>> Open(Bus& bus, const CatalogOptions& options);
+  ~ZoneCatalog();
+  ZoneCatalog(const ZoneCatalog&) = delete;
+  ZoneCatalog& operator=(const ZoneCatalog&) = delete;
+
+  const CatalogOptions& options() const { return options_; }
+
+  // The current record of `zone` (NotFound when the catalog has none).
+  StatusOr<CatalogRecord> Get(const std::string& zone);
+  // Publishes `version` (BuildZoneVersion with options().chunk_bytes or less) as the zone's
+  // entry, expecting the zone's entry to be at `expected_revision` (0: none). Returns the new
+  // revision. On success the chunks of `previous_version` (when not empty) are purged; on
+  // failure the chunks of `version`. REQUIRES: version.entry.version was never published
+  // before (NewVersionId).
+  StatusOr<uint64_t> Publish(const ZoneVersion& version, uint64_t expected_revision,
+                             std::string_view previous_version);
+  // Writes a tombstone (zone_version.h, Tombstone) under the same rule.
+  StatusOr<uint64_t> PublishTombstone(const CatalogEntry& tombstone, uint64_t expected_revision,
+                                      std::string_view previous_version);
+  // The zone text of a version entry, its chunks fetched in order and checked
+  // (ZoneTextAssembler). NotFound when a chunk is gone (the version was replaced).
+  StatusOr<std::string> ReadText(const CatalogEntry& entry);
+  // Every change above `after_revision` in revision order (0: the whole catalog, then live).
+  StatusOr<std::unique_ptr<CatalogWatcher>> Watch(uint64_t after_revision);
+
+  // A new version id: 22 characters of [A-Za-z0-9], random (as the Object Store's nuid).
+  static std::string NewVersionId();
+
+ private:
+  ZoneCatalog(CatalogOptions options, std::unique_ptr<JetStream> jetstream,
+              std::unique_ptr<KvBucket> bucket);
+  StatusOr<uint64_t> PutEntry(const CatalogEntry& entry, uint64_t expected_revision,
+                              std::string_view previous_version);
+  Status PurgeVersion(std::string_view version);
+
+  const CatalogOptions options_;
+  std::unique_ptr<JetStream> jetstream_;
+  std::unique_ptr<KvBucket> bucket_;
+};
+
+// Follows the catalog (ZoneCatalog::Watch). Not thread-safe: one reader.
+class CatalogWatcher {
+ public:
+  // The next change, waiting up to `timeout`; nullopt when none came. Unavailable when the
+  // subscription failed (it is made again from last_revision(); call again). InvalidArgument
+  // for an entry that does not decode or a key that is not a zone's: the change is skipped
+  // (last_revision() moves past it) and the next call goes on.
+  StatusOr<std::optional<CatalogChange>> Next(std::chrono::milliseconds timeout);
+  uint64_t last_revision() const;
+
+ private:
+  friend class ZoneCatalog;
+  CatalogWatcher(std::unique_ptr<KvWatcher> watcher, ZoneVersionLimits limits);
+
+  std::unique_ptr<KvWatcher> watcher_;
+  const ZoneVersionLimits limits_;
+};
+
+}  // namespace pdnsd::distribution
