@@ -419,10 +419,12 @@ void RecordBootstrapAxfrs(Figures& figures, Column column, std::optional<int64_t
 
 constexpr int kWarmupChanges = 3;  // RunChanges' warm-up, inside the measured window
 
-std::string FanOutTest(int secondaries) {
-  return "6. fan-out, " + std::to_string(secondaries) +
-         (secondaries == 1 ? " secondary" : " secondaries");
+// "1 secondary", "4 secondaries"
+std::string Secondaries(int n) {
+  return std::to_string(n) + (n == 1 ? " secondary" : " secondaries");
 }
+
+std::string FanOutTest(int secondaries) { return "6. fan-out, " + Secondaries(secondaries); }
 
 // Changes of `zone` on one system with `n` secondaries, measured as FanOutTest(n): the
 // primary's AXFRs (its TCP queries) and CPU over the window, and change -> all secondaries.
@@ -434,7 +436,7 @@ void RunFanOutChanges(SystemRun& run, const testing::PdnsServer& primary, int n,
                       const std::function<std::optional<int64_t>()>& provider_axfrs = {}) {
   const std::string test = FanOutTest(n);
   Progress("  " + method + ": " + std::to_string(count) + " changes of a signed zone, " +
-           std::to_string(n) + " secondaries");
+           Secondaries(n));
   Report& report = run.report();
   FanOutPoint point;
   point.secondaries = n;
@@ -771,8 +773,8 @@ std::string FanOutZoneRrsets(const std::string& zone, int records) {
 }
 
 Status RunDistributeFanOut(const Options& options, int n, Report& report) {
-  Progress("pdns-distribute fan-out: nats-server, PowerDNS primary + " + std::to_string(n) +
-           " secondaries, services");
+  Progress("pdns-distribute fan-out: nats-server, PowerDNS primary + " + Secondaries(n) +
+           ", services");
   ClusterOptions cluster_options = DistributeOptions(options);
   cluster_options.secondaries = n;
   Cluster cluster;
@@ -799,14 +801,13 @@ Status RunDistributeFanOut(const Options& options, int n, Report& report) {
         return cluster.Proxy("PATCH", Cluster::ZonesPath(zone), body);
       },
       [&] { return ProviderAxfrs(cluster); });
-  Progress("pdns-distribute fan-out, " + std::to_string(n) + " secondaries: done, stopping");
+  Progress("pdns-distribute fan-out, " + Secondaries(n) + ": done, stopping");
   return Status::Ok();
 }
 
 Status RunNativeFanOut(const Options& options, int n, Report& report) {
   const NativeProfile profile = BestTuned();
-  Progress("PowerDNS native " + profile.name + " fan-out: primary + " + std::to_string(n) +
-           " secondaries");
+  Progress("PowerDNS native " + profile.name + " fan-out: primary + " + Secondaries(n));
   NativeCluster native(profile);
   if (Status s = native.Start(n, 0); !s.ok()) return s;
   SystemRun run(
@@ -834,7 +835,7 @@ Status RunNativeFanOut(const Options& options, int n, Report& report) {
                    [&](const std::string& body) {
                      return native.primary.Api("PATCH", NativeCluster::ZonePath(zone), body);
                    });
-  Progress("PowerDNS native fan-out, " + std::to_string(n) + " secondaries: done, stopping");
+  Progress("PowerDNS native fan-out, " + Secondaries(n) + ": done, stopping");
   return Status::Ok();
 }
 
