@@ -83,6 +83,15 @@ struct Options {
   std::string out_path;             // empty: bench/results/<date>-<host>[-quick].md; "-": no file
   std::string perf_dir;             // not empty: perf record -a of every test into this directory
   int proxy_write_concurrency = 0;  // the api-proxy's [PowerDNS] WriteConcurrency
+  // pdns-distribute's nats-server: with JetStream (the services' [JetStream] Mode "auto" then
+  // distributes zone versions through it) or core NATS only.
+  bool jetstream = true;
+  // The fan-out test: one fresh cluster per N of `fanout_secondaries` (empty: not run), each
+  // system `fanout_changes` changes of a signed zone of `fanout_records` A records.
+  std::vector<int> fanout_secondaries;
+  int fanout_changes = 20;
+  int fanout_records = 500;
+  bool fanout_only = false;  // only the fan-out test
 };
 
 void PrintUsage(const char* argv0) {
@@ -90,7 +99,9 @@ void PrintUsage(const char* argv0) {
       "usage: %s [--changes N] [--native-changes N] [--spin-changes N] [--default-changes N]\n"
       "          [--zones N] [--native-zones N] [--default-zones N] [--records N] [--deletes N]\n"
       "          [--rate N[,N...]] [--duration S] [--no-bootstrap] [--quick] [--out FILE|-]\n"
-      "          [--perf DIR] [--proxy-write-concurrency N]\n"
+      "          [--perf DIR] [--proxy-write-concurrency N] [--transport jetstream|core]\n"
+      "          [--secondaries N[,N...]] [--fanout-changes N] [--fanout-records N]\n"
+      "          [--only-fanout]\n"
       "  --changes N          pdns-distribute: PATCHes measured (default 50)\n"
       "  --native-changes N   native best-tuned: PATCHes measured (default 50)\n"
       "  --spin-changes N     native spinning profile: PATCHes (default 50; 0 skips the profile)\n"
@@ -112,7 +123,16 @@ void PrintUsage(const char* argv0) {
       "  --perf DIR           record every test with 'perf record -a -g' (cpu-clock) into\n"
       "                       DIR/<system>-<test>.data, pids of the processes in .pids files\n"
       "  --proxy-write-concurrency N  the api-proxy's [PowerDNS] WriteConcurrency (default 0:\n"
-      "                       no limit, the product's default)\n",
+      "                       no limit, the product's default)\n"
+      "  --transport T        pdns-distribute's nats-server: jetstream (default; the services'\n"
+      "                       [JetStream] Mode auto uses it) or core (core NATS only)\n"
+      "  --secondaries N[,N...]  the fan-out test: for each N a fresh cluster of each system\n"
+      "                       (pdns-distribute, native best-tuned) with N secondaries; per\n"
+      "                       change of a signed zone: the primary's AXFRs and CPU, change ->\n"
+      "                       all secondaries (default: not run; e.g. 1,2,4,8)\n"
+      "  --fanout-changes N   fan-out test: changes per system and N (default 20)\n"
+      "  --fanout-records N   fan-out test: A records of the signed zone (default 500)\n"
+      "  --only-fanout        run the fan-out test only (needs --secondaries)\n",
       argv0);
 }
 
@@ -134,8 +154,24 @@ std::optional<Options> ParseOptions(int argc, char** argv) {
     if (arg == "--changes" || arg == "--native-changes" || arg == "--spin-changes" ||
         arg == "--default-changes" || arg == "--zones" || arg == "--native-zones" ||
         arg == "--default-zones" || arg == "--records" || arg == "--deletes" ||
-        arg == "--duration" || arg == "--proxy-write-concurrency") {
+        arg == "--duration" || arg == "--proxy-write-concurrency" || arg == "--fanout-changes" ||
+        arg == "--fanout-records") {
       ok = number(i, std::string(arg));
+    } else if (arg == "--secondaries" && i + 1 < argc) {
+      std::istringstream list(argv[++i]);
+      for (std::string item; ok && std::getline(list, item, ',');) {
+        char* end = nullptr;
+        const long value = std::strtol(item.c_str(), &end, 10);
+        ok = end != item.c_str() && *end == '\0' && value >= 1 && value <= 32;
+        if (ok) options.fanout_secondaries.push_back(static_cast<int>(value));
+      }
+      ok = ok && !options.fanout_secondaries.empty();
+    } else if (arg == "--transport" && i + 1 < argc) {
+      const std::string_view transport = argv[++i];
+      ok = transport == "jetstream" || transport == "core";
+      options.jetstream = transport == "jetstream";
+    } else if (arg == "--only-fanout") {
+      options.fanout_only = true;
     } else if (arg == "--rate" && i + 1 < argc) {
       rates.emplace();
       std::istringstream list(argv[++i]);
@@ -188,6 +224,12 @@ std::optional<Options> ParseOptions(int argc, char** argv) {
   take("--deletes", options.deletes);
   take("--duration", options.duration);
   take("--proxy-write-concurrency", options.proxy_write_concurrency);
+  take("--fanout-changes", options.fanout_changes);
+  take("--fanout-records", options.fanout_records);
+  if (options.fanout_only && options.fanout_secondaries.empty()) {
+    std::fprintf(stderr, "--only-fanout needs --secondaries\n");
+    return std::nullopt;
+  }
   if (rates) options.rates = *rates;
   options.native_zones = options.zones;
   options.default_zones = options.quick ? 0 : options.zones;
@@ -362,6 +404,91 @@ void RunDeletionTest(SystemRun& run, const std::string& method,
   RecordDeletions(report.figures, run.column(), report.rows.back(), timeout);
 }
 
+// The AXFRs the primary served while a new secondary bootstrapped (with the catalog: none).
+void RecordBootstrapAxfrs(Figures& figures, Column column, std::optional<int64_t> before,
+                          std::optional<int64_t> after) {
+  const std::string name = "bootstrap: AXFRs the primary served meanwhile";
+  if (before && after) {
+    figures.Set(name, column, static_cast<double>(*after - *before), true, 0);
+  } else {
+    figures.SetText(name, column, "? (statistics API did not answer)");
+  }
+}
+
+// ---- 6. Fan-out: the primary's cost per change for N secondaries.
+
+constexpr int kWarmupChanges = 3;  // RunChanges' warm-up, inside the measured window
+
+// "1 secondary", "4 secondaries"
+std::string Secondaries(int n) {
+  return std::to_string(n) + (n == 1 ? " secondary" : " secondaries");
+}
+
+std::string FanOutTest(int secondaries) { return "6. fan-out, " + Secondaries(secondaries); }
+
+// Changes of `zone` on one system with `n` secondaries, measured as FanOutTest(n): the
+// primary's AXFRs (its TCP queries) and CPU over the window, and change -> all secondaries.
+// `provider_axfrs`, when given, is the zone-provider's own count (a cross-check, in the notes).
+void RunFanOutChanges(SystemRun& run, const testing::PdnsServer& primary, int n,
+                      const std::string& method, const std::vector<HostPort>& secondaries,
+                      const std::string& zone, int count, milliseconds max_gap,
+                      const std::function<HttpResponse(const std::string& body)>& patch,
+                      const std::function<std::optional<int64_t>()>& provider_axfrs = {}) {
+  const std::string test = FanOutTest(n);
+  Progress("  " + method + ": " + std::to_string(count) + " changes of a signed zone, " +
+           Secondaries(n));
+  Report& report = run.report();
+  FanOutPoint point;
+  point.secondaries = n;
+  point.column = run.column();
+  point.changes = count + kWarmupChanges;
+  std::optional<int64_t> before, after, provider_before, provider_after;
+  run.Measure(test, [&] {
+    before = ServedAxfrs(primary);
+    if (provider_axfrs) provider_before = provider_axfrs();
+    point.row = RunChanges("fan-out N=" + std::to_string(n) + ": " + method, secondaries,
+                           primary.dns_address(), zone, count, kWarmupChanges, max_gap, patch);
+    after = ServedAxfrs(primary);
+    if (provider_axfrs) provider_after = provider_axfrs();
+  });
+  if (before && after) point.axfrs = static_cast<double>(*after - *before);
+  point.primary_cpu_seconds = report.resources.ProcessCpu(test, run.column(), "PowerDNS primary");
+  if (provider_before && provider_after && point.axfrs) {
+    report.fan_out_notes.push_back(
+        std::string(ColumnName(run.column())) + ", " + test.substr(test.find(", ") + 2) +
+        ": the primary's TCP queries moved by " + Fixed(*point.axfrs, 0) +
+        ", the zone-provider counted " + std::to_string(*provider_after - *provider_before) +
+        " successful AXFRs (zoneprovider_powerdns_dns_query_total{qtype=\"axfr\"}) over " +
+        std::to_string(point.changes) + " changes");
+  }
+  report.rows.push_back(point.row);
+  report.fan_out.Add(std::move(point));
+}
+
+// The zone-provider's successful AXFRs of the primary, from its metrics endpoint (process
+// mode); nullopt when the metric is not there.
+std::optional<int64_t> ProviderAxfrs(const Cluster& cluster) {
+  for (const testing::ServiceProcess* service : cluster.RunningServices()) {
+    if (service->binary != "pdns-zone-provider") continue;
+    const HttpResponse metrics = testing::HttpCall("GET", Cluster::MetricsUrl(*service));
+    if (metrics.status != 200) return std::nullopt;
+    std::istringstream lines(metrics.body);
+    std::optional<int64_t> sum;
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("zoneprovider_powerdns_dns_query_total{", 0) != 0 ||
+          line.find("qtype=\"axfr\"") == std::string::npos ||
+          line.find("state=\"successful\"") == std::string::npos) {
+        continue;
+      }
+      const size_t space = line.rfind(' ');
+      if (space == std::string::npos) continue;
+      sum = sum.value_or(0) + static_cast<int64_t>(std::strtod(line.c_str() + space + 1, nullptr));
+    }
+    return sum;
+  }
+  return std::nullopt;
+}
+
 // ---------------------------------------------------------------------------------------------
 // (a) pdns-distribute
 
@@ -371,6 +498,7 @@ ClusterOptions DistributeOptions(const Options& bench) {
   options.secondaries = kSecondaries;
   options.secondary_config = kSecondaryCommon;
   options.service_binaries = PDNSD_BIN_DIR;
+  options.jetstream = bench.jetstream;
   // The health-checker is started only for the bootstrap.
   options.checker.event_check_wait = milliseconds(20000);
   options.checker.periodic_interval = seconds(3600);
@@ -394,6 +522,12 @@ bool CheckerSettled(const Cluster& cluster, size_t secondaries) {
         return checked >= secondaries;
       },
       seconds(120), milliseconds(50));
+}
+
+// "pdns-distribute (api-proxy + NATS JetStream)"
+std::string DistributeMethod(const Options& options) {
+  return std::string("pdns-distribute (api-proxy + ") +
+         (options.jetstream ? "NATS JetStream)" : "core NATS)");
 }
 
 std::vector<WatchedProcess> DistributeProcesses(const Cluster& cluster) {
@@ -423,7 +557,7 @@ Status RunDistribute(const Options& options, Report& report) {
   std::vector<HostPort> secondaries;
   for (const auto& secondary : cluster.secondaries) secondaries.push_back(secondary->dns_address());
   const HostPort primary_dns = cluster.primary.dns_address();
-  const std::string method = "pdns-distribute (api-proxy + NATS)";
+  const std::string method = DistributeMethod(options);
 
   const std::string zone = "change.distribute.bench.";
   const HttpResponse created = cluster.CreateZone(zone, 1);
@@ -484,19 +618,23 @@ Status RunDistribute(const Options& options, Report& report) {
     Progress("  pdns-distribute: starting the health-checker, then a third secondary");
     Status status = Status::Ok();
     Bootstrap bootstrap;
+    std::optional<int64_t> axfrs_before, axfrs_after;
     run.Measure(kBootstrapTest, [&] {
       if (status = cluster.StartHealthChecker(); !status.ok()) return;
       // Its first full checks of the two running secondaries must not overlap the bootstrap.
       if (!CheckerSettled(cluster, kSecondaries)) {
         std::fprintf(stderr, "  the health-checker did not finish its first checks in 120 s\n");
       }
+      axfrs_before = ServedAxfrs(cluster.primary);
       const Clock::time_point start = Clock::now();
       if (status = cluster.AddSecondary(); !status.ok()) return;
       bootstrap = WaitServesAll(cluster.secondaries.back()->dns_address(), provisioning.zones,
                                 provisioning.serials, start);
+      axfrs_after = ServedAxfrs(cluster.primary);
     });
     if (!status.ok()) return status;
     RecordBootstrap(report.figures, kDistribute, bootstrap, provisioning.zones.size());
+    RecordBootstrapAxfrs(report.figures, kDistribute, axfrs_before, axfrs_after);
     run.RecordCpu(kBootstrapTest, "bootstrap: CPU s, all the system's processes");
     secondaries.push_back(cluster.secondaries.back()->dns_address());
   }
@@ -594,7 +732,9 @@ Status RunNative(const Options& options, const NativeProfile& profile, Column co
       Progress("  " + name + ": a third secondary consumes the catalog");
       Status status = Status::Ok();
       Bootstrap result;
+      std::optional<int64_t> axfrs_before, axfrs_after;
       run.Measure(kBootstrapTest, [&] {
+        axfrs_before = ServedAxfrs(native.primary);
         const Clock::time_point start = Clock::now();
         if (status = native.AddSecondary(); !status.ok()) return;
         if (status = native.AddOn(*native.secondaries.back(), catalog, "Consumer"); !status.ok()) {
@@ -602,10 +742,12 @@ Status RunNative(const Options& options, const NativeProfile& profile, Column co
         }
         result = WaitServesAll(native.secondaries.back()->dns_address(), provisioning.zones,
                                provisioning.serials, start, plan.bootstrap_timeout);
+        axfrs_after = ServedAxfrs(native.primary);
       });
       if (!status.ok()) return status;
       RecordBootstrap(report.figures, column, result, provisioning.zones.size(),
                       plan.bootstrap_timeout);
+      RecordBootstrapAxfrs(report.figures, column, axfrs_before, axfrs_after);
       run.RecordCpu(kBootstrapTest, "bootstrap: CPU s, all the system's processes");
     }
     if (options.deletes > 0 && !provisioning.zones.empty()) {
@@ -619,6 +761,107 @@ Status RunNative(const Options& options, const NativeProfile& profile, Column co
   }
   Progress(name + ": done, stopping");
   return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// (c) The fan-out test: each system with N secondaries, a fresh cluster for every N.
+
+// The fan-out test's zone: signed (PowerDNS's default keys), so that the primary signs every
+// outgoing AXFR, with `records` A records.
+std::string FanOutZoneRrsets(const std::string& zone, int records) {
+  return ZoneRecords(zone, records).dump();
+}
+
+Status RunDistributeFanOut(const Options& options, int n, Report& report) {
+  Progress("pdns-distribute fan-out: nats-server, PowerDNS primary + " + Secondaries(n) +
+           ", services");
+  ClusterOptions cluster_options = DistributeOptions(options);
+  cluster_options.secondaries = n;
+  Cluster cluster;
+  if (Status s = cluster.Start(cluster_options); !s.ok()) return s;
+  SystemRun run(
+      report, kDistribute, [&] { return DistributeProcesses(cluster); }, options.perf_dir);
+  std::vector<HostPort> secondaries;
+  for (const auto& secondary : cluster.secondaries) secondaries.push_back(secondary->dns_address());
+  const std::string zone = "fanout.distribute.bench.";
+  const HttpResponse created =
+      cluster.CreateZone(zone, 1, FanOutZoneRrsets(zone, options.fanout_records), true);
+  if (created.status != 201) {
+    return Status::Internal("creating " + zone + " through the proxy: " +
+                            std::to_string(created.status) + " " + created.error + created.body);
+  }
+  if (!WaitAllServe(secondaries, zone, cluster.PrimarySerial(zone), kChangeTimeout)) {
+    return Status::Timeout(zone + " not served by all " + std::to_string(n) + " secondaries");
+  }
+  RunFanOutChanges(
+      run, cluster.primary, n,
+      std::string("pdns-distribute (") + (options.jetstream ? "JetStream)" : "core NATS)"),
+      secondaries, zone, options.fanout_changes, milliseconds(20),
+      [&](const std::string& body) {
+        return cluster.Proxy("PATCH", Cluster::ZonesPath(zone), body);
+      },
+      [&] { return ProviderAxfrs(cluster); });
+  Progress("pdns-distribute fan-out, " + Secondaries(n) + ": done, stopping");
+  return Status::Ok();
+}
+
+Status RunNativeFanOut(const Options& options, int n, Report& report) {
+  const NativeProfile profile = BestTuned();
+  Progress("PowerDNS native " + profile.name + " fan-out: primary + " + Secondaries(n));
+  NativeCluster native(profile);
+  if (Status s = native.Start(n, 0); !s.ok()) return s;
+  SystemRun run(
+      report, kNative, [&] { return NativeProcesses(native); }, options.perf_dir);
+  const std::string zone = "fanout.native.bench.";
+  const HttpResponse created = native.primary.Api(
+      "POST", kZonesPath,
+      Cluster::ZoneBody(zone, "Master", 1, FanOutZoneRrsets(zone, options.fanout_records), true));
+  if (created.status != 201) {
+    return Status::Internal("creating " + zone + " on the primary: " +
+                            std::to_string(created.status) + " " + created.error + created.body);
+  }
+  if (Status s = native.AddOnSecondaries(zone, "Slave"); !s.ok()) return s;
+  const HostPort primary_dns = native.primary.dns_address();
+  if (!WaitAllServe(native.SecondaryAddresses(), zone, ServedSerialAfter(primary_dns, zone, 0),
+                    kChangeTimeout)) {
+    return Status::Timeout(zone + " not served by all " + std::to_string(n) +
+                           " native secondaries");
+  }
+  // The primary NOTIFYs a new zone at its next cycle (1 s): let those transfers end before
+  // the window opens, so that only the changes' AXFRs are counted.
+  std::this_thread::sleep_for(seconds(3));
+  RunFanOutChanges(run, native.primary, n, "native " + profile.name + " NOTIFY/AXFR",
+                   native.SecondaryAddresses(), zone, options.fanout_changes, milliseconds(1000),
+                   [&](const std::string& body) {
+                     return native.primary.Api("PATCH", NativeCluster::ZonePath(zone), body);
+                   });
+  Progress("PowerDNS native fan-out, " + Secondaries(n) + ": done, stopping");
+  return Status::Ok();
+}
+
+std::string FanOutNotes(const Options& options, const Report& report) {
+  std::string out;
+  out +=
+      "- Each row: a fresh cluster of each system with that many secondaries (pdns-distribute: "
+      "one syncer per secondary; native: best-tuned, every secondary in the primary's "
+      "also-notify), one system after the other. The zone: DNSSEC-signed (PowerDNS's default "
+      "keys), " +
+      std::to_string(options.fanout_records) + " A records + SOA + NS; " +
+      std::to_string(options.fanout_changes) +
+      " changes (PATCH of one A record; pdns-distribute through the api-proxy, native to the "
+      "primary's API) after " +
+      std::to_string(kWarmupChanges) +
+      " warm-up changes, pauses as in test 1 (0-20 ms, native 0-1000 ms).\n";
+  out +=
+      "- primary AXFRs per change: the primary PowerDNS's `tcp-queries` statistic "
+      "(/api/v1/servers/localhost/statistics; it moves by exactly one per AXFR served, and "
+      "every other query here is UDP) over the changes, warm-up included, divided by their "
+      "number. primary CPU per change: the primary pdns_server's utime+stime over the same "
+      "window / the same number (includes answering the bench's SOA probes of the "
+      "primary). (x fewest secondaries): that CPU relative to the system's row with the fewest "
+      "secondaries.\n";
+  for (const std::string& note : report.fan_out_notes) out += "- " + note + ".\n";
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -669,9 +912,10 @@ std::string Join(const std::vector<std::string>& lines) {
   return out.empty() ? "(none)" : out;
 }
 
-std::string Rates(const Options& options) {
+// "50, 200"
+std::string Numbers(const std::vector<int>& values) {
   std::string out;
-  for (int rate : options.rates) out += (out.empty() ? "" : ", ") + std::to_string(rate);
+  for (int value : values) out += (out.empty() ? "" : ", ") + std::to_string(value);
   return out;
 }
 
@@ -700,7 +944,12 @@ std::string Settings(const Options& options) {
        "(4 API workers, `DNSAddress` set, heartbeat every 200 ms), health-checker for the "
        "bootstrap only "
        "(8 workers, event-check wait 20 s, refresh 60 s, periodic check 3600 s, NSEC3 check "
-       "off); nats-server 2.9 without auth | - | - | - |\n";
+       "off); nats-server 2.9 without auth, " +
+       std::string(options.jetstream
+                       ? "with JetStream (its store in its temporary directory; the services' "
+                         "[JetStream] Mode is the default, auto)"
+                       : "core NATS only (no JetStream)") +
+       " | - | - | - |\n";
   s += "| how a change travels | PATCH via api-proxy (HTTPS) -> NATS event -> syncers -> "
        "`axfr-retrieve` from the syncer's AXFR endpoint, which asks the zone-provider (AXFR "
        "from the primary) | PATCH to the primary's API -> NOTIFY -> AXFR by each secondary | "
@@ -715,6 +964,13 @@ std::string Settings(const Options& options) {
        "zone, `axfr-retrieve` | (not measured) | same as best-tuned |\n";
   s += "| sustained load | PATCHes via api-proxy | PATCHes to the primary's API, zones `Master` "
        "on the primary and `Slave` on the secondaries | (not measured) | (not measured) |\n";
+  if (!options.fanout_secondaries.empty()) {
+    s += "| fan-out test (" + Numbers(options.fanout_secondaries) +
+         " secondaries) | a fresh cluster per N as above, with N secondaries and N syncers; "
+         "PATCHes via api-proxy | best-tuned, a fresh primary + N secondaries, all in "
+         "also-notify; PATCHes to the primary's API, zone `Master` on the primary and `Slave` "
+         "on the secondaries | (not measured) | (not measured) |\n";
+  }
   s += "| deletion | DELETE via api-proxy | DELETE on the primary: member leaves the catalog, "
        "consumers drop it | (not measured) | same as best-tuned |\n";
   s += "\nSizes: changes " + std::to_string(options.changes) + " (pdns-distribute), " +
@@ -726,12 +982,39 @@ std::string Settings(const Options& options) {
        " A records + SOA + NS (pdns-distribute), " + std::to_string(options.native_zones) +
        " (native best-tuned), " + std::to_string(options.default_zones) +
        " (native stock defaults); " + std::to_string(options.deletes) +
-       " deletions per system, 1.5 s apart; sustained load " + Rates(options) + " changes/s, " +
-       std::to_string(options.duration) + " s each, over " + std::to_string(options.load_zones) +
+       " deletions per system, 1.5 s apart; sustained load " + Numbers(options.rates) +
+       " changes/s, " + std::to_string(options.duration) + " s each, over " +
+       std::to_string(options.load_zones) +
        " zones. Pause before each change: random 0-20 ms (pdns-distribute), "
        "0-1000 ms (native, so that changes do not lock onto the 1 s cycles). Secondaries are "
        "polled over DNS (SOA, UDP) in a ~1 ms loop, one thread per secondary.\n";
   return s;
+}
+
+// Tests 1-5: pdns-distribute, then each native profile.
+void RunMainTests(const Options& options, Report& report,
+                  const std::function<void(const std::string&, Status)>& run) {
+  run("pdns-distribute", RunDistribute(options, report));
+  NativePlan best;
+  best.changes = options.native_changes;
+  best.sustained = true;
+  best.zones = options.native_zones;
+  run("PowerDNS native best-tuned", RunNative(options, BestTuned(), kNative, best, report));
+  if (options.spin_changes > 0) {
+    NativePlan spin;
+    spin.changes = options.spin_changes;
+    run("PowerDNS native spinning", RunNative(options, Spinning(), kSpin, spin, report));
+  }
+  if (RunsStockDefaults(options)) {
+    NativePlan defaults;
+    defaults.changes = options.default_changes;
+    defaults.zones = options.default_zones;
+    defaults.settle = kDefaultsSettleTimeout;
+    defaults.bootstrap_timeout = kDefaultsSettleTimeout;
+    defaults.delete_timeout = milliseconds(150000);
+    run("PowerDNS native stock defaults",
+        RunNative(options, Defaults(), kDefaults, defaults, report));
+  }
 }
 
 int Main(int argc, char** argv) {
@@ -753,7 +1036,12 @@ int Main(int argc, char** argv) {
       "; PowerDNS " +
       FirstLineAfter("pdns_server --version 2>&1", "PowerDNS Authoritative Server ") +
       ", nats-server " + FirstLineAfter("nats-server --version 2>&1", ": v") +
-      "; loopback, 2 secondaries; load average at the start " + load_start + "\n";
+      "; loopback, 2 secondaries" +
+      (options.fanout_secondaries.empty()
+           ? ""
+           : " (fan-out test: " + Numbers(options.fanout_secondaries) + ")") +
+      "; pdns-distribute over " + (options.jetstream ? "NATS JetStream" : "core NATS") +
+      "; load average at the start " + load_start + "\n";
   Progress(header);
 
   Report report;
@@ -766,26 +1054,10 @@ int Main(int argc, char** argv) {
     }
   };
   // One system after the other; each cluster is stopped before the next starts.
-  run("pdns-distribute", RunDistribute(options, report));
-  NativePlan best;
-  best.changes = options.native_changes;
-  best.sustained = true;
-  best.zones = options.native_zones;
-  run("PowerDNS native best-tuned", RunNative(options, BestTuned(), kNative, best, report));
-  if (options.spin_changes > 0) {
-    NativePlan spin;
-    spin.changes = options.spin_changes;
-    run("PowerDNS native spinning", RunNative(options, Spinning(), kSpin, spin, report));
-  }
-  if (RunsStockDefaults(options)) {
-    NativePlan defaults;
-    defaults.changes = options.default_changes;
-    defaults.zones = options.default_zones;
-    defaults.settle = kDefaultsSettleTimeout;
-    defaults.bootstrap_timeout = kDefaultsSettleTimeout;
-    defaults.delete_timeout = milliseconds(150000);
-    run("PowerDNS native stock defaults",
-        RunNative(options, Defaults(), kDefaults, defaults, report));
+  if (!options.fanout_only) RunMainTests(options, report, run);
+  for (int n : options.fanout_secondaries) {
+    run("pdns-distribute fan-out " + std::to_string(n), RunDistributeFanOut(options, n, report));
+    run("PowerDNS native fan-out " + std::to_string(n), RunNativeFanOut(options, n, report));
   }
   const std::string load_end = LoadAverage();
 
@@ -811,21 +1083,30 @@ int Main(int argc, char** argv) {
   for (const auto& note : report.notes) summary += "- " + note + "\n";
   const std::string detail = DetailTable(report.rows);
   const std::string resources = report.resources.Markdown();
+  std::string fan_out;
+  if (!report.fan_out.empty()) {
+    fan_out = "## Fan-out: the primary's cost per change, by number of secondaries\n\n" +
+              report.fan_out.Markdown(std::string(ColumnName(kDistribute)) +
+                                      (options.jetstream ? " (JetStream)" : " (core NATS)")) +
+              "\n" + FanOutNotes(options, report) + "\n";
+  }
   const std::string text = "# propagation_bench results\n\n```\n" + header + "```\n\nCommand: `" +
-                           command + "`\n\n## Summary\n\n" + summary + "\n## Detail\n\n```\n" +
-                           detail +
+                           command + "`\n\n" +
+                           (options.fanout_only ? "" : "## Summary\n\n" + summary + "\n") +
+                           fan_out + "## Detail\n\n```\n" + detail +
                            "```\n\n## Resources per test\n\nCPU seconds (user + "
                            "system) and peak RSS (VmHWM, reset at the start of each test) of "
                            "every process.\n\n" +
                            resources + "## Settings\n\n" + Settings(options);
-  std::printf("\n%s\n%s\n%s", detail.c_str(), resources.c_str(), summary.c_str());
+  std::printf("\n%s\n%s\n%s\n%s", detail.c_str(), resources.c_str(),
+              options.fanout_only ? "" : summary.c_str(), fan_out.c_str());
   std::fflush(stdout);
 
   if (options.out_path != "-") {
     std::string path = options.out_path;
     if (path.empty()) {
       path = std::string(PDNSD_BENCH_RESULTS_DIR) + "/" + day + "-" + HostName() +
-             (options.quick ? "-quick" : "") + ".md";
+             (options.quick ? "-quick" : "") + (options.fanout_only ? "-fanout" : "") + ".md";
       std::error_code ec;
       std::filesystem::create_directories(PDNSD_BENCH_RESULTS_DIR, ec);
     }

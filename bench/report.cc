@@ -146,6 +146,70 @@ std::optional<double> ResourceTables::SystemCpu(const std::string& test, Column 
   return std::nullopt;
 }
 
+std::optional<double> ResourceTables::ProcessCpu(const std::string& test, Column column,
+                                                 const std::string& process) const {
+  for (const Test& t : tests_) {
+    if (t.name != test || !t.wall_seconds[column]) continue;
+    for (const ProcessUsage& u : t.usage[column]) {
+      if (u.process == process) return u.cpu_seconds;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string FanOutTable::Markdown(const std::string& distribute_name) const {
+  std::vector<int> sizes;
+  for (const FanOutPoint& p : points_) {
+    if (std::find(sizes.begin(), sizes.end(), p.secondaries) == sizes.end()) {
+      sizes.push_back(p.secondaries);
+    }
+  }
+  std::sort(sizes.begin(), sizes.end());
+  const std::array<Column, 2> columns = {kDistribute, kNative};
+  auto find = [&](int n, Column c) -> const FanOutPoint* {
+    for (const FanOutPoint& p : points_) {
+      if (p.secondaries == n && p.column == c) return &p;
+    }
+    return nullptr;
+  };
+  auto per_change = [](const std::optional<double>& total, int changes) -> std::optional<double> {
+    if (!total || changes <= 0) return std::nullopt;
+    return *total / changes;
+  };
+  std::string out =
+      "| secondaries | system | primary AXFRs per change | primary CPU ms per change | "
+      "(x fewest secondaries) | change -> all secondaries p50 (ms) | p95 (ms) | samples "
+      "(failed) |\n|---:|---|---:|---:|---:|---:|---:|---:|\n";
+  for (int n : sizes) {
+    for (Column c : columns) {
+      const FanOutPoint* p = find(n, c);
+      if (!p) continue;
+      const std::optional<double> axfrs = per_change(p->axfrs, p->changes);
+      std::optional<double> cpu = per_change(p->primary_cpu_seconds, p->changes);
+      if (cpu) *cpu *= 1000;
+      std::optional<double> base;
+      for (int m : sizes) {
+        const FanOutPoint* first = find(m, c);
+        if (!first) continue;
+        base = per_change(first->primary_cpu_seconds, first->changes);
+        if (base) *base *= 1000;
+        break;
+      }
+      std::vector<double> sorted = p->row.ms;
+      std::sort(sorted.begin(), sorted.end());
+      const std::string name = c == kDistribute ? distribute_name : ColumnName(c);
+      out += "| " + std::to_string(n) + " | " + name + " | " +
+             (axfrs ? Fixed(*axfrs, 2) : std::string("?")) + " | " +
+             (cpu ? Fixed(*cpu, 1) : std::string("?")) + " | " +
+             (cpu && base && *base > 0 ? Fixed(*cpu / *base, 2) + "x" : std::string("")) + " | " +
+             Fixed(Percentile(sorted, 50)) + " | " + Fixed(Percentile(sorted, 95)) + " | " +
+             std::to_string(p->row.ms.size() + static_cast<size_t>(p->row.failed)) + " (" +
+             std::to_string(p->row.failed) + ") |\n";
+    }
+  }
+  return out;
+}
+
 std::string ResourceTables::Markdown() const {
   std::string out;
   for (const Test& t : tests_) {

@@ -6,6 +6,7 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pdnsd::bench {
@@ -74,6 +75,10 @@ class ResourceTables {
   // CPU seconds of all processes of `column`'s system in `test` except the bench's own;
   // nullopt when the test did not run there.
   std::optional<double> SystemCpu(const std::string& test, Column column) const;
+  // CPU seconds of the one process named `process` in `test` on `column`; nullopt when it was
+  // not measured there.
+  std::optional<double> ProcessCpu(const std::string& test, Column column,
+                                   const std::string& process) const;
   // One Markdown table per test: a row per process, a column per system.
   std::string Markdown() const;
 
@@ -86,6 +91,29 @@ class ResourceTables {
   std::vector<Test> tests_;
 };
 
+// The fan-out test (--secondaries): what the primary pays per change for N secondaries.
+struct FanOutPoint {
+  int secondaries = 0;
+  Column column = kDistribute;  // kDistribute or kNative
+  int changes = 0;              // PATCHes sent in the measured window, warm-up included
+  std::optional<double> axfrs;  // AXFRs the primary served in the window (its TCP queries)
+  std::optional<double> primary_cpu_seconds;  // the primary PowerDNS's CPU over the window
+  Row row;                                    // change -> all secondaries
+};
+
+// Two rows per N (pdns-distribute, then native): AXFRs and primary CPU per change (and that CPU
+// relative to the system's row with the fewest secondaries), change -> all secondaries p50/p95.
+class FanOutTable {
+ public:
+  void Add(FanOutPoint point) { points_.push_back(std::move(point)); }
+  bool empty() const { return points_.empty(); }
+  // `distribute_name` names the pdns-distribute rows (e.g. with its transport).
+  std::string Markdown(const std::string& distribute_name) const;
+
+ private:
+  std::vector<FanOutPoint> points_;
+};
+
 // The name of the bench's own process in the resource tables (probes and API clients).
 inline constexpr const char* kBenchProcess = "bench (DNS probes, API clients)";
 
@@ -95,6 +123,8 @@ struct Report {
   Figures figures;
   ResourceTables resources;
   std::vector<std::string> notes;  // printed under the summary
+  FanOutTable fan_out;
+  std::vector<std::string> fan_out_notes;  // printed under the fan-out table
 };
 
 }  // namespace pdnsd::bench

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -55,6 +56,28 @@ uint32_t ServedSerialAfter(const HostPort& server, const std::string& zone, uint
       },
       timeout, milliseconds(2));
   return serial != 0 && (after == 0 || SerialGreater(serial, after)) ? serial : 0;
+}
+
+std::optional<int64_t> PdnsStatistic(const testing::PdnsServer& server, const std::string& name) {
+  const HttpResponse response =
+      server.Api("GET", "/api/v1/servers/localhost/statistics?statistic=" + name);
+  if (response.status != 200) return std::nullopt;
+  const nlohmann::json items = nlohmann::json::parse(response.body, nullptr, false);
+  if (!items.is_array()) return std::nullopt;
+  for (const auto& item : items) {
+    if (!item.is_object() || item.value("name", "") != name) continue;
+    const auto value = item.find("value");
+    if (value == item.end() || !value->is_string()) return std::nullopt;
+    char* end = nullptr;
+    const long long number = std::strtoll(value->get_ref<const std::string&>().c_str(), &end, 10);
+    if (end == nullptr || *end != '\0') return std::nullopt;
+    return number;
+  }
+  return std::nullopt;
+}
+
+std::optional<int64_t> ServedAxfrs(const testing::PdnsServer& server) {
+  return PdnsStatistic(server, "tcp-queries");
 }
 
 bool WaitAllServe(const std::vector<HostPort>& servers, const std::string& zone, uint32_t serial,

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,14 @@ uint32_t ServedSerialAfter(const HostPort& server, const std::string& zone, uint
                            std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
 bool WaitAllServe(const std::vector<HostPort>& servers, const std::string& zone, uint32_t serial,
                   std::chrono::milliseconds timeout);
+
+// Counter `name` of PowerDNS's statistics API on `server`; nullopt when it did not answer it.
+// "tcp-queries" moves by exactly one per AXFR the server serves (every other query of the
+// bench and of the services goes over UDP); "response-by-qtype" counts an AXFR's messages,
+// not transfers.
+std::optional<int64_t> PdnsStatistic(const testing::PdnsServer& server, const std::string& name);
+// The AXFRs `server` served: PdnsStatistic(server, "tcp-queries").
+std::optional<int64_t> ServedAxfrs(const testing::PdnsServer& server);
 
 // The body to create `zone` of `kind` (Master, Producer, ...) on a primary: the test
 // cluster's zone (testing::Cluster::ZoneBody), a member of `catalog` when that is given.
