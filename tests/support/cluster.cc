@@ -250,6 +250,9 @@ Status Cluster::StartSyncer(int index) {
   if (axfr_ports_[index] == 0) axfr_ports_[index] = ListenPort();
   const PdnsServer& secondary = *secondaries[index];
   ServiceConfigParameters parameters = CommonParameters(id);
+  if (auto url = syncer_broker_urls_.find(index); url != syncer_broker_urls_.end()) {
+    parameters.nats_url = url->second;
+  }
   parameters.listen = HostPort{options_.host, axfr_ports_[index]}.ToString();
   parameters.powerdns_url = secondary.api_url();
   parameters.powerdns_api_key = secondary.api_key();
@@ -296,6 +299,29 @@ void Cluster::StopSyncer(int index) {
   syncers[index].reset();
   syncer_runners_[index].reset();
   syncer_buses[index].reset();
+}
+
+void Cluster::SetSyncerBrokerUrl(int index, std::string url) {
+  syncer_broker_urls_[index] = std::move(url);
+}
+
+ServiceProcess* Cluster::FindServiceProcess(const std::string& name) {
+  for (auto* service : {proxy_process_.get(), provider_process_.get(), checker_process_.get()}) {
+    if (service != nullptr && service->name == name) return service;
+  }
+  for (auto& syncer : syncer_processes_) {
+    if (syncer && syncer->name == name) return syncer.get();
+  }
+  return nullptr;
+}
+
+Status Cluster::RestartServiceProcess(const std::string& name) {
+  ServiceProcess* service = FindServiceProcess(name);
+  if (service == nullptr) return Status::NotFound("no service process " + name);
+  if (service->process.IsRunning()) return Status::Ok();
+  const std::string config = ReadFile(service->config_path);
+  if (config.empty()) return Status::NotFound("cannot read " + service->config_path);
+  return StartServiceProcess(*service, config);
 }
 
 Status Cluster::AddSecondary() {

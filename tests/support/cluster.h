@@ -74,6 +74,15 @@ class Cluster {
   // (new boot id, same ID and AXFR endpoint port).
   void StopSyncer(int index);
   Status StartSyncer(int index);
+  // The broker URL syncer `index` is started with from now on (default: nats.url()), e.g. a
+  // TcpForwarder's in front of nats (tests/support/tcp_forwarder.h).
+  void SetSyncerBrokerUrl(int index, std::string url);
+  // Process mode: the service process named `name` ("api-proxy", "zone-provider", "syncer0",
+  // ..., "health-checker"), nullptr when there is none; a test may Signal() or Kill() it.
+  ServiceProcess* FindServiceProcess(const std::string& name);
+  // Process mode: starts a stopped or killed service process again with its config file and
+  // waits for its first heartbeat.
+  Status RestartServiceProcess(const std::string& name);
   // Adds a secondary: a new PowerDNS and its syncer (index = secondaries.size() - 1).
   Status AddSecondary();
   Status StartHealthChecker();
@@ -175,6 +184,7 @@ class Cluster {
 
   ClusterOptions options_;
   std::vector<uint16_t> axfr_ports_;  // kept across syncer restarts
+  std::map<int, std::string> syncer_broker_urls_;
 };
 
 // A request to an api-proxy at `proxy` over HTTPS (certificate not verified) with `api_key`
