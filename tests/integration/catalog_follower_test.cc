@@ -8,7 +8,9 @@
 
 #include <chrono>
 #include <memory>
+#include <regex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "distribution/catalog.h"
@@ -42,10 +44,27 @@ constexpr char kSyncerId[] = "secondary-0";
 
 class CatalogFollowerTest : public ::testing::Test {
  protected:
-  void StartBrokerAndSecondary(bool jetstream) {
-    PDNSD_ASSERT_OK(nats_.Start(NatsOptions().WithJetStream(jetstream)));
+  // `role_permissions`: config/nats-server.conf's users (the syncer runs as its role), plus a
+  // user "writer" allowed everything, for the test's own writes.
+  void StartBrokerAndSecondary(bool jetstream, bool role_permissions = false) {
+    NatsOptions nats_options = NatsOptions().WithJetStream(jetstream);
+    BusOptions writer = TestBusOptions(nats_, "catalog-writer");
+    if (role_permissions) {
+      std::string text = ReadFile(std::string(PDNSD_SOURCE_DIR) + "/config/nats-server.conf");
+      text = std::regex_replace(text, std::regex(R"(\$PDNSD_([A-Z]+)_PASSWORD)"), "\"pw-$1\"");
+      text = std::regex_replace(text, std::regex(R"(users = \[)"),
+                                "users = [\n    { user: writer, password: \"pw-WRITER\" }");
+      nats_options.WithConfig(text);
+      syncer_user_ = {"syncer", "pw-SYNCER"};
+    }
+    PDNSD_ASSERT_OK(nats_.Start(nats_options));
     PDNSD_ASSERT_OK(secondary_.Start(PdnsOptions().WithName("secondary").Secondary()));
-    auto bus = Bus::Connect(TestBusOptions(nats_, "catalog-writer"), MakeTestLogger("writer"));
+    writer = TestBusOptions(nats_, "catalog-writer");
+    if (role_permissions) {
+      writer.username = "writer";
+      writer.password = "pw-WRITER";
+    }
+    auto bus = Bus::Connect(writer, MakeTestLogger("writer"));
     PDNSD_ASSERT_OK(StatusOf(bus));
     bus_ = std::move(bus).value();
     ASSERT_TRUE(WaitFor([&] { return bus_->IsConnected(); }));
@@ -102,6 +121,8 @@ class CatalogFollowerTest : public ::testing::Test {
     parameters.id = kSyncerId;
     parameters.listen = "127.0.0.1:" + std::to_string(axfr_port_);
     parameters.nats_url = nats_.url();
+    parameters.nats_username = syncer_user_.first;
+    parameters.nats_password = syncer_user_.second;
     parameters.ping_interval = milliseconds(200);
     parameters.axfr_timeout = seconds(10);
     parameters.powerdns_url = secondary_.api_url();
@@ -163,6 +184,7 @@ class CatalogFollowerTest : public ::testing::Test {
   std::unique_ptr<distribution::ZoneCatalog> catalog_;
   InProcessService syncer_;
   uint16_t axfr_port_ = 0;
+  std::pair<std::string, std::string> syncer_user_;  // username, password; empty: none
 };
 
 TEST_F(CatalogFollowerTest, VersionsAreServedReplacedAndTombstonesDeleteWithoutTheProvider) {
@@ -183,6 +205,38 @@ TEST_F(CatalogFollowerTest, VersionsAreServedReplacedAndTombstonesDeleteWithoutT
   EXPECT_GE(Counter("secondarysyncer_catalog_entries_applied_total"), 3);
   EXPECT_GE(Counter("secondarysyncer_catalog_chunk_reads_total"), 2);
   EXPECT_GT(Gauge("secondarysyncer_catalog_revision_applied"), 0);
+}
+
+// config/nats-server.conf lets the syncer's role read the catalog (and not write it).
+TEST_F(CatalogFollowerTest, SyncerRoleFollowsTheCatalogAndCannotWriteIt) {
+  StartBrokerAndSecondary(true, /*role_permissions=*/true);
+  OpenCatalog();
+  Publish("r.test.", 3);
+  StartSyncer();
+  EXPECT_TRUE(WaitServes("r.test.", 3)) << "served: " << ServedSerial("r.test.");
+  Publish("r.test.", 4);
+  EXPECT_TRUE(WaitServes("r.test.", 4)) << "served: " << ServedSerial("r.test.");
+  EXPECT_EQ(ZoneDataRequests(), 0);
+
+  BusOptions as_syncer = TestBusOptions(nats_, "posing-syncer");
+  as_syncer.username = syncer_user_.first;
+  as_syncer.password = syncer_user_.second;
+  auto bus = Bus::Connect(as_syncer, MakeTestLogger("posing"));
+  PDNSD_ASSERT_OK(StatusOf(bus));
+  ASSERT_TRUE(WaitFor([&] { return (*bus)->IsConnected(); }));
+  distribution::CatalogOptions options;
+  options.timeout = milliseconds(500);
+  // Opening (which creates or updates) is refused: no reply to the stream update.
+  EXPECT_FALSE(distribution::ZoneCatalog::Open(**bus, options).ok());
+  auto jetstream = JetStream::Open(**bus, milliseconds(2000));
+  PDNSD_ASSERT_OK(StatusOf(jetstream));
+  auto bound = distribution::ZoneCatalog::Bind(std::move(jetstream).value(), options);
+  PDNSD_ASSERT_OK(StatusOf(bound));
+  auto version = distribution::BuildZoneVersion(
+      {.zone = "r.test.", .serial = 99, .version = "forged", .text = ZoneText("r.test.", 99)});
+  PDNSD_ASSERT_OK(StatusOf(version));
+  EXPECT_FALSE((*bound)->Publish(*version, 0, "").ok());
+  EXPECT_EQ(catalog_->Get("r.test.")->entry.serial, 4u);
 }
 
 TEST_F(CatalogFollowerTest, BootstrapsFromTheCatalogAndARestartAppliesExactlyWhatChanged) {

@@ -140,9 +140,13 @@ std::shared_ptr<ZoneCatalog> CatalogFollower::BindUntilFound() {
       MutexLock lock(mutex_);
       if (stopping_) return nullptr;
     }
-    StatusOr<std::unique_ptr<JetStream>> jetstream = JetStream::Open(bus_, options_.timeout);
+    // The probe waits briefly: Stop() waits for a request under way, and a broker that does
+    // not answer (or refuses this user the JetStream API: no reply at all) is asked again.
+    StatusOr<std::unique_ptr<JetStream>> jetstream =
+        JetStream::Open(bus_, std::min<std::chrono::milliseconds>(options_.timeout, kProbeTimeout));
     Status catalog_status = Status::Ok();
     std::unique_ptr<ZoneCatalog> catalog;
+    if (jetstream.ok()) jetstream = JetStream::Open(bus_, options_.timeout);  // the catalog's
     if (jetstream.ok()) {
       auto bound = ZoneCatalog::Bind(std::move(*jetstream), options_);
       if (bound.ok()) {

@@ -80,6 +80,8 @@ ZoneEventAction DecideZoneEvent(bool catalog_mode, bool targeted);
 class CatalogFollower {
  public:
   static constexpr std::chrono::seconds kBindRetry{5};
+  // How long a bind attempt waits for the broker's first JetStream answer.
+  static constexpr std::chrono::milliseconds kProbeTimeout{1000};
 
   using MarkZone = std::function<void(const std::string& zone)>;
   using ListLocalZones = std::function<StatusOr<std::vector<PdnsZone>>()>;
