@@ -172,6 +172,9 @@ std::shared_ptr<ZoneCatalog> CatalogFollower::BindUntilFound() {
                 options_.bucket, kBindRetry.count());
           }
           told_missing = true;
+        } else if (why.code() == StatusCode::kUnavailable) {
+          // Not connected: the bus says so itself (and says when it is back).
+          logger_->debug("cannot bind the zone catalog yet: {}", why.message());
         } else {
           if (!told_unavailable) {
             logger_->warn("cannot bind the zone catalog ({}): core NATS meanwhile; trying again",
