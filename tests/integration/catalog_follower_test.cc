@@ -203,6 +203,13 @@ TEST_F(CatalogFollowerTest, VersionsAreServedReplacedAndTombstonesDeleteWithoutT
   Publish("a.test.", 11);
   EXPECT_TRUE(WaitServes("a.test.", 11)) << "served: " << ServedSerial("a.test.");
   EXPECT_EQ(DigShort(secondary_.dns_address(), "www.a.test.", "A"), "192.0.2.12");
+  // Our endpoint answers SOA queries (PowerDNS's freshness checks) from the entry alone.
+  ASSERT_TRUE(WaitIdle());
+  const double chunks = Counter("secondarysyncer_catalog_chunk_reads_total");
+  auto soa = QuerySoaSerial(syncer().axfr_address(), "a.test.", seconds(2));
+  PDNSD_ASSERT_OK(StatusOf(soa));
+  EXPECT_EQ(*soa, 11u);
+  EXPECT_EQ(Counter("secondarysyncer_catalog_chunk_reads_total"), chunks);
   PublishTombstone("a.test.");
   EXPECT_TRUE(WaitAbsent("a.test."));
   ASSERT_TRUE(WaitIdle());

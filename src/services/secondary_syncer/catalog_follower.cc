@@ -214,6 +214,7 @@ void CatalogFollower::Bootstrap(distribution::CatalogWatcher& watcher) {
   // The whole catalog as it stands: until a change the broker sent with nothing pending, or
   // (an empty catalog sends nothing) a pause without any.
   constexpr std::chrono::milliseconds kQuiet{1000};
+  bool told_unavailable = false;
   for (;;) {
     {
       MutexLock lock(mutex_);
@@ -226,7 +227,10 @@ void CatalogFollower::Bootstrap(distribution::CatalogWatcher& watcher) {
         logger_->warn("skipping a catalog entry: {}", next.status().message());
         continue;
       }
-      logger_->warn("reading the zone catalog: {}", next.status().message());
+      if (!told_unavailable) {
+        logger_->warn("reading the zone catalog: {}", next.status().message());
+      }
+      told_unavailable = true;
       continue;
     }
     if (!next->has_value()) break;
