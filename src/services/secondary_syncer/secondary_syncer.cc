@@ -466,8 +466,11 @@ StatusOr<std::optional<distribution::CatalogRecord>> SecondarySyncer::CatalogRec
   StatusOr<distribution::CatalogRecord> reread = follower_->Reread(zone);
   if (reread.ok()) return Record(std::move(*reread));
   if (reread.status().code() == StatusCode::kNotFound) return Record();  // ask the provider
-  // The broker could not be asked: the entry held will do; none held: retry later.
+  // The broker could not be asked: the entry held will do; none held: retry later, reading
+  // again then.
   if (Record held = follower_->Desired(zone)) return held;
+  MutexLock lock(reread_mutex_);
+  reread_.insert(zone);
   return reread.status();
 }
 
