@@ -375,5 +375,37 @@ TEST_F(JetStreamTest, CatalogPublishesVersionsAndTombstonesInRevisionOrder) {
   EXPECT_EQ((*watcher)->last_revision(), *r4);
 }
 
+TEST_F(JetStreamTest, CatalogBindCreatesNothingAndFindsTheWritersCatalog) {
+  distribution::CatalogOptions options;
+  const auto bind = [&] {
+    auto jetstream = JetStream::Open(*bus_);
+    EXPECT_TRUE(jetstream.ok()) << jetstream.status().ToString();
+    return distribution::ZoneCatalog::Bind(std::move(jetstream).value(), options);
+  };
+  auto missing = bind();
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound) << missing.status().ToString();
+  // Binding made nothing: the bucket is still missing.
+  EXPECT_EQ(jetstream_->BindBucket(options.bucket).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(jetstream_->CheckStream(options.stream).code(), StatusCode::kNotFound);
+
+  auto writer = distribution::ZoneCatalog::Open(*bus_, options);
+  PDNSD_ASSERT_OK(StatusOf(writer));
+  const std::string text =
+      "example.org.\t3600\tIN\tSOA\tns1.example.net. h.example.net. 7 1 1 1 1\n";
+  auto version = distribution::BuildZoneVersion(
+      {.zone = "example.org.", .serial = 7, .version = "v7", .text = text});
+  PDNSD_ASSERT_OK(StatusOf(version));
+  PDNSD_ASSERT_OK(StatusOf((*writer)->Publish(*version, 0, "")));
+  auto reader = bind();
+  PDNSD_ASSERT_OK(StatusOf(reader));
+  auto got = (*reader)->Get("example.org.");
+  PDNSD_ASSERT_OK(StatusOf(got));
+  EXPECT_EQ(got->entry.serial, 7u);
+  auto read = (*reader)->ReadText(got->entry);
+  PDNSD_ASSERT_OK(StatusOf(read));
+  EXPECT_EQ(*read, text);
+}
+
 }  // namespace
 }  // namespace pdnsd::testing

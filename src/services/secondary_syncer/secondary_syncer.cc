@@ -41,7 +41,10 @@ struct SecondarySyncer::Metrics {
             "Waits for the local PowerDNS to commit a transfer, by how they ended")),
         retrieves_repeated(AddCounter(
             registry, "secondarysyncer_retrieves_repeated_total",
-            "axfr-retrieve asked again because no transfer reached the endpoint (dropped)")) {
+            "axfr-retrieve asked again because no transfer reached the endpoint (dropped)")),
+        broadcasts_ignored(AddCounter(
+            registry, "secondarysyncer_catalog_broadcast_events_ignored_total",
+            "Broadcast zone events ignored in catalog mode (the provider publishes a version)")) {
     for (const char* type : {"create", "change", "delete"}) events.Add({{"event_type", type}});
     for (const char* state : {"successful", "failed"}) {
       zone_data_requests.Add({{"state", state}});
@@ -72,6 +75,7 @@ struct SecondarySyncer::Metrics {
   prometheus::Family<prometheus::Counter>& cli_calls;
   prometheus::Family<prometheus::Counter>& commit_waits;
   prometheus::Counter& retrieves_repeated;
+  prometheus::Counter& broadcasts_ignored;
 };
 
 namespace {
@@ -99,7 +103,14 @@ SecondarySyncer::SecondarySyncer(SecondarySyncerConfig config,
                       .Add({{"state", ok ? "successful" : "failed"}, {"type", ApiCallType(call)}})
                       .Increment();
                 }),
-      queue_(*clock_) {}
+      queue_(*clock_) {
+  if (common_.jetstream.mode == JetStreamMode::kAuto) {
+    follower_ = std::make_unique<CatalogFollower>(
+        *bus_, common_.jetstream.catalog, *clock_, logger_, *environment.registry,
+        [this](const std::string& zone) { queue_.Mark(zone); },
+        [this] { return powerdns_.ListZones(); });
+  }
+}
 
 SecondarySyncer::~SecondarySyncer() { Stop(); }
 
@@ -118,9 +129,12 @@ Status SecondarySyncer::Start() {
   for (int i = 0; i < config_.api_workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 
   for (const auto& [type, subject] : common_.subjects.All()) {
-    for (const std::string& s : {subject, common_.subjects.For(type, common_.id)}) {
-      auto subscription = bus_->Subscribe(
-          s, "", [this, type = type](const BusMessage& message) { OnEvent(type, message); });
+    for (const bool targeted : {false, true}) {
+      const std::string s = targeted ? common_.subjects.For(type, common_.id) : subject;
+      auto subscription =
+          bus_->Subscribe(s, "", [this, type = type, targeted](const BusMessage& message) {
+            OnEvent(type, targeted, message);
+          });
       if (!subscription.ok()) return subscription.status();
       subscriptions_.push_back(std::move(*subscription));
     }
@@ -131,6 +145,7 @@ Status SecondarySyncer::Start() {
   subscriptions_.push_back(std::move(*state));
   logger_->info("secondary {} syncing {} through AXFR endpoint {} with {} workers", common_.id,
                 common_.powerdns.url.Origin(), MasterAddress(), config_.api_workers);
+  if (follower_) follower_->Start();
   return Status::Ok();
 }
 
@@ -143,6 +158,7 @@ void SecondarySyncer::Stop() {
   // Workers and the endpoint's threads may wait on the zone-provider for up to AXFRTimeout:
   // end those waits now, so that they can be joined within Stop()'s second.
   zone_requests_.Cancel();
+  if (follower_) follower_->Stop();
   subscriptions_.clear();
   queue_.Close();
   served_cv_.notify_all();
@@ -153,7 +169,7 @@ void SecondarySyncer::Stop() {
   if (zone_server_) zone_server_->Stop();
 }
 
-void SecondarySyncer::OnEvent(ZoneEventType type, const BusMessage& message) {
+void SecondarySyncer::OnEvent(ZoneEventType type, bool targeted, const BusMessage& message) {
   auto event = DecodeZoneEvent(type, message.data);
   if (!event.ok()) {
     metrics_->invalid.Increment();
@@ -162,7 +178,24 @@ void SecondarySyncer::OnEvent(ZoneEventType type, const BusMessage& message) {
     return;
   }
   metrics_->events.Add({{"event_type", ZoneEventTypeLabel(type)}}).Increment();
-  logger_->debug("{} event for {} on {}", ZoneEventTypeLabel(type), event->zone, message.subject);
+  switch (DecideZoneEvent(follower_ != nullptr && follower_->following(), targeted)) {
+    case ZoneEventAction::kIgnore:
+      metrics_->broadcasts_ignored.Increment();
+      logger_->debug("{} event for {} on {} ignored: the zone catalog brings its version",
+                     ZoneEventTypeLabel(type), event->zone, message.subject);
+      return;
+    case ZoneEventAction::kRereadCatalog: {
+      logger_->debug("{} event for {} on {}: reading its catalog entry again",
+                     ZoneEventTypeLabel(type), event->zone, message.subject);
+      MutexLock lock(reread_mutex_);
+      reread_.insert(event->zone);
+      break;
+    }
+    case ZoneEventAction::kMark:
+      logger_->debug("{} event for {} on {}", ZoneEventTypeLabel(type), event->zone,
+                     message.subject);
+      break;
+  }
   if (type == ZoneEventType::kAdd) {
     MutexLock lock(announced_mutex_);
     announced_new_.insert(event->zone);
@@ -220,6 +253,22 @@ StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool o
   if (!only_soa) {
     MutexLock lock(served_mutex_);
     ++served_[zone].started;
+  }
+  if (follower_ != nullptr && follower_->following()) {
+    // The stored version: its SOA line from the entry (no chunk read), its text from the
+    // chunks. A zone the catalog lacks is asked for as in core NATS mode.
+    if (std::optional<distribution::CatalogRecord> record = follower_->Desired(zone)) {
+      if (record->entry.deleted) {
+        return Status::NotFound(zone + " is deleted (a tombstone in the zone catalog)");
+      }
+      if (only_soa) return record->entry.soa;
+      StatusOr<std::string> text = follower_->ReadText(zone, &*record);
+      if (!text.ok()) return text.status();
+      ZoneDnssecState dnssec = DnssecStateOfZoneText(*text);
+      MutexLock lock(served_mutex_);
+      served_[zone].fetched_dnssec = std::move(dnssec);
+      return text;
+    }
   }
   const std::string subject = PeerSubject(config_.zone_data_prefix, common_.id);
   auto raw = bus_->Request(subject, EncodeZoneDataRequest({zone, only_soa, "", true}),
@@ -311,11 +360,20 @@ Status SecondarySyncer::Reconcile(const std::string& zone) {
   ReconcileFacts facts;
   facts.announced_new = TakeAnnouncedNew(zone);
   Status keep;  // kKeepAndRetry: why the zone is kept
-  if (auto soa = FetchZone(zone, true); soa.ok()) {
+  // Catalog mode: the zone's entry is the fact (a version: the primary has it; a tombstone:
+  // the provider confirmed it gone), no request to the provider.
+  StatusOr<std::optional<distribution::CatalogRecord>> record = CatalogRecordToApply(zone);
+  if (!record.ok()) return record.status();
+  if (record->has_value()) {
+    facts.primary = (*record)->entry.deleted ? AbsenceVerdict::kAbsent : AbsenceVerdict::kPresent;
+  } else if (auto soa = FetchZone(zone, true); soa.ok()) {
     facts.primary = AbsenceVerdict::kPresent;
   } else {
     facts.primary = AskAbsenceRule(zone, soa.status(), &keep);
   }
+  const auto applied = [&] {
+    if (record->has_value()) follower_->CountApplied((*record)->revision);
+  };
   const std::vector<std::string> masters = {MasterAddress()};
   PdnsZone local_before;  // the zone as the look-up found it
   bool created = false;
@@ -358,11 +416,14 @@ Status SecondarySyncer::Reconcile(const std::string& zone) {
           return s;
         }
         if (Status s = powerdns_.FlushCache(zone); !s.ok()) return s;
-        logger_->info("{}: deleted (the primary no longer has it)", zone);
+        logger_->info("{}: deleted (the primary no longer has it{})", zone,
+                      record->has_value() ? ": a tombstone in the zone catalog" : "");
         absence_.SetSilences(zone, 0);
+        applied();
         return Status::Ok();
       case ReconcileAction::kNothing:
         absence_.SetSilences(zone, 0);
+        applied();
         return Status::Ok();
       case ReconcileAction::kKeepAndRetry:
         return keep;
@@ -385,7 +446,32 @@ Status SecondarySyncer::Reconcile(const std::string& zone) {
   if (Status s = PurgeStaleMetadata(zone, dnssec_before); !s.ok()) return s;
   if (Status s = powerdns_.FlushCache(zone); !s.ok()) return s;
   logger_->info("{}: in sync at serial {}", zone, ServedState(zone).serial);
+  applied();
   return Status::Ok();
+}
+
+bool SecondarySyncer::TakeReread(const std::string& zone) {
+  MutexLock lock(reread_mutex_);
+  return reread_.erase(zone) > 0;
+}
+
+StatusOr<std::optional<distribution::CatalogRecord>> SecondarySyncer::CatalogRecordToApply(
+    const std::string& zone) {
+  using Record = std::optional<distribution::CatalogRecord>;
+  if (follower_ == nullptr || !follower_->following()) {
+    (void)TakeReread(zone);
+    return Record();
+  }
+  if (!TakeReread(zone)) return follower_->Desired(zone);
+  StatusOr<distribution::CatalogRecord> reread = follower_->Reread(zone);
+  if (reread.ok()) return Record(std::move(*reread));
+  if (reread.status().code() == StatusCode::kNotFound) return Record();  // ask the provider
+  // The broker could not be asked: the entry held will do; none held: retry later, reading
+  // again then.
+  if (Record held = follower_->Desired(zone)) return held;
+  MutexLock lock(reread_mutex_);
+  reread_.insert(zone);
+  return reread.status();
 }
 
 bool SecondarySyncer::TakeSuperseded(const std::string& zone) {

@@ -10,6 +10,14 @@
 // pure functions (reconcile_plan.h, absence_rule.h, sync_rules.h); Reconcile gathers the facts
 // they need and executes what they decide.
 // Also answers zone-state requests on <zone state prefix>.<id> with the local serials.
+//
+// Catalog mode ([JetStream] Mode auto, once the zone-provider made the catalog;
+// catalog_follower.h): the catalog's latest entry of a zone is the fact "the primary has it
+// at serial S" (a version) or "gone" (a tombstone) instead of the provider's SOA reply, and
+// the AXFR endpoint serves the stored version (its SOA line from the entry, its text from the
+// chunks). Broadcast zone events are then ignored (the provider answers them with a new
+// version); a targeted one makes the syncer read the zone's entry again and apply it. A zone
+// the catalog has no entry for is handled as in core NATS mode (the provider is asked).
 #pragma once
 
 #include <condition_variable>
@@ -29,6 +37,7 @@
 #include "pdns/api_client.h"
 #include "services/common/service_main.h"
 #include "services/secondary_syncer/absence_rule.h"
+#include "services/secondary_syncer/catalog_follower.h"
 #include "services/secondary_syncer/config.h"
 #include "services/secondary_syncer/reconcile_plan.h"
 #include "services/secondary_syncer/sync_rules.h"
@@ -73,7 +82,15 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   void OnTransferFailed(const std::string& zone, const Status& why) override
       EXCLUDES(served_mutex_);
 
-  void OnEvent(ZoneEventType type, const BusMessage& message) EXCLUDES(announced_mutex_);
+  // `targeted`: it came on <subject>.<our id>.
+  void OnEvent(ZoneEventType type, bool targeted, const BusMessage& message)
+      EXCLUDES(announced_mutex_, reread_mutex_);
+  // True (once) when a targeted event asked to read `zone`'s catalog entry again.
+  bool TakeReread(const std::string& zone) EXCLUDES(reread_mutex_);
+  // Catalog mode: the zone's entry to apply (read again when a targeted event asked for it);
+  // nullopt when the catalog has none (or not in catalog mode): the provider is asked.
+  StatusOr<std::optional<distribution::CatalogRecord>> CatalogRecordToApply(
+      const std::string& zone);
   void OnStateRequest(const BusMessage& message);
   // The local serials of `zone` (an empty map when the local PowerDNS lacks it), or of all zones.
   StatusOr<ZoneStateReply> LocalZoneState(const std::optional<std::string>& zone);
@@ -130,6 +147,11 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   Mutex announced_mutex_;
   std::set<std::string> announced_new_ GUARDED_BY(announced_mutex_);
   AbsenceLedger absence_;  // silences of zones the provider did not answer for
+  // [JetStream] Mode auto: follows the catalog once it exists (nullptr: Mode off).
+  std::unique_ptr<CatalogFollower> follower_;
+  // Zones a targeted event asked to read from the catalog again since their last reconcile.
+  Mutex reread_mutex_;
+  std::set<std::string> reread_ GUARDED_BY(reread_mutex_);
   std::atomic<bool> stopping_{false};
 };
 
