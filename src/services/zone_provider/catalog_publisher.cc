@@ -85,10 +85,7 @@ CatalogPublisher::~CatalogPublisher() { Stop(); }
 bool CatalogPublisher::Start() {
   auto catalog = distribution::ZoneCatalog::Open(bus_, common_.jetstream.catalog);
   if (!catalog.ok() && catalog.status().code() == StatusCode::kNotFound) {
-    logger_->warn(
-        "the message broker has no JetStream: zone versions are not published; secondaries use "
-        "zonedata requests ({})",
-        catalog.status().message());
+    WarnNoJetStream();
     return false;
   }
   if (catalog.ok()) {
@@ -118,6 +115,12 @@ void CatalogPublisher::Stop() {
   metrics_->enabled.Set(0);
 }
 
+void CatalogPublisher::WarnNoJetStream() {
+  logger_->warn(
+      "the message broker has no JetStream: zone versions are not published; secondaries use "
+      "zonedata requests");
+}
+
 bool CatalogPublisher::Pause(milliseconds timeout) {
   MutexLock lock(mutex_);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -134,10 +137,7 @@ bool CatalogPublisher::OpenCatalog() {
     if (catalog.ok()) {
       catalog_ = std::move(*catalog);
     } else if (catalog.status().code() == StatusCode::kNotFound) {
-      logger_->warn(
-          "the message broker has no JetStream: zone versions are not published; secondaries "
-          "use zonedata requests ({})",
-          catalog.status().message());
+      WarnNoJetStream();
       return false;
     } else {
       logger_->debug("opening the zone catalog: {}", catalog.status().message());
@@ -291,10 +291,10 @@ void CatalogPublisher::Gate() {
       metrics_->held.Set(static_cast<double>(due_count));
       if (!holding_) {
         logger_->error(
-            "catalog deletions held: {} zones the primary's API says are gone would remove too "
-            "much of the {} live catalog zones ({}); they stay published until the primary has "
-            "them again or [JetStream] MassDeletionPercent allows it",
-            due_count, live_zones_, verdict.reason.message());
+            "catalog deletions held by the mass-deletion guard: {} (zones the primary's API says "
+            "are gone); they stay published until the primary has them again or [JetStream] "
+            "MassDeletionPercent allows it",
+            verdict.reason.message());
       }
       holding_ = true;
       return;

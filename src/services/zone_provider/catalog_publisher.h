@@ -91,6 +91,7 @@ class CatalogPublisher {
   void Sweep();
   void Gate();
   void Apply(const distribution::CatalogChange& change);
+  void WarnNoJetStream();
   // Waits up to `timeout` or until Stop(); false once stopping.
   bool Pause(std::chrono::milliseconds timeout);
 

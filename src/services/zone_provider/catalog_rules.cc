@@ -1,5 +1,7 @@
 #include "services/zone_provider/catalog_rules.h"
 
+#include <cstdio>
+
 #include "services/health_checker/zone_diff.h"
 
 namespace pdnsd {
@@ -60,9 +62,15 @@ DeletionGateVerdict DecideDeletions(const DeletionGateInput& input) {
   if (input.due == 0 || !input.settled) return {DeletionGateAction::kWait, Status::Ok()};
   if (input.due == 1) return {DeletionGateAction::kRelease, Status::Ok()};
   const size_t left = input.due >= input.live_zones ? 0 : input.live_zones - input.due;
-  Status verdict = MassDeletionVerdict(input.max_share, input.live_zones, left);
-  if (verdict.ok()) return {DeletionGateAction::kRelease, Status::Ok()};
-  return {DeletionGateAction::kHold, std::move(verdict)};
+  if (MassDeletionVerdict(input.max_share, input.live_zones, left).ok()) {
+    return {DeletionGateAction::kRelease, Status::Ok()};
+  }
+  char message[200];
+  std::snprintf(message, sizeof message,
+                "%zu deletions due at once would leave %zu of %zu live catalog zones; at most "
+                "%.0f%% may go in one go",
+                input.due, left, input.live_zones, 100.0 * input.max_share);
+  return {DeletionGateAction::kHold, Status::Unavailable(message)};
 }
 
 }  // namespace pdnsd

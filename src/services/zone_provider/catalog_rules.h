@@ -80,7 +80,7 @@ enum class DeletionGateAction {
 };
 struct DeletionGateVerdict {
   DeletionGateAction action = DeletionGateAction::kWait;
-  Status reason;  // kHold: why (MassDeletionVerdict's)
+  Status reason;  // kHold: why, with the numbers (Unavailable)
 };
 // One deletion at a time is always released. Two or more are released when the catalog keeps
 // at least one live zone and loses at most `max_share` of its live zones
