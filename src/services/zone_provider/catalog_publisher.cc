@@ -5,6 +5,7 @@
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "core/digest.h"
@@ -163,11 +164,12 @@ void CatalogPublisher::RunCatalog() {
   // empty one: a new installation with an existing primary).
   for (;;) {
     auto change = watcher_->Next(kWatchSlice);
-    if (!Pause(milliseconds(0))) return;
     if (!change.ok()) {
       logger_->debug("reading the zone catalog: {}", change.status().message());
+      if (!Pause(kWatchSlice)) return;
       continue;
     }
+    if (!Pause(milliseconds(0))) return;
     if (!change->has_value()) break;  // nothing within the slice: caught up
     Apply(**change);
     if ((*change)->pending == 0) break;
@@ -194,15 +196,20 @@ void CatalogPublisher::RunCatalog() {
       options_.sweep_interval.count());
 
   using Steady = std::chrono::steady_clock;
-  Sweep();
-  auto next_sweep = Steady::now() + options_.sweep_interval;
+  // The next sweep is due SweepInterval after the last one ended, but never sooner than nine
+  // times its duration: at most a tenth of the time is spent sweeping, however many zones the
+  // primary has.
+  const auto sweep = [this] {
+    const auto started = Steady::now();
+    Sweep();
+    const auto ended = Steady::now();
+    return ended + std::max<Steady::duration>(options_.sweep_interval, 9 * (ended - started));
+  };
+  auto next_sweep = sweep();
   auto next_tick = Steady::now() + options_.tick;
   while (Pause(milliseconds(0))) {
     const auto now = Steady::now();
-    if (options_.sweep_interval.count() > 0 && now >= next_sweep) {
-      Sweep();
-      next_sweep = Steady::now() + options_.sweep_interval;
-    }
+    if (options_.sweep_interval.count() > 0 && now >= next_sweep) next_sweep = sweep();
     if (now >= next_tick) {
       Gate();
       next_tick = Steady::now() + options_.tick;

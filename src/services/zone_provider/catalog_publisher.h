@@ -49,8 +49,9 @@ struct CatalogPublisherOptions {
   HostPort primary;                               // the primary's DNS (AXFR)
   std::chrono::milliseconds axfr_timeout{10000};  // each transfer
   int workers = 4;                                // [JetStream] PublishWorkers
-  // [JetStream] SweepInterval: how often the primary's zone list is compared with the catalog;
-  // 0: only once, when the catalog is opened.
+  // [JetStream] SweepInterval: how often the primary's zone list is compared with the catalog
+  // (but at most a tenth of the time is spent sweeping); 0: only once, when the catalog is
+  // opened.
   std::chrono::milliseconds sweep_interval{1000};
   double mass_deletion_share = 0.5;  // [JetStream] MassDeletionPercent / 100
   std::string queue_group = "zone-provider-catalog";
