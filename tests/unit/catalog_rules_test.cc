@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "core/config.h"
+#include "services/zone_provider/config.h"
+
 namespace pdnsd {
 namespace {
 
@@ -182,6 +185,39 @@ TEST(DecideDeletions, HoldsABurstThatRemovesTooMuchOfTheCatalog) {
     const DeletionGateVerdict verdict = DecideDeletions(rows[i].input);
     EXPECT_EQ(verdict.action, rows[i].expected) << "row " << i;
     EXPECT_EQ(verdict.reason.ok(), verdict.action != DeletionGateAction::kHold) << "row " << i;
+  }
+}
+
+// The provider's own [JetStream] keys (docs/configuration.md, pdns-zone-provider).
+TEST(ZoneProviderConfig, ReadsTheCatalogPublishersJetStreamKeys) {
+  const std::string api = "[PowerDNS]\nURL = \"http://127.0.0.1:8081\"\n";
+  struct Row {
+    std::string jetstream;  // the [JetStream] section's body
+    bool ok;
+    int workers;
+    long long sweep_ms;
+    double share;
+  };
+  const Row rows[] = {
+      {"", true, 4, 1000, 0.5},
+      {"PublishWorkers = 2\nSweepInterval = \"5s\"\nMassDeletionPercent = 30\n", true, 2, 5000,
+       0.3},
+      {"SweepInterval = \"0s\"\nMassDeletionPercent = 100\n", true, 4, 0, 1.0},
+      {"MassDeletionPercent = 150\n", false, 0, 0, 0},
+      {"PublishWorkers = 0\n", false, 0, 0, 0},
+      {"SweepInterval = \"soon\"\n", false, 0, 0, 0},
+  };
+  for (const Row& row : rows) {
+    auto reader = ConfigReader::Parse(api + "[JetStream]\n" + row.jetstream, "p.toml");
+    ASSERT_TRUE(reader.ok()) << row.jetstream;
+    CommonConfig common;
+    common.powerdns = ReadPdnsApiOptions(*reader);
+    const ZoneProviderConfig config = ReadZoneProviderConfig(*reader, common);
+    EXPECT_EQ(reader->status().ok(), row.ok) << row.jetstream << reader->status().message();
+    if (!row.ok) continue;
+    EXPECT_EQ(config.catalog.workers, row.workers) << row.jetstream;
+    EXPECT_EQ(config.catalog.sweep_interval.count(), row.sweep_ms) << row.jetstream;
+    EXPECT_DOUBLE_EQ(config.catalog.mass_deletion_share, row.share) << row.jetstream;
   }
 }
 
