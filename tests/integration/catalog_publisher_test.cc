@@ -102,6 +102,8 @@ class CatalogPublisherTest : public ::testing::Test {
   void SetUp() override { PDNSD_ASSERT_OK(primary_.Start(PdnsOptions().WithName("primary"))); }
 
   void TearDown() override {
+    for (auto& other : others_) other.provider->Stop();
+    others_.clear();
     if (provider_) provider_->Stop();
     provider_.reset();
     catalog_.reset();
@@ -144,6 +146,27 @@ class CatalogPublisherTest : public ::testing::Test {
     ASSERT_TRUE(WaitFor([&] {
       return Counter("zoneprovider_catalog_sweeps_total", {{"state", "successful"}}) >= 1;
     }));
+  }
+
+  // Another provider on the same primary and catalog (its log on stderr only).
+  struct OtherProvider {
+    std::unique_ptr<Bus> bus;
+    std::shared_ptr<prometheus::Registry> registry;
+    std::unique_ptr<ZoneProvider> provider;
+  };
+  void StartOtherProvider(const std::string& name) {
+    OtherProvider other;
+    auto bus = Bus::Connect(TestBusOptions(nats_, name), MakeTestLogger("bus"));
+    PDNSD_ASSERT_OK(StatusOf(bus));
+    other.bus = std::move(bus).value();
+    ASSERT_TRUE(WaitFor([&] { return other.bus->IsConnected(); }));
+    ServiceEnvironment environment = TestServiceEnvironment(name, other.bus.get(), primary_);
+    other.registry = environment.registry;
+    ZoneProviderConfig config;
+    config.primary = primary_.dns_address();
+    other.provider = std::make_unique<ZoneProvider>(config, environment);
+    PDNSD_ASSERT_OK(other.provider->Start());
+    others_.push_back(std::move(other));
   }
 
   double Counter(const std::string& name, const std::map<std::string, std::string>& labels = {}) {
@@ -201,6 +224,7 @@ class CatalogPublisherTest : public ::testing::Test {
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<ZoneProvider> provider_;
   std::unique_ptr<distribution::ZoneCatalog> catalog_;
+  std::vector<OtherProvider> others_;  // destroyed before the members above
 };
 
 TEST_F(CatalogPublisherTest, CreatedZoneAppearsWithThePrimarysSerialAndTheDigestOfItsAxfrText) {
@@ -428,6 +452,55 @@ TEST_F(CatalogPublisherTest, DeletingMostZonesAtOnceIsHeldByTheGuard) {
   PublishEvent(ZoneEventType::kDelete, zones[0]);
   EXPECT_TRUE(WaitEntry(zones[0], [](const distribution::CatalogEntry& e) { return e.deleted; }));
   EXPECT_EQ(Counter("zoneprovider_catalog_tombstones_total"), 1);
+}
+
+TEST_F(CatalogPublisherTest, TwoProvidersShareTheWorkAndEveryVersionReadsBack) {
+  StartBroker();
+  std::vector<std::string> zones;
+  for (int i = 0; i < 20; ++i) {
+    zones.push_back("p" + std::to_string(i) + ".two.example.");
+    ASSERT_EQ(CreateZone(zones.back(), 1).status, 201);
+  }
+  // Both fill the empty catalog at once: the same zones, the same revisions expected.
+  StartOtherProvider("zone-provider-2");
+  StartProvider(seconds(1));
+  const auto check_all = [&] {
+    for (const std::string& zone : zones) {
+      auto entry = WaitSerial(zone, DecodeSerial(primary_, zone));
+      ASSERT_TRUE(entry.has_value()) << zone;
+      // The chunks the entry names are there and give the digest (none purged by a loser).
+      auto text = catalog_->ReadText(*entry);
+      PDNSD_ASSERT_OK(StatusOf(text));
+      auto transfer = TransferZone(primary_.dns_address(), zone, seconds(10));
+      PDNSD_ASSERT_OK(StatusOf(transfer));
+      EXPECT_EQ(*text, AxfrZoneData(*transfer)) << zone;
+    }
+  };
+  check_all();
+  // Changes with events (split between the two by the queue group) and sweeps of both.
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(primary_
+                  .Api("PATCH", Cluster::ZonesPath(zones[i]),
+                       Cluster::ARecordPatch("www." + zones[i], "192.0.2.7"))
+                  .status,
+              204);
+    PublishEvent(ZoneEventType::kChange, zones[i]);
+  }
+  check_all();
+  const auto total = [&](const std::string& name, const std::map<std::string, std::string>& l) {
+    double sum = Counter(name, l);
+    for (auto& other : others_) sum += CounterValue(*other.registry, name, l);
+    return sum;
+  };
+  std::printf("two providers: %.0f published, %.0f unchanged, %.0f conflicts, events %.0f + %.0f\n",
+              total("zoneprovider_catalog_publishes_total", {{"result", "published"}}),
+              total("zoneprovider_catalog_publishes_total", {{"result", "unchanged"}}),
+              total("zoneprovider_catalog_publishes_total", {{"result", "conflict"}}),
+              Counter("zoneprovider_catalog_events_total", {{"result", "accepted"}}),
+              CounterValue(*others_[0].registry, "zoneprovider_catalog_events_total",
+                           {{"result", "accepted"}}));
+  EXPECT_EQ(total("zoneprovider_catalog_events_total", {{"result", "accepted"}}), 10);
+  EXPECT_EQ(total("zoneprovider_catalog_publishes_total", {{"result", "failed"}}), 0);
 }
 
 TEST_F(CatalogPublisherTest, BrokerWithoutJetStreamGivesOneWarningAndZoneDataStillWorks) {
