@@ -503,6 +503,40 @@ TEST_F(CatalogPublisherTest, TwoProvidersShareTheWorkAndEveryVersionReadsBack) {
   EXPECT_EQ(total("zoneprovider_catalog_publishes_total", {{"result", "failed"}}), 0);
 }
 
+TEST_F(CatalogPublisherTest, BrokerDownAtStartIsWaitedForInTheBackground) {
+  StartBroker();
+  ASSERT_EQ(CreateZone("waited.example.", 4).status, 201);
+  // The provider's bus is connected once, then the broker goes away before the provider starts.
+  auto bus = Bus::Connect(TestBusOptions(nats_, "zone-provider"), MakeTestLogger("bus"));
+  PDNSD_ASSERT_OK(StatusOf(bus));
+  provider_bus_ = std::move(bus).value();
+  ASSERT_TRUE(WaitFor([&] { return provider_bus_->IsConnected(); }));
+  nats_.Stop();
+  ASSERT_TRUE(WaitFor([&] { return !provider_bus_->IsConnected(); }));
+  ServiceEnvironment environment =
+      TestServiceEnvironment("zone-provider", provider_bus_.get(), primary_);
+  registry_ = environment.registry;
+  ZoneProviderConfig config;
+  config.primary = primary_.dns_address();
+  provider_ = std::make_unique<ZoneProvider>(config, environment);
+  const auto started = std::chrono::steady_clock::now();
+  PDNSD_ASSERT_OK(provider_->Start());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, seconds(2)) << "Start() waited";
+  EXPECT_TRUE(provider_->publishes_catalog());
+  std::this_thread::sleep_for(seconds(2));  // a few attempts against no broker
+
+  PDNSD_ASSERT_OK(nats_.Start());
+  ASSERT_TRUE(
+      WaitFor([&] { return bus_->IsConnected() && provider_bus_->IsConnected(); }, seconds(30)));
+  auto catalog = distribution::ZoneCatalog::Open(*bus_, environment.common.jetstream.catalog);
+  PDNSD_ASSERT_OK(StatusOf(catalog));
+  catalog_ = std::move(catalog).value();
+  // Opened in the background; its first sweep publishes the zone.
+  EXPECT_TRUE(WaitSerial("waited.example.", DecodeSerial(primary_, "waited.example."), seconds(60))
+                  .has_value());
+  EXPECT_EQ(GaugeValue(*registry_, "zoneprovider_catalog_enabled"), 1);
+}
+
 TEST_F(CatalogPublisherTest, BrokerWithoutJetStreamGivesOneWarningAndZoneDataStillWorks) {
   StartBroker(/*jetstream=*/false);
   StartProvider();

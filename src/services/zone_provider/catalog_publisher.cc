@@ -84,16 +84,21 @@ CatalogPublisher::CatalogPublisher(CatalogPublisherOptions options, const Common
 CatalogPublisher::~CatalogPublisher() { Stop(); }
 
 bool CatalogPublisher::Start() {
-  auto catalog = distribution::ZoneCatalog::Open(bus_, common_.jetstream.catalog);
-  if (!catalog.ok() && catalog.status().code() == StatusCode::kNotFound) {
-    WarnNoJetStream();
-    return false;
-  }
-  if (catalog.ok()) {
-    catalog_ = std::move(*catalog);
+  if (!bus_.IsConnected()) {
+    // The broker is down: Start() does not wait for it.
+    logger_->warn("the message broker is not reachable: the zone catalog is opened once it is");
   } else {
-    logger_->warn("cannot open the zone catalog yet, retrying in the background: {}",
-                  catalog.status().message());
+    auto catalog = distribution::ZoneCatalog::Open(bus_, common_.jetstream.catalog);
+    if (!catalog.ok() && catalog.status().code() == StatusCode::kNotFound) {
+      WarnNoJetStream();
+      return false;
+    }
+    if (catalog.ok()) {
+      catalog_ = std::move(*catalog);
+    } else {
+      logger_->warn("cannot open the zone catalog yet, retrying in the background: {}",
+                    catalog.status().message());
+    }
   }
   catalog_thread_ =
       std::thread([this] { RunCatching(logger_, "catalog thread", [this] { RunCatalog(); }); });

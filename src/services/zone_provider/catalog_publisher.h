@@ -69,9 +69,10 @@ class CatalogPublisher {
   CatalogPublisher(const CatalogPublisher&) = delete;
   CatalogPublisher& operator=(const CatalogPublisher&) = delete;
 
-  // Opens the catalog once: NotFound (the broker has no JetStream) logs one warning and
-  // returns false, and nothing else happens. Otherwise starts the catalog thread (which keeps
-  // trying to open the catalog while the broker cannot be asked) and returns true.
+  // Opens the catalog once when the bus is connected: NotFound (the broker has no JetStream)
+  // logs one warning and returns false, and nothing else happens. Otherwise starts the catalog
+  // thread (which keeps trying to open the catalog while the broker cannot be asked; NotFound
+  // then ends it with the same warning) and returns true.
   bool Start();
   void Stop();
 
