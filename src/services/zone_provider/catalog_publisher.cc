@@ -137,6 +137,7 @@ bool CatalogPublisher::Pause(milliseconds timeout) {
 }
 
 bool CatalogPublisher::OpenCatalog() {
+  std::string last_error;
   for (int attempt = 1; !catalog_; ++attempt) {
     if (!Pause(RetryBackoff(attempt + 3, milliseconds(30000)))) return false;
     auto catalog = distribution::ZoneCatalog::Open(bus_, common_.jetstream.catalog);
@@ -145,8 +146,10 @@ bool CatalogPublisher::OpenCatalog() {
     } else if (catalog.status().code() == StatusCode::kNotFound) {
       WarnNoJetStream();
       return false;
-    } else {
-      logger_->debug("opening the zone catalog: {}", catalog.status().message());
+    } else if (catalog.status().message() != last_error) {
+      // Once per kind of failure (a permission the broker refuses stays until fixed).
+      last_error = catalog.status().message();
+      logger_->warn("cannot open the zone catalog yet, retrying: {}", last_error);
     }
   }
   logger_->info("zone catalog opened (bucket {}, chunk stream {})",
