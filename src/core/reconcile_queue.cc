@@ -1,6 +1,13 @@
 #include "core/reconcile_queue.h"
 
+#include <algorithm>
+
 namespace pdnsd {
+
+std::chrono::milliseconds RetryBackoff(int attempt, std::chrono::milliseconds max) {
+  return std::min<std::chrono::milliseconds>(
+      std::chrono::milliseconds(100) * (1 << std::clamp(attempt - 1, 0, 16)), max);
+}
 
 void ReconcileQueue::Mark(const std::string& zone, std::chrono::milliseconds delay) {
   const Clock::TimePoint due = clock_.DeadlineAfter(delay);

@@ -49,4 +49,9 @@ class ReconcileQueue {
   bool closed_ GUARDED_BY(mutex_) = false;
 };
 
+// The delay before the `attempt`th retry (>= 1) of a zone whose work failed: 100 ms doubling
+// with each attempt, at most `max` (the syncer's reconciles, the provider's catalog
+// publishes).
+std::chrono::milliseconds RetryBackoff(int attempt, std::chrono::milliseconds max);
+
 }  // namespace pdnsd

@@ -56,9 +56,4 @@ ReconcilePlan PlanReconcile(const ReconcileFacts& facts, const std::vector<std::
   return Step(ReconcileAction::kRetrieve);
 }
 
-std::chrono::milliseconds RetryBackoff(int attempt, std::chrono::milliseconds max) {
-  return std::min<std::chrono::milliseconds>(
-      std::chrono::milliseconds(100) * (1 << std::clamp(attempt - 1, 0, 16)), max);
-}
-
 }  // namespace pdnsd

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/reconcile_queue.h"  // RetryBackoff
 #include "services/secondary_syncer/absence_rule.h"
 
 namespace pdnsd {
@@ -63,9 +64,5 @@ struct ReconcilePlan {
 // `facts.local` on (to kAbsent/kPresent, kPresent or kExists, kPresent), so that at most four
 // steps reach a final action.
 ReconcilePlan PlanReconcile(const ReconcileFacts& facts, const std::vector<std::string>& masters);
-
-// The delay before the `attempt`th retry (>= 1) of a zone whose reconcile failed: 100 ms
-// doubling with each attempt, at most `max`.
-std::chrono::milliseconds RetryBackoff(int attempt, std::chrono::milliseconds max);
 
 }  // namespace pdnsd

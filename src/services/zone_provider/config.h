@@ -7,6 +7,7 @@
 #include "core/config.h"
 #include "core/net.h"
 #include "services/common/service_config.h"
+#include "services/zone_provider/catalog_publisher.h"
 
 namespace pdnsd {
 
@@ -16,6 +17,9 @@ struct ZoneProviderConfig {
   std::string subject = "zonedata.*";             // [ZoneDataTopics] Wildcard
   std::string queue_group = "worker";             // as the original: instances share the load
   int workers = 8;                                // [Service] Workers: requests served at once
+  // [JetStream] PublishWorkers, SweepInterval, MassDeletionPercent (primary and AXFR timeout
+  // are set from the keys above).
+  CatalogPublisherOptions catalog;
 };
 
 ZoneProviderConfig ReadZoneProviderConfig(ConfigReader& reader, const CommonConfig& common);

@@ -9,6 +9,7 @@
 #include "dns/axfr_client.h"
 #include "dns/soa_query.h"
 #include "model/messages.h"
+#include "services/zone_provider/confirm_absence.h"
 
 namespace pdnsd {
 
@@ -59,6 +60,8 @@ ZoneProvider::ZoneProvider(ZoneProviderConfig config, const ServiceEnvironment& 
     : config_(std::move(config)),
       common_(environment.common),
       bus_(environment.bus),
+      registry_(environment.registry),
+      clock_(environment.clock),
       logger_(environment.logger),
       metrics_(std::make_unique<Metrics>(*environment.registry)),
       powerdns_(common_.powerdns, [this](const char*, bool ok) {
@@ -76,10 +79,19 @@ Status ZoneProvider::Start() {
   subscription_ = std::move(*subscription);
   logger_->info("serving zone data on {} (queue group {}) from primary {}", config_.subject,
                 config_.queue_group, config_.primary.ToString());
+  if (common_.jetstream.mode == JetStreamMode::kAuto) {
+    CatalogPublisherOptions options = config_.catalog;
+    options.primary = config_.primary;
+    options.axfr_timeout = config_.axfr_timeout;
+    publisher_ = std::make_unique<CatalogPublisher>(options, common_, *bus_, powerdns_, logger_,
+                                                    *registry_, *clock_);
+    if (!publisher_->Start()) publisher_.reset();
+  }
   return Status::Ok();
 }
 
 void ZoneProvider::Stop() {
+  if (publisher_) publisher_->Stop();
   subscription_.reset();
   if (workers_) workers_->Stop();
 }
@@ -114,26 +126,6 @@ void ZoneProvider::Serve(const BusMessage& message) {
   metrics_->responses.Increment();
 }
 
-Status ZoneProvider::ConfirmAbsence(const std::string& zone, const Status& dns_error) {
-  if (dns_error.code() != StatusCode::kNotFound) return dns_error;
-  // Secondaries delete a zone on not_found, so a refusing or misaddressed primary must not
-  // look like an empty one: only the API's own 404 confirms that the zone is gone.
-  auto info = powerdns_.GetZone(zone);
-  if (info.ok()) {
-    // Typically a REFUSED that our own SOA query put into the primary's packet cache between
-    // a delete and a re-create (4.7 does not purge it on POST /zones): it would be served for
-    // cache-ttl (20 s). Drop it so that the secondaries' retry sees the zone.
-    if (Status s = powerdns_.FlushCache(zone); !s.ok()) {
-      logger_->debug("flushing {} from the primary's cache: {}", zone, s.message());
-    }
-    return Status::Unavailable("the primary's DNS does not serve " + zone +
-                               " although its API has it: " + dns_error.message());
-  }
-  if (info.status().code() == StatusCode::kNotFound) return dns_error;
-  return Status::Unavailable("cannot confirm that " + zone +
-                             " is gone: " + info.status().message());
-}
-
 std::string ZoneProvider::Answer(const std::string& zone, bool only_soa, bool* is_error) {
   *is_error = true;
   ZoneDataReply reply;
@@ -145,7 +137,7 @@ std::string ZoneProvider::Answer(const std::string& zone, bool only_soa, bool* i
     if (!soa.ok()) {
       logger_->debug("SOA of {} from {}: {}", zone, config_.primary.ToString(),
                      soa.status().message());
-      const Status why = ConfirmAbsence(zone, soa.status());
+      const Status why = ConfirmAbsence(powerdns_, logger_, zone, soa.status());
       metrics_->CountDns("soa", why);
       return EncodeErrorReply(zone, why);
     }
@@ -158,7 +150,7 @@ std::string ZoneProvider::Answer(const std::string& zone, bool only_soa, bool* i
   }
   auto transfer = TransferZone(config_.primary, zone, config_.axfr_timeout);
   if (!transfer.ok()) {
-    const Status why = ConfirmAbsence(zone, transfer.status());
+    const Status why = ConfirmAbsence(powerdns_, logger_, zone, transfer.status());
     metrics_->CountDns("axfr", why);
     if (why.code() == StatusCode::kNotFound) {
       logger_->info("{}: the primary does not have it", zone);
