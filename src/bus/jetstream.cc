@@ -121,6 +121,7 @@ Status JetStream::EnsureStream(const StreamSpec& spec) {
   config.Replicas = spec.replicas;
   config.MaxMsgsPerSubject = spec.max_messages_per_subject;
   config.MaxBytes = spec.max_bytes;
+  config.Discard = spec.discard_new ? js_DiscardNew : js_DiscardOld;
   config.AllowDirect = true;
   jsStreamInfo* info = nullptr;
   jsErrCode code = static_cast<jsErrCode>(0);

@@ -45,6 +45,9 @@ struct StreamSpec {
   JsStorage storage = JsStorage::kFile;
   int64_t max_messages_per_subject = -1;  // -1: unlimited; 1 keeps the last message only
   int64_t max_bytes = -1;                 // -1: unlimited (the server's limits apply)
+  // At max_bytes: false, the broker drops the stream's OLDEST messages to take a new one;
+  // true, it refuses the new one (the publisher gets an error) and keeps what it has.
+  bool discard_new = false;
 };
 
 struct KvSpec {
