@@ -20,6 +20,11 @@ Status JsStatus(natsStatus status, jsErrCode code, const std::string& what) {
   }
   if (code != 0) message += " [JetStream error " + std::to_string(static_cast<int>(code)) + "]";
   if (code == JSStreamWrongLastSequenceErr) return Status::Conflict(message);
+  // Open() told a broker without JetStream apart already; later, a request no one answers
+  // means the stream has no leader right now (an election after a cluster node's loss), which
+  // nats.c's js_Publish reports as JSNotEnabledErr: retry, not "no JetStream"
+  // (jetstream_cluster_test).
+  if (status == NATS_NO_RESPONDERS) return Status::Unavailable(message);
   if (code == JSStreamNotFoundErr || code == JSNoMessageFoundErr || status == NATS_NOT_FOUND) {
     return Status::NotFound(message);
   }

@@ -7,8 +7,9 @@
 // revision, last-message-by-subject gets and purges by subject. nats.c 3.4 has no Object
 // Store; src/distribution/zone_version.h lays versions out as it does.
 //
-// Errors: Unavailable when the broker is not connected; Timeout when it did not answer within
-// the timeout given to Open(); NotFound for a stream, key or message that is not there — and
+// Errors: Unavailable when the broker is not connected, or no stream leader answers (for a
+// few seconds while a cluster elects a new one after a node's loss); Timeout when it did not answer
+// within the timeout given to Open(); NotFound for a stream, key or message that is not there — and
 // from Open() for a broker without JetStream (nats-server without -js / jetstream {}), so a
 // service can fall back to core NATS with one warning; Conflict when a put's expected revision
 // is not the key's; InvalidArgument for names the broker refuses or a stream that exists with
