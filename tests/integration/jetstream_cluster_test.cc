@@ -382,5 +382,41 @@ TEST(NatsClusterTest, ReplicatedCatalogSurvivesTheKillOfItsStreamLeader) {
   watcher.value().reset();
 }
 
+// The whole installation on a three-node cluster (ClusterOptions::nats_nodes): every service
+// gets the URL list and [JetStream] Replicas = 3; killing the node the zone-provider is on
+// moves it to another node, and changes keep reaching every secondary, also after the node is
+// back.
+TEST(NatsClusterTest, ServicesOnAThreeNodeClusterKeepPropagatingWhenANodeIsKilled) {
+  Cluster cluster;
+  ClusterOptions options;
+  options.nats_nodes = 3;
+  PDNSD_ASSERT_OK(cluster.Start(options));
+  ASSERT_EQ(cluster.nats_cluster.size(), 3u);
+  ASSERT_EQ(cluster.CreateZone("three.example.", 1).status, 201);
+  PDNSD_ASSERT_OK(cluster.WaitAllServe("three.example.", cluster.PrimarySerial("three.example.")));
+
+  const std::optional<size_t> node = WaitForNodeOf(cluster.nats_cluster, "zone-provider");
+  ASSERT_TRUE(node.has_value()) << "the zone-provider's connection is on no node";
+  cluster.nats_cluster.KillNode(*node);
+  ASSERT_TRUE(WaitForNodeOf(cluster.nats_cluster, "zone-provider", node).has_value())
+      << "the zone-provider did not move to another node";
+  std::vector<Bus*> buses = {cluster.proxy_bus.get(), cluster.provider_bus.get()};
+  for (auto& bus : cluster.syncer_buses) buses.push_back(bus.get());
+  for (Bus* bus : buses) {
+    EXPECT_TRUE(WaitFor([&] { return bus->IsConnected(); })) << "a service did not reconnect";
+    PDNSD_EXPECT_OK(bus->Flush(seconds(5)));
+  }
+  ASSERT_EQ(cluster.SetARecord("three.example.", "down.three.example.", "192.0.2.1").status, 204);
+  PDNSD_EXPECT_OK(cluster.WaitAllServe("three.example.", cluster.PrimarySerial("three.example.")));
+
+  PDNSD_ASSERT_OK(cluster.nats_cluster.StartNode(*node));
+  ASSERT_EQ(cluster.SetARecord("three.example.", "back.three.example.", "192.0.2.2").status, 204);
+  PDNSD_EXPECT_OK(cluster.WaitAllServe("three.example.", cluster.PrimarySerial("three.example.")));
+  for (auto& secondary : cluster.secondaries) {
+    EXPECT_EQ(DigShort(secondary->dns_address(), "down.three.example.", "A"), "192.0.2.1");
+    EXPECT_EQ(DigShort(secondary->dns_address(), "back.three.example.", "A"), "192.0.2.2");
+  }
+}
+
 }  // namespace
 }  // namespace pdnsd::testing

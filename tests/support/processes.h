@@ -280,6 +280,10 @@ struct NatsClusterOptions {
   std::string host = "127.0.0.1";
   std::string extra_config;  // appended to every node's config (authorization, ...)
 
+  NatsClusterOptions& WithHost(std::string h) {
+    host = std::move(h);
+    return *this;
+  }
   NatsClusterOptions& WithNodes(size_t n) {
     nodes = n;
     return *this;
