@@ -25,6 +25,13 @@ Status JsStatus(natsStatus status, jsErrCode code, const std::string& what) {
   // nats.c's js_Publish reports as JSNotEnabledErr: retry, not "no JetStream"
   // (jetstream_cluster_test).
   if (status == NATS_NO_RESPONDERS) return Status::Unavailable(message);
+  // A full store (the stream's max_bytes, the server's max_file_store or the account's limit)
+  // refuses writes until space is freed or the limit raised: retry later, the input is fine
+  // (jetstream_storage_test).
+  if (code == JSStreamStoreFailedErr || code == JSInsufficientResourcesErr ||
+      code == JSStorageResourcesExceededErr || code == JSAccountResourcesExceededErr) {
+    return Status::Unavailable(message + " (the JetStream store is full)");
+  }
   if (code == JSStreamNotFoundErr || code == JSNoMessageFoundErr || status == NATS_NOT_FOUND) {
     return Status::NotFound(message);
   }

@@ -8,12 +8,13 @@
 // Store; src/distribution/zone_version.h lays versions out as it does.
 //
 // Errors: Unavailable when the broker is not connected, or no stream leader answers (for a
-// few seconds while a cluster elects a new one after a node's loss); Timeout when it did not answer
-// within the timeout given to Open(); NotFound for a stream, key or message that is not there — and
-// from Open() for a broker without JetStream (nats-server without -js / jetstream {}), so a
-// service can fall back to core NATS with one warning; Conflict when a put's expected revision
-// is not the key's; InvalidArgument for names the broker refuses or a stream that exists with
-// other settings. nats.c's JetStream calls are thread-safe and so is every method here, except
+// few seconds while a cluster elects a new one after a node's loss), or a write finds the store
+// full (a stream's max_bytes, the server's max_file_store: until space is freed); Timeout when it
+// did not answer within the timeout given to Open(); NotFound for a stream, key or message that is
+// not there — and from Open() for a broker without JetStream (nats-server without -js / jetstream
+// {}), so a service can fall back to core NATS with one warning; Conflict when a put's expected
+// revision is not the key's; InvalidArgument for names the broker refuses or a stream that exists
+// with other settings. nats.c's JetStream calls are thread-safe and so is every method here, except
 // KvWatcher (one reader).
 //
 // Lifetimes: REQUIRES the Bus outlives the JetStream, its KvBuckets and KvWatchers, and every
