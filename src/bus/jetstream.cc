@@ -317,6 +317,10 @@ Status KvWatcher::Subscribe() {
   // An ordered consumer: flow control and heartbeats, and nats.c makes it again from the last
   // sequence it delivered when it sees a gap or misses heartbeats.
   options.Ordered = true;
+  // Heartbeats every second (nats.c's default for ordered consumers: 5 s): a consumer lost with
+  // its cluster node is noticed and made again sooner (jetstream_cluster_test,
+  // ReplicatedCatalogWatcherSurvivesTheKillOfItsConsumersNode).
+  options.Config.Heartbeat = int64_t{1000} * 1000 * 1000;
   if (last_revision_ > 0) {
     options.Config.DeliverPolicy = js_DeliverByStartSequence;
     options.Config.OptStartSeq = last_revision_ + 1;
