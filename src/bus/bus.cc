@@ -57,6 +57,28 @@ void SetHeader(natsMsg* msg, std::string_view key, std::string_view value) {
 
 }  // namespace
 
+StatusOr<std::vector<std::string>> SplitBrokerUrls(std::string_view urls) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = urls.find(',', start);
+    std::string_view url = urls.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    while (!url.empty() && std::isspace(static_cast<unsigned char>(url.front())))
+      url.remove_prefix(1);
+    while (!url.empty() && std::isspace(static_cast<unsigned char>(url.back())))
+      url.remove_suffix(1);
+    if (url.empty()) {
+      return Status::InvalidArgument(out.empty() && comma == std::string_view::npos
+                                         ? "no URL"
+                                         : "an empty URL in the comma-separated list");
+    }
+    out.emplace_back(url);
+    if (comma == std::string_view::npos) return out;
+    start = comma + 1;
+  }
+}
+
 struct Bus::Callbacks {
   Logger logger;
   StateCallback on_state;
@@ -164,7 +186,19 @@ StatusOr<std::unique_ptr<Bus>> Bus::Connect(const BusOptions& options, Logger lo
   if (natsStatus s = natsOptions_Create(&opts); s != NATS_OK) return FromNats(s, "nats options");
   std::unique_ptr<natsOptions, decltype(&natsOptions_Destroy)> guard(opts, natsOptions_Destroy);
   auto check = [&](natsStatus s, const char* what) -> Status { return FromNats(s, what); };
-  if (Status s = check(natsOptions_SetURL(opts, options.url.c_str()), "broker URL"); !s.ok()) {
+  // natsOptions_SetURL takes ONE URL (a list there is one bad URL that never connects): a
+  // list goes to natsOptions_SetServers (jetstream_cluster_test).
+  StatusOr<std::vector<std::string>> urls = SplitBrokerUrls(options.url);
+  if (!urls.ok()) {
+    return Status::InvalidArgument("bad [MessageBroker] URL \"" + options.url +
+                                   "\": " + urls.status().message());
+  }
+  std::vector<const char*> servers;
+  for (const std::string& url : *urls) servers.push_back(url.c_str());
+  if (Status s =
+          check(natsOptions_SetServers(opts, servers.data(), static_cast<int>(servers.size())),
+                "broker URL");
+      !s.ok()) {
     return Status::InvalidArgument("bad [MessageBroker] URL \"" + options.url + "\"");
   }
   if (!options.name.empty()) natsOptions_SetName(opts, options.name.c_str());

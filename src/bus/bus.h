@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/logging.h"
 #include "core/status.h"
@@ -27,7 +28,9 @@ struct __natsSubscription;
 namespace pdnsd {
 
 struct BusOptions {
-  std::string url;       // "nats://127.0.0.1:4222"; several separated by commas
+  // "nats://127.0.0.1:4222"; several separated by commas (the nodes of a cluster), each tried
+  // in turn at start and after a loss, as are the nodes the broker announces.
+  std::string url;
   std::string name;      // the connection's name as the broker shows it
   std::string username;  // [MessageBroker] Username / Password
   std::string password;
@@ -37,6 +40,10 @@ struct BusOptions {
   bool tls = false;  // [MessageBroker] TLS: require TLS even without a CA file
   std::chrono::milliseconds reconnect_wait{250};
 };
+
+// The URLs of a BusOptions::url list: split at commas, blanks around each trimmed.
+// InvalidArgument for an empty list or an empty entry ("a,,b", a trailing comma).
+StatusOr<std::vector<std::string>> SplitBrokerUrls(std::string_view urls);
 
 struct BusMessage {
   std::string subject;

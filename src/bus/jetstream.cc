@@ -20,6 +20,18 @@ Status JsStatus(natsStatus status, jsErrCode code, const std::string& what) {
   }
   if (code != 0) message += " [JetStream error " + std::to_string(static_cast<int>(code)) + "]";
   if (code == JSStreamWrongLastSequenceErr) return Status::Conflict(message);
+  // Open() told a broker without JetStream apart already; later, a request no one answers
+  // means the stream has no leader right now (an election after a cluster node's loss), which
+  // nats.c's js_Publish reports as JSNotEnabledErr: retry, not "no JetStream"
+  // (jetstream_cluster_test).
+  if (status == NATS_NO_RESPONDERS) return Status::Unavailable(message);
+  // A full store (the stream's max_bytes, the server's max_file_store or the account's limit)
+  // refuses writes until space is freed or the limit raised: retry later, the input is fine
+  // (jetstream_storage_test).
+  if (code == JSStreamStoreFailedErr || code == JSInsufficientResourcesErr ||
+      code == JSStorageResourcesExceededErr || code == JSAccountResourcesExceededErr) {
+    return Status::Unavailable(message + " (the JetStream store is full)");
+  }
   if (code == JSStreamNotFoundErr || code == JSNoMessageFoundErr || status == NATS_NOT_FOUND) {
     return Status::NotFound(message);
   }
@@ -121,6 +133,7 @@ Status JetStream::EnsureStream(const StreamSpec& spec) {
   config.Replicas = spec.replicas;
   config.MaxMsgsPerSubject = spec.max_messages_per_subject;
   config.MaxBytes = spec.max_bytes;
+  config.Discard = spec.discard_new ? js_DiscardNew : js_DiscardOld;
   config.AllowDirect = true;
   jsStreamInfo* info = nullptr;
   jsErrCode code = static_cast<jsErrCode>(0);
@@ -323,6 +336,10 @@ Status KvWatcher::Subscribe() {
   // An ordered consumer: flow control and heartbeats, and nats.c makes it again from the last
   // sequence it delivered when it sees a gap or misses heartbeats.
   options.Ordered = true;
+  // Heartbeats every second (nats.c's default for ordered consumers: 5 s): a consumer lost with
+  // its cluster node is noticed and made again sooner (jetstream_cluster_test,
+  // ReplicatedCatalogWatcherSurvivesTheKillOfItsConsumersNode).
+  options.Config.Heartbeat = int64_t{1000} * 1000 * 1000;
   if (last_revision_ > 0) {
     options.Config.DeliverPolicy = js_DeliverByStartSequence;
     options.Config.OptStartSeq = last_revision_ + 1;

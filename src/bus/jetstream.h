@@ -7,12 +7,14 @@
 // revision, last-message-by-subject gets and purges by subject. nats.c 3.4 has no Object
 // Store; src/distribution/zone_version.h lays versions out as it does.
 //
-// Errors: Unavailable when the broker is not connected; Timeout when it did not answer within
-// the timeout given to Open(); NotFound for a stream, key or message that is not there — and
-// from Open() for a broker without JetStream (nats-server without -js / jetstream {}), so a
-// service can fall back to core NATS with one warning; Conflict when a put's expected revision
-// is not the key's; InvalidArgument for names the broker refuses or a stream that exists with
-// other settings. nats.c's JetStream calls are thread-safe and so is every method here, except
+// Errors: Unavailable when the broker is not connected, or no stream leader answers (for a
+// few seconds while a cluster elects a new one after a node's loss), or a write finds the store
+// full (a stream's max_bytes, the server's max_file_store: until space is freed); Timeout when it
+// did not answer within the timeout given to Open(); NotFound for a stream, key or message that is
+// not there — and from Open() for a broker without JetStream (nats-server without -js / jetstream
+// {}), so a service can fall back to core NATS with one warning; Conflict when a put's expected
+// revision is not the key's; InvalidArgument for names the broker refuses or a stream that exists
+// with other settings. nats.c's JetStream calls are thread-safe and so is every method here, except
 // KvWatcher (one reader).
 //
 // Lifetimes: REQUIRES the Bus outlives the JetStream, its KvBuckets and KvWatchers, and every
@@ -45,6 +47,9 @@ struct StreamSpec {
   JsStorage storage = JsStorage::kFile;
   int64_t max_messages_per_subject = -1;  // -1: unlimited; 1 keeps the last message only
   int64_t max_bytes = -1;                 // -1: unlimited (the server's limits apply)
+  // At max_bytes: false, the broker drops the stream's OLDEST messages to take a new one;
+  // true, it refuses the new one (the publisher gets an error) and keeps what it has.
+  bool discard_new = false;
 };
 
 struct KvSpec {

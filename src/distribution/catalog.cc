@@ -14,7 +14,11 @@ StatusOr<std::unique_ptr<ZoneCatalog>> ZoneCatalog::Open(Bus& bus, const Catalog
                           .storage = options.storage,
                           // Every chunk subject is used once: one message each.
                           .max_messages_per_subject = 1,
-                          .max_bytes = options.max_bytes};
+                          .max_bytes = options.max_bytes,
+                          // A full stream refuses the new version: dropping the oldest chunks
+                          // would take the current version of another zone apart
+                          // (jetstream_storage_test).
+                          .discard_new = true};
   if (Status s = (*jetstream)->EnsureStream(chunks); !s.ok()) return s;
   StatusOr<std::unique_ptr<KvBucket>> bucket = (*jetstream)
                                                    ->OpenBucket(KvSpec{.bucket = options.bucket,

@@ -38,7 +38,9 @@ struct CatalogOptions {
   int replicas = 1;  // 3 on a three-node cluster
   JsStorage storage = JsStorage::kFile;
   size_t chunk_bytes = kDefaultChunkBytes;
-  int64_t max_bytes = -1;  // of the chunk stream; -1: the broker's limits
+  // Of the chunk stream; -1: the broker's limits. A version that does not fit is refused
+  // (Publish fails), never stored by dropping older chunks.
+  int64_t max_bytes = -1;
   ZoneVersionLimits limits = {};
   std::chrono::milliseconds timeout{5000};  // each JetStream request
 };

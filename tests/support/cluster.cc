@@ -113,12 +113,17 @@ Cluster::~Cluster() {
   watch_bus_.reset();
 }
 
+std::string Cluster::nats_urls() const {
+  return options_.nats_nodes > 1 ? nats_cluster.urls() : nats.url();
+}
+
 uint16_t Cluster::ListenPort() const { return process_mode() ? FreePort(options_.host) : 0; }
 
 ServiceConfigParameters Cluster::CommonParameters(const std::string& id) const {
   ServiceConfigParameters parameters;
   parameters.id = id;
-  parameters.nats_url = nats.url();
+  parameters.nats_url = nats_urls();
+  if (options_.nats_nodes > 1) parameters.extra.push_back({"JetStream", "Replicas", "3"});
   parameters.ping_interval = options_.ping_interval;
   parameters.axfr_timeout = options_.axfr_timeout;
   // In-process tests read the registries directly; the processes serve them for the bench.
@@ -128,10 +133,13 @@ ServiceConfigParameters Cluster::CommonParameters(const std::string& id) const {
 
 Status Cluster::Start(const ClusterOptions& options) {
   options_ = options;
-  if (Status s = nats.Start(NatsOptions().WithHost(options.host).WithJetStream(options.jetstream));
-      !s.ok()) {
-    return s;
-  }
+  const Status broker =
+      options.nats_nodes > 1
+          ? nats_cluster.Start(NatsClusterOptions()
+                                   .WithNodes(static_cast<size_t>(options.nats_nodes))
+                                   .WithHost(options.host))
+          : nats.Start(NatsOptions().WithHost(options.host).WithJetStream(options.jetstream));
+  if (!broker.ok()) return broker;
   PdnsOptions primary_options = PdnsOptions().WithName("primary").Primary().WithHost(options.host);
   for (const auto& line : options.primary_config) primary_options.WithConfig(line);
   if (Status s = primary.Start(primary_options); !s.ok()) return s;
@@ -139,7 +147,9 @@ Status Cluster::Start(const ClusterOptions& options) {
     if (Status s = StartSecondaryPdns(); !s.ok()) return s;
   }
   if (process_mode()) {
-    auto bus = Bus::Connect(TestBusOptions(nats, "cluster-watch"), MakeTestLogger("cluster"));
+    BusOptions watch = TestBusOptions(nats, "cluster-watch");
+    watch.url = nats_urls();
+    auto bus = Bus::Connect(watch, MakeTestLogger("cluster"));
     if (!bus.ok()) return bus.status();
     watch_bus_ = std::move(*bus);
     auto subscription = watch_bus_->Subscribe("heartbeat.>", "", [this](const BusMessage& m) {
@@ -158,8 +168,8 @@ Status Cluster::Start(const ClusterOptions& options) {
   proxy_parameters.listen = HostPort{options.host, proxy_port_}.ToString();
   proxy_parameters.state_dir = state_dir.File("api-proxy-state");
   proxy_parameters.powerdns_url = primary.api_url();
-  proxy_parameters.extra = {
-      {"PowerDNS", "WriteConcurrency", std::to_string(options.proxy_write_concurrency)}};
+  proxy_parameters.extra.push_back(
+      {"PowerDNS", "WriteConcurrency", std::to_string(options.proxy_write_concurrency)});
   auto proxy_config = RenderServiceConfig("pdns-api-proxy", proxy_parameters);
   if (!proxy_config.ok()) return proxy_config.status();
   if (process_mode()) {
@@ -257,7 +267,7 @@ Status Cluster::StartSyncer(int index) {
   parameters.powerdns_url = secondary.api_url();
   parameters.powerdns_api_key = secondary.api_key();
   parameters.powerdns_dns = secondary.dns_address().ToString();
-  parameters.extra = {{"PowerDNS", "RetryMaxDelay", TomlDuration(std::chrono::seconds(2))}};
+  parameters.extra.push_back({"PowerDNS", "RetryMaxDelay", TomlDuration(std::chrono::seconds(2))});
   auto config = RenderServiceConfig("pdns-secondary-syncer", parameters);
   if (!config.ok()) return config.status();
 
@@ -338,18 +348,19 @@ Status Cluster::StartHealthChecker() {
   parameters.powerdns_api_key = primary.api_key();
   parameters.powerdns_dns = primary.dns_address().ToString();
   parameters.axfr_timeout = c.dns_timeout;
-  parameters.extra = {
-      {"Service", "Workers", std::to_string(c.workers)},
-      {"HealthChecks", "EventCheckWaitTime", TomlDuration(c.event_check_wait)},
-      {"HealthChecks", "PeriodicalCheckIntervall", TomlDuration(c.periodic_interval)},
-      {"HealthChecks", "ActiveZoneSecondaryRefreshIntervall", TomlDuration(c.refresh_interval)},
-      {"HealthChecks", "NSEC3CheckIntervall", TomlDuration(c.nsec3_interval)},
-      {"HealthChecks", "EnsureNSEC3", c.ensure_nsec3 ? "true" : "false"},
-      {"HealthChecks", "MassDeletionPercent",
-       std::to_string(std::lround(c.mass_deletion_share * 100))},
-      {"HealthChecks", "SigningSyncWindow", TomlDuration(c.signing_window)},
-      {"HealthChecks", "SignatureExpiryWindow", TomlDuration(c.signature_expiry)},
-      {"HealthChecks", "StateRequestTimeout", TomlDuration(c.state_timeout)}};
+  parameters.extra.insert(
+      parameters.extra.end(),
+      {{"Service", "Workers", std::to_string(c.workers)},
+       {"HealthChecks", "EventCheckWaitTime", TomlDuration(c.event_check_wait)},
+       {"HealthChecks", "PeriodicalCheckIntervall", TomlDuration(c.periodic_interval)},
+       {"HealthChecks", "ActiveZoneSecondaryRefreshIntervall", TomlDuration(c.refresh_interval)},
+       {"HealthChecks", "NSEC3CheckIntervall", TomlDuration(c.nsec3_interval)},
+       {"HealthChecks", "EnsureNSEC3", c.ensure_nsec3 ? "true" : "false"},
+       {"HealthChecks", "MassDeletionPercent",
+        std::to_string(std::lround(c.mass_deletion_share * 100))},
+       {"HealthChecks", "SigningSyncWindow", TomlDuration(c.signing_window)},
+       {"HealthChecks", "SignatureExpiryWindow", TomlDuration(c.signature_expiry)},
+       {"HealthChecks", "StateRequestTimeout", TomlDuration(c.state_timeout)}});
   auto config = RenderServiceConfig("pdns-health-checker", parameters);
   if (!config.ok()) return config.status();
   if (process_mode()) {

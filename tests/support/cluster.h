@@ -43,6 +43,9 @@ struct ClusterOptions {
   // nats-server with JetStream (its store in the server's temporary directory): the services'
   // [JetStream] Mode "auto" then distributes zone versions through it.
   bool jetstream = false;
+  // 3: the broker is a NatsCluster of three nodes (JetStream on each) instead of one
+  // nats-server; every service gets the nodes' URL list and [JetStream] Replicas = 3.
+  int nats_nodes = 1;
   // Liveness and self-healing: every syncer sends heartbeats; a health-checker runs when set.
   std::chrono::milliseconds ping_interval{200};
   bool health_checker = false;
@@ -132,7 +135,10 @@ class Cluster {
   // "http://host:port/metrics" of a service process, from its [Prometheus] Address.
   static std::string MetricsUrl(const ServiceProcess& service);
 
-  NatsServer nats;
+  NatsServer nats;           // the broker when nats_nodes == 1
+  NatsCluster nats_cluster;  // the broker when nats_nodes > 1
+  // [MessageBroker] URL of the services: nats.url() or nats_cluster.urls().
+  std::string nats_urls() const;
   PdnsServer primary;
   std::vector<std::unique_ptr<PdnsServer>> secondaries;
 

@@ -29,6 +29,8 @@
 
 #include <httplib.h>
 
+#include <nlohmann/json.hpp>
+
 #include "dns/wire.h"
 
 extern char** environ;
@@ -529,7 +531,11 @@ Status NatsServer::Start(const NatsOptions& options) {
     config += "port: " + std::to_string(options_.port) + "\n";
     config += "server_name: \"" + options_.server_name + "\"\n";
     if (options_.jetstream) {
-      config += "jetstream {\n  store_dir: \"" + dir_->File("jetstream") + "\"\n}\n";
+      config += "jetstream {\n  store_dir: \"" + dir_->File("jetstream") + "\"\n";
+      if (options_.jetstream_max_file_store > 0) {
+        config += "  max_file_store: " + std::to_string(options_.jetstream_max_file_store) + "\n";
+      }
+      config += "}\n";
     }
     if (!options_.extra_config.empty()) config += options_.extra_config + "\n";
     status = WriteFile(config_path(), config);
@@ -584,6 +590,188 @@ std::string NatsServer::url() const {
 }
 
 std::string NatsServer::config_path() const { return dir_ ? dir_->File("nats.conf") : ""; }
+
+// ---------------------------------------------------------------------------------------------
+// NatsCluster
+
+namespace {
+
+// The JSON of a monitoring answer; a discarded value when it is not JSON.
+nlohmann::json ParseMonitor(const std::string& body) {
+  return nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+}
+
+// The stream's detail in a /jsz?accounts=true&streams=true answer (global account); null when
+// absent.
+nlohmann::json StreamDetail(const nlohmann::json& jsz, const std::string& stream) {
+  if (!jsz.is_object() || !jsz.contains("account_details")) return nullptr;
+  for (const auto& account : jsz["account_details"]) {
+    if (!account.contains("stream_detail")) continue;
+    for (const auto& detail : account["stream_detail"]) {
+      if (detail.value("name", "") == stream) return detail;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Status NatsCluster::Start(const NatsClusterOptions& options) {
+  if (!nodes_.empty()) return Status::Internal("NatsCluster already started");
+  if (options.nodes == 0) return Status::InvalidArgument("a cluster needs a node");
+  cluster_name_ = "pdnsd-test-" + RandomHex(8);
+  host_ = options.host;
+  std::vector<uint16_t> client_ports;
+  std::vector<uint16_t> route_ports;
+  std::string routes;
+  for (size_t i = 0; i < options.nodes; ++i) {
+    client_ports.push_back(FreePort(host_));
+    route_ports.push_back(FreePort(host_));
+    monitor_ports_.push_back(FreePort(host_));
+    routes += std::string(i == 0 ? "" : ", ") + "\"nats-route://" + UrlHost(host_) + ":" +
+              std::to_string(route_ports[i]) + "\"";
+  }
+  nodes_.resize(options.nodes);
+  for (size_t i = 0; i < options.nodes; ++i) {
+    const std::string cluster =
+        "http: \"" + UrlHost(host_) + ":" + std::to_string(monitor_ports_[i]) +
+        "\"\ncluster {\n  name: \"" + cluster_name_ + "\"\n  listen: \"" + UrlHost(host_) + ":" +
+        std::to_string(route_ports[i]) + "\"\n  routes: [" + routes + "]\n}";
+    NatsOptions node = NatsOptions()
+                           .WithHost(host_)
+                           .WithPort(client_ports[i])
+                           .WithServerName(cluster_name_ + "-n" + std::to_string(i))
+                           .WithJetStream()
+                           .WithConfig(cluster);
+    if (!options.extra_config.empty()) node.WithConfig(options.extra_config);
+    if (Status s = nodes_[i].Start(node); !s.ok()) return s;
+  }
+  return WaitForMetaLeader().status();
+}
+
+Status NatsCluster::StartNode(size_t index) {
+  if (Status s = nodes_.at(index).Start(); !s.ok()) return s;
+  return WaitForMetaLeader().status();
+}
+
+std::string NatsCluster::Monitor(size_t index, const std::string& path) {
+  if (!nodes_.at(index).IsRunning()) return "";
+  HttpResponse response = HttpCall(
+      "GET", "http://" + UrlHost(host_) + ":" + std::to_string(monitor_ports_[index]) + path, {},
+      "", std::chrono::seconds(5));
+  return response.status == 200 ? response.body : "";
+}
+
+StatusOr<std::string> NatsCluster::WaitForMetaLeader(std::chrono::milliseconds timeout) {
+  std::string views;
+  std::string leader;
+  const bool agreed = WaitFor(
+      [&] {
+        views.clear();
+        leader.clear();
+        bool same = true;
+        for (size_t i = 0; i < nodes_.size(); ++i) {
+          if (!nodes_[i].IsRunning()) continue;
+          const nlohmann::json jsz = ParseMonitor(Monitor(i, "/jsz"));
+          std::string seen;
+          if (jsz.is_object() && jsz.contains("meta_cluster")) {
+            seen = jsz["meta_cluster"].value("leader", "");
+          }
+          views += " n" + std::to_string(i) + ":" + (seen.empty() ? "none" : seen);
+          // A killed leader is still named until the others' election timeout.
+          const std::optional<size_t> named = IndexOf(seen);
+          if (seen.empty() || !named || !nodes_[*named].IsRunning() ||
+              (!leader.empty() && seen != leader)) {
+            same = false;
+          }
+          if (leader.empty()) leader = seen;
+        }
+        return same && !leader.empty();
+      },
+      timeout, std::chrono::milliseconds(100));
+  if (!agreed) {
+    return Status::Timeout(
+        "NatsCluster " + cluster_name_ + ": no agreed JetStream meta leader after " +
+        std::to_string(timeout.count()) + " ms (leader as each node sees it:" + views + ")");
+  }
+  return leader;
+}
+
+std::string NatsCluster::MetaLeader() {
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const nlohmann::json jsz = ParseMonitor(Monitor(i, "/jsz"));
+    if (!jsz.is_object() || !jsz.contains("meta_cluster")) continue;
+    const std::string leader = jsz["meta_cluster"].value("leader", "");
+    if (!leader.empty()) return leader;
+  }
+  return "";
+}
+
+std::string NatsCluster::StreamLeader(const std::string& stream) {
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const nlohmann::json detail =
+        StreamDetail(ParseMonitor(Monitor(i, "/jsz?accounts=true&streams=true")), stream);
+    if (!detail.is_object() || !detail.contains("cluster")) continue;
+    const std::string leader = detail["cluster"].value("leader", "");
+    if (!leader.empty()) return leader;
+  }
+  return "";
+}
+
+Status NatsCluster::WaitForStreamCurrent(const std::string& stream,
+                                         std::chrono::milliseconds timeout) {
+  std::string last;
+  const bool current = WaitFor(
+      [&] {
+        const std::optional<size_t> leader = IndexOf(StreamLeader(stream));
+        if (!leader) {
+          last = "no leader";
+          return false;
+        }
+        const nlohmann::json detail =
+            StreamDetail(ParseMonitor(Monitor(*leader, "/jsz?accounts=true&streams=true")), stream);
+        if (!detail.is_object() || !detail.contains("cluster")) {
+          last = "the leader does not report the stream";
+          return false;
+        }
+        last = detail["cluster"].dump();
+        if (!detail["cluster"].contains("replicas")) return false;
+        for (const auto& replica : detail["cluster"]["replicas"]) {
+          if (!replica.value("current", false)) return false;
+        }
+        return true;
+      },
+      timeout, std::chrono::milliseconds(100));
+  if (!current) {
+    return Status::Timeout("stream " + stream + " not current on every replica after " +
+                           std::to_string(timeout.count()) + " ms: " + last);
+  }
+  return Status::Ok();
+}
+
+std::optional<size_t> NatsCluster::IndexOf(const std::string& server_name) const {
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (nodes_[i].server_name() == server_name) return i;
+  }
+  return std::nullopt;
+}
+
+std::optional<size_t> NatsCluster::NodeOfConnection(const std::string& connection_name) {
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const nlohmann::json connz = ParseMonitor(Monitor(i, "/connz"));
+    if (!connz.is_object() || !connz.contains("connections")) continue;
+    for (const auto& connection : connz["connections"]) {
+      if (connection.value("name", "") == connection_name) return i;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string NatsCluster::urls() const {
+  std::string out;
+  for (const NatsServer& node : nodes_) out += (out.empty() ? "" : ",") + node.url();
+  return out;
+}
 
 // ---------------------------------------------------------------------------------------------
 // PdnsServer

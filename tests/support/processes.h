@@ -201,7 +201,9 @@ struct NatsOptions {
   std::string host = "127.0.0.1";  // or "::1"
   uint16_t port = 0;               // 0: FreePort(host)
   bool jetstream = false;          // store_dir inside the server's TempDir (kept across restarts)
-  std::string extra_config;        // appended to the config file: authorization, tls, ... blocks
+  // JetStream's max_file_store (bytes) when > 0: the "disk" the server may use for streams.
+  int64_t jetstream_max_file_store = 0;
+  std::string extra_config;  // appended to the config file: authorization, tls, ... blocks
   // Empty: a unique generated name. Start() waits for an INFO line carrying this name, so a
   // server someone else runs on the same port is never taken for ours. Do not set server_name
   // in extra_config.
@@ -221,6 +223,10 @@ struct NatsOptions {
   }
   NatsOptions& WithJetStream(bool on = true) {
     jetstream = on;
+    return *this;
+  }
+  NatsOptions& WithMaxFileStore(int64_t bytes) {
+    jetstream_max_file_store = bytes;
     return *this;
   }
   // Appends a block (a newline is added between blocks).
@@ -265,6 +271,87 @@ class NatsServer {
   bool configured_ = false;
   std::optional<TempDir> dir_;
   ChildProcess process_;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+struct NatsClusterOptions {
+  size_t nodes = 3;
+  std::string host = "127.0.0.1";
+  std::string extra_config;  // appended to every node's config (authorization, ...)
+
+  NatsClusterOptions& WithHost(std::string h) {
+    host = std::move(h);
+    return *this;
+  }
+  NatsClusterOptions& WithNodes(size_t n) {
+    nodes = n;
+    return *this;
+  }
+  NatsClusterOptions& WithConfig(const std::string& text) {
+    extra_config += text + "\n";
+    return *this;
+  }
+};
+
+// A nats-server cluster on loopback, e.g. the three nodes a replicated (R3) catalog needs:
+//
+//   NatsCluster nats;
+//   PDNSD_ASSERT_OK(nats.Start());      // three nodes, JetStream, a meta leader elected
+//   BusOptions bus; bus.url = nats.urls();
+//   nats.KillNode(1); ... PDNSD_ASSERT_OK(nats.StartNode(1));
+//
+// Every node has JetStream with its own store dir (its NatsServer's TempDir), a unique
+// server_name, a client port, a route port and a monitoring port; each node's routes name
+// every node (nats-server skips the route to itself). The cluster name is unique per
+// NatsCluster, so two test clusters never merge. What the nodes report (leaders, connections,
+// stream sizes) is read from their monitoring endpoints (/jsz, /connz).
+class NatsCluster {
+ public:
+  NatsCluster() = default;
+  ~NatsCluster() = default;  // stops every node
+  NatsCluster(const NatsCluster&) = delete;
+  NatsCluster& operator=(const NatsCluster&) = delete;
+
+  // Starts every node, then waits until every node names the same JetStream meta leader.
+  Status Start(const NatsClusterOptions& options = {});
+
+  size_t size() const { return nodes_.size(); }
+  NatsServer& node(size_t index) { return nodes_.at(index); }
+  // SIGKILL / SIGTERM node `index`; its stored data stays for StartNode().
+  int KillNode(size_t index) { return nodes_.at(index).Kill(); }
+  int StopNode(size_t index) { return nodes_.at(index).Stop(); }
+  // Starts node `index` again (same ports, name and data) and waits for a meta leader.
+  Status StartNode(size_t index);
+
+  // Waits until every running node names the same JetStream meta leader; its server_name.
+  StatusOr<std::string> WaitForMetaLeader(std::chrono::milliseconds timeout = kStartTimeout);
+  // The meta leader as the first running node that knows one says; "" when none does.
+  std::string MetaLeader();
+  // The server_name of the leader of stream `stream` (global account); "" when no running
+  // node knows one.
+  std::string StreamLeader(const std::string& stream);
+  // Waits until stream `stream` has a leader and every replica the leader lists is current
+  // (after a node's restart: it has caught up).
+  Status WaitForStreamCurrent(const std::string& stream,
+                              std::chrono::milliseconds timeout = kStartTimeout);
+  // The node with that server_name.
+  std::optional<size_t> IndexOf(const std::string& server_name) const;
+  // The node a client connection named `connection_name` (BusOptions::name) is connected to.
+  std::optional<size_t> NodeOfConnection(const std::string& connection_name);
+  // GET <node's monitoring endpoint><path>, e.g. "/jsz?accounts=true&streams=true"; the body,
+  // "" when the node does not answer.
+  std::string Monitor(size_t index, const std::string& path);
+
+  // "nats://127.0.0.1:a,nats://127.0.0.1:b,nats://127.0.0.1:c"
+  std::string urls() const;
+  const std::string& cluster_name() const { return cluster_name_; }
+
+ private:
+  std::string cluster_name_;
+  std::string host_;
+  std::vector<NatsServer> nodes_;
+  std::vector<uint16_t> monitor_ports_;
 };
 
 // ---------------------------------------------------------------------------------------------

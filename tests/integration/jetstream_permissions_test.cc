@@ -1,0 +1,123 @@
+// The shipped broker permissions (config/nats-server.conf) with JetStream: the provider's user
+// creates and writes the catalog; the syncer's and the health-checker's users read chunks but
+// cannot write an entry or a chunk, purge, or change a stream (docs/architecture.md, "Broker
+// permissions per role"; docs/operations.md). Binding and watching as the syncer does are in
+// the syncer's own tests.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <regex>
+#include <string>
+
+#include "bus/bus.h"
+#include "bus/jetstream.h"
+#include "distribution/catalog.h"
+#include "distribution/zone_version.h"
+#include "support/cluster.h"
+#include "support/processes.h"
+#include "support/status_assertions.h"
+
+namespace pdnsd::testing {
+namespace {
+
+using std::chrono::seconds;
+
+template <typename T>
+Status StatusOf(const StatusOr<T>& result) {
+  return result.status();
+}
+
+// config/nats-server.conf with the passwords written in (it reads them from the environment).
+std::string PermissionsConfig() {
+  std::string text = ReadFile(std::string(PDNSD_SOURCE_DIR) + "/config/nats-server.conf");
+  return std::regex_replace(text, std::regex(R"(\$PDNSD_([A-Z]+)_PASSWORD)"), "\"pw-$1\"");
+}
+
+class JetStreamPermissionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    PDNSD_ASSERT_OK(nats_.Start(NatsOptions().WithJetStream().WithConfig(PermissionsConfig())));
+    options_.chunk_bytes = 4096;
+    options_.timeout = std::chrono::milliseconds(2000);  // a denied request ends in a timeout
+  }
+
+  std::unique_ptr<Bus> As(const std::string& user, const std::string& role) {
+    BusOptions options = TestBusOptions(nats_, user);
+    options.username = user;
+    options.password = "pw-" + role;
+    auto bus = Bus::Connect(options, MakeTestLogger(user));
+    EXPECT_TRUE(bus.ok()) << bus.status().ToString();
+    if (!bus.ok()) return nullptr;
+    EXPECT_TRUE(WaitFor([&] { return (*bus)->IsConnected(); }));
+    return std::move(bus).value();
+  }
+
+  distribution::ZoneVersion Version(uint32_t serial) {
+    std::string text = "example.org.\t3600\tIN\tSOA\tns1.example.net. h.example.net. " +
+                       std::to_string(serial) + " 1 1 1 1\n";
+    for (int i = 0; i < 500; ++i) {
+      text += "h" + std::to_string(i) + ".example.org.\t60\tIN\tA\t192.0.2." +
+              std::to_string(i % 250) + "\n";
+    }
+    texts_[serial] = text;
+    auto version =
+        distribution::BuildZoneVersion({.zone = "example.org.",
+                                        .serial = serial,
+                                        .version = distribution::ZoneCatalog::NewVersionId(),
+                                        .text = texts_[serial]},
+                                       options_.chunk_bytes);
+    EXPECT_TRUE(version.ok()) << version.status().ToString();
+    return std::move(version).value();
+  }
+
+  NatsServer nats_;
+  distribution::CatalogOptions options_;
+  std::map<uint32_t, std::string> texts_;
+};
+
+TEST_F(JetStreamPermissionsTest, ProviderWritesSyncerAndCheckerOnlyRead) {
+  std::unique_ptr<Bus> provider_bus = As("provider", "PROVIDER");
+  ASSERT_TRUE(provider_bus);
+  auto provider = distribution::ZoneCatalog::Open(*provider_bus, options_);
+  PDNSD_ASSERT_OK(StatusOf(provider));
+  const distribution::ZoneVersion v1 = Version(1);
+  auto r1 = (*provider)->Publish(v1, 0, "");
+  PDNSD_ASSERT_OK(StatusOf(r1));
+
+  for (const auto& [user, role] :
+       {std::pair<std::string, std::string>{"syncer", "SYNCER"}, {"checker", "CHECKER"}}) {
+    SCOPED_TRACE(user);
+    std::unique_ptr<Bus> bus = As(user, role);
+    ASSERT_TRUE(bus);
+    auto jetstream = JetStream::Open(*bus, std::chrono::milliseconds(2000));
+    PDNSD_ASSERT_OK(StatusOf(jetstream));
+    // Reads: the chunk of the provider's version.
+    auto chunk = (*jetstream)
+                     ->GetLast(options_.stream, distribution::ChunkSubject(options_.chunk_prefix,
+                                                                           v1.entry.version, 1));
+    PDNSD_ASSERT_OK(StatusOf(chunk));
+    EXPECT_EQ(chunk->data, v1.chunk(1));
+    // No writes: neither a chunk nor a catalog entry, no purge, no change of a stream.
+    EXPECT_FALSE((*jetstream)
+                     ->Publish(distribution::ChunkSubject(options_.chunk_prefix, "forged", 1), "x")
+                     .ok());
+    EXPECT_FALSE((*jetstream)->Publish("$KV." + options_.bucket + ".example.org", "{}", *r1).ok());
+    EXPECT_FALSE((*jetstream)->Purge(options_.stream, options_.chunk_prefix + ".>").ok());
+    EXPECT_FALSE((*jetstream)
+                     ->EnsureStream(StreamSpec{.name = options_.stream,
+                                               .subjects = {options_.chunk_prefix + ".>"},
+                                               .max_bytes = 1024})
+                     .ok());
+  }
+  // The provider's version is intact.
+  auto record = (*provider)->Get("example.org.");
+  PDNSD_ASSERT_OK(StatusOf(record));
+  EXPECT_EQ(record->revision, *r1);
+  auto text = (*provider)->ReadText(record->entry);
+  PDNSD_ASSERT_OK(StatusOf(text));
+  EXPECT_EQ(*text, texts_[1]);
+}
+
+}  // namespace
+}  // namespace pdnsd::testing
