@@ -5,7 +5,7 @@
 // fault: no change the proxy acknowledged is lost, and every secondary serves the primary's
 // serial and content for every zone within 2 s of the fault's end (or of the restart of the
 // service the fault took down). Prints a table: fault, changes during, lost, time to
-// converge. Label "fault" (not in scripts/test's default run; about 5 minutes):
+// converge. Label "fault" (not in scripts/test's default run; about 6 minutes):
 //   ctest --test-dir build/test -L fault --output-on-failure
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -141,8 +142,12 @@ class FaultSuite : public ::testing::Test {
     rows_ = nullptr;
   }
 
+  // 3: the broker is a three-node NATS cluster with R3 streams.
+  virtual int nats_nodes() const { return 1; }
+
   void SetUp() override {
     ClusterOptions options;
+    options.nats_nodes = nats_nodes();
     options.secondaries = 2;
     options.jetstream = true;
     options.health_checker = true;        // its default intervals (HealthCheckerConfig)
@@ -353,6 +358,27 @@ TEST_F(FaultSuite, ChangeMadeWithPdnsutilOnThePrimary) {
         return Steady::now();
       },
       seconds(1));
+}
+
+class FaultSuiteOnThreeNodes : public FaultSuite {
+ protected:
+  int nats_nodes() const override { return 3; }
+};
+
+// The node that leads the catalog's stream is killed and stays down: the services on the other
+// two go on; convergence is measured after 10 s of load with the node down, then it comes back.
+TEST_F(FaultSuiteOnThreeNodes, OneNodeOfAThreeNodeNatsClusterKilled) {
+  NatsCluster& nats = cluster_.nats_cluster;
+  ASSERT_EQ(nats.size(), 3u);
+  const std::string leader = nats.StreamLeader("KV_pdns_distribute_catalog");
+  const std::optional<size_t> node = nats.IndexOf(leader);
+  ASSERT_TRUE(node.has_value()) << "no leader of the catalog's stream: \"" << leader << "\"";
+  Run("one node of a three-node NATS cluster killed", [&](Load&) {
+    nats.KillNode(*node);
+    std::this_thread::sleep_for(seconds(10));
+    return Steady::now();
+  });
+  PDNSD_EXPECT_OK(nats.StartNode(*node));
 }
 
 }  // namespace

@@ -7,8 +7,10 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include "bus/bus.h"
 #include "bus/jetstream.h"
@@ -117,6 +119,35 @@ TEST_F(JetStreamPermissionsTest, ProviderWritesSyncerAndCheckerOnlyRead) {
   auto text = (*provider)->ReadText(record->entry);
   PDNSD_ASSERT_OK(StatusOf(text));
   EXPECT_EQ(*text, texts_[1]);
+}
+
+// The provider takes the broadcast zone events the proxy publishes (its catalog's input), and
+// not the targeted ones meant for one syncer.
+TEST_F(JetStreamPermissionsTest, ProviderReceivesTheProxysBroadcastEvents) {
+  std::unique_ptr<Bus> provider_bus = As("provider", "PROVIDER");
+  std::unique_ptr<Bus> proxy_bus = As("proxy", "PROXY");
+  ASSERT_TRUE(provider_bus && proxy_bus);
+  std::mutex mutex;
+  std::vector<std::string> received;
+  std::vector<std::unique_ptr<Subscription>> subscriptions;
+  for (const char* subject : {"zone.add", "zone.modified", "zone.delete"}) {
+    auto subscription =
+        provider_bus->Subscribe(subject, "zone-provider-catalog", [&](const BusMessage& message) {
+          std::lock_guard lock(mutex);
+          received.push_back(message.subject);
+        });
+    PDNSD_ASSERT_OK(StatusOf(subscription));
+    subscriptions.push_back(std::move(subscription).value());
+  }
+  PDNSD_ASSERT_OK(provider_bus->Flush(seconds(5)));
+  for (const char* subject : {"zone.add", "zone.modified", "zone.delete"}) {
+    PDNSD_ASSERT_OK(proxy_bus->Publish(subject, R"({"zone":"example.org."})"));
+  }
+  PDNSD_ASSERT_OK(proxy_bus->Flush(seconds(5)));
+  EXPECT_TRUE(WaitFor([&] {
+    std::lock_guard lock(mutex);
+    return received.size() == 3;
+  })) << "the provider's user may not subscribe to the broadcast event subjects";
 }
 
 }  // namespace
