@@ -212,6 +212,27 @@ StatusOr<std::unique_ptr<KvBucket>> JetStream::OpenBucket(const KvSpec& spec) {
   return std::unique_ptr<KvBucket>(new KvBucket(*this, store, spec.bucket));
 }
 
+StatusOr<std::unique_ptr<KvBucket>> JetStream::BindBucket(const std::string& bucket) {
+  if (Status s = FindStream(KvStreamName(bucket)); !s.ok()) {
+    if (s.code() == StatusCode::kNotFound) return Status::NotFound("no bucket " + bucket);
+    return s;
+  }
+  kvStore* store = nullptr;
+  const natsStatus s = js_KeyValue(&store, context_, bucket.c_str());
+  if (Status status = JsStatus(s, static_cast<jsErrCode>(0), "bucket " + bucket); !status.ok()) {
+    return status;
+  }
+  return std::unique_ptr<KvBucket>(new KvBucket(*this, store, bucket));
+}
+
+Status JetStream::FindStream(const std::string& name) {
+  jsStreamInfo* info = nullptr;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  const natsStatus s = js_GetStreamInfo(&info, context_, name.c_str(), nullptr, &code);
+  if (info != nullptr) jsStreamInfo_Destroy(info);
+  return JsStatus(s, code, "stream " + name);
+}
+
 // --- KvBucket -------------------------------------------------------------------------------
 
 KvBucket::KvBucket(JetStream& jetstream, kvStore* store, std::string name)

@@ -26,6 +26,16 @@ StatusOr<std::unique_ptr<ZoneCatalog>> ZoneCatalog::Open(Bus& bus, const Catalog
       new ZoneCatalog(options, std::move(*jetstream), std::move(*bucket)));
 }
 
+StatusOr<std::unique_ptr<ZoneCatalog>> ZoneCatalog::Bind(Bus& bus, const CatalogOptions& options) {
+  StatusOr<std::unique_ptr<JetStream>> jetstream = JetStream::Open(bus, options.timeout);
+  if (!jetstream.ok()) return jetstream.status();
+  if (Status s = (*jetstream)->FindStream(options.stream); !s.ok()) return s;
+  StatusOr<std::unique_ptr<KvBucket>> bucket = (*jetstream)->BindBucket(options.bucket);
+  if (!bucket.ok()) return bucket.status();
+  return std::unique_ptr<ZoneCatalog>(
+      new ZoneCatalog(options, std::move(*jetstream), std::move(*bucket)));
+}
+
 ZoneCatalog::ZoneCatalog(CatalogOptions options, std::unique_ptr<JetStream> jetstream,
                          std::unique_ptr<KvBucket> bucket)
     : options_(std::move(options)), jetstream_(std::move(jetstream)), bucket_(std::move(bucket)) {}

@@ -65,6 +65,9 @@ class ZoneCatalog {
  public:
   // Binds to (creating when absent) the bucket and the stream. NotFound: no JetStream.
   static StatusOr<std::unique_ptr<ZoneCatalog>> Open(Bus& bus, const CatalogOptions& options);
+  // Binds to the bucket and the stream when both exist, never creating them (readers: the
+  // zone-provider creates the catalog). NotFound: no JetStream, or no catalog yet.
+  static StatusOr<std::unique_ptr<ZoneCatalog>> Bind(Bus& bus, const CatalogOptions& options);
   ~ZoneCatalog();
   ZoneCatalog(const ZoneCatalog&) = delete;
   ZoneCatalog& operator=(const ZoneCatalog&) = delete;

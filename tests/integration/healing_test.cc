@@ -200,6 +200,22 @@ TEST_F(HealingTest, ChangeThatBypassedTheProxyIsAnnouncedAtTheRefresh) {
   PDNSD_EXPECT_OK(cluster_.WaitAllServe("bypass.example.", after, seconds(20)));
 }
 
+// The follow-up of issue 9: a periodic check that found the primary empty (its mass-deletion
+// guard refused, as at the start of every cluster) must not keep the background refresh from
+// announcing a later change that bypassed the proxy.
+TEST_F(HealingTest, BypassingChangeIsAnnouncedAfterAPeriodicCheckOfAnEmptyPrimary) {
+  cluster_.checker->RunPeriodicCheck();  // no zones yet: the guard refuses, the alert is raised
+  ASSERT_EQ(cluster_.CreateZone("after-empty.example.", 1).status, 201);
+  const uint32_t before = cluster_.PrimarySerial("after-empty.example.");
+  PDNSD_ASSERT_OK(cluster_.WaitAllServe("after-empty.example.", before));
+  CommandResult edit = cluster_.primary.RunPdnsutil({"increase-serial", "after-empty.example."});
+  ASSERT_TRUE(edit.ok()) << edit.output;
+  cluster_.primary.Api("PUT", "/api/v1/servers/localhost/cache/flush?domain=after-empty.example.");
+  const uint32_t after = cluster_.PrimarySerial("after-empty.example.");
+  ASSERT_NE(after, before);
+  PDNSD_EXPECT_OK(cluster_.WaitAllServe("after-empty.example.", after, seconds(20)));
+}
+
 TEST_F(HealingTest, RestartedCheckerRelearnsSecondariesFromHeartbeats) {
   cluster_.StopHealthChecker();
   PDNSD_ASSERT_OK(cluster_.StartHealthChecker());

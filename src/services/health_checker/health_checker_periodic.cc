@@ -84,13 +84,16 @@ void HealthChecker::RunPeriodicCheck() {
     logger_->error("ALERT: no stray zone is announced this cycle: {}", allowed.message());
   }
   if (!primary.ok()) return;
+  const std::optional<CatalogZones> catalog = UsableCatalog();
+  if (catalog) RepairCatalog(*primary, *catalog, allowed.ok());
+  const PrimaryView compared = ComparisonView(*primary, catalog);
   const auto secondaries = ActiveSecondaries();
   for (const ServiceRecord& secondary : secondaries) {
     if (secondary.static_host && !secondary.ever_heard) {
       logger_->warn("listed secondary {} ({}) has never sent a heartbeat", secondary.last.id,
                     secondary.last.host);
     }
-    CheckSecondary(secondary, *primary, allowed.ok());
+    CheckSecondary(secondary, compared, allowed.ok());
   }
 }
 
