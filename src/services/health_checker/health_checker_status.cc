@@ -108,6 +108,8 @@ std::string HealthChecker::StatusJson() {
               {"catalog", catalog},
               {"secondaries", secondaries},
               {"services", services},
+              // Event checks scheduled or running: the refresh leaves those zones to them.
+              {"event_checks_pending", event_checks_pending_.size() + event_checks_running_.size()},
               {"next_signing_sync", next_signing_sync_},
               {"generated_at", FormatRfc3339(now)}};
   return EncodeJson(doc, 2);
