@@ -223,10 +223,16 @@ TEST_F(HealingTest, BypassingChangeIsAnnouncedAfterAPeriodicCheckOfAnEmptyPrimar
 TEST(HealingRefresh, BypassAfterAnEventsCheckIsAnnouncedByTheNextRefresh) {
   ClusterOptions options = HealingOptions();
   options.checker.refresh_interval = std::chrono::hours(1);
+  options.checker.periodic_interval = std::chrono::hours(1);
   options.checker.event_check_wait = milliseconds(100);
   Cluster cluster;
   PDNSD_ASSERT_OK(cluster.Start(options));
   ASSERT_TRUE(CheckerSettled(*cluster.checker, 2));
+  // The first periodic check (2 heartbeat intervals after the start) is over: nothing but the
+  // refresh below can find the bypassing write.
+  ASSERT_TRUE(WaitFor([&] {
+    return Sample(*cluster.checker_registry, "healthchecker_interval_health_cycles_total") >= 1;
+  }));
   const std::string zone = "evented.example.";
   ASSERT_EQ(cluster.CreateZone(zone, 1).status, 201);  // the add event: a check 100 ms later
   const uint32_t before = cluster.PrimarySerial(zone);
