@@ -18,6 +18,7 @@
 #include "core/metrics.h"
 #include "distribution/catalog.h"
 #include "distribution/zone_version.h"
+#include "dns/axfr_client.h"
 #include "support/cluster.h"
 #include "support/status_assertions.h"
 
@@ -145,6 +146,22 @@ class CheckerCatalogTest : public ::testing::Test {
     PDNSD_ASSERT_OK(StatusOf(revision));
     last_revision_ = *revision;
   }
+  // The zone as the primary serves it now, published as the provider would.
+  void PublishFromPrimary(const std::string& zone) {
+    auto transfer = TransferZone(cluster_.primary.dns_address(), zone, seconds(10));
+    PDNSD_ASSERT_OK(StatusOf(transfer));
+    const std::string text = AxfrZoneData(*transfer);
+    auto version =
+        distribution::BuildZoneVersion({.zone = zone,
+                                        .serial = transfer->serial,
+                                        .dnssec = false,
+                                        .version = distribution::ZoneCatalog::NewVersionId(),
+                                        .text = text});
+    PDNSD_ASSERT_OK(StatusOf(version));
+    auto revision = catalog_->Publish(*version, 0, "");
+    PDNSD_ASSERT_OK(StatusOf(revision));
+    last_revision_ = *revision;
+  }
   void PublishTombstone(const std::string& zone, uint32_t serial) {
     auto revision = catalog_->PublishTombstone(
         distribution::Tombstone(zone, serial, distribution::ZoneCatalog::NewVersionId()), 0, "");
@@ -209,7 +226,7 @@ class CheckerCatalogTest : public ::testing::Test {
 // has again, one is a version of a zone the primary no longer has.
 TEST_F(CheckerCatalogTest, PeriodicCheckRepairsTheCatalogByBroadcastAndSecondariesByTarget) {
   OpenCatalog();
-  PublishVersion("agree.example.", cluster_.PrimarySerial("agree.example."));
+  PublishFromPrimary("agree.example.");  // its content too: the content check finds it equal
   PublishVersion("behind.example.", cluster_.PrimarySerial("behind.example.") - 1);
   PublishTombstone("tomb.example.", cluster_.PrimarySerial("tomb.example."));
   PublishVersion("stray.example.", 7);
@@ -245,6 +262,31 @@ TEST_F(CheckerCatalogTest, PeriodicCheckRepairsTheCatalogByBroadcastAndSecondari
            Sample(*environment_.registry, "healthchecker_catalog_revision") ==
                static_cast<double>(last_revision_);
   })) << RenderMetrics(*environment_.registry);
+}
+
+// A secondary can serve the catalog's serial with other content (PowerDNS issues 17881, 14220):
+// the periodic check transfers a few zones from each secondary's PowerDNS and compares them with
+// the catalog's version in canonical form.
+TEST_F(CheckerCatalogTest, ContentThatDiffersAtTheSameSerialIsSentAgain) {
+  OpenCatalog();
+  for (const char* zone :
+       {"agree.example.", "behind.example.", "absent.example.", "tomb.example."}) {
+    PublishFromPrimary(zone);
+  }
+  StartChecker();
+  ASSERT_TRUE(MirrorCaughtUp()) << CatalogStatus().dump();
+  const uint32_t serial = cluster_.ServedSerial(1, "agree.example.");
+  CommandResult edit = cluster_.secondaries[1]->RunPdnsutil(
+      {"replace-rrset", "agree.example.", "www", "A", "60", "192.0.2.99"});
+  ASSERT_TRUE(edit.ok()) << edit.output;
+  ASSERT_EQ(cluster_.ServedSerial(1, "agree.example."), serial);  // the serial did not move
+  recorder_.Clear();
+
+  checker_->RunPeriodicCheck();
+  const std::multiset<std::string> expected = {"change agree.example. @secondary-1"};
+  EXPECT_EQ(recorder_.WaitFor(expected), expected);
+  EXPECT_EQ(Sample(*environment_.registry, "healthchecker_catalog_content_checks_total"), 8);
+  EXPECT_EQ(Sample(*environment_.registry, "healthchecker_catalog_content_mismatches_total"), 1);
 }
 
 // The event check compares the zone's catalog entry with the primary too, and broadcasts a

@@ -1028,6 +1028,55 @@ TEST(CatalogRepairDue, Table) {
   }
 }
 
+TEST(CanonicalZoneDigest, Table) {
+  const std::string soa = "z.\t3600\tIN\tSOA\tns. h. 2 1 1 1 1";
+  const std::string a = "www.z.\t60\tIN\tA\t192.0.2.1";
+  const std::string sig = "www.z.\t60\tIN\tRRSIG\tA 13 3 60 2 1 1 z. c2ln";
+  const std::string reference =
+      CanonicalZoneDigest(soa + "\n" + a + "\n" + sig + "\n" + soa + "\n");
+  struct Case {
+    const char* name;
+    std::string text;
+    bool same;
+  };
+  const Case cases[] = {
+      {"the same transfer", soa + "\n" + a + "\n" + sig + "\n" + soa + "\n", true},
+      {"another order (a signed zone from a secondary)",
+       soa + "\n" + sig + "\n" + a + "\n" + soa + "\n", true},
+      {"without the closing SOA", soa + "\n" + a + "\n" + sig + "\n", true},
+      {"no final line break, CRLF lines", soa + "\r\n" + a + "\r\n" + sig, true},
+      {"a record missing", soa + "\n" + a + "\n" + soa + "\n", false},
+      {"other content", soa + "\n" + "www.z.\t60\tIN\tA\t192.0.2.9\n" + sig + "\n", false},
+      {"another TTL", soa + "\n" + "www.z.\t61\tIN\tA\t192.0.2.1\n" + sig + "\n", false},
+      {"a record twice", soa + "\n" + a + "\n" + a + "\n" + sig + "\n", false},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(CanonicalZoneDigest(c.text) == reference, c.same) << c.name;
+  }
+  EXPECT_EQ(CanonicalZoneDigest("").size(), 64u);
+}
+
+TEST(PickDigestSample, Table) {
+  using Zones = std::vector<std::string>;
+  struct Case {
+    Zones candidates;
+    size_t cursor;
+    size_t count;
+    DigestSample expected;
+  };
+  const Case cases[] = {
+      {{}, 3, 4, {{}, 0}},
+      {{"a.", "b.", "c."}, 0, 2, {{"a.", "b."}, 2}},
+      {{"a.", "b.", "c."}, 2, 2, {{"c.", "a."}, 1}},        // wraps around
+      {{"a.", "b.", "c."}, 1, 9, {{"b.", "c.", "a."}, 1}},  // each at most once
+      {{"a.", "b."}, 7, 1, {{"b."}, 0}},  // a cursor past the end (fewer zones now)
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(PickDigestSample(c.candidates, c.cursor, c.count), c.expected)
+        << c.candidates.size() << " zones, cursor " << c.cursor << ", count " << c.count;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Check rules
 

@@ -27,6 +27,27 @@ void CatalogMirror::Stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  MutexLock lock(mutex_);
+  catalog_.reset();
+}
+
+StatusOr<std::string> CatalogMirror::ReadText(const std::string& zone, uint32_t serial) const {
+  std::shared_ptr<distribution::ZoneCatalog> catalog;
+  {
+    MutexLock lock(mutex_);
+    catalog = catalog_;
+  }
+  if (!catalog) return Status::Unavailable("the catalog is not bound");
+  // A version replaced while its chunks are read is NotFound: read the entry again, once.
+  for (int attempt = 0;; ++attempt) {
+    auto record = catalog->Get(zone);
+    if (!record.ok()) return record.status();
+    if (record->entry.deleted || record->entry.serial != serial) {
+      return Status::Conflict(zone + ": the catalog entry moved on");
+    }
+    auto text = catalog->ReadText(record->entry);
+    if (text.ok() || text.status().code() != StatusCode::kNotFound || attempt == 1) return text;
+  }
 }
 
 CatalogMirror::Snapshot CatalogMirror::Read() const {
@@ -53,7 +74,7 @@ bool CatalogMirror::Pause(std::chrono::milliseconds duration) {
 void CatalogMirror::Run() {
   // How long one Next() waits: also how soon Stop() is noticed while following.
   constexpr std::chrono::milliseconds kPoll{250};
-  std::unique_ptr<distribution::ZoneCatalog> catalog;
+  std::shared_ptr<distribution::ZoneCatalog> catalog;
   std::unique_ptr<distribution::CatalogWatcher> watcher;
   bool told_absent = false;
   for (;;) {
@@ -87,6 +108,7 @@ void CatalogMirror::Run() {
       MutexLock lock(mutex_);
       snapshot_ = Snapshot{};
       snapshot_.bound = true;
+      catalog_ = catalog;
     }
     auto next = watcher->Next(kPoll);
     if (!next.ok()) {

@@ -52,6 +52,10 @@ class CatalogMirror {
     std::optional<CatalogZone> zone;
   };
   Lookup Find(const std::string& zone) const EXCLUDES(mutex_);
+  // The zone text of the zone's current version in the catalog, when its serial is `serial`
+  // (Conflict when the entry moved on or is a tombstone; NotFound: no entry;
+  // Unavailable: not bound). Reads the chunks from JetStream.
+  StatusOr<std::string> ReadText(const std::string& zone, uint32_t serial) const EXCLUDES(mutex_);
 
  private:
   void Run() EXCLUDES(mutex_);
@@ -69,6 +73,8 @@ class CatalogMirror {
   std::condition_variable wake_;  // waits on mutex_: Stop() ends a Pause
   bool stopping_ GUARDED_BY(mutex_) = false;
   Snapshot snapshot_ GUARDED_BY(mutex_);
+  // Set once bound; shared so that ReadText() works outside the lock. Reset by Stop().
+  std::shared_ptr<distribution::ZoneCatalog> catalog_ GUARDED_BY(mutex_);
 };
 
 }  // namespace pdnsd

@@ -1,5 +1,9 @@
 #include "services/health_checker/catalog_plan.h"
 
+#include <algorithm>
+
+#include "core/digest.h"
+
 namespace pdnsd {
 
 CatalogRepair PlanCatalogRepair(const ServedSerials& primary,
@@ -62,6 +66,38 @@ bool CatalogRepairDue(std::optional<std::chrono::steady_clock::time_point> last,
                       std::chrono::steady_clock::time_point now,
                       std::chrono::milliseconds min_gap) {
   return !last || now - *last >= min_gap;
+}
+
+std::string CanonicalZoneDigest(std::string_view zone_text) {
+  std::vector<std::string_view> records;
+  while (!zone_text.empty()) {
+    const size_t end = zone_text.find('\n');
+    std::string_view line = zone_text.substr(0, end);
+    zone_text = end == std::string_view::npos ? std::string_view() : zone_text.substr(end + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!line.empty()) records.push_back(line);
+  }
+  // The transfer's closing SOA repeats the first record.
+  if (records.size() >= 2 && records.back() == records.front()) records.pop_back();
+  std::sort(records.begin(), records.end());
+  std::string canonical;
+  for (std::string_view record : records) {
+    canonical.append(record);
+    canonical.push_back('\n');
+  }
+  return Sha256Hex(canonical);
+}
+
+DigestSample PickDigestSample(const std::vector<std::string>& candidates, size_t cursor,
+                              size_t count) {
+  DigestSample sample;
+  if (candidates.empty()) return sample;
+  const size_t n = std::min(count, candidates.size());
+  cursor %= candidates.size();
+  for (size_t i = 0; i < n; ++i)
+    sample.zones.push_back(candidates[(cursor + i) % candidates.size()]);
+  sample.next = (cursor + n) % candidates.size();
+  return sample;
 }
 
 }  // namespace pdnsd

@@ -19,6 +19,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "services/health_checker/announcement_plan.h"
@@ -75,5 +76,26 @@ std::optional<ZoneEventType> CatalogEventCheckAnnouncement(
 // provider that is down would get one event per lagging zone every EventCheckWaitTime.
 bool CatalogRepairDue(std::optional<std::chrono::steady_clock::time_point> last,
                       std::chrono::steady_clock::time_point now, std::chrono::milliseconds min_gap);
+
+// Content by digest. The catalog's digest covers the text the zone-provider received from the
+// primary's AXFR; a secondary's PowerDNS serves the same records in another order when the zone
+// is signed (it serves its stored RRSIG and NSEC/NSEC3 records in database order; the primary
+// emits them per name as it signs; plain zones came out identical, signed ones not:
+// docs/architecture.md, "Catalog mode"). So both sides are compared in a canonical form: the
+// SHA-256 hex of the zone's records (one per line, as AxfrZoneData writes them), the closing
+// SOA of the transfer dropped, sorted, joined by '\n'.
+std::string CanonicalZoneDigest(std::string_view zone_text);
+
+// Which zones of `candidates` (sorted; zones a secondary serves at the catalog's serial) get
+// their content compared this check: `count` of them from position `cursor` on, wrapping
+// around, each at most once; `next` is where the following check goes on, so every zone comes
+// round in turn.
+struct DigestSample {
+  std::vector<std::string> zones;
+  size_t next = 0;
+  bool operator==(const DigestSample&) const = default;
+};
+DigestSample PickDigestSample(const std::vector<std::string>& candidates, size_t cursor,
+                              size_t count);
 
 }  // namespace pdnsd

@@ -106,7 +106,16 @@ class HealthChecker : public Service {
   std::vector<ServiceRecord> ActiveSecondaries();
   StatusOr<std::map<std::string, uint32_t>> SecondaryState(const std::string& id,
                                                            const std::optional<std::string>& zone);
-  void CheckSecondary(const ServiceRecord& secondary, const PrimaryView& primary, bool allow_stray)
+  // `catalog` (catalog mode, periodic checks): also compare the content of a few zones in sync by
+  // serial (CheckContent); nullptr: serials only.
+  void CheckSecondary(const ServiceRecord& secondary, const PrimaryView& primary, bool allow_stray,
+                      const CatalogZones* catalog = nullptr) EXCLUDES(mutex_);
+  // Catalog mode: the next few zones (PickDigestSample) that the secondary serves at the
+  // catalog's serial, transferred from its PowerDNS (the DNS address its syncer advertises) and
+  // compared with the catalog's version in canonical form (CanonicalZoneDigest); a zone whose
+  // content differs gets a targeted change event.
+  void CheckContent(const ServiceRecord& secondary, const PrimaryView& primary,
+                    const std::map<std::string, uint32_t>& state, const CatalogZones& catalog)
       EXCLUDES(mutex_);
   // Signed zones the secondary serves with an RRSIG (over the SOA) that expires within
   // SignatureExpiryWindow get a targeted change event. Needs the syncer's advertised DNS address.
@@ -176,6 +185,7 @@ class HealthChecker : public Service {
   CheckedSerials checked_since_refresh_ GUARDED_BY(mutex_);
   std::set<std::string> event_checks_pending_ GUARDED_BY(mutex_);  // scheduled, not run
   std::set<std::string> event_checks_running_ GUARDED_BY(mutex_);
+  std::map<std::string, size_t> content_cursor_ GUARDED_BY(mutex_);  // by secondary id
   // Catalog mode: when each zone's last catalog repair was broadcast.
   std::map<std::string, std::chrono::steady_clock::time_point> catalog_repaired_at_
       GUARDED_BY(mutex_);

@@ -3,6 +3,8 @@
 // and the basis the secondaries are compared with. The decisions are in catalog_plan.h.
 #include "services/health_checker/health_checker.h"
 
+#include "core/net.h"
+#include "dns/axfr_client.h"
 #include "services/health_checker/catalog_plan.h"
 #include "services/health_checker/health_checker_internal.h"
 
@@ -66,6 +68,54 @@ void HealthChecker::CheckCatalogEntry(const std::string& zone,
     catalog_repaired_at_[zone] = now;
   }
   Announce(*type, zone, "", "catalog");
+}
+
+void HealthChecker::CheckContent(const ServiceRecord& secondary, const PrimaryView& primary,
+                                 const std::map<std::string, uint32_t>& state,
+                                 const CatalogZones& catalog) {
+  // Zones compared per secondary and periodic check: each costs one AXFR of that secondary's
+  // PowerDNS and one read of the version's chunks from JetStream, none of the primary.
+  constexpr size_t kContentChecksPerSecondary = 4;
+  if (!catalog_ || secondary.last.dns_address.empty()) return;
+  auto address = ParseHostPort(secondary.last.dns_address);
+  if (!address.ok()) return;
+  const std::string& id = secondary.last.id;
+  std::vector<std::string> candidates;
+  for (const auto& [zone, serial] : state) {
+    auto entry = catalog.find(zone);
+    auto served = primary.served.find(zone);
+    if (entry != catalog.end() && !entry->second.deleted && entry->second.serial == serial &&
+        served != primary.served.end() && served->second == serial) {
+      candidates.push_back(zone);
+    }
+  }
+  DigestSample sample;
+  {
+    MutexLock lock(mutex_);
+    sample = PickDigestSample(candidates, content_cursor_[id], kContentChecksPerSecondary);
+    content_cursor_[id] = sample.next;
+  }
+  for (const std::string& zone : sample.zones) {
+    const uint32_t serial = state.at(zone);
+    auto text = catalog_->ReadText(zone, serial);
+    if (!text.ok()) {
+      logger_->debug("content check of {}: catalog: {}", zone, text.status().message());
+      continue;
+    }
+    auto transfer = TransferZone(*address, zone, config_.dns_timeout);
+    if (!transfer.ok()) {
+      logger_->warn("content check of {} on {}: AXFR from {}: {}", zone, id,
+                    secondary.last.dns_address, transfer.status().message());
+      continue;
+    }
+    if (transfer->serial != serial) continue;  // moved meanwhile: the next check compares it
+    metrics_->content_checks.Increment();
+    if (CanonicalZoneDigest(*text) == CanonicalZoneDigest(AxfrZoneData(*transfer))) continue;
+    metrics_->content_mismatches.Increment();
+    logger_->warn("secondary {} serves {} at serial {} with other content than the catalog", id,
+                  zone, serial);
+    Announce(ZoneEventType::kChange, zone, id, "content");
+  }
 }
 
 void HealthChecker::UpdateCatalogMetrics() {

@@ -81,6 +81,12 @@ struct HealthChecker::Metrics {
         catalog_differences(AddGauge(
             registry, "healthchecker_catalog_primary_differences",
             "Zones where the catalog differed from the primary at the last periodic check")),
+        content_mismatches(AddCounter(
+            registry, "healthchecker_catalog_content_mismatches_total",
+            "Zones a secondary served at the catalog's serial with other content (re-sent)")),
+        content_checks(AddCounter(registry, "healthchecker_catalog_content_checks_total",
+                                  "Zones whose content a secondary served was compared with the "
+                                  "catalog's version")),
         catalog_events(AddCounterFamily(
             registry, "healthchecker_catalog_published_zone_events_total",
             "Broadcast zone events sent to repair the catalog (the zone-provider republishes)")) {
@@ -129,6 +135,8 @@ struct HealthChecker::Metrics {
   prometheus::Gauge& catalog_tombstones;
   prometheus::Gauge& catalog_revision;
   prometheus::Gauge& catalog_differences;
+  prometheus::Counter& content_mismatches;
+  prometheus::Counter& content_checks;
   prometheus::Family<prometheus::Counter>& catalog_events;
 };
 
