@@ -120,8 +120,9 @@ void CatalogMirror::Run() {
     }
     MutexLock lock(mutex_);
     if (!next->has_value()) {
-      // Nothing more within the poll: everything the broker had is applied.
-      snapshot_.caught_up = true;
+      // Nothing within the poll and nothing ever: an empty catalog. Otherwise a change with
+      // nothing pending after it says so (a slow delivery is no proof).
+      if (snapshot_.revision == 0) snapshot_.caught_up = true;
       continue;
     }
     const distribution::CatalogChange& change = **next;
