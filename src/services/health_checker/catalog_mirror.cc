@@ -74,6 +74,7 @@ bool CatalogMirror::Pause(std::chrono::milliseconds duration) {
 void CatalogMirror::Run() {
   // How long one Next() waits: also how soon Stop() is noticed while following.
   constexpr std::chrono::milliseconds kPoll{250};
+  constexpr std::chrono::milliseconds kRetryAfterError{60000};
   std::shared_ptr<distribution::ZoneCatalog> catalog;
   std::unique_ptr<distribution::CatalogWatcher> watcher;
   bool told_absent = false;
@@ -87,12 +88,17 @@ void CatalogMirror::Run() {
       if (!bound.ok()) {
         if (!told_absent) {
           logger_->info(
-              "no JetStream catalog {} ({}): comparing secondaries with the primary only; "
-              "trying again every {} ms",
-              options_.bucket, bound.status().message(), retry_.count());
+              "no JetStream catalog {} ({}): comparing secondaries with the primary only "
+              "until it can be followed",
+              options_.bucket, bound.status().message());
           told_absent = true;
         }
-        if (!Pause(retry_)) return;
+        // NotFound: no JetStream or no catalog yet (the provider creates it), cheap to ask
+        // again. Anything else (a timeout, e.g. a broker account that may not use the
+        // JetStream API) is asked again less often.
+        if (!Pause(bound.status().code() == StatusCode::kNotFound ? retry_ : kRetryAfterError)) {
+          return;
+        }
         continue;
       }
       auto watch = (*bound)->Watch(0);

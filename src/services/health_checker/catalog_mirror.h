@@ -3,12 +3,14 @@
 // thread that binds to the catalog (never creating it: the zone-provider does) and follows it
 // with a CatalogWatcher from revision 0.
 //
-// Until the catalog exists (no JetStream, or no provider has created it yet) the thread tries
-// to bind again every `retry` and the checker works as without JetStream; the first failure is
-// logged once (info), binding later once. Read() is a consistent snapshot; it is usable for
-// comparisons once `caught_up`: the watcher delivered everything the broker had when the
-// mirror last (re)started following, so a missing entry means the catalog has none.
-// Thread-safe. REQUIRES: the Bus and the Clock outlive the mirror; Stop() before the Bus goes.
+// Until the catalog exists (no JetStream, or no provider has created it yet: NotFound) the
+// thread tries to bind again every `retry`, after any other failure (a timeout, e.g. an account
+// that may not use the JetStream API) every minute, and the checker works as without
+// JetStream; the first failure is logged once (info), binding later once. Read() is a consistent
+// snapshot; it is usable for comparisons once `caught_up`: the watcher delivered everything the
+// broker had when the mirror last (re)started following, so a missing entry means the catalog has
+// none. Thread-safe. REQUIRES: the Bus and the Clock outlive the mirror; Stop() before the Bus
+// goes.
 #pragma once
 
 #include <condition_variable>
