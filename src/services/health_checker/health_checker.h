@@ -10,7 +10,8 @@
 //    first time or restarted: full diff -> targeted add/change/delete events; stray zones only
 //    when the MassDeletionGuard allows (else an alert: log, metric, status);
 //  - background refresh: every ActiveZoneSecondaryRefreshIntervall, zones whose served serial
-//    moved (or that appeared/vanished) without an event are announced to everyone;
+//    moved (or that appeared/vanished) since it was last compared (by the previous refresh or
+//    the zone's event check) are announced to everyone (PlanRefresh);
 //  - signing sync: Thursdays 01:00 UTC a change event per DNSSEC zone, spread over a window;
 //  - NSEC3: DNSSEC zones whose NSEC3PARAM is not "1 0 0 -" get it (never narrow) + an event;
 //  - catalog mode ([JetStream] Mode auto and a catalog the zone-provider created): the periodic

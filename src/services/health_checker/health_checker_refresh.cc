@@ -1,5 +1,6 @@
 // HealthChecker: the background refresh (docs/architecture.md, "Background refresh"): zones
-// whose served serial moved, appeared or vanished without a zone event are announced to all.
+// whose served serial moved, appeared or vanished since it was last compared (by the previous
+// refresh or the zone's event check) are announced to all.
 #include "services/health_checker/health_checker.h"
 
 #include "services/health_checker/announcement_plan.h"
