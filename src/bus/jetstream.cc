@@ -213,24 +213,22 @@ StatusOr<std::unique_ptr<KvBucket>> JetStream::OpenBucket(const KvSpec& spec) {
 }
 
 StatusOr<std::unique_ptr<KvBucket>> JetStream::BindBucket(const std::string& bucket) {
-  if (Status s = FindStream(KvStreamName(bucket)); !s.ok()) {
-    if (s.code() == StatusCode::kNotFound) return Status::NotFound("no bucket " + bucket);
-    return s;
-  }
   kvStore* store = nullptr;
+  // js_KeyValue asks for the bucket's stream's info: NATS_NOT_FOUND when there is none.
   const natsStatus s = js_KeyValue(&store, context_, bucket.c_str());
   if (Status status = JsStatus(s, static_cast<jsErrCode>(0), "bucket " + bucket); !status.ok()) {
+    if (store != nullptr) kvStore_Destroy(store);
     return status;
   }
   return std::unique_ptr<KvBucket>(new KvBucket(*this, store, bucket));
 }
 
-Status JetStream::FindStream(const std::string& name) {
+Status JetStream::CheckStream(const std::string& stream) {
   jsStreamInfo* info = nullptr;
   jsErrCode code = static_cast<jsErrCode>(0);
-  const natsStatus s = js_GetStreamInfo(&info, context_, name.c_str(), nullptr, &code);
+  const natsStatus s = js_GetStreamInfo(&info, context_, stream.c_str(), nullptr, &code);
   if (info != nullptr) jsStreamInfo_Destroy(info);
-  return JsStatus(s, code, "stream " + name);
+  return JsStatus(s, code, "stream " + stream);
 }
 
 // --- KvBucket -------------------------------------------------------------------------------

@@ -102,11 +102,11 @@ class JetStream {
   // Creates the bucket or binds to an existing one with the same settings (InvalidArgument
   // when it exists with other settings).
   StatusOr<std::unique_ptr<KvBucket>> OpenBucket(const KvSpec& spec);
-  // Binds to an existing bucket, never creating it: NotFound when there is none (a reader
-  // waits for the writer to create it).
+  // Binds to an existing bucket, never creating it (NotFound when it does not exist): for a
+  // reader that must not make what its writer owns.
   StatusOr<std::unique_ptr<KvBucket>> BindBucket(const std::string& bucket);
-  // OK when the stream exists; NotFound when it does not.
-  Status FindStream(const std::string& name);
+  // Ok when `stream` exists (NotFound when not).
+  Status CheckStream(const std::string& stream);
 
  private:
   friend class KvBucket;

@@ -26,14 +26,15 @@ StatusOr<std::unique_ptr<ZoneCatalog>> ZoneCatalog::Open(Bus& bus, const Catalog
       new ZoneCatalog(options, std::move(*jetstream), std::move(*bucket)));
 }
 
-StatusOr<std::unique_ptr<ZoneCatalog>> ZoneCatalog::Bind(Bus& bus, const CatalogOptions& options) {
-  StatusOr<std::unique_ptr<JetStream>> jetstream = JetStream::Open(bus, options.timeout);
-  if (!jetstream.ok()) return jetstream.status();
-  if (Status s = (*jetstream)->FindStream(options.stream); !s.ok()) return s;
-  StatusOr<std::unique_ptr<KvBucket>> bucket = (*jetstream)->BindBucket(options.bucket);
+StatusOr<std::unique_ptr<ZoneCatalog>> ZoneCatalog::Bind(std::unique_ptr<JetStream> jetstream,
+                                                         const CatalogOptions& options) {
+  // The writer makes the stream before the bucket (Open): a bucket without its stream is a
+  // catalog half made, as good as none.
+  StatusOr<std::unique_ptr<KvBucket>> bucket = jetstream->BindBucket(options.bucket);
   if (!bucket.ok()) return bucket.status();
+  if (Status s = jetstream->CheckStream(options.stream); !s.ok()) return s;
   return std::unique_ptr<ZoneCatalog>(
-      new ZoneCatalog(options, std::move(*jetstream), std::move(*bucket)));
+      new ZoneCatalog(options, std::move(jetstream), std::move(*bucket)));
 }
 
 ZoneCatalog::ZoneCatalog(CatalogOptions options, std::unique_ptr<JetStream> jetstream,

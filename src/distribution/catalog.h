@@ -65,9 +65,12 @@ class ZoneCatalog {
  public:
   // Binds to (creating when absent) the bucket and the stream. NotFound: no JetStream.
   static StatusOr<std::unique_ptr<ZoneCatalog>> Open(Bus& bus, const CatalogOptions& options);
-  // Binds to the bucket and the stream when both exist, never creating them (readers: the
-  // zone-provider creates the catalog). NotFound: no JetStream, or no catalog yet.
-  static StatusOr<std::unique_ptr<ZoneCatalog>> Bind(Bus& bus, const CatalogOptions& options);
+  // Binds to the catalog that its writer made, creating nothing (readers: a syncer must keep
+  // working with a writer that never makes one). NotFound when the bucket or the chunk stream
+  // does not exist. `jetstream` from JetStream::Open on the same Bus: a caller tells a broker
+  // without JetStream (NotFound there) from one without the catalog (NotFound here).
+  static StatusOr<std::unique_ptr<ZoneCatalog>> Bind(std::unique_ptr<JetStream> jetstream,
+                                                     const CatalogOptions& options);
   ~ZoneCatalog();
   ZoneCatalog(const ZoneCatalog&) = delete;
   ZoneCatalog& operator=(const ZoneCatalog&) = delete;

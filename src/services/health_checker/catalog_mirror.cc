@@ -84,7 +84,10 @@ void CatalogMirror::Run() {
       if (stopping_) return;
     }
     if (!catalog) {
-      auto bound = distribution::ZoneCatalog::Bind(bus_, options_);
+      auto jetstream = JetStream::Open(bus_, options_.timeout);
+      auto bound = jetstream.ok()
+                       ? distribution::ZoneCatalog::Bind(std::move(*jetstream), options_)
+                       : StatusOr<std::unique_ptr<distribution::ZoneCatalog>>(jetstream.status());
       if (!bound.ok()) {
         if (!told_absent) {
           logger_->info(
