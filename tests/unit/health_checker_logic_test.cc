@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "services/health_checker/announcement_plan.h"
+#include "services/health_checker/catalog_plan.h"
 #include "services/health_checker/check_rules.h"
 #include "services/health_checker/check_schedule.h"
 #include "services/health_checker/signing_schedule.h"
@@ -769,28 +770,88 @@ TEST(PlanRefresh, Table) {
     SerialMap previous;
     SerialMap current;
     std::set<std::string> unknown;
-    std::set<std::string> evented;
+    std::set<std::string> pending;
+    CheckedSerials checked;
     bool announce_deletions;
     Announcements expected;
   };
   const Case cases[] = {
-      {"nothing moved", {{"a.", 1}}, {{"a.", 1}}, {}, {}, true, {}},
-      {"appeared", {{"a.", 1}}, {{"a.", 1}, {"b.", 1}}, {}, {}, true, {{kAdd, "b."}}},
-      {"serial moved", {{"a.", 1}}, {{"a.", 2}}, {}, {}, true, {{kChange, "a."}}},
-      {"serial moved back", {{"a.", 2}}, {{"a.", 1}}, {}, {}, true, {{kChange, "a."}}},
-      {"vanished", {{"a.", 1}, {"b.", 1}}, {{"a.", 1}}, {}, {}, true, {{kDelete, "b."}}},
-      {"vanished, guard refused", {{"a.", 1}, {"b.", 1}}, {{"a.", 1}}, {}, {}, false, {}},
-      {"unreadable now is not vanished", {{"a.", 1}, {"u.", 1}}, {{"a.", 1}}, {"u."}, {}, true, {}},
-      {"evented zones are left to their event check",
+      {"nothing moved", {{"a.", 1}}, {{"a.", 1}}, {}, {}, {}, true, {}},
+      {"appeared", {{"a.", 1}}, {{"a.", 1}, {"b.", 1}}, {}, {}, {}, true, {{kAdd, "b."}}},
+      {"serial moved", {{"a.", 1}}, {{"a.", 2}}, {}, {}, {}, true, {{kChange, "a."}}},
+      {"serial moved back", {{"a.", 2}}, {{"a.", 1}}, {}, {}, {}, true, {{kChange, "a."}}},
+      {"vanished", {{"a.", 1}, {"b.", 1}}, {{"a.", 1}}, {}, {}, {}, true, {{kDelete, "b."}}},
+      {"vanished, guard refused", {{"a.", 1}, {"b.", 1}}, {{"a.", 1}}, {}, {}, {}, false, {}},
+      {"unreadable now is not vanished",
+       {{"a.", 1}, {"u.", 1}},
+       {{"a.", 1}},
+       {"u."},
+       {},
+       {},
+       true,
+       {}},
+      {"zones whose event check is still due are left to it",
        {{"a.", 1}, {"d.", 1}},
        {{"a.", 2}, {"n.", 1}},
        {},
        {"a.", "d.", "n."},
+       {},
        true,
        {}},
+      // Issue 10: an evented zone was skipped, so a write that bypassed the proxy after the
+      // event's check was announced by nothing but the periodic check.
+      {"moved after its event check: announced",
+       {{"a.", 1}},
+       {{"a.", 3}},
+       {},
+       {},
+       {{"a.", 2}},
+       true,
+       {{kChange, "a."}}},
+      {"the serial its event check compared: not again",
+       {{"a.", 1}},
+       {{"a.", 2}},
+       {},
+       {},
+       {{"a.", 2}},
+       true,
+       {}},
+      {"created through the proxy and checked: not again",
+       {},
+       {{"n.", 1}},
+       {},
+       {},
+       {{"n.", 1}},
+       true,
+       {}},
+      {"checked absent, served now: add",
+       {},
+       {{"n.", 1}},
+       {},
+       {},
+       {{"n.", std::nullopt}},
+       true,
+       {{kAdd, "n."}}},
+      {"deleted through the proxy and checked: not again",
+       {{"a.", 1}, {"d.", 1}},
+       {{"a.", 1}},
+       {},
+       {},
+       {{"d.", std::nullopt}},
+       true,
+       {}},
+      {"checked served, gone now: delete",
+       {{"a.", 1}},
+       {{"a.", 1}},
+       {},
+       {},
+       {{"d.", 4}},
+       true,
+       {{kDelete, "d."}}},
       {"guard refused: adds and changes still go",
        {{"a.", 1}, {"b.", 1}, {"c.", 1}},
        {{"a.", 2}, {"z.", 1}},
+       {},
        {},
        {},
        false,
@@ -800,14 +861,219 @@ TEST(PlanRefresh, Table) {
        {{"a.", 1}, {"c.", 2}, {"d.", 1}},
        {},
        {},
+       {},
        true,
        {{kAdd, "a."}, {kChange, "c."}, {kAdd, "d."}, {kDelete, "b."}, {kDelete, "e."}}},
-      {"everything vanished", {{"a.", 1}}, {}, {}, {}, true, {{kDelete, "a."}}},
+      {"everything vanished", {{"a.", 1}}, {}, {}, {}, {}, true, {{kDelete, "a."}}},
   };
   for (const Case& c : cases) {
-    EXPECT_EQ(PlanRefresh(c.previous, c.current, c.unknown, c.evented, c.announce_deletions),
-              c.expected)
+    EXPECT_EQ(
+        PlanRefresh(c.previous, c.current, c.unknown, c.pending, c.checked, c.announce_deletions),
+        c.expected)
         << c.name;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Catalog mode (catalog_plan.h)
+
+CatalogZone Version(uint32_t serial) { return {.serial = serial, .digest = "d", .deleted = false}; }
+CatalogZone Gone(uint32_t serial) { return {.serial = serial, .digest = "", .deleted = true}; }
+
+TEST(PlanCatalogRepair, Table) {
+  struct Case {
+    const char* name;
+    SerialMap primary;
+    std::set<std::string> unknown;
+    CatalogZones catalog;
+    bool announce_deletions;
+    Announcements expected;
+    std::vector<std::string> differing;
+  };
+  const Case cases[] = {
+      {"agree", {{"a.", 1}}, {}, {{"a.", Version(1)}}, true, {}, {}},
+      {"no entry: add", {{"a.", 1}}, {}, {}, true, {{kAdd, "a."}}, {"a."}},
+      {"tombstone while the primary has it: add",
+       {{"a.", 1}},
+       {},
+       {{"a.", Gone(1)}},
+       true,
+       {{kAdd, "a."}},
+       {"a."}},
+      {"entry behind: change",
+       {{"a.", 2}},
+       {},
+       {{"a.", Version(1)}},
+       true,
+       {{kChange, "a."}},
+       {"a."}},
+      {"entry ahead: change",
+       {{"a.", 1}},
+       {},
+       {{"a.", Version(2)}},
+       true,
+       {{kChange, "a."}},
+       {"a."}},
+      {"live entry the primary lacks: delete",
+       {},
+       {},
+       {{"a.", Version(1)}},
+       true,
+       {{kDelete, "a."}},
+       {"a."}},
+      {"... held back by the guard, still counted",
+       {},
+       {},
+       {{"a.", Version(1)}},
+       false,
+       {},
+       {"a."}},
+      {"tombstone the primary lacks: agree", {}, {}, {{"a.", Gone(1)}}, true, {}, {}},
+      {"unreadable zones are left out", {}, {"a.", "b."}, {{"a.", Version(1)}}, true, {}, {}},
+      {"adds, changes, deletes, each by zone",
+       {{"b.", 1}, {"c.", 2}, {"e.", 1}, {"a.", 1}},
+       {},
+       {{"c.", Version(1)}, {"d.", Version(1)}, {"f.", Version(1)}, {"e.", Gone(1)}},
+       true,
+       {{kAdd, "a."},
+        {kAdd, "b."},
+        {kAdd, "e."},
+        {kChange, "c."},
+        {kDelete, "d."},
+        {kDelete, "f."}},
+       {"a.", "b.", "c.", "d.", "e.", "f."}},
+  };
+  for (const Case& c : cases) {
+    const CatalogRepair repair =
+        PlanCatalogRepair(c.primary, c.unknown, c.catalog, c.announce_deletions);
+    EXPECT_EQ(repair.announcements, c.expected) << c.name;
+    EXPECT_EQ(repair.differing, c.differing) << c.name;
+  }
+}
+
+TEST(SecondaryComparisonBasis, Table) {
+  struct Case {
+    const char* name;
+    SerialMap primary;
+    std::set<std::string> unknown;
+    CatalogZones catalog;
+    ComparisonBasis expected;
+  };
+  const Case cases[] = {
+      {"the primary's serials", {{"a.", 2}}, {}, {{"a.", Version(2)}}, {{{"a.", 2}}, {}}},
+      {"catalog behind: the primary's (the catalog is being repaired)",
+       {{"a.", 2}},
+       {},
+       {{"a.", Version(1)}},
+       {{{"a.", 2}}, {}}},
+      {"a stray catalog entry is not a zone to have", {}, {}, {{"a.", Version(1)}}, {{}, {}}},
+      {"unreadable with a version: the catalog's serial",
+       {},
+       {"a."},
+       {{"a.", Version(7)}},
+       {{{"a.", 7}}, {}}},
+      {"unreadable with a tombstone or none: still unknown",
+       {},
+       {"a.", "b."},
+       {{"a.", Gone(7)}},
+       {{}, {"a.", "b."}}},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(SecondaryComparisonBasis(c.primary, c.unknown, c.catalog), c.expected) << c.name;
+  }
+}
+
+TEST(CatalogEventCheckAnnouncement, Table) {
+  struct Case {
+    std::optional<uint32_t> primary;
+    std::optional<CatalogZone> catalog;
+    std::optional<ZoneEventType> expected;
+  };
+  const Case cases[] = {
+      {1, Version(1), std::nullopt},
+      {2, Version(1), kChange},
+      {1, Version(2), kChange},
+      {1, std::nullopt, kAdd},
+      {1, Gone(1), kAdd},
+      {std::nullopt, Version(1), kDelete},
+      {std::nullopt, Gone(1), std::nullopt},
+      {std::nullopt, std::nullopt, std::nullopt},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(CatalogEventCheckAnnouncement(c.primary, c.catalog), c.expected)
+        << "primary " << c.primary.value_or(0) << " catalog "
+        << (c.catalog ? std::to_string(c.catalog->serial) + (c.catalog->deleted ? " gone" : "")
+                      : "none");
+  }
+}
+
+TEST(CatalogRepairDue, Table) {
+  const steady_clock::time_point t0{std::chrono::hours(1)};
+  const milliseconds gap{300000};
+  struct Case {
+    std::optional<steady_clock::time_point> last;
+    steady_clock::time_point now;
+    bool due;
+  };
+  const Case cases[] = {
+      {std::nullopt, t0, true},
+      {t0, t0, false},
+      {t0, t0 + milliseconds(20000), false},  // its own broadcast checked again
+      {t0, t0 + gap - milliseconds(1), false},
+      {t0, t0 + gap, true},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(CatalogRepairDue(c.last, c.now, gap), c.due)
+        << (c.last ? std::to_string((c.now - *c.last).count()) : "never");
+  }
+}
+
+TEST(CanonicalZoneDigest, Table) {
+  const std::string soa = "z.\t3600\tIN\tSOA\tns. h. 2 1 1 1 1";
+  const std::string a = "www.z.\t60\tIN\tA\t192.0.2.1";
+  const std::string sig = "www.z.\t60\tIN\tRRSIG\tA 13 3 60 2 1 1 z. c2ln";
+  const std::string reference =
+      CanonicalZoneDigest(soa + "\n" + a + "\n" + sig + "\n" + soa + "\n");
+  struct Case {
+    const char* name;
+    std::string text;
+    bool same;
+  };
+  const Case cases[] = {
+      {"the same transfer", soa + "\n" + a + "\n" + sig + "\n" + soa + "\n", true},
+      {"another order (a signed zone from a secondary)",
+       soa + "\n" + sig + "\n" + a + "\n" + soa + "\n", true},
+      {"without the closing SOA", soa + "\n" + a + "\n" + sig + "\n", true},
+      {"no final line break, CRLF lines", soa + "\r\n" + a + "\r\n" + sig, true},
+      {"a record missing", soa + "\n" + a + "\n" + soa + "\n", false},
+      {"other content", soa + "\n" + "www.z.\t60\tIN\tA\t192.0.2.9\n" + sig + "\n", false},
+      {"another TTL", soa + "\n" + "www.z.\t61\tIN\tA\t192.0.2.1\n" + sig + "\n", false},
+      {"a record twice", soa + "\n" + a + "\n" + a + "\n" + sig + "\n", false},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(CanonicalZoneDigest(c.text) == reference, c.same) << c.name;
+  }
+  EXPECT_EQ(CanonicalZoneDigest("").size(), 64u);
+}
+
+TEST(PickDigestSample, Table) {
+  using Zones = std::vector<std::string>;
+  struct Case {
+    Zones candidates;
+    size_t cursor;
+    size_t count;
+    DigestSample expected;
+  };
+  const Case cases[] = {
+      {{}, 3, 4, {{}, 0}},
+      {{"a.", "b.", "c."}, 0, 2, {{"a.", "b."}, 2}},
+      {{"a.", "b.", "c."}, 2, 2, {{"c.", "a."}, 1}},        // wraps around
+      {{"a.", "b.", "c."}, 1, 9, {{"b.", "c.", "a."}, 1}},  // each at most once
+      {{"a.", "b."}, 7, 1, {{"b."}, 0}},  // a cursor past the end (fewer zones now)
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(PickDigestSample(c.candidates, c.cursor, c.count), c.expected)
+        << c.candidates.size() << " zones, cursor " << c.cursor << ", count " << c.count;
   }
 }
 

@@ -41,23 +41,32 @@ std::optional<ZoneEventType> EventCheckAnnouncement(std::optional<uint32_t> prim
 
 std::vector<Announcement> PlanRefresh(const ServedSerials& previous, const ServedSerials& current,
                                       const std::set<std::string>& unknown,
-                                      const std::set<std::string>& evented,
-                                      bool announce_deletions) {
+                                      const std::set<std::string>& pending,
+                                      const CheckedSerials& checked, bool announce_deletions) {
+  // The serial last compared for `zone`: the event check's when one ran, else the previous
+  // refresh's; nullopt when neither saw the zone served.
+  auto compared = [&](const std::string& zone) -> std::optional<uint32_t> {
+    if (auto it = checked.find(zone); it != checked.end()) return it->second;
+    if (auto it = previous.find(zone); it != previous.end()) return it->second;
+    return std::nullopt;
+  };
   std::vector<Announcement> announcements;
   for (const auto& [zone, serial] : current) {
-    if (evented.count(zone) != 0) continue;
-    auto before = previous.find(zone);
-    if (before == previous.end()) {
+    if (pending.count(zone) != 0) continue;
+    const std::optional<uint32_t> before = compared(zone);
+    if (!before) {
       announcements.push_back({ZoneEventType::kAdd, zone});
-    } else if (before->second != serial) {
+    } else if (*before != serial) {
       announcements.push_back({ZoneEventType::kChange, zone});
     }
   }
   if (!announce_deletions) return announcements;
-  for (const auto& [zone, serial] : previous) {
-    if (current.count(zone) == 0 && unknown.count(zone) == 0 && evented.count(zone) == 0) {
-      announcements.push_back({ZoneEventType::kDelete, zone});
-    }
+  std::set<std::string> seen;
+  for (const auto& [zone, serial] : previous) seen.insert(zone);
+  for (const auto& [zone, serial] : checked) seen.insert(zone);
+  for (const std::string& zone : seen) {
+    if (current.count(zone) != 0 || unknown.count(zone) != 0 || pending.count(zone) != 0) continue;
+    if (compared(zone)) announcements.push_back({ZoneEventType::kDelete, zone});
   }
   return announcements;
 }

@@ -43,6 +43,10 @@ Status HealthChecker::Start() {
     if (!events.ok()) return events.status();
     subscriptions_.push_back(std::move(*events));
   }
+  if (common_.jetstream.mode == JetStreamMode::kAuto) {
+    catalog_ = std::make_unique<CatalogMirror>(*bus_, common_.jetstream.catalog, *clock_, logger_);
+    catalog_->Start();
+  }
   scheduler_ = std::thread([this] { SchedulerLoop(); });
   logger_->info("checking secondaries against primary {} (status on http://{}/status)",
                 config_.primary.ToString(), status_address().ToString());
@@ -57,6 +61,7 @@ void HealthChecker::Stop() {
   wake_.notify_all();
   subscriptions_.clear();
   if (scheduler_.joinable()) scheduler_.join();
+  if (catalog_) catalog_->Stop();
   if (timers_) timers_->Stop();
   if (checks_) checks_->Stop();
   if (status_) status_->Stop();
@@ -83,6 +88,7 @@ void HealthChecker::Announce(ZoneEventType type, const std::string& zone, const 
   if (from == "event") metrics_->event_events.Add(labels).Increment();
   if (from == "interval") metrics_->interval_events.Add(labels).Increment();
   if (from == "signing sync") metrics_->signing_events.Add(labels).Increment();
+  if (from == "catalog") metrics_->catalog_events.Add(labels).Increment();
   if (from == "refresh" || from == "signing" || from == "nsec3") {
     metrics_->refresh_events.Add(labels).Increment();
   }

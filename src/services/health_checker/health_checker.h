@@ -10,15 +10,20 @@
 //    first time or restarted: full diff -> targeted add/change/delete events; stray zones only
 //    when the MassDeletionGuard allows (else an alert: log, metric, status);
 //  - background refresh: every ActiveZoneSecondaryRefreshIntervall, zones whose served serial
-//    moved (or that appeared/vanished) without an event are announced to everyone;
+//    moved (or that appeared/vanished) since it was last compared (by the previous refresh or
+//    the zone's event check) are announced to everyone (PlanRefresh);
 //  - signing sync: Thursdays 01:00 UTC a change event per DNSSEC zone, spread over a window;
-//  - NSEC3: DNSSEC zones whose NSEC3PARAM is not "1 0 0 -" get it (never narrow) + an event.
+//  - NSEC3: DNSSEC zones whose NSEC3PARAM is not "1 0 0 -" get it (never narrow) + an event;
+//  - catalog mode ([JetStream] Mode auto and a catalog the zone-provider created): the periodic
+//    and event checks also compare the catalog (CatalogMirror) with the primary and repair it
+//    with broadcast events; secondaries are compared with the catalog (catalog_plan.h).
 // GET /status on [Service] URL shows all of it as JSON.
 // What to announce is decided by pure functions (announcement_plan.h, check_rules.h,
 // zone_diff.h); this class gathers the facts and publishes. One class in several files, one
 // workflow each: health_checker.cc (start, stop, publishing), _reads (primary and secondary
 // state), _periodic, _refresh, _events, _dnssec (NSEC3, signing sync), _liveness (heartbeats),
-// _scheduler, _status (GET /status); health_checker_internal.h holds the metrics.
+// _scheduler, _status (GET /status), _catalog (catalog mode); health_checker_internal.h holds
+// the metrics.
 #pragma once
 
 #include <atomic>
@@ -42,6 +47,8 @@
 #include "model/messages.h"
 #include "pdns/api_client.h"
 #include "services/common/service_main.h"
+#include "services/health_checker/announcement_plan.h"
+#include "services/health_checker/catalog_mirror.h"
 #include "services/health_checker/config.h"
 #include "services/health_checker/timer_queue.h"
 #include "services/health_checker/zone_diff.h"
@@ -100,13 +107,38 @@ class HealthChecker : public Service {
   std::vector<ServiceRecord> ActiveSecondaries();
   StatusOr<std::map<std::string, uint32_t>> SecondaryState(const std::string& id,
                                                            const std::optional<std::string>& zone);
-  void CheckSecondary(const ServiceRecord& secondary, const PrimaryView& primary, bool allow_stray)
+  // `catalog` (catalog mode, periodic checks): also compare the content of a few zones in sync by
+  // serial (CheckContent); nullptr: serials only.
+  void CheckSecondary(const ServiceRecord& secondary, const PrimaryView& primary, bool allow_stray,
+                      const CatalogZones* catalog = nullptr) EXCLUDES(mutex_);
+  // Catalog mode: the next few zones (PickDigestSample) that the secondary serves at the
+  // catalog's serial, transferred from its PowerDNS (the DNS address its syncer advertises) and
+  // compared with the catalog's version in canonical form (CanonicalZoneDigest); a zone whose
+  // content differs gets a targeted change event.
+  void CheckContent(const ServiceRecord& secondary, const PrimaryView& primary,
+                    const std::map<std::string, uint32_t>& state, const CatalogZones& catalog)
       EXCLUDES(mutex_);
   // Signed zones the secondary serves with an RRSIG (over the SOA) that expires within
   // SignatureExpiryWindow get a targeted change event. Needs the syncer's advertised DNS address.
   void CheckSignatures(const ServiceRecord& secondary, const PrimaryView& primary,
                        const std::map<std::string, uint32_t>& state);
   void EventCheck(const std::string& zone) EXCLUDES(mutex_);
+  // Catalog mode (health_checker_catalog.cc). The catalog when the mirror is bound and caught
+  // up, else nullopt (the checks then work as without JetStream).
+  std::optional<CatalogZones> UsableCatalog();
+  // The periodic check's catalog repair: broadcast events for zones where catalog and primary
+  // differ (deletions only when `allow_delete`); the counts go to /status and the metrics.
+  void RepairCatalog(const PrimaryView& primary, const CatalogZones& catalog, bool allow_delete)
+      EXCLUDES(mutex_);
+  // What the secondaries are compared with: `primary`, or with a catalog its basis
+  // (SecondaryComparisonBasis).
+  static PrimaryView ComparisonView(const PrimaryView& primary,
+                                    const std::optional<CatalogZones>& catalog);
+  // The event check's catalog repair of one zone (`primary_serial` nullopt: the primary lacks
+  // it), at most once per PeriodicalCheckIntervall per zone (CatalogRepairDue).
+  void CheckCatalogEntry(const std::string& zone, std::optional<uint32_t> primary_serial)
+      EXCLUDES(mutex_);
+  void UpdateCatalogMetrics();
   void OnHeartbeat(const BusMessage& message) EXCLUDES(mutex_);
   void OnZoneEvent(const BusMessage& message) EXCLUDES(mutex_);
   // Runs the periodic workflows when due on clock_; returns once Stop() was called.
@@ -137,7 +169,8 @@ class HealthChecker : public Service {
   std::unique_ptr<TimerQueue> timers_;
   std::unique_ptr<WorkerPool> checks_;  // full checks of new or restarted secondaries
   std::vector<std::unique_ptr<Subscription>> subscriptions_;
-  std::unique_ptr<HttpListener> status_;  // GET /status
+  std::unique_ptr<HttpListener> status_;    // GET /status
+  std::unique_ptr<CatalogMirror> catalog_;  // [JetStream] Mode auto; null with Mode off
   std::thread scheduler_;
   struct ServiceSeries {
     std::map<std::string, std::string> labels;
@@ -149,8 +182,17 @@ class HealthChecker : public Service {
   std::condition_variable wake_;  // waits on mutex_: Stop() ends the scheduler's wait
   bool stopping_ GUARDED_BY(mutex_) = false;
   std::optional<PrimaryView> last_primary_ GUARDED_BY(mutex_);
-  std::set<std::string> evented_since_refresh_ GUARDED_BY(mutex_);
-  std::set<std::string> event_checks_pending_ GUARDED_BY(mutex_);
+  // The serial each event check since the last refresh compared (PlanRefresh's `checked`).
+  CheckedSerials checked_since_refresh_ GUARDED_BY(mutex_);
+  std::set<std::string> event_checks_pending_ GUARDED_BY(mutex_);  // scheduled, not run
+  std::set<std::string> event_checks_running_ GUARDED_BY(mutex_);
+  std::map<std::string, size_t> content_cursor_ GUARDED_BY(mutex_);  // by secondary id
+  // Catalog mode: when each zone's last catalog repair was broadcast.
+  std::map<std::string, std::chrono::steady_clock::time_point> catalog_repaired_at_
+      GUARDED_BY(mutex_);
+  // The last periodic check's catalog comparison (nullopt before the first in catalog mode).
+  std::optional<std::vector<std::string>> catalog_differing_ GUARDED_BY(mutex_);
+  std::optional<std::chrono::system_clock::time_point> catalog_compared_at_ GUARDED_BY(mutex_);
   std::map<std::string, SecondaryReport> reports_ GUARDED_BY(mutex_);
   std::optional<size_t> primary_zones_ GUARDED_BY(mutex_);  // last read of the primary
   std::optional<size_t> primary_dnssec_zones_ GUARDED_BY(mutex_);

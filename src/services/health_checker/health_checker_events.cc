@@ -23,6 +23,12 @@ void HealthChecker::EventCheck(const std::string& zone) {
     logger_->warn("event check of {}: {}", zone, soa.status().message());
     return;
   }
+  {
+    // What this check compares: the refresh need not announce it again (PlanRefresh).
+    MutexLock lock(mutex_);
+    checked_since_refresh_[zone] = primary_serial;
+  }
+  CheckCatalogEntry(zone, primary_serial);
   for (const ServiceRecord& secondary : ActiveSecondaries()) {
     auto state = SecondaryState(secondary.last.id, zone);
     if (!state.ok()) {
@@ -52,16 +58,20 @@ void HealthChecker::OnZoneEvent(const BusMessage& message) {
   metrics_->received_events.Add({{"event_type", ZoneEventTypeLabel(type)}}).Increment();
   {
     MutexLock lock(mutex_);
-    evented_since_refresh_.insert(event->zone);
     // Ten events for a zone within the wait make one check.
     if (!event_checks_pending_.insert(event->zone).second) return;
   }
   timers_->ScheduleAfter(config_.event_check_wait, [this, zone = event->zone] {
     {
+      // An event from now on schedules a new check; until this one is done the refresh
+      // leaves the zone to it.
       MutexLock lock(mutex_);
       event_checks_pending_.erase(zone);
+      event_checks_running_.insert(zone);
     }
     EventCheck(zone);
+    MutexLock lock(mutex_);
+    event_checks_running_.erase(zone);
   });
 }
 

@@ -68,14 +68,34 @@ struct HealthChecker::Metrics {
         expiring_signatures(AddCounter(registry, "healthchecker_expiring_signature_zones_total",
                                        "Zones re-sent because a secondary served an RRSIG "
                                        "expiring within SignatureExpiryWindow")),
-        service_state(
-            AddGaugeFamily(registry, "healthchecker_service_liveness",
-                           "1 for each known service instance, labelled with its state")) {
+        service_state(AddGaugeFamily(registry, "healthchecker_service_liveness",
+                                     "1 for each known service instance, labelled with its state")),
+        catalog_bound(AddGauge(registry, "healthchecker_catalog_bound",
+                               "1 while the JetStream catalog is followed and caught up")),
+        catalog_zones(AddGauge(registry, "healthchecker_catalog_zones",
+                               "Zones with a version in the JetStream catalog (mirror)")),
+        catalog_tombstones(AddGauge(registry, "healthchecker_catalog_tombstones",
+                                    "Tombstones in the JetStream catalog (mirror)")),
+        catalog_revision(AddGauge(registry, "healthchecker_catalog_revision",
+                                  "The last catalog revision the mirror applied")),
+        catalog_differences(AddGauge(
+            registry, "healthchecker_catalog_primary_differences",
+            "Zones where the catalog differed from the primary at the last periodic check")),
+        content_mismatches(AddCounter(
+            registry, "healthchecker_catalog_content_mismatches_total",
+            "Zones a secondary served at the catalog's serial with other content (re-sent)")),
+        content_checks(AddCounter(registry, "healthchecker_catalog_content_checks_total",
+                                  "Zones whose content a secondary served was compared with the "
+                                  "catalog's version")),
+        catalog_events(AddCounterFamily(
+            registry, "healthchecker_catalog_published_zone_events_total",
+            "Broadcast zone events sent to repair the catalog (the zone-provider republishes)")) {
     for (const char* type : {"create", "change", "delete"}) {
       received_events.Add({{"event_type", type}});
       event_events.Add({{"event_type", type}});
       interval_events.Add({{"event_type", type}});
       refresh_events.Add({{"event_type", type}});
+      catalog_events.Add({{"event_type", type}});
     }
     signing_events.Add({{"event_type", "change"}});
     for (const char* state : {"successful", "failed"}) {
@@ -110,6 +130,14 @@ struct HealthChecker::Metrics {
   prometheus::Gauge& silent_static;
   prometheus::Counter& expiring_signatures;
   prometheus::Family<prometheus::Gauge>& service_state;
+  prometheus::Gauge& catalog_bound;
+  prometheus::Gauge& catalog_zones;
+  prometheus::Gauge& catalog_tombstones;
+  prometheus::Gauge& catalog_revision;
+  prometheus::Gauge& catalog_differences;
+  prometheus::Counter& content_mismatches;
+  prometheus::Counter& content_checks;
+  prometheus::Family<prometheus::Counter>& catalog_events;
 };
 
 }  // namespace pdnsd

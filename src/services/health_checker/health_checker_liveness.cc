@@ -35,8 +35,9 @@ void HealthChecker::OnHeartbeat(const BusMessage& message) {
       return;
     }
     const bool allow_stray = guard_.Check(primary->served.size()).ok();
+    const PrimaryView compared = ComparisonView(*primary, UsableCatalog());
     for (const ServiceRecord& secondary : ActiveSecondaries()) {
-      if (secondary.last.id == id) CheckSecondary(secondary, *primary, allow_stray);
+      if (secondary.last.id == id) CheckSecondary(secondary, compared, allow_stray);
     }
   });
 }

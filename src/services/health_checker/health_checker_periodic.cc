@@ -13,7 +13,7 @@
 namespace pdnsd {
 
 void HealthChecker::CheckSecondary(const ServiceRecord& secondary, const PrimaryView& primary,
-                                   bool allow_stray) {
+                                   bool allow_stray, const CatalogZones* catalog) {
   const std::string& id = secondary.last.id;
   SecondaryReport report;
   report.last_check = FormatRfc3339(clock_->WallNow());
@@ -33,6 +33,7 @@ void HealthChecker::CheckSecondary(const ServiceRecord& secondary, const Primary
         PlanSecondaryRepair(primary.served, primary.unknown, *state, allow_stray);
     for (const Announcement& a : repair.announcements) Announce(a.type, a.zone, id, "interval");
     CheckSignatures(secondary, primary, *state);
+    if (catalog != nullptr) CheckContent(secondary, primary, *state, *catalog);
     report.in_sync = repair.diff.in_sync;
     report.behind = repair.diff.differing.size();
     report.missing = repair.diff.missing.size();
@@ -84,13 +85,16 @@ void HealthChecker::RunPeriodicCheck() {
     logger_->error("ALERT: no stray zone is announced this cycle: {}", allowed.message());
   }
   if (!primary.ok()) return;
+  const std::optional<CatalogZones> catalog = UsableCatalog();
+  if (catalog) RepairCatalog(*primary, *catalog, allowed.ok());
+  const PrimaryView compared = ComparisonView(*primary, catalog);
   const auto secondaries = ActiveSecondaries();
   for (const ServiceRecord& secondary : secondaries) {
     if (secondary.static_host && !secondary.ever_heard) {
       logger_->warn("listed secondary {} ({}) has never sent a heartbeat", secondary.last.id,
                     secondary.last.host);
     }
-    CheckSecondary(secondary, *primary, allowed.ok());
+    CheckSecondary(secondary, compared, allowed.ok(), catalog ? &*catalog : nullptr);
   }
 }
 

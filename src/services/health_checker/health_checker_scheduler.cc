@@ -35,6 +35,7 @@ void HealthChecker::SchedulerLoop() {
       next_signing_sync_ = FormatRfc3339(schedule.next_signing_sync());
     }
     UpdateLivenessMetrics();
+    UpdateCatalogMetrics();
     {
       MutexLock lock(mutex_);
       const Clock::TimePoint tick = clock_->DeadlineAfter(std::chrono::seconds(1));

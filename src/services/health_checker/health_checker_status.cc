@@ -36,6 +36,8 @@ Status HealthChecker::StartStatusServer() {
 std::string HealthChecker::StatusJson() {
   using nlohmann::json;
   const auto now = clock_->WallNow();
+  const std::optional<CatalogMirror::Snapshot> mirror =
+      catalog_ ? std::optional(catalog_->Read()) : std::nullopt;
   MutexLock lock(mutex_);
   json secondaries = json::array();
   json services = json::array();
@@ -77,9 +79,37 @@ std::string HealthChecker::StatusJson() {
        primary_read_at_ ? json(AgeSeconds(*primary_read_at_, now)) : json(nullptr)},
       {"error", primary_error_.empty() ? json(nullptr) : json(primary_error_)},
       {"alert", alert_.empty() ? json(nullptr) : json(alert_)}};
+  json catalog = nullptr;  // [JetStream] Mode off
+  if (mirror) {
+    size_t versions = 0, tombstones = 0;
+    for (const auto& [zone, entry] : mirror->zones) ++(entry.deleted ? tombstones : versions);
+    // The first zones where catalog and primary differed, enough to start looking.
+    constexpr size_t kListed = 20;
+    json differing = nullptr;
+    if (catalog_differing_) {
+      differing = json::array();
+      for (size_t i = 0; i < catalog_differing_->size() && i < kListed; ++i) {
+        differing.push_back((*catalog_differing_)[i]);
+      }
+    }
+    catalog = {{"bucket", common_.jetstream.catalog.bucket},
+               {"bound", mirror->bound},
+               {"caught_up", mirror->caught_up},
+               {"revision", mirror->revision},
+               {"zones", versions},
+               {"tombstones", tombstones},
+               {"differs_from_primary",
+                catalog_differing_ ? json(catalog_differing_->size()) : json(nullptr)},
+               {"differing_zones", differing},
+               {"compared_at",
+                catalog_compared_at_ ? json(FormatRfc3339(*catalog_compared_at_)) : json(nullptr)}};
+  }
   json doc = {{"primary", primary},
+              {"catalog", catalog},
               {"secondaries", secondaries},
               {"services", services},
+              // Event checks scheduled or running: the refresh leaves those zones to them.
+              {"event_checks_pending", event_checks_pending_.size() + event_checks_running_.size()},
               {"next_signing_sync", next_signing_sync_},
               {"generated_at", FormatRfc3339(now)}};
   return EncodeJson(doc, 2);
