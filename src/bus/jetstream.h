@@ -1,6 +1,6 @@
 // JetStream: the persistent side of NATS that the zone-version distribution will use
-// (docs/architecture.md, "Zone versions (groundwork)"), on a Bus's connection. Groundwork only:
-// no service uses it yet.
+// (docs/architecture.md, "Zone versions"), on a Bus's connection; src/distribution/catalog.h
+// builds the catalog on it.
 //
 // What nats.c 3.4 offers and this wraps: streams (for the chunks of zone versions), key-value
 // buckets (for the catalog) with puts that expect a revision, watches that resume from a

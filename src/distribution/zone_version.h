@@ -1,6 +1,6 @@
 // Zone versions: how one version of a zone is laid out for the JetStream distribution
-// (docs/architecture.md, "Zone versions (groundwork)"). Pure: no NATS, no I/O. Groundwork only:
-// no service publishes or reads zone versions yet.
+// (docs/architecture.md, "Zone versions"). Pure: no NATS, no I/O; src/distribution/catalog.h
+// stores versions on a broker.
 //
 // A version is a catalog entry (the manifest, small JSON, one per zone in a key-value bucket)
 // and the zone text, zstd-compressed and cut into chunks, each stored on a subject of its own.

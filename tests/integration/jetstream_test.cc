@@ -1,7 +1,7 @@
 // The JetStream primitives (src/bus/jetstream.h) on a real nats-server with JetStream, its
 // storage in the server's temporary directory: revisioned puts, watches that resume, data
 // kept over a restart, a zone version's chunks stored and read back, and a broker without
-// JetStream told apart. No service uses these yet (docs/architecture.md, "Zone versions").
+// JetStream told apart (docs/architecture.md, "Zone versions").
 #include "bus/jetstream.h"
 
 #include <gtest/gtest.h>
