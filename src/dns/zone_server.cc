@@ -85,16 +85,19 @@ std::vector<std::string> RcodeReply(const ldns_pkt* query, ldns_pkt_rcode rcode)
   return {std::move(wire)};
 }
 
-// Parses zone text (one RR per line). Empty lines, comments and $-directives are skipped.
-// On failure returns an error naming the first bad line.
-StatusOr<std::vector<RrPtr>> ParseZoneText(const std::string& text, const ldns_rdf* origin) {
-  std::vector<RrPtr> records;
+// Parses zone text (one RR per line), handing each record to `take` in order; stops when
+// `take` returns false. Empty lines, comments and $-directives are skipped. On failure returns
+// an error naming the first bad line. Holds one record at a time: a zone of tens of MB is
+// never held parsed as a whole (tests/fault/large_zone_test.cc).
+template <typename Take>
+Status ForEachRecord(const std::string& text, const ldns_rdf* origin, Take&& take) {
   size_t start = 0;
   size_t line_number = 0;
+  std::string line;
   while (start < text.size()) {
     size_t end = text.find('\n', start);
     if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
+    line.assign(text, start, end - start);
     start = end + 1;
     ++line_number;
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
@@ -114,9 +117,9 @@ StatusOr<std::vector<RrPtr>> ParseZoneText(const std::string& text, const ldns_r
       return Status::InvalidArgument("line " + std::to_string(line_number) + " (\"" + line +
                                      "\"): " + (reason != nullptr ? reason : "parse error"));
     }
-    records.push_back(std::move(rr));
+    if (!take(std::move(rr))) break;
   }
-  return records;
+  return Status::Ok();
 }
 
 bool IsApexSoa(const ldns_rr* rr, const ldns_rdf* apex) {
@@ -124,66 +127,87 @@ bool IsApexSoa(const ldns_rr* rr, const ldns_rdf* apex) {
          ldns_dname_compare(ldns_rr_owner(rr), apex) == 0;
 }
 
-// Splits SOA, records..., SOA into messages of about kMessageBudget octets; only the first
-// carries the question. Takes ownership of `records`: the SOA at `soa_index` is used for both
-// ends and every other SOA of the apex is left out, so zone data with or without the closing
-// SOA (the original provider sends it) gives SOA first and last exactly once each. Sets
-// *served_records to the number of records sent. Empty on failure.
-std::vector<std::string> AxfrMessages(const ldns_pkt* query, std::vector<RrPtr> records,
-                                      size_t soa_index, size_t* served_records) {
-  std::vector<std::string> messages;
-  PktPtr current = NewReply(query, LDNS_RCODE_NOERROR, true);
-  if (!current) return {};
-  ldns_pkt_set_aa(current.get(), true);
-  size_t used = kHeaderSize;
-  for (size_t i = 0; i < ldns_rr_list_rr_count(ldns_pkt_question(query)); ++i) {
-    used += ldns_rr_uncompressed_size(ldns_rr_list_rr(ldns_pkt_question(query), i));
+// Packs SOA, records..., SOA into messages of about kMessageBudget octets as the records come;
+// only the first message carries the question. Every SOA of the apex handed to Add() is left
+// out (Finish() closes with the opening SOA), so zone data with or without the closing SOA (the
+// original provider sends it) gives SOA first and last exactly once each.
+class AxfrEncoder {
+ public:
+  // REQUIRES: `soa` is the zone's apex SOA; the encoder keeps its own copy.
+  AxfrEncoder(const ldns_pkt* query, const ldns_rr* soa)
+      : query_(query), soa_(ldns_rr_clone(soa)), apex_(ldns_rr_owner(soa_.get())) {
+    current_ = NewReply(query_, LDNS_RCODE_NOERROR, true);
+    if (!current_) {
+      failed_ = true;
+      return;
+    }
+    ldns_pkt_set_aa(current_.get(), true);
+    used_ = kHeaderSize;
+    for (size_t i = 0; i < ldns_rr_list_rr_count(ldns_pkt_question(query_)); ++i) {
+      used_ += ldns_rr_uncompressed_size(ldns_rr_list_rr(ldns_pkt_question(query_), i));
+    }
+    Push(ldns_rr_clone(soa_.get()));
   }
-  bool failed = false;
-  auto flush = [&]() {
-    std::string wire = dnswire::PacketToWire(current.get());
+
+  // False once encoding failed (the caller stops).
+  bool Add(RrPtr rr) {
+    if (failed_) return false;
+    if (IsApexSoa(rr.get(), apex_)) return true;
+    Push(rr.release());
+    ++records_;
+    return !failed_;
+  }
+  // The messages, empty on failure. *served_records: records sent, both SOAs included.
+  std::vector<std::string> Finish(size_t* served_records) {
+    Push(ldns_rr_clone(soa_.get()));
+    if (!failed_) Flush();
+    *served_records = records_ + 2;
+    if (failed_) return {};
+    return std::move(messages_);
+  }
+
+ private:
+  void Flush() {
+    std::string wire = dnswire::PacketToWire(current_.get());
     if (wire.empty() || wire.size() > 65535) {
-      failed = true;
+      failed_ = true;
       return;
     }
-    messages.push_back(std::move(wire));
-    current = NewReply(query, LDNS_RCODE_NOERROR, false);
-    if (!current) {
-      failed = true;
+    messages_.push_back(std::move(wire));
+    current_ = NewReply(query_, LDNS_RCODE_NOERROR, false);
+    if (!current_) {
+      failed_ = true;
       return;
     }
-    ldns_pkt_set_aa(current.get(), true);
-    used = kHeaderSize;
-  };
+    ldns_pkt_set_aa(current_.get(), true);
+    used_ = kHeaderSize;
+  }
   // Takes ownership of rr.
-  auto add = [&](ldns_rr* rr) {
-    if (rr == nullptr) {
-      failed = true;
+  void Push(ldns_rr* rr) {
+    if (rr == nullptr) failed_ = true;
+    if (failed_) {
+      if (rr != nullptr) ldns_rr_free(rr);
       return;
     }
     const size_t size = ldns_rr_uncompressed_size(rr);
-    if (ldns_pkt_ancount(current.get()) > 0 && used + size > kMessageBudget) flush();
-    if (failed) {
+    if (ldns_pkt_ancount(current_.get()) > 0 && used_ + size > kMessageBudget) Flush();
+    if (failed_) {
       ldns_rr_free(rr);
       return;
     }
-    ldns_pkt_push_rr(current.get(), LDNS_SECTION_ANSWER, rr);
-    used += size;
-  };
-  const ldns_rr* soa = records[soa_index].get();
-  const ldns_rdf* apex = ldns_rr_owner(soa);
-  *served_records = 2;
-  add(ldns_rr_clone(soa));
-  for (size_t i = 0; i < records.size() && !failed; ++i) {
-    if (i == soa_index || IsApexSoa(records[i].get(), apex)) continue;
-    add(records[i].release());
-    ++*served_records;
+    ldns_pkt_push_rr(current_.get(), LDNS_SECTION_ANSWER, rr);
+    used_ += size;
   }
-  add(ldns_rr_clone(soa));
-  if (!failed) flush();
-  if (failed) return {};
-  return messages;
-}
+
+  const ldns_pkt* const query_;
+  RrPtr soa_;
+  const ldns_rdf* apex_;  // owned by soa_
+  PktPtr current_;
+  size_t used_ = 0;
+  size_t records_ = 0;
+  bool failed_ = false;
+  std::vector<std::string> messages_;
+};
 
 // Builds the answer messages for one query; empty when the query must be dropped (UDP) or
 // the connection closed (TCP).
@@ -231,30 +255,26 @@ std::vector<std::string> BuildAnswer(const AnswerContext& context, const uint8_t
     return RcodeReply(query.get(), LDNS_RCODE_SERVFAIL);
   }
   const ldns_rdf* qname = ldns_rr_owner(asked);
-  auto records = ParseZoneText(*text, qname);
-  if (!records.ok()) {
-    context.log.error("{} {}: zone data from the source does not parse: {}", label, *zone,
-                      records.status().message());
+  // The apex SOA: the first one in the text (the source puts it first).
+  RrPtr soa;
+  Status parsed = ForEachRecord(*text, qname, [&](RrPtr rr) {
+    if (!IsApexSoa(rr.get(), qname)) return true;
+    soa = std::move(rr);
+    return false;
+  });
+  if (parsed.ok() && !soa) parsed = Status::InvalidArgument("no SOA");
+  if (!parsed.ok()) {
+    context.log.error("{} {}: zone data from the source is not usable: {}", label, *zone,
+                      parsed.message());
     return RcodeReply(query.get(), LDNS_RCODE_SERVFAIL);
   }
-  size_t soa_index = records->size();
-  for (size_t i = 0; i < records->size(); ++i) {
-    if (IsApexSoa((*records)[i].get(), qname)) {
-      soa_index = i;
-      break;
-    }
-  }
-  if (soa_index == records->size()) {
-    context.log.error("{} {}: zone data from the source has no SOA", label, *zone);
-    return RcodeReply(query.get(), LDNS_RCODE_SERVFAIL);
-  }
-  const uint32_t serial = dnswire::SoaSerial((*records)[soa_index].get());
+  const uint32_t serial = dnswire::SoaSerial(soa.get());
 
   if (only_soa) {
     PktPtr reply = NewReply(query.get(), LDNS_RCODE_NOERROR, true);
     if (!reply) return {};
     ldns_pkt_set_aa(reply.get(), true);
-    ldns_pkt_push_rr(reply.get(), LDNS_SECTION_ANSWER, (*records)[soa_index].release());
+    ldns_pkt_push_rr(reply.get(), LDNS_SECTION_ANSWER, soa.release());
     std::string wire = dnswire::PacketToWire(reply.get());
     if (!over_tcp && wire.size() > kMaxUdpAnswer) {
       // Too big for classic UDP: truncated, the client retries over TCP.
@@ -269,9 +289,16 @@ std::vector<std::string> BuildAnswer(const AnswerContext& context, const uint8_t
     return {std::move(wire)};
   }
 
+  // Records are parsed and packed one at a time, so the zone is never held parsed whole.
+  AxfrEncoder encoder(query.get(), soa.get());
+  if (Status s = ForEachRecord(*text, qname, [&](RrPtr rr) { return encoder.Add(std::move(rr)); });
+      !s.ok()) {
+    context.log.error("{} {}: zone data from the source does not parse: {}", label, *zone,
+                      s.message());
+    return RcodeReply(query.get(), LDNS_RCODE_SERVFAIL);
+  }
   size_t count = 0;
-  std::vector<std::string> messages =
-      AxfrMessages(query.get(), std::move(*records), soa_index, &count);
+  std::vector<std::string> messages = encoder.Finish(&count);
   if (messages.empty()) {
     context.log.error("axfr {}: cannot encode the answer", *zone);
     return RcodeReply(query.get(), LDNS_RCODE_SERVFAIL);

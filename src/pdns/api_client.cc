@@ -109,6 +109,10 @@ StatusOr<PdnsApiClient::Response> PdnsApiClient::Call(const char* call, const st
   return Status::InvalidArgument(text);
 }
 
+Status PdnsApiClient::Ping() const {
+  return Call("ping", "GET", "/api/v1/servers/" + options_.server_id, "").status();
+}
+
 StatusOr<std::vector<PdnsZone>> PdnsApiClient::ListZones() const {
   auto response = Call("list", "GET", "/api/v1/servers/" + options_.server_id + "/zones", "");
   if (!response.ok()) return response.status();

@@ -39,7 +39,7 @@ struct PdnsApiOptions {
 
 class PdnsApiClient {
  public:
-  // Called after every API call with its kind ("list", "get", "create", "update", "delete",
+  // Called after every API call with its kind ("ping", "list", "get", "create", "update", "delete",
   // "retrieve", "flush", "nsec3", "purge_metadata") and whether PowerDNS gave a definitive
   // answer; feeds the services' metrics. "No such zone" (404) to a "get" or "delete" is an
   // answer, not a failure: it is what a normal deletion produces, and an alert on failed calls
@@ -48,6 +48,8 @@ class PdnsApiClient {
 
   explicit PdnsApiClient(PdnsApiOptions options, CallObserver observer = nullptr);
 
+  // GET /api/v1/servers/<ServerID>: whether the API answers at all (one small call).
+  Status Ping() const;
   StatusOr<std::vector<PdnsZone>> ListZones() const;
   StatusOr<PdnsZone> GetZone(const std::string& zone) const;  // without rrsets
   // Creates `zone` as kind Slave transferring from `masters` ("127.0.0.1:20102").

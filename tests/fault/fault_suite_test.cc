@@ -152,6 +152,7 @@ class FaultSuite : public ::testing::Test {
     options.jetstream = true;
     options.health_checker = true;        // its default intervals (HealthCheckerConfig)
     options.ping_interval = seconds(10);  // the default [ServiceDiscovery] HealthPingIntervall
+    options.syncer_retry_max = milliseconds(0);  // the default [PowerDNS] RetryMaxDelay
     options.service_binaries = PDNSD_BIN_DIR;
     PDNSD_ASSERT_OK(cluster_.Start(options));
     for (int i = 0; i < kZones; ++i) {

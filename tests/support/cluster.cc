@@ -267,7 +267,10 @@ Status Cluster::StartSyncer(int index) {
   parameters.powerdns_url = secondary.api_url();
   parameters.powerdns_api_key = secondary.api_key();
   parameters.powerdns_dns = secondary.dns_address().ToString();
-  parameters.extra.push_back({"PowerDNS", "RetryMaxDelay", TomlDuration(std::chrono::seconds(2))});
+  if (options_.syncer_retry_max.count() > 0) {
+    parameters.extra.push_back(
+        {"PowerDNS", "RetryMaxDelay", TomlDuration(options_.syncer_retry_max)});
+  }
   auto config = RenderServiceConfig("pdns-secondary-syncer", parameters);
   if (!config.ok()) return config.status();
 

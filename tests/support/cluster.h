@@ -40,6 +40,8 @@ struct ClusterOptions {
   std::vector<std::string> secondary_config;  // ... and for each secondary
   std::chrono::milliseconds axfr_timeout{10000};
   int proxy_write_concurrency = 0;  // the api-proxy's [PowerDNS] WriteConcurrency
+  // The syncers' [PowerDNS] RetryMaxDelay; 0: the product's default (not written).
+  std::chrono::milliseconds syncer_retry_max{2000};
   // nats-server with JetStream (its store in the server's temporary directory): the services'
   // [JetStream] Mode "auto" then distributes zone versions through it.
   bool jetstream = false;

@@ -127,6 +127,7 @@ Status SecondarySyncer::Start() {
                                               static_cast<ZoneServerObserver*>(this), logger_);
   if (Status s = zone_server_->Start(); !s.ok()) return s;
   for (int i = 0; i < config_.api_workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  local_watch_ = std::thread([this] { LocalPowerDnsWatchLoop(); });
 
   for (const auto& [type, subject] : common_.subjects.All()) {
     for (const bool targeted : {false, true}) {
@@ -162,6 +163,11 @@ void SecondarySyncer::Stop() {
   subscriptions_.clear();
   queue_.Close();
   served_cv_.notify_all();
+  {
+    MutexLock lock(retry_mutex_);
+    retry_cv_.notify_all();
+  }
+  if (local_watch_.joinable()) local_watch_.join();
   for (auto& worker : workers_) {
     if (worker.joinable()) worker.join();
   }
@@ -345,6 +351,7 @@ void SecondarySyncer::WorkerLoop() {
       {
         MutexLock lock(retry_mutex_);
         attempt = ++failures_[*zone];
+        retry_cv_.notify_all();
       }
       const auto backoff = RetryBackoff(attempt, config_.retry_max);
       logger_->warn("sync of {} failed (attempt {}): {}; retrying in {} ms", *zone, attempt,
@@ -353,6 +360,34 @@ void SecondarySyncer::WorkerLoop() {
     }
     queue_.Done(*zone);
     metrics_->worker_locks.Decrement();
+  }
+}
+
+void SecondarySyncer::LocalPowerDnsWatchLoop() {
+  constexpr auto kProbeEvery = std::chrono::milliseconds(250);
+  bool was_down = false;
+  MutexLock lock(retry_mutex_);
+  while (!stopping_) {
+    if (failures_.empty()) {
+      was_down = false;
+      clock_->WaitUntil(retry_cv_, lock.native(), clock_->DeadlineAfter(std::chrono::seconds(1)));
+      continue;
+    }
+    lock.Unlock();
+    const bool down = !powerdns_.Ping().ok();
+    std::vector<std::string> retry_now;
+    lock.Lock();
+    if (was_down && !down) {
+      for (const auto& [zone, attempts] : failures_) retry_now.push_back(zone);
+    }
+    was_down = down;
+    lock.Unlock();
+    if (!retry_now.empty()) {
+      logger_->info("the local PowerDNS answers again: retrying {} zones now", retry_now.size());
+      for (const auto& zone : retry_now) queue_.Mark(zone);
+    }
+    lock.Lock();
+    if (!stopping_) clock_->WaitUntil(retry_cv_, lock.native(), clock_->DeadlineAfter(kProbeEvery));
   }
 }
 

@@ -95,6 +95,10 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   // The local serials of `zone` (an empty map when the local PowerDNS lacks it), or of all zones.
   StatusOr<ZoneStateReply> LocalZoneState(const std::optional<std::string>& zone);
   void WorkerLoop() EXCLUDES(retry_mutex_);
+  // Watches the local PowerDNS while zones wait for a retry: when its API answers again after
+  // failing, those zones are retried at once instead of at their backoff (a restarted PowerDNS
+  // is caught up within a moment, whatever RetryMaxDelay is).
+  void LocalPowerDnsWatchLoop() EXCLUDES(retry_mutex_);
   // Gathers the facts about `zone` and executes PlanReconcile's steps (reconcile_plan.h).
   Status Reconcile(const std::string& zone);
   // Reconcile's fact when the SOA request for `zone` failed with `why`: the absence rule's
@@ -141,7 +145,9 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   // Zones whose last commit wait stopped as superseded, until a later one sees a commit.
   std::set<std::string> commit_unconfirmed_ GUARDED_BY(served_mutex_);
   Mutex retry_mutex_;
+  std::condition_variable retry_cv_;
   std::map<std::string, int> failures_ GUARDED_BY(retry_mutex_);
+  std::thread local_watch_;
   // Zones announced by an add event since their last reconcile: probably absent locally, so
   // the reconcile creates them without asking first (one API call less per new zone).
   Mutex announced_mutex_;
