@@ -424,16 +424,48 @@ std::string Secondaries(int n) {
   return std::to_string(n) + (n == 1 ? " secondary" : " secondaries");
 }
 
+// The zone-provider's own counts, from its metrics endpoint (process mode): nullopt when the
+// endpoint does not answer.
+struct ProviderCounts {
+  int64_t axfrs = 0;        // successful AXFRs of the primary, both paths
+  int64_t sweep_marks = 0;  // zones the catalog sweep found differing from the primary
+  int64_t unchanged = 0;    // catalog transfers that found the version already published
+  int64_t events = 0;       // zone events the catalog publisher took
+  int64_t in_progress = 0;  // catalog transfers running at the time of reading
+};
+
+std::optional<ProviderCounts> ReadProviderCounts(const Cluster& cluster) {
+  for (const testing::ServiceProcess* service : cluster.RunningServices()) {
+    if (service->binary != "pdns-zone-provider") continue;
+    const HttpResponse metrics = testing::HttpCall("GET", Cluster::MetricsUrl(*service));
+    if (metrics.status != 200) return std::nullopt;
+    const auto count = [&](std::string_view name, std::initializer_list<std::string_view> labels) {
+      return static_cast<int64_t>(testing::MetricSum(metrics.body, name, labels).value_or(0));
+    };
+    ProviderCounts counts;
+    counts.axfrs =
+        count("zoneprovider_powerdns_dns_query_total", {"qtype=\"axfr\"", "state=\"successful\""}) +
+        count("zoneprovider_catalog_transfers_total", {"state=\"successful\""});
+    counts.sweep_marks = count("zoneprovider_catalog_sweep_marks_total", {});
+    counts.unchanged = count("zoneprovider_catalog_publishes_total", {"result=\"unchanged\""});
+    counts.events = count("zoneprovider_catalog_events_total", {"result=\"accepted\""});
+    counts.in_progress = count("zoneprovider_catalog_transfers_in_progress", {});
+    return counts;
+  }
+  return std::nullopt;
+}
+
 std::string FanOutTest(int secondaries) { return "6. fan-out, " + Secondaries(secondaries); }
 
 // Changes of `zone` on one system with `n` secondaries, measured as FanOutTest(n): the
 // primary's AXFRs (its TCP queries) and CPU over the window, and change -> all secondaries.
-// `provider_axfrs`, when given, is the zone-provider's own count (a cross-check, in the notes).
+// `provider_counts`, when given, reads the zone-provider's own counts (a cross-check, in the
+// notes).
 void RunFanOutChanges(SystemRun& run, const testing::PdnsServer& primary, int n,
                       const std::string& method, const std::vector<HostPort>& secondaries,
                       const std::string& zone, int count, milliseconds max_gap,
                       const std::function<HttpResponse(const std::string& body)>& patch,
-                      const std::function<std::optional<int64_t>()>& provider_axfrs = {}) {
+                      const std::function<std::optional<ProviderCounts>()>& provider_counts = {}) {
   const std::string test = FanOutTest(n);
   Progress("  " + method + ": " + std::to_string(count) + " changes of a signed zone, " +
            Secondaries(n));
@@ -442,14 +474,15 @@ void RunFanOutChanges(SystemRun& run, const testing::PdnsServer& primary, int n,
   point.secondaries = n;
   point.column = run.column();
   point.changes = count + kWarmupChanges;
-  std::optional<int64_t> before, after, provider_before, provider_after;
+  std::optional<int64_t> before, after;
+  std::optional<ProviderCounts> provider_before, provider_after;
   run.Measure(test, [&] {
     before = ServedAxfrs(primary);
-    if (provider_axfrs) provider_before = provider_axfrs();
+    if (provider_counts) provider_before = provider_counts();
     point.row = RunChanges("fan-out N=" + std::to_string(n) + ": " + method, secondaries,
                            primary.dns_address(), zone, count, kWarmupChanges, max_gap, patch);
     after = ServedAxfrs(primary);
-    if (provider_axfrs) provider_after = provider_axfrs();
+    if (provider_counts) provider_after = provider_counts();
   });
   if (before && after) point.axfrs = static_cast<double>(*after - *before);
   point.primary_cpu_seconds = report.resources.ProcessCpu(test, run.column(), "PowerDNS primary");
@@ -457,36 +490,19 @@ void RunFanOutChanges(SystemRun& run, const testing::PdnsServer& primary, int n,
     report.fan_out_notes.push_back(
         std::string(ColumnName(run.column())) + ", " + test.substr(test.find(", ") + 2) +
         ": the primary's TCP queries moved by " + Fixed(*point.axfrs, 0) +
-        ", the zone-provider counted " + std::to_string(*provider_after - *provider_before) +
-        " successful AXFRs (zoneprovider_powerdns_dns_query_total{qtype=\"axfr\"}) over " +
+        ", the zone-provider counted " +
+        std::to_string(provider_after->axfrs - provider_before->axfrs) +
+        " successful AXFRs (zonedata and catalog paths), " +
+        std::to_string(provider_after->sweep_marks - provider_before->sweep_marks) +
+        " sweep marks and " +
+        std::to_string(provider_after->unchanged - provider_before->unchanged) +
+        " transfers that found the version already published, " +
+        std::to_string(provider_after->events - provider_before->events) + " zone events (" +
+        std::to_string(provider_before->in_progress) + " transfers running at the start), over " +
         std::to_string(point.changes) + " changes");
   }
   report.rows.push_back(point.row);
   report.fan_out.Add(std::move(point));
-}
-
-// The zone-provider's successful AXFRs of the primary, from its metrics endpoint (process
-// mode); nullopt when the metric is not there.
-std::optional<int64_t> ProviderAxfrs(const Cluster& cluster) {
-  for (const testing::ServiceProcess* service : cluster.RunningServices()) {
-    if (service->binary != "pdns-zone-provider") continue;
-    const HttpResponse metrics = testing::HttpCall("GET", Cluster::MetricsUrl(*service));
-    if (metrics.status != 200) return std::nullopt;
-    std::istringstream lines(metrics.body);
-    std::optional<int64_t> sum;
-    for (std::string line; std::getline(lines, line);) {
-      if (line.rfind("zoneprovider_powerdns_dns_query_total{", 0) != 0 ||
-          line.find("qtype=\"axfr\"") == std::string::npos ||
-          line.find("state=\"successful\"") == std::string::npos) {
-        continue;
-      }
-      const size_t space = line.rfind(' ');
-      if (space == std::string::npos) continue;
-      sum = sum.value_or(0) + static_cast<int64_t>(std::strtod(line.c_str() + space + 1, nullptr));
-    }
-    return sum;
-  }
-  return std::nullopt;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -800,7 +816,7 @@ Status RunDistributeFanOut(const Options& options, int n, Report& report) {
       [&](const std::string& body) {
         return cluster.Proxy("PATCH", Cluster::ZonesPath(zone), body);
       },
-      [&] { return ProviderAxfrs(cluster); });
+      [&] { return ReadProviderCounts(cluster); });
   Progress("pdns-distribute fan-out, " + Secondaries(n) + ": done, stopping");
   return Status::Ok();
 }

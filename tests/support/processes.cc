@@ -258,6 +258,28 @@ StatusOr<std::string> ReadTcpGreeting(const HostPort& address, std::chrono::mill
   return line;
 }
 
+std::optional<double> MetricSum(std::string_view exposition, std::string_view name,
+                                std::initializer_list<std::string_view> labels) {
+  std::optional<double> sum;
+  while (!exposition.empty()) {
+    const size_t end = exposition.find('\n');
+    const std::string_view line = exposition.substr(0, end);
+    exposition = end == std::string_view::npos ? std::string_view() : exposition.substr(end + 1);
+    if (line.size() <= name.size() || line.substr(0, name.size()) != name) continue;
+    const char next = line[name.size()];
+    if (next != '{' && next != ' ') continue;  // another metric with this prefix
+    const size_t space = line.rfind(' ');
+    const std::string_view label_set = line.substr(name.size(), space - name.size());
+    bool matches = true;
+    for (std::string_view label : labels) {
+      matches = matches && label_set.find(label) != std::string_view::npos;
+    }
+    if (!matches) continue;
+    sum = sum.value_or(0) + std::strtod(std::string(line.substr(space + 1)).c_str(), nullptr);
+  }
+  return sum;
+}
+
 HttpResponse HttpCall(const std::string& method, const std::string& url, const HttpHeaders& headers,
                       const std::string& body, std::chrono::milliseconds timeout) {
   HttpResponse response;

@@ -22,8 +22,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -128,6 +130,11 @@ struct HttpResponse {
 HttpResponse HttpCall(const std::string& method, const std::string& url,
                       const HttpHeaders& headers = {}, const std::string& body = "",
                       std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// The sum of the samples of metric `name` in a Prometheus text exposition whose label set
+// contains every one of `labels` (each `key="value"`); nullopt when no sample matched.
+std::optional<double> MetricSum(std::string_view exposition, std::string_view name,
+                                std::initializer_list<std::string_view> labels = {});
 
 // ---------------------------------------------------------------------------------------------
 

@@ -54,6 +54,34 @@ TEST(DecidePublish, WritesUnlessSerialAndDigestEqualALiveEntry) {
   }
 }
 
+TEST(SweepMarkAnswered, SkipsTheTransferOnlyForASweepMarkTheCatalogAlreadyAnswers) {
+  struct Row {
+    MarkReasons reasons;
+    std::optional<CatalogEntry> current;
+    bool expected;
+  };
+  const MarkReasons swept_7{false, true, 7};
+  const Row rows[] = {
+      // The transfer that raced the sweep already wrote the serial the sweep saw.
+      {swept_7, Version(7, "aa"), true},
+      // Behind, ahead (a later write) or absent: transfer.
+      {swept_7, Version(6, "aa"), false},
+      {swept_7, Version(8, "aa"), false},
+      {swept_7, std::nullopt, false},
+      {swept_7, Deleted(7), false},
+      // An event (or a retry) came too: a transfer that starts after it, always.
+      {MarkReasons{true, true, 7}, Version(7, "aa"), false},
+      {MarkReasons{true, false, std::nullopt}, Version(7, "aa"), false},
+      // The sweep found a live zone the primary does not list: its absence must be confirmed.
+      {MarkReasons{false, true, std::nullopt}, Version(7, "aa"), false},
+      // No reason recorded (a mark from before the reasons were kept): transfer.
+      {MarkReasons{}, Version(7, "aa"), false},
+  };
+  for (size_t i = 0; i < std::size(rows); ++i) {
+    EXPECT_EQ(SweepMarkAnswered(rows[i].reasons, rows[i].current), rows[i].expected) << "row " << i;
+  }
+}
+
 TEST(DecideAbsent, TombstonesOnlyALiveEntryTheGateReleased) {
   struct Row {
     std::optional<CatalogEntry> current;

@@ -3,6 +3,7 @@
 #include "services/health_checker/health_checker.h"
 
 #include "dns/soa_query.h"
+#include "services/common/zone_event_intake.h"
 #include "services/health_checker/announcement_plan.h"
 #include "services/health_checker/health_checker_internal.h"
 
@@ -48,13 +49,8 @@ void HealthChecker::EventCheck(const std::string& zone) {
 void HealthChecker::OnZoneEvent(const BusMessage& message) {
   const ZoneEventType type =
       common_.subjects.TypeOf(message.subject).value_or(ZoneEventType::kChange);
-  auto event = DecodeZoneEvent(type, message.data);
-  if (!event.ok()) {
-    metrics_->invalid.Increment();
-    logger_->warn("ignoring invalid zone event on {}: {}", message.subject,
-                  event.status().message());
-    return;
-  }
+  auto event = ReceiveZoneEvent(type, message, logger_, metrics_->invalid);
+  if (!event) return;
   metrics_->received_events.Add({{"event_type", ZoneEventTypeLabel(type)}}).Increment();
   {
     MutexLock lock(mutex_);

@@ -11,6 +11,7 @@
 
 #include "model/messages.h"
 #include "model/subjects.h"
+#include "services/common/zone_event_intake.h"
 
 namespace pdnsd {
 
@@ -176,13 +177,8 @@ void SecondarySyncer::Stop() {
 }
 
 void SecondarySyncer::OnEvent(ZoneEventType type, bool targeted, const BusMessage& message) {
-  auto event = DecodeZoneEvent(type, message.data);
-  if (!event.ok()) {
-    metrics_->invalid.Increment();
-    logger_->warn("ignoring invalid zone event on {}: {}", message.subject,
-                  event.status().message());
-    return;
-  }
+  auto event = ReceiveZoneEvent(type, message, logger_, metrics_->invalid);
+  if (!event) return;
   metrics_->events.Add({{"event_type", ZoneEventTypeLabel(type)}}).Increment();
   switch (DecideZoneEvent(follower_ != nullptr && follower_->following(), targeted)) {
     case ZoneEventAction::kIgnore:

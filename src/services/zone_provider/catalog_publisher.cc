@@ -12,6 +12,7 @@
 #include "core/metrics.h"
 #include "dns/axfr_client.h"
 #include "model/messages.h"
+#include "services/common/zone_event_intake.h"
 #include "services/zone_provider/confirm_absence.h"
 
 namespace pdnsd {
@@ -22,6 +23,8 @@ using std::chrono::milliseconds;
 
 // How long one watch read waits: bounds how late Stop() is noticed and how late a tick runs.
 constexpr milliseconds kWatchSlice{200};
+// How long a sweep's mark waits for the zone event of the same write (Sweep()).
+constexpr milliseconds kSweepMarkDelay{250};
 
 }  // namespace
 
@@ -46,7 +49,10 @@ struct CatalogPublisher::Metrics {
         sweep_seconds(AddGauge(registry, "zoneprovider_catalog_sweep_duration_seconds",
                                "How long the last sweep took (zone list and comparison)")),
         swept_marks(AddCounter(registry, "zoneprovider_catalog_sweep_marks_total",
-                               "Zones a sweep marked for a transfer")) {
+                               "Zones a sweep marked for a transfer")),
+        answered_marks(AddCounter(registry, "zoneprovider_catalog_sweep_marks_answered_total",
+                                  "Sweep marks a transfer that raced the sweep had already "
+                                  "answered (no AXFR)")) {
     for (const char* result : {"accepted", "invalid"}) events.Add({{"result", result}});
     for (const char* state : {"successful", "failed"}) {
       transfers.Add({{"state", state}});
@@ -68,6 +74,7 @@ struct CatalogPublisher::Metrics {
   prometheus::Family<prometheus::Counter>& sweeps;
   prometheus::Gauge& sweep_seconds;
   prometheus::Counter& swept_marks;
+  prometheus::Counter& answered_marks;
 };
 
 CatalogPublisher::CatalogPublisher(CatalogPublisherOptions options, const CommonConfig& common,
@@ -248,14 +255,11 @@ void CatalogPublisher::Apply(const distribution::CatalogChange& change) {
 void CatalogPublisher::OnEvent(const BusMessage& message) {
   const auto type = common_.subjects.TypeOf(message.subject);
   if (!type) return;
-  auto event = DecodeZoneEvent(*type, message.data);
-  if (!event.ok()) {
-    metrics_->events.Add({{"result", "invalid"}}).Increment();
-    logger_->warn("invalid zone event on {}: {}", message.subject, event.status().message());
-    return;
-  }
+  auto event =
+      ReceiveZoneEvent(*type, message, logger_, metrics_->events.Add({{"result", "invalid"}}));
+  if (!event) return;
   metrics_->events.Add({{"result", "accepted"}}).Increment();
-  queue_.Mark(event->zone);
+  MarkForTransfer(event->zone);
 }
 
 void CatalogPublisher::Sweep() {
@@ -274,7 +278,20 @@ void CatalogPublisher::Sweep() {
     due = due_;
   }
   const std::vector<std::string> marks = PlanSweep(primary, mirror_, due, observations_);
-  for (const std::string& zone : marks) queue_.Mark(zone);
+  {
+    MutexLock lock(mutex_);
+    for (const std::string& zone : marks) {
+      MarkReasons& reasons = reasons_[zone];
+      reasons.swept = true;
+      // A zone due for deletion that the primary lists again: only a transfer takes it off.
+      if (due.count(zone) != 0) reasons.must_transfer = true;
+      const auto listed = primary.find(zone);
+      reasons.listed = listed == primary.end() ? std::nullopt : std::optional(listed->second);
+    }
+  }
+  // A little later than at once: the zone event of a write through the proxy arrives within
+  // milliseconds of its commit and then coalesces with this mark into one transfer.
+  for (const std::string& zone : marks) queue_.Mark(zone, kSweepMarkDelay);
   metrics_->swept_marks.Increment(static_cast<double>(marks.size()));
   metrics_->sweeps.Add({{"state", "successful"}}).Increment();
   metrics_->sweep_seconds.Set(
@@ -326,7 +343,7 @@ void CatalogPublisher::Gate() {
   if (holding_) logger_->info("releasing {} held catalog deletions", released.size());
   holding_ = false;
   metrics_->held.Set(0);
-  for (const std::string& zone : released) queue_.Mark(zone);
+  for (const std::string& zone : released) MarkForTransfer(zone);
 }
 
 void CatalogPublisher::RunWorker() {
@@ -342,7 +359,7 @@ void CatalogPublisher::RunWorker() {
         break;
       }
       case Outcome::kAgain:
-        queue_.Mark(*zone);
+        MarkForTransfer(*zone);
         break;
       case Outcome::kRetry: {
         int attempt;
@@ -350,7 +367,7 @@ void CatalogPublisher::RunWorker() {
           MutexLock lock(mutex_);
           attempt = ++attempts_[*zone];
         }
-        queue_.Mark(*zone, RetryBackoff(attempt, options_.retry_max));
+        MarkForTransfer(*zone, RetryBackoff(attempt, options_.retry_max));
         break;
       }
     }
@@ -358,7 +375,24 @@ void CatalogPublisher::RunWorker() {
   }
 }
 
+void CatalogPublisher::MarkForTransfer(const std::string& zone, std::chrono::milliseconds delay) {
+  {
+    MutexLock lock(mutex_);
+    reasons_[zone].must_transfer = true;
+  }
+  queue_.Mark(zone, delay);
+}
+
 CatalogPublisher::Outcome CatalogPublisher::Transfer(const std::string& zone) {
+  // Taken before the entry is read: a mark from now on is answered by a later turn.
+  MarkReasons reasons;
+  {
+    MutexLock lock(mutex_);
+    if (auto it = reasons_.find(zone); it != reasons_.end()) {
+      reasons = it->second;
+      reasons_.erase(it);
+    }
+  }
   std::optional<distribution::CatalogRecord> current;
   auto record = catalog_->Get(zone);
   if (record.ok()) {
@@ -367,6 +401,10 @@ CatalogPublisher::Outcome CatalogPublisher::Transfer(const std::string& zone) {
     logger_->warn("catalog: cannot read the entry of {}: {}", zone, record.status().message());
     metrics_->Publish("failed");
     return Outcome::kRetry;
+  }
+  if (SweepMarkAnswered(reasons, current ? std::optional(current->entry) : std::nullopt)) {
+    metrics_->answered_marks.Increment();
+    return Outcome::kDone;
   }
   auto transfer = TransferZone(options_.primary, zone, options_.axfr_timeout);
   if (!transfer.ok()) {

@@ -86,6 +86,9 @@ class CatalogPublisher {
   void RunCatalog();
   bool OpenCatalog();  // on the catalog thread; false once stopping or without JetStream
   void RunWorker();
+  // Marks `zone` for a transfer that must happen (an event, a retry, a released deletion).
+  void MarkForTransfer(const std::string& zone,
+                       std::chrono::milliseconds delay = std::chrono::milliseconds(0));
   Outcome Transfer(const std::string& zone);
   Outcome Absent(const std::string& zone,
                  const std::optional<distribution::CatalogRecord>& current);
@@ -123,7 +126,8 @@ class CatalogPublisher {
   bool stopping_ GUARDED_BY(mutex_) = false;
   std::set<std::string> due_ GUARDED_BY(mutex_);       // confirmed absent, waiting for the gate
   std::set<std::string> released_ GUARDED_BY(mutex_);  // the gate released: tombstone them
-  std::map<std::string, int> attempts_ GUARDED_BY(mutex_);  // failed transfers in a row
+  std::map<std::string, int> attempts_ GUARDED_BY(mutex_);         // failed transfers in a row
+  std::map<std::string, MarkReasons> reasons_ GUARDED_BY(mutex_);  // why marked, until taken
 };
 
 }  // namespace pdnsd

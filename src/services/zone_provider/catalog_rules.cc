@@ -19,6 +19,12 @@ AbsentAction DecideAbsent(const std::optional<distribution::CatalogEntry>& curre
   return released ? AbsentAction::kTombstone : AbsentAction::kHoldForGate;
 }
 
+bool SweepMarkAnswered(const MarkReasons& reasons,
+                       const std::optional<distribution::CatalogEntry>& current) {
+  if (reasons.must_transfer || !reasons.swept || !reasons.listed) return false;
+  return current && !current->deleted && current->serial == *reasons.listed;
+}
+
 std::vector<std::string> PlanSweep(const std::map<std::string, uint32_t>& primary,
                                    const std::map<std::string, CatalogZoneState>& catalog,
                                    const std::set<std::string>& deletions_due,

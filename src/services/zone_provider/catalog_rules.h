@@ -27,6 +27,19 @@ enum class PublishDecision {
 PublishDecision DecidePublish(const std::optional<distribution::CatalogEntry>& current,
                               uint32_t serial, std::string_view digest);
 
+// Why a zone was marked since its last transfer began. A zone event always gets a transfer
+// that starts after it arrived; a sweep's mark alone (the primary listed `listed`, nullopt: not
+// listed) is already answered when the catalog entry, read at the start of the worker's turn,
+// is live with that serial: the transfer that wrote it raced the sweep (the sweep listed the
+// primary between its commit and the catalog write), and one AXFR per change stays one.
+struct MarkReasons {
+  bool must_transfer = false;      // a zone event, a retry or a released deletion
+  bool swept = false;              // the sweep found the zone differing
+  std::optional<uint32_t> listed;  // the serial the sweep saw in the primary's zone list
+};
+bool SweepMarkAnswered(const MarkReasons& reasons,
+                       const std::optional<distribution::CatalogEntry>& current);
+
 // A zone whose absence the primary's API confirmed, against its current catalog entry.
 enum class AbsentAction {
   kNothing,      // no entry, or a tombstone already
