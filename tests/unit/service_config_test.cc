@@ -32,5 +32,25 @@ TEST(ZoneEventSubjects, SubjectsConfiguredAlike) {
   EXPECT_EQ(subjects.TypeOf("zone.events"), ZoneEventType::kDelete);
 }
 
+// Each NATS user's replies under a prefix of its own, which the broker grants to it alone
+// (config/nats-server.conf); a name that is not one subject token keeps nats.c's prefix.
+TEST(DefaultInboxPrefix, OneSubjectSpacePerUser) {
+  const struct {
+    const char* username;
+    const char* prefix;
+  } cases[] = {
+      {"syncer-ns1", "_INBOX.syncer-ns1"},
+      {"checker", "_INBOX.checker"},
+      {"", "_INBOX"},
+      {"a.b", "_INBOX"},
+      {"a b", "_INBOX"},
+      {"*", "_INBOX"},
+      {">", "_INBOX"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(DefaultInboxPrefix(c.username), c.prefix) << c.username;
+  }
+}
+
 }  // namespace
 }  // namespace pdnsd
