@@ -215,8 +215,12 @@ StatusOr<std::unique_ptr<Bus>> Bus::Connect(const BusOptions& options, Logger lo
                                      "\"");
     }
   }
-  if (options.tls || !options.tls_ca_file.empty() || !options.tls_cert_file.empty()) {
+  if (options.tls || !options.tls_ca_file.empty() || !options.tls_cert_file.empty() ||
+      !options.tls_hostname.empty()) {
     natsOptions_SetSecure(opts, true);
+    if (!options.tls_hostname.empty()) {
+      natsOptions_SetExpectedHostname(opts, options.tls_hostname.c_str());
+    }
     if (!options.tls_ca_file.empty()) {
       if (Status s = check(natsOptions_LoadCATrustedCertificates(opts, options.tls_ca_file.c_str()),
                            "TLS CA file");

@@ -56,6 +56,7 @@ CommonConfig ReadCommonConfig(ConfigReader& reader, const std::string& service_n
   config.broker.tls_ca_file = reader.String("MessageBroker", "TLSCAFile", "");
   config.broker.tls_cert_file = reader.String("MessageBroker", "TLSCertFile", "");
   config.broker.tls_key_file = reader.String("MessageBroker", "TLSKeyFile", "");
+  config.broker.tls_hostname = reader.String("MessageBroker", "TLSHostname", "");
   config.broker.inbox_prefix =
       reader.String("MessageBroker", "InboxPrefix", DefaultInboxPrefix(config.broker.username));
   if (!IsValidSubject(config.broker.inbox_prefix)) {
