@@ -84,6 +84,7 @@ struct Bus::Callbacks {
   StateCallback on_state;
   std::string url;
   std::string username;
+  std::string inbox_prefix;          // never empty: "_INBOX" or BusOptions::inbox_prefix
   std::atomic<bool> closing{false};  // ~Bus() closes: its disconnect is no loss to report
   Mutex mutex;
   std::condition_variable closed_cv;
@@ -181,6 +182,7 @@ StatusOr<std::unique_ptr<Bus>> Bus::Connect(const BusOptions& options, Logger lo
   callbacks->on_state = std::move(on_state);
   callbacks->url = options.url;
   callbacks->username = options.username;
+  callbacks->inbox_prefix = options.inbox_prefix.empty() ? "_INBOX" : options.inbox_prefix;
 
   natsOptions* opts = nullptr;
   if (natsStatus s = natsOptions_Create(&opts); s != NATS_OK) return FromNats(s, "nats options");
@@ -205,8 +207,20 @@ StatusOr<std::unique_ptr<Bus>> Bus::Connect(const BusOptions& options, Logger lo
   if (!options.username.empty()) {
     natsOptions_SetUserInfo(opts, options.username.c_str(), options.password.c_str());
   }
-  if (options.tls || !options.tls_ca_file.empty() || !options.tls_cert_file.empty()) {
+  if (!options.inbox_prefix.empty()) {
+    if (Status s = check(natsOptions_SetCustomInboxPrefix(opts, options.inbox_prefix.c_str()),
+                         "inbox prefix");
+        !s.ok()) {
+      return Status::InvalidArgument("bad [MessageBroker] InboxPrefix \"" + options.inbox_prefix +
+                                     "\"");
+    }
+  }
+  if (options.tls || !options.tls_ca_file.empty() || !options.tls_cert_file.empty() ||
+      !options.tls_hostname.empty()) {
     natsOptions_SetSecure(opts, true);
+    if (!options.tls_hostname.empty()) {
+      natsOptions_SetExpectedHostname(opts, options.tls_hostname.c_str());
+    }
     if (!options.tls_ca_file.empty()) {
       if (Status s = check(natsOptions_LoadCATrustedCertificates(opts, options.tls_ca_file.c_str()),
                            "TLS CA file");
@@ -439,11 +453,15 @@ StatusOr<std::string> Bus::Request(std::string_view subject, std::string_view da
   if (natsConnection_Status(connection_) != NATS_CONN_STATUS_CONNECTED) {
     return Status::Unavailable("message broker not connected");
   }
-  natsInbox* inbox = nullptr;
-  if (natsStatus s = natsInbox_Create(&inbox); s != NATS_OK) return FromNats(s, "inbox");
-  std::unique_ptr<natsInbox, decltype(&natsInbox_Destroy)> inbox_guard(inbox, natsInbox_Destroy);
+  // natsInbox_Create ignores the connection's custom prefix: it makes "_INBOX.<unique>", whose
+  // unique part goes under ours.
+  natsInbox* unique = nullptr;
+  if (natsStatus s = natsInbox_Create(&unique); s != NATS_OK) return FromNats(s, "inbox");
+  std::unique_ptr<natsInbox, decltype(&natsInbox_Destroy)> unique_guard(unique, natsInbox_Destroy);
+  const std::string inbox =
+      callbacks_->inbox_prefix + std::string(unique).substr(std::string_view("_INBOX").size());
   natsSubscription* sub = nullptr;
-  if (natsStatus s = natsConnection_SubscribeSync(&sub, connection_, inbox); s != NATS_OK) {
+  if (natsStatus s = natsConnection_SubscribeSync(&sub, connection_, inbox.c_str()); s != NATS_OK) {
     return FromNats(s, "subscribe to reply inbox");
   }
   std::unique_ptr<natsSubscription, decltype(&natsSubscription_Destroy)> sub_guard(
@@ -462,7 +480,7 @@ StatusOr<std::string> Bus::Request(std::string_view subject, std::string_view da
   };
   std::unique_ptr<natsSubscription, decltype(forget)> cancel_guard(sub, forget);
   natsSubscription_SetPendingLimits(sub, 100000, 1024 * 1024 * 1024);
-  if (natsStatus s = natsConnection_PublishRequest(connection_, subject_text.c_str(), inbox,
+  if (natsStatus s = natsConnection_PublishRequest(connection_, subject_text.c_str(), inbox.c_str(),
                                                    data.data(), static_cast<int>(data.size()));
       s != NATS_OK) {
     return FromNats(s, "request on " + subject_text);

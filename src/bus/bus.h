@@ -38,6 +38,13 @@ struct BusOptions {
   std::string tls_cert_file;  // [MessageBroker] TLSCertFile + TLSKeyFile: client certificate
   std::string tls_key_file;
   bool tls = false;  // [MessageBroker] TLS: require TLS even without a CA file
+  // [MessageBroker] TLSHostname: the name the broker's certificate must carry. Without it
+  // nats.c checks only that a trusted CA signed the certificate, whatever host it names.
+  std::string tls_hostname;
+  // [MessageBroker] InboxPrefix: the subject prefix of every reply inbox of this connection
+  // (Request(), JetStream's API calls and deliveries), so that the broker can let each identity
+  // subscribe to its own replies only (docs/security.md). Empty: nats.c's "_INBOX".
+  std::string inbox_prefix;
   std::chrono::milliseconds reconnect_wait{250};
 };
 

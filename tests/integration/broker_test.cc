@@ -2,10 +2,9 @@
 // loopback, and per-role permissions from config/nats-server.conf.
 #include <gtest/gtest.h>
 
-#include <regex>
-
 #include "model/messages.h"
 #include "support/cluster.h"
+#include "support/shipped_broker.h"
 #include "support/status_assertions.h"
 
 namespace pdnsd::testing {
@@ -58,18 +57,17 @@ TEST(Broker, WholePathOverIpv6Loopback) {
   }
 }
 
-// config/nats-server.conf with the passwords written in (the file reads them from the
-// environment of nats-server).
+// The shipped permissions (config/nats-server.conf) on a plain broker; the syncer is
+// secondary-0's. The same with TLS and every attempt of a stolen syncer password:
+// broker_identity_test.
 std::string PermissionsConfig() {
-  std::string text = ReadFile(std::string(PDNSD_SOURCE_DIR) + "/config/nats-server.conf");
-  return std::regex_replace(text, std::regex(R"(\$PDNSD_([A-Z]+)_PASSWORD)"), "\"pw-$1\"");
+  auto config = ShippedBrokerConfig({"secondary-0"}, "");
+  EXPECT_TRUE(config.ok()) << config.status().ToString();
+  return config.ok() ? *config : "";
 }
 
-BusOptions As(const NatsServer& nats, const std::string& user, const std::string& role) {
-  BusOptions options = TestBusOptions(nats, user);
-  options.username = user;
-  options.password = "pw-" + role;
-  return options;
+BusOptions As(const NatsServer& nats, const std::string& user) {
+  return ShippedBrokerUser(nats, user, "");
 }
 
 TEST(Broker, SyncerCredentialsCannotPublishZoneEvents) {
@@ -77,9 +75,9 @@ TEST(Broker, SyncerCredentialsCannotPublishZoneEvents) {
   ASSERT_NE(config.find("authorization"), std::string::npos);
   NatsServer nats;
   PDNSD_ASSERT_OK(nats.Start(NatsOptions().WithConfig(config)));
-  auto checker = Bus::Connect(As(nats, "checker", "CHECKER"), MakeTestLogger("checker"));
-  auto syncer = Bus::Connect(As(nats, "syncer", "SYNCER"), MakeTestLogger("syncer"));
-  auto proxy = Bus::Connect(As(nats, "proxy", "PROXY"), MakeTestLogger("proxy"));
+  auto checker = Bus::Connect(As(nats, "checker"), MakeTestLogger("checker"));
+  auto syncer = Bus::Connect(As(nats, "syncer-secondary-0"), MakeTestLogger("syncer"));
+  auto proxy = Bus::Connect(As(nats, "proxy"), MakeTestLogger("proxy"));
   PDNSD_ASSERT_OK(checker.status());
   PDNSD_ASSERT_OK(syncer.status());
   PDNSD_ASSERT_OK(proxy.status());
@@ -113,7 +111,7 @@ TEST(Broker, SyncerCredentialsCannotPublishZoneEvents) {
 TEST(Broker, WrongPasswordIsRefused) {
   NatsServer nats;
   PDNSD_ASSERT_OK(nats.Start(NatsOptions().WithConfig(PermissionsConfig())));
-  BusOptions options = As(nats, "syncer", "SYNCER");
+  BusOptions options = As(nats, "syncer-secondary-0");
   options.password = "wrong";
   auto bus = Bus::Connect(options, MakeTestLogger("intruder"));
   // The library keeps retrying in the background; it never becomes connected.
@@ -123,33 +121,9 @@ TEST(Broker, WrongPasswordIsRefused) {
   }
 }
 
-// A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl.
-void MakeCertificates(const TempDir& dir) {
-  const std::string d = dir.path() + "/";
-  ASSERT_TRUE(WriteFile(d + "server.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\n").ok());
-  ASSERT_TRUE(WriteFile(d + "client.ext", "extendedKeyUsage=clientAuth\n").ok());
-  const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes ";
-  const std::vector<std::string> commands = {
-      "openssl req -x509" + ec + "-keyout " + d + "ca.key -out " + d +
-          "ca.crt -days 2 -subj /CN=test-ca",
-      "openssl req" + ec + "-keyout " + d + "server.key -out " + d +
-          "server.csr -subj /CN=localhost",
-      "openssl x509 -req -in " + d + "server.csr -CA " + d + "ca.crt -CAkey " + d +
-          "ca.key -CAcreateserial -out " + d + "server.crt -days 2 -extfile " + d + "server.ext",
-      "openssl req" + ec + "-keyout " + d + "client.key -out " + d + "client.csr -subj /CN=syncer",
-      "openssl x509 -req -in " + d + "client.csr -CA " + d + "ca.crt -CAkey " + d +
-          "ca.key -CAcreateserial -out " + d + "client.crt -days 2 -extfile " + d + "client.ext"};
-  for (const auto& command : commands) {
-    int code = -1;
-    const std::string output = RunCommand(command + " 2>&1", &code);
-    ASSERT_EQ(code, 0) << command << "\n" << output;
-  }
-}
-
 TEST(Broker, TlsWithCaAndClientCertificate) {
   TempDir certs;
-  MakeCertificates(certs);
-  if (::testing::Test::HasFatalFailure()) return;
+  PDNSD_ASSERT_OK(MakeTestCa(certs.path(), {"client"}));
   NatsServer nats;
   PDNSD_ASSERT_OK(nats.Start(NatsOptions().WithConfig(
       "tls {\n  cert_file: \"" + certs.File("server.crt") + "\"\n  key_file: \"" +

@@ -19,6 +19,7 @@
 #include "integration_helpers.h"
 #include "model/messages.h"
 #include "support/cluster.h"
+#include "support/shipped_broker.h"
 #include "support/status_assertions.h"
 
 namespace pdnsd::testing {
@@ -50,12 +51,14 @@ class CatalogFollowerTest : public ::testing::Test {
     NatsOptions nats_options = NatsOptions().WithJetStream(jetstream);
     BusOptions writer = TestBusOptions(nats_, "catalog-writer");
     if (role_permissions) {
-      std::string text = ReadFile(std::string(PDNSD_SOURCE_DIR) + "/config/nats-server.conf");
-      text = std::regex_replace(text, std::regex(R"(\$PDNSD_([A-Z]+)_PASSWORD)"), "\"pw-$1\"");
-      text = std::regex_replace(text, std::regex(R"(users = \[)"),
-                                "users = [\n    { user: writer, password: \"pw-WRITER\" }");
+      auto config = ShippedBrokerConfig({kSyncerId}, "");
+      PDNSD_ASSERT_OK(StatusOf(config));
+      std::string text =
+          std::regex_replace(*config, std::regex(R"(users = \[)"),
+                             "users = [\n    { user: writer, password: \"pw-WRITER\" }");
       nats_options.WithConfig(text);
-      syncer_user_ = {"syncer", "pw-SYNCER"};
+      syncer_user_ = {std::string("syncer-") + kSyncerId,
+                      ShippedBrokerPassword(std::string("syncer-") + kSyncerId)};
     }
     PDNSD_ASSERT_OK(nats_.Start(nats_options));
     PDNSD_ASSERT_OK(secondary_.Start(PdnsOptions().WithName("secondary").Secondary()));
@@ -230,9 +233,7 @@ TEST_F(CatalogFollowerTest, SyncerRoleFollowsTheCatalogAndCannotWriteIt) {
   EXPECT_TRUE(WaitServes("r.test.", 4)) << "served: " << ServedSerial("r.test.");
   EXPECT_EQ(ZoneDataRequests(), 0);
 
-  BusOptions as_syncer = TestBusOptions(nats_, "posing-syncer");
-  as_syncer.username = syncer_user_.first;
-  as_syncer.password = syncer_user_.second;
+  BusOptions as_syncer = ShippedBrokerUser(nats_, syncer_user_.first, "");
   auto bus = Bus::Connect(as_syncer, MakeTestLogger("posing"));
   PDNSD_ASSERT_OK(StatusOf(bus));
   ASSERT_TRUE(WaitFor([&] { return (*bus)->IsConnected(); }));

@@ -8,7 +8,6 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -18,6 +17,7 @@
 #include "distribution/zone_version.h"
 #include "support/cluster.h"
 #include "support/processes.h"
+#include "support/shipped_broker.h"
 #include "support/status_assertions.h"
 
 namespace pdnsd::testing {
@@ -30,25 +30,18 @@ Status StatusOf(const StatusOr<T>& result) {
   return result.status();
 }
 
-// config/nats-server.conf with the passwords written in (it reads them from the environment).
-std::string PermissionsConfig() {
-  std::string text = ReadFile(std::string(PDNSD_SOURCE_DIR) + "/config/nats-server.conf");
-  return std::regex_replace(text, std::regex(R"(\$PDNSD_([A-Z]+)_PASSWORD)"), "\"pw-$1\"");
-}
-
 class JetStreamPermissionsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    PDNSD_ASSERT_OK(nats_.Start(NatsOptions().WithJetStream().WithConfig(PermissionsConfig())));
+    auto config = ShippedBrokerConfig({"secondary-0"}, "");
+    PDNSD_ASSERT_OK(config.status());
+    PDNSD_ASSERT_OK(nats_.Start(NatsOptions().WithJetStream().WithConfig(*config)));
     options_.chunk_bytes = 4096;
     options_.timeout = std::chrono::milliseconds(2000);  // a denied request ends in a timeout
   }
 
-  std::unique_ptr<Bus> As(const std::string& user, const std::string& role) {
-    BusOptions options = TestBusOptions(nats_, user);
-    options.username = user;
-    options.password = "pw-" + role;
-    auto bus = Bus::Connect(options, MakeTestLogger(user));
+  std::unique_ptr<Bus> As(const std::string& user) {
+    auto bus = Bus::Connect(ShippedBrokerUser(nats_, user, ""), MakeTestLogger(user));
     EXPECT_TRUE(bus.ok()) << bus.status().ToString();
     if (!bus.ok()) return nullptr;
     EXPECT_TRUE(WaitFor([&] { return (*bus)->IsConnected(); }));
@@ -79,7 +72,7 @@ class JetStreamPermissionsTest : public ::testing::Test {
 };
 
 TEST_F(JetStreamPermissionsTest, ProviderWritesSyncerAndCheckerOnlyRead) {
-  std::unique_ptr<Bus> provider_bus = As("provider", "PROVIDER");
+  std::unique_ptr<Bus> provider_bus = As("provider");
   ASSERT_TRUE(provider_bus);
   auto provider = distribution::ZoneCatalog::Open(*provider_bus, options_);
   PDNSD_ASSERT_OK(StatusOf(provider));
@@ -87,10 +80,9 @@ TEST_F(JetStreamPermissionsTest, ProviderWritesSyncerAndCheckerOnlyRead) {
   auto r1 = (*provider)->Publish(v1, 0, "");
   PDNSD_ASSERT_OK(StatusOf(r1));
 
-  for (const auto& [user, role] :
-       {std::pair<std::string, std::string>{"syncer", "SYNCER"}, {"checker", "CHECKER"}}) {
+  for (const std::string user : {"syncer-secondary-0", "checker"}) {
     SCOPED_TRACE(user);
-    std::unique_ptr<Bus> bus = As(user, role);
+    std::unique_ptr<Bus> bus = As(user);
     ASSERT_TRUE(bus);
     auto jetstream = JetStream::Open(*bus, std::chrono::milliseconds(2000));
     PDNSD_ASSERT_OK(StatusOf(jetstream));
@@ -124,8 +116,8 @@ TEST_F(JetStreamPermissionsTest, ProviderWritesSyncerAndCheckerOnlyRead) {
 // The provider takes the broadcast zone events the proxy publishes (its catalog's input), and
 // not the targeted ones meant for one syncer.
 TEST_F(JetStreamPermissionsTest, ProviderReceivesTheProxysBroadcastEvents) {
-  std::unique_ptr<Bus> provider_bus = As("provider", "PROVIDER");
-  std::unique_ptr<Bus> proxy_bus = As("proxy", "PROXY");
+  std::unique_ptr<Bus> provider_bus = As("provider");
+  std::unique_ptr<Bus> proxy_bus = As("proxy");
   ASSERT_TRUE(provider_bus && proxy_bus);
   std::mutex mutex;
   std::vector<std::string> received;

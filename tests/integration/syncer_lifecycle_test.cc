@@ -4,14 +4,13 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <regex>
-
 #include "bus/bus.h"
 #include "discovery/heartbeat.h"
 #include "discovery/instance_claim.h"
 #include "dns/soa_query.h"
 #include "support/cluster.h"
 #include "support/processes.h"
+#include "support/shipped_broker.h"
 #include "support/status_assertions.h"
 
 namespace pdnsd::testing {
@@ -19,21 +18,15 @@ namespace {
 
 const std::string kBinDir = PDNSD_BIN_DIR;
 
-// config/nats-server.conf with the passwords written in (it reads them from the environment
-// of nats-server): the syncer runs with its role's permissions.
-std::string PermissionsConfig() {
-  std::string text = ReadFile(std::string(PDNSD_SOURCE_DIR) + "/config/nats-server.conf");
-  return std::regex_replace(text, std::regex(R"(\$PDNSD_([A-Z]+)_PASSWORD)"), "\"pw-$1\"");
-}
-
 class SyncerLifecycleTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    PDNSD_ASSERT_OK(nats_.Start(NatsOptions().WithConfig(PermissionsConfig())));
-    BusOptions options = TestBusOptions(nats_, "test-syncer-role");
-    options.username = "syncer";
-    options.password = "pw-SYNCER";
-    auto bus = Bus::Connect(options, MakeTestLogger("test"));
+    // The shipped permissions: each syncer runs as its ID's user; the test's own bus is sec-a's
+    // (a twin with a stolen password is still sec-a).
+    auto config = ShippedBrokerConfig({"sec-a", "sec-b"}, "");
+    PDNSD_ASSERT_OK(config.status());
+    PDNSD_ASSERT_OK(nats_.Start(NatsOptions().WithConfig(*config)));
+    auto bus = Bus::Connect(ShippedBrokerUser(nats_, "syncer-sec-a", ""), MakeTestLogger("test"));
     PDNSD_ASSERT_OK(bus.status());
     syncer_role_ = std::move(*bus);
   }
@@ -52,8 +45,8 @@ class SyncerLifecycleTest : public ::testing::Test {
     parameters.debug = true;
     parameters.metrics = "127.0.0.1:" + std::to_string(metrics);
     parameters.nats_url = nats_.url();
-    parameters.nats_username = "syncer";
-    parameters.nats_password = "pw-SYNCER";
+    parameters.nats_username = "syncer-" + id;
+    parameters.nats_password = ShippedBrokerPassword("syncer-" + id);
     parameters.ping_interval = std::chrono::milliseconds(200);
     parameters.powerdns_url = "http://127.0.0.1:" + std::to_string(FreePort());
     parameters.powerdns_api_key = "unused";
@@ -162,10 +155,8 @@ TEST_F(SyncerLifecycleTest, SigtermStopsWithinASecondWhileZoneDataRequestsAreInF
   // A zone-provider that takes every request and never answers.
   std::mutex mutex;
   int held = 0;
-  BusOptions options = TestBusOptions(nats_, "silent-provider");
-  options.username = "provider";
-  options.password = "pw-PROVIDER";
-  auto provider = Bus::Connect(options, MakeTestLogger("provider"));
+  auto provider =
+      Bus::Connect(ShippedBrokerUser(nats_, "provider", ""), MakeTestLogger("provider"));
   PDNSD_ASSERT_OK(provider.status());
   auto subscription = (*provider)->Subscribe("zonedata.*", "worker", [&](const BusMessage&) {
     std::lock_guard lock(mutex);
@@ -181,10 +172,7 @@ TEST_F(SyncerLifecycleTest, SigtermStopsWithinASecondWhileZoneDataRequestsAreInF
 
   // One request from a worker (a zone event) and one from the AXFR endpoint's thread (the
   // SOA query PowerDNS would send), both waiting for the provider.
-  BusOptions checker_options = TestBusOptions(nats_, "checker");
-  checker_options.username = "checker";
-  checker_options.password = "pw-CHECKER";
-  auto checker = Bus::Connect(checker_options, MakeTestLogger("checker"));
+  auto checker = Bus::Connect(ShippedBrokerUser(nats_, "checker", ""), MakeTestLogger("checker"));
   PDNSD_ASSERT_OK(checker.status());
   PDNSD_ASSERT_OK((*checker)->Publish(
       "zone.modified.sec-a", EncodeZoneEvent({ZoneEventType::kChange, "held.example.", ""})));

@@ -1,5 +1,7 @@
 #include "support/cluster.h"
 
+#include "support/shipped_broker.h"
+
 #include <prometheus/registry.h>
 
 #include <cmath>
@@ -119,10 +121,34 @@ std::string Cluster::nats_urls() const {
 
 uint16_t Cluster::ListenPort() const { return process_mode() ? FreePort(options_.host) : 0; }
 
+namespace {
+
+// The shipped broker config's user of the service with [Service] ID `id` in a Cluster.
+std::string ShippedUserOf(const std::string& id) {
+  if (id == "api-proxy") return "proxy";
+  if (id == "zone-provider") return "provider";
+  if (id == "health-checker") return "checker";
+  return "syncer-" + id;
+}
+
+}  // namespace
+
+std::string Cluster::broker_ca_dir() const {
+  return options_.shipped_broker ? state_dir.File("broker-ca") : "";
+}
+
 ServiceConfigParameters Cluster::CommonParameters(const std::string& id) const {
   ServiceConfigParameters parameters;
   parameters.id = id;
   parameters.nats_url = nats_urls();
+  if (options_.shipped_broker) {
+    const BusOptions user = ShippedBrokerUser(nats, ShippedUserOf(id), broker_ca_dir());
+    parameters.nats_url = user.url;
+    parameters.nats_username = user.username;
+    parameters.nats_password = user.password;
+    parameters.extra.push_back({"MessageBroker", "TLSCAFile", TomlString(user.tls_ca_file)});
+    parameters.extra.push_back({"MessageBroker", "TLSHostname", TomlString(user.tls_hostname)});
+  }
   if (options_.nats_nodes > 1) parameters.extra.push_back({"JetStream", "Replicas", "3"});
   parameters.ping_interval = options_.ping_interval;
   parameters.axfr_timeout = options_.axfr_timeout;
@@ -131,14 +157,32 @@ ServiceConfigParameters Cluster::CommonParameters(const std::string& id) const {
   return parameters;
 }
 
+Status Cluster::StartBroker() {
+  NatsOptions broker = NatsOptions().WithHost(options_.host).WithJetStream(options_.jetstream);
+  if (options_.shipped_broker) {
+    if (Status s = MakeTestCa(broker_ca_dir()); !s.ok()) return s;
+    // Users for the syncers AddSecondary() may add too.
+    std::vector<std::string> ids;
+    for (int i = 0; i < options_.secondaries + 2; ++i)
+      ids.push_back("secondary-" + std::to_string(i));
+    auto config = ShippedBrokerConfig(ids, broker_ca_dir());
+    if (!config.ok()) return config.status();
+    broker.WithConfig(*config);
+  }
+  return nats.Start(broker);
+}
+
 Status Cluster::Start(const ClusterOptions& options) {
   options_ = options;
+  if (options.shipped_broker && options.nats_nodes > 1) {
+    return Status::InvalidArgument("shipped_broker needs nats_nodes == 1");
+  }
   const Status broker =
       options.nats_nodes > 1
           ? nats_cluster.Start(NatsClusterOptions()
                                    .WithNodes(static_cast<size_t>(options.nats_nodes))
                                    .WithHost(options.host))
-          : nats.Start(NatsOptions().WithHost(options.host).WithJetStream(options.jetstream));
+          : StartBroker();
   if (!broker.ok()) return broker;
   PdnsOptions primary_options = PdnsOptions().WithName("primary").Primary().WithHost(options.host);
   for (const auto& line : options.primary_config) primary_options.WithConfig(line);
@@ -147,8 +191,9 @@ Status Cluster::Start(const ClusterOptions& options) {
     if (Status s = StartSecondaryPdns(); !s.ok()) return s;
   }
   if (process_mode()) {
-    BusOptions watch = TestBusOptions(nats, "cluster-watch");
-    watch.url = nats_urls();
+    BusOptions watch = options.shipped_broker ? ShippedBrokerUser(nats, "checker", broker_ca_dir())
+                                              : TestBusOptions(nats, "cluster-watch");
+    if (!options.shipped_broker) watch.url = nats_urls();
     auto bus = Bus::Connect(watch, MakeTestLogger("cluster"));
     if (!bus.ok()) return bus.status();
     watch_bus_ = std::move(*bus);

@@ -48,6 +48,10 @@ struct ClusterOptions {
   // 3: the broker is a NatsCluster of three nodes (JetStream on each) instead of one
   // nats-server; every service gets the nodes' URL list and [JetStream] Replicas = 3.
   int nats_nodes = 1;
+  // The broker as shipped (tests/support/shipped_broker.h): config/nats-server.conf with TLS (a
+  // CA made in state_dir) and its users; each service runs as its role, each syncer as
+  // "syncer-<ID>". Only with nats_nodes == 1. Off: a plain broker without users (faster).
+  bool shipped_broker = false;
   // Liveness and self-healing: every syncer sends heartbeats; a health-checker runs when set.
   std::chrono::milliseconds ping_interval{200};
   bool health_checker = false;
@@ -169,6 +173,9 @@ class Cluster {
   // The template parameters every service of the cluster shares: broker, ping interval,
   // AXFR timeout, a metrics endpoint in process mode.
   ServiceConfigParameters CommonParameters(const std::string& id) const;
+  Status StartBroker();               // the single nats-server (nats_nodes == 1)
+  std::string broker_ca_dir() const;  // shipped_broker: the CA's directory; else ""
+
   // Process mode: writes the config of `service` and starts it; returns once its first
   // heartbeat arrived (its subscriptions are then registered at the broker).
   Status StartServiceProcess(ServiceProcess& service, const std::string& config);

@@ -67,8 +67,13 @@ TEST(ConfigExamples, SecondarySyncer) {
   CommonConfig common = ReadCommonConfig(reader, "pdns-secondary-syncer");
   SecondarySyncerConfig config = ReadSecondarySyncerConfig(reader, common);
   ASSERT_TRUE(reader.status().ok()) << reader.status().message();
-  EXPECT_EQ(common.id, DefaultServiceId("pdns-secondary-syncer"));
-  EXPECT_EQ(common.id.size(), 64u);
+  // One NATS user per secondary, named after its ID, its replies on an inbox of its own, TLS
+  // (config/nats-server.conf; docs/security.md).
+  EXPECT_EQ(common.id, "ns1");
+  EXPECT_EQ(common.broker.username, "syncer-ns1");
+  EXPECT_EQ(common.broker.inbox_prefix, "_INBOX.syncer-ns1");
+  EXPECT_EQ(common.broker.url.rfind("tls://", 0), 0u);
+  EXPECT_FALSE(common.broker.tls_ca_file.empty());
   EXPECT_EQ(config.axfr_address.ToString(), "127.0.0.1:20102");
   EXPECT_EQ(config.api_workers, 4);
   EXPECT_EQ(config.zone_data_prefix, "zonedata.");

@@ -16,6 +16,10 @@ std::string DefaultServiceId(const std::string& service_name) {
   return service_name + "-" + host_hash.substr(0, 12);
 }
 
+std::string DefaultInboxPrefix(const std::string& username) {
+  return IsValidSubjectToken(username) ? "_INBOX." + username : "_INBOX";
+}
+
 CommonConfig ReadCommonConfig(ConfigReader& reader, const std::string& service_name) {
   CommonConfig config;
   config.id = reader.String("Service", "ID", "");
@@ -52,6 +56,12 @@ CommonConfig ReadCommonConfig(ConfigReader& reader, const std::string& service_n
   config.broker.tls_ca_file = reader.String("MessageBroker", "TLSCAFile", "");
   config.broker.tls_cert_file = reader.String("MessageBroker", "TLSCertFile", "");
   config.broker.tls_key_file = reader.String("MessageBroker", "TLSKeyFile", "");
+  config.broker.tls_hostname = reader.String("MessageBroker", "TLSHostname", "");
+  config.broker.inbox_prefix =
+      reader.String("MessageBroker", "InboxPrefix", DefaultInboxPrefix(config.broker.username));
+  if (!IsValidSubject(config.broker.inbox_prefix)) {
+    reader.Fail("MessageBroker", "InboxPrefix", "must be a subject without wildcards");
+  }
   if (config.broker.tls_cert_file.empty() != config.broker.tls_key_file.empty()) {
     reader.Fail("MessageBroker", "TLSKeyFile", "TLSCertFile and TLSKeyFile go together");
   }

@@ -74,6 +74,11 @@ struct CommonConfig {
 // "<service>-<first 12 hex digits of that>", so services sharing a host stay apart.
 std::string DefaultServiceId(const std::string& service_name);
 
+// [MessageBroker] InboxPrefix when not set: "_INBOX.<username>" when `username` is one subject
+// token, else "_INBOX" (nats.c's own). So each NATS user's replies have a subject space of their
+// own, which the shipped broker config grants to that user alone (docs/security.md).
+std::string DefaultInboxPrefix(const std::string& username);
+
 // Reads [Log], [Prometheus], [MessageBroker], [Service] ID/Tags, [ServiceDiscovery], [PowerDNS]
 // URL/APIToken/ServerID, [ZoneEventTopics] and [JetStream]. [MessageBroker] URL and [PowerDNS] URL
 // are required; [Service] ID must be one NATS subject token. Accepts without using the keys every
