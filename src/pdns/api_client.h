@@ -40,10 +40,10 @@ struct PdnsApiOptions {
 class PdnsApiClient {
  public:
   // Called after every API call with its kind ("ping", "list", "get", "create", "update", "delete",
-  // "retrieve", "flush", "nsec3", "purge_metadata") and whether PowerDNS gave a definitive
-  // answer; feeds the services' metrics. "No such zone" (404) to a "get" or "delete" is an
-  // answer, not a failure: it is what a normal deletion produces, and an alert on failed calls
-  // must not fire on it.
+  // "retrieve", "flush", "nsec3", "purge_metadata", "tsig_key", "metadata") and whether PowerDNS
+  // gave a definitive answer; feeds the services' metrics. "No such zone" (404) to a "get" or
+  // "delete" is an answer, not a failure: it is what a normal deletion produces, and an alert on
+  // failed calls must not fire on it.
   using CallObserver = std::function<void(const char* call, bool ok)>;
 
   explicit PdnsApiClient(PdnsApiOptions options, CallObserver observer = nullptr);
@@ -72,6 +72,15 @@ class PdnsApiClient {
   // entry; PUT .../zones/Z does not, and neither it nor POST .../zones sets `presigned` on a
   // Slave zone, and PRESIGNED itself is refused there (422).
   Status PurgeMetadataCache(const std::string& zone) const;
+  // Makes PowerDNS hold the TSIG key `name` with `algorithm` ("hmac-sha256") and `secret`
+  // (base64): POST .../tsigkeys, or PUT .../tsigkeys/<name> when it has a key of that name.
+  Status PutTsigKey(const std::string& name, const std::string& algorithm,
+                    const std::string& secret) const;
+  // PUT .../zones/Z/metadata/<kind> {"metadata": values} (e.g. AXFR-MASTER-TSIG: the key a
+  // secondary zone signs its SOA and AXFR requests with). Also purges the zone's entry in the
+  // zone-metadata cache, as every write through the metadata endpoint does.
+  Status SetZoneMetadata(const std::string& zone, const std::string& kind,
+                         const std::vector<std::string>& values) const;
 
  private:
   struct Response {
