@@ -188,10 +188,14 @@ Status PdnsApiClient::PutTsigKey(const std::string& name, const std::string& alg
       .status();
 }
 
-Status PdnsApiClient::SetZoneMetadata(const std::string& zone, const std::string& kind,
-                                      const std::vector<std::string>& values) const {
-  json body = {{"metadata", values}};
-  return Call("metadata", "PUT", ZonePath(zone) + "/metadata/" + kind, EncodeJson(body)).status();
+Status PdnsApiClient::SetTransferKey(const std::string& zone, const std::string& key_name) const {
+  std::string id = key_name;
+  if (id.empty() || id.back() != '.') id += '.';
+  json body = {{"slave_tsig_key_ids", json::array({id})}};
+  if (Status s = Call("transfer_key", "PUT", ZonePath(zone), EncodeJson(body)).status(); !s.ok()) {
+    return s;
+  }
+  return PurgeMetadataCache(zone);
 }
 
 }  // namespace pdnsd

@@ -40,9 +40,9 @@ struct PdnsApiOptions {
 class PdnsApiClient {
  public:
   // Called after every API call with its kind ("ping", "list", "get", "create", "update", "delete",
-  // "retrieve", "flush", "nsec3", "purge_metadata", "tsig_key", "metadata") and whether PowerDNS
-  // gave a definitive answer; feeds the services' metrics. "No such zone" (404) to a "get" or
-  // "delete" is an answer, not a failure: it is what a normal deletion produces, and an alert on
+  // "retrieve", "flush", "nsec3", "purge_metadata", "tsig_key", "transfer_key") and whether
+  // PowerDNS gave a definitive answer; feeds the services' metrics. "No such zone" (404) to a "get"
+  // or "delete" is an answer, not a failure: it is what a normal deletion produces, and an alert on
   // failed calls must not fire on it.
   using CallObserver = std::function<void(const char* call, bool ok)>;
 
@@ -76,11 +76,11 @@ class PdnsApiClient {
   // (base64): POST .../tsigkeys, or PUT .../tsigkeys/<name> when it has a key of that name.
   Status PutTsigKey(const std::string& name, const std::string& algorithm,
                     const std::string& secret) const;
-  // PUT .../zones/Z/metadata/<kind> {"metadata": values} (e.g. AXFR-MASTER-TSIG: the key a
-  // secondary zone signs its SOA and AXFR requests with). Also purges the zone's entry in the
-  // zone-metadata cache, as every write through the metadata endpoint does.
-  Status SetZoneMetadata(const std::string& zone, const std::string& kind,
-                         const std::vector<std::string>& values) const;
+  // Makes secondary zone `zone` sign its SOA and AXFR requests with the TSIG key `key_name`
+  // (its AXFR-MASTER-TSIG metadata): PUT .../zones/Z {"slave_tsig_key_ids": [key]} (the
+  // metadata endpoint refuses that kind: 422 "Unsupported metadata kind"), then
+  // PurgeMetadataCache, because PUT .../zones/Z leaves the zone-metadata cache as it was.
+  Status SetTransferKey(const std::string& zone, const std::string& key_name) const;
 
  private:
   struct Response {

@@ -208,7 +208,7 @@ Status SecondarySyncer::EnsureTransferKey(const std::string& zone, bool created)
     // and for every zone just created.
     if (!created && tsig_zones_.contains(zone)) return Status::Ok();
   }
-  if (Status s = powerdns_.SetZoneMetadata(zone, "AXFR-MASTER-TSIG", {key.name}); !s.ok()) {
+  if (Status s = powerdns_.SetTransferKey(zone, key.name); !s.ok()) {
     return s;
   }
   MutexLock lock(tsig_mutex_);
