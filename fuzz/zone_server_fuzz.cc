@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dns/tsig.h"
 #include "dns/wire.h"
 #include "dns/zone_server.h"
 
@@ -76,7 +77,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // A logger without sinks: the endpoint logs every bad query, the fuzzer sends millions.
   static pdnsd::ZoneServer server({"127.0.0.1", 0}, &source, &observer,
                                   std::make_shared<spdlog::logger>("fuzz"));
-  if (data[0] % 2 == 0) {
+  // The same with a TSIG key: every query goes through the TSIG check (dns/tsig_wire.h).
+  static pdnsd::ZoneServer signed_server(
+      {"127.0.0.1", 0}, &source, &observer, std::make_shared<spdlog::logger>("fuzz-tsig"), [] {
+        pdnsd::ZoneServerOptions options;
+        options.tsig = *pdnsd::ValidateTsigKey(
+            {"fuzz.", "hmac-sha256", "a2V5LWZvci10ZXN0cy1vbmx5LTMyLW9jdGV0cy1sb25nISE="});
+        return options;
+      }());
+  if (data[0] % 4 == 2) {
+    source.text = kZone;
+    signed_server.Answer(data + 1, size - 1, false);
+    signed_server.Answer(data + 1, size - 1, true);
+  } else if (data[0] % 2 == 0) {
     source.text = kZone;
     server.Answer(data + 1, size - 1, false);
     server.Answer(data + 1, size - 1, true);

@@ -174,4 +174,28 @@ Status PdnsApiClient::PurgeMetadataCache(const std::string& zone) const {
       .status();
 }
 
+Status PdnsApiClient::PutTsigKey(const std::string& name, const std::string& algorithm,
+                                 const std::string& secret) const {
+  const std::string keys = "/api/v1/servers/" + options_.server_id + "/tsigkeys";
+  json body = {{"name", name}, {"algorithm", algorithm}, {"key", secret}};
+  Status created = Call("tsig_key", "POST", keys, EncodeJson(body)).status();
+  if (created.code() != StatusCode::kAlreadyExists) return created;
+  // PowerDNS's id of a key is its name with the trailing dot.
+  std::string id = name;
+  if (id.empty() || id.back() != '.') id += '.';
+  return Call("tsig_key", "PUT", keys + "/" + httplib::detail::encode_query_param(id),
+              EncodeJson(json{{"algorithm", algorithm}, {"key", secret}}))
+      .status();
+}
+
+Status PdnsApiClient::SetTransferKey(const std::string& zone, const std::string& key_name) const {
+  std::string id = key_name;
+  if (id.empty() || id.back() != '.') id += '.';
+  json body = {{"slave_tsig_key_ids", json::array({id})}};
+  if (Status s = Call("transfer_key", "PUT", ZonePath(zone), EncodeJson(body)).status(); !s.ok()) {
+    return s;
+  }
+  return PurgeMetadataCache(zone);
+}
+
 }  // namespace pdnsd

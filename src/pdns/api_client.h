@@ -40,10 +40,10 @@ struct PdnsApiOptions {
 class PdnsApiClient {
  public:
   // Called after every API call with its kind ("ping", "list", "get", "create", "update", "delete",
-  // "retrieve", "flush", "nsec3", "purge_metadata") and whether PowerDNS gave a definitive
-  // answer; feeds the services' metrics. "No such zone" (404) to a "get" or "delete" is an
-  // answer, not a failure: it is what a normal deletion produces, and an alert on failed calls
-  // must not fire on it.
+  // "retrieve", "flush", "nsec3", "purge_metadata", "tsig_key", "transfer_key") and whether
+  // PowerDNS gave a definitive answer; feeds the services' metrics. "No such zone" (404) to a "get"
+  // or "delete" is an answer, not a failure: it is what a normal deletion produces, and an alert on
+  // failed calls must not fire on it.
   using CallObserver = std::function<void(const char* call, bool ok)>;
 
   explicit PdnsApiClient(PdnsApiOptions options, CallObserver observer = nullptr);
@@ -72,6 +72,15 @@ class PdnsApiClient {
   // entry; PUT .../zones/Z does not, and neither it nor POST .../zones sets `presigned` on a
   // Slave zone, and PRESIGNED itself is refused there (422).
   Status PurgeMetadataCache(const std::string& zone) const;
+  // Makes PowerDNS hold the TSIG key `name` with `algorithm` ("hmac-sha256") and `secret`
+  // (base64): POST .../tsigkeys, or PUT .../tsigkeys/<name> when it has a key of that name.
+  Status PutTsigKey(const std::string& name, const std::string& algorithm,
+                    const std::string& secret) const;
+  // Makes secondary zone `zone` sign its SOA and AXFR requests with the TSIG key `key_name`
+  // (its AXFR-MASTER-TSIG metadata): PUT .../zones/Z {"slave_tsig_key_ids": [key]} (the
+  // metadata endpoint refuses that kind: 422 "Unsupported metadata kind"), then
+  // PurgeMetadataCache, because PUT .../zones/Z leaves the zone-metadata cache as it was.
+  Status SetTransferKey(const std::string& zone, const std::string& key_name) const;
 
  private:
   struct Response {

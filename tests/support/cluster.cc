@@ -316,6 +316,8 @@ Status Cluster::StartSyncer(int index) {
     parameters.extra.push_back(
         {"PowerDNS", "RetryMaxDelay", TomlDuration(options_.syncer_retry_max)});
   }
+  parameters.extra.insert(parameters.extra.end(), options_.syncer_config.begin(),
+                          options_.syncer_config.end());
   auto config = RenderServiceConfig("pdns-secondary-syncer", parameters);
   if (!config.ok()) return config.status();
 

@@ -42,6 +42,8 @@ struct ClusterOptions {
   int proxy_write_concurrency = 0;  // the api-proxy's [PowerDNS] WriteConcurrency
   // The syncers' [PowerDNS] RetryMaxDelay; 0: the product's default (not written).
   std::chrono::milliseconds syncer_retry_max{2000};
+  // Further keys of every syncer's config (e.g. [AXFRPrimary] TSIGKeyName), rendered last.
+  std::vector<ConfigKey> syncer_config;
   // nats-server with JetStream (its store in the server's temporary directory): the services'
   // [JetStream] Mode "auto" then distributes zone versions through it.
   bool jetstream = false;

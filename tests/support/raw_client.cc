@@ -10,13 +10,22 @@
 
 namespace pdnsd::testing {
 
-int ConnectRaw(const HostPort& server, int type) {
+int ConnectRaw(const HostPort& server, int type) { return ConnectRawFrom(server, "", type); }
+
+int ConnectRawFrom(const HostPort& server, const std::string& source, int type) {
   auto address = dnswire::ResolveHostPort(server);
   if (!address.ok()) return -1;
   const int fd = socket(address->family(), type | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   timeval tv{5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (!source.empty()) {
+    auto local = dnswire::ResolveHostPort(HostPort{source, 0});
+    if (!local.ok() || bind(fd, local->get(), local->length) != 0) {
+      close(fd);
+      return -1;
+    }
+  }
   if (connect(fd, address->get(), address->length) != 0) {
     close(fd);
     return -1;

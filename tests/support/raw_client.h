@@ -15,6 +15,9 @@ namespace pdnsd::testing {
 // A blocking socket (SOCK_STREAM or SOCK_DGRAM) connected to `server`, with a 5 s receive
 // timeout; -1 on failure. The caller closes it.
 int ConnectRaw(const HostPort& server, int type = SOCK_STREAM);
+// The same from the local address `source` ("127.0.0.2": any of 127.0.0.0/8 works on Linux
+// loopback), for tests that play a client at another address.
+int ConnectRawFrom(const HostPort& server, const std::string& source, int type = SOCK_STREAM);
 
 // Sends all of `data` in one send(); false when fewer bytes went out.
 bool SendBytes(int fd, const std::string& data);

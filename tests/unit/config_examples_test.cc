@@ -283,5 +283,51 @@ TEST(OriginalConfigs, TyposInAServiceFileAreWarnedAboutAndTheServiceStillLoads) 
       << warnings[1];
 }
 
+// [AXFRPrimary] AllowFrom and TSIG*: defaults, explicit values and the errors, as a table.
+TEST(SyncerEndpointAccess, AllowFromAndTsigKeys) {
+  struct Case {
+    std::string text;   // after [PowerDNS] URL
+    std::string error;  // "" = loads
+    std::string allow;  // ClientAllowList::ToString()
+    std::string tsig;   // key name, "" = off
+  };
+  const std::string api = "[PowerDNS]\nURL = \"http://192.0.2.7:8081\"\n";
+  const std::string secret = "a2V5LWZvci10ZXN0cy1vbmx5LTMyLW9jdGV0cy1sb25nISE=";
+  const Case cases[] = {
+      {"", "", "127.0.0.1/32, ::1/128, 192.0.2.7/32", ""},
+      {"[AXFRPrimary]\nAddress = \"198.51.100.1:20102\"\n", "",
+       "127.0.0.1/32, ::1/128, 192.0.2.7/32, 198.51.100.1/32", ""},
+      {"[AXFRPrimary]\nAddress = \":20102\"\n", "", "127.0.0.1/32, ::1/128, 192.0.2.7/32", ""},
+      {"[AXFRPrimary]\nAllowFrom = [\"10.0.0.0/8\", \"fd00::/8\"]\n", "", "10.0.0.0/8, fd00::/8",
+       ""},
+      {"[AXFRPrimary]\nAllowFrom = [\"10.0.0.1/8\"]\n",
+       "t.toml: [AXFRPrimary] AllowFrom: \"10.0.0.1/8\" has host bits set (did you mean "
+       "10.0.0.0/8?)",
+       "", ""},
+      {"[AXFRPrimary]\nAllowFrom = \"10.0.0.0/8\"\n",
+       "t.toml: [AXFRPrimary] AllowFrom: must be an array of strings", "", ""},
+      {"[AXFRPrimary]\nTSIGKeyName = \"Syncer-NS1\"\nTSIGSecret = \"" + secret + "\"\n", "",
+       "127.0.0.1/32, ::1/128, 192.0.2.7/32", "syncer-ns1."},
+      {"[AXFRPrimary]\nTSIGKeyName = \"syncer\"\n",
+       "t.toml: [AXFRPrimary] TSIGSecret: TSIGKeyName and TSIGSecret go together (the key's "
+       "name and its base64 secret)",
+       "", ""},
+      {"[AXFRPrimary]\nTSIGKeyName = \"syncer\"\nTSIGAlgorithm = \"hmac-md5\"\nTSIGSecret = \"" +
+           secret + "\"\n",
+       "t.toml: [AXFRPrimary] TSIGKeyName: TSIG algorithm \"hmac-md5\" is not one of "
+       "hmac-sha256, hmac-sha384, hmac-sha512, hmac-sha224",
+       "", ""},
+  };
+  for (const Case& c : cases) {
+    ConfigReader reader = Parse(api + c.text);
+    SecondarySyncerConfig config = ReadSecondarySyncerConfig(reader, CommonPowerDns(reader));
+    EXPECT_EQ(reader.status().message(), c.error) << c.text;
+    if (!c.error.empty()) continue;
+    EXPECT_EQ(config.axfr_allow.ToString(), c.allow) << c.text;
+    EXPECT_EQ(config.axfr_tsig ? config.axfr_tsig->name : "", c.tsig) << c.text;
+    EXPECT_NO_WARNINGS(reader);
+  }
+}
+
 }  // namespace
 }  // namespace pdnsd

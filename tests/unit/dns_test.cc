@@ -32,6 +32,7 @@
 #include "core/status.h"
 #include "dns/axfr_client.h"
 #include "dns/soa_query.h"
+#include "dns/tsig.h"
 #include "dns/wire.h"
 #include "dns/zone_server.h"
 #include "model/zone_name.h"
@@ -959,6 +960,402 @@ TEST(PowerDnsSecondaryTest, TransfersZonesFromTheZoneServer) {
             "192.0.2.50\n");
   std::cerr << "PowerDNS asked: soa " << observer.queries("soa/ok") << ", axfr "
             << observer.queries("axfr/ok") << ", refused " << observer.queries("*/refused") << "\n";
+}
+
+// ---------------------------------------------------------------------------------------
+// Who may ask: allow-list, connection limits, timeouts (dns/client_access.h), TSIG.
+
+using testing::ConnectRawFrom;
+
+// The rcode of a DNS answer in wire format, -1 when it does not parse.
+int Rcode(const std::string& wire) {
+  dnswire::PktPtr packet = Parse(wire);
+  return packet ? static_cast<int>(ldns_pkt_get_rcode(packet.get())) : -1;
+}
+
+// One UDP exchange from `source`; nullopt when nothing came back.
+std::optional<std::string> UdpExchange(const HostPort& server, const std::string& source,
+                                       const std::string& query) {
+  const int fd = ConnectRawFrom(server, source, SOCK_DGRAM);
+  if (fd < 0) return std::nullopt;
+  std::optional<std::string> answer;
+  if (SendBytes(fd, query)) {
+    char buffer[65535];
+    const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+    if (n > 0) answer = std::string(buffer, static_cast<size_t>(n));
+  }
+  close(fd);
+  return answer;
+}
+
+class CountingObserver : public FakeObserver {
+ public:
+  void OnRefused(std::string_view reason) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++refused_[std::string(reason)];
+  }
+  int refused(const std::string& reason) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = refused_.find(reason);
+    return it == refused_.end() ? 0 : it->second;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, int> refused_;
+};
+
+TEST(ZoneServerAccessTest, OutsidersAreRefusedAndTheSourceIsNeverAsked) {
+  FakeSource source;
+  CountingObserver observer;
+  source.SetZone("example.test.", SmallZone("example.test.", 7));
+  ZoneServer server(HostPort{"127.0.0.1", 0}, &source, &observer, MakeTestLogger("zs-access"));
+  ASSERT_TRUE(server.Start().ok());
+  const HostPort address = server.address();
+
+  // UDP from 127.0.0.2 (not in the default allow-list, loopback 127.0.0.1 and ::1).
+  for (int i = 0; i < 5; ++i) {
+    auto answer = UdpExchange(address, "127.0.0.2", QueryWire("example.test.", LDNS_RR_TYPE_SOA));
+    ASSERT_TRUE(answer.has_value());
+    EXPECT_EQ(Rcode(*answer), LDNS_RCODE_REFUSED);
+  }
+  // TCP: a REFUSED answer, then the connection is closed.
+  for (ldns_rr_type type : {LDNS_RR_TYPE_SOA, LDNS_RR_TYPE_AXFR}) {
+    const int fd = ConnectRawFrom(address, "127.0.0.3");
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(SendBytes(fd, Framed(QueryWire("example.test.", type))));
+    auto answer = RecvFramed(fd);
+    ASSERT_TRUE(answer.has_value());
+    EXPECT_EQ(Rcode(*answer), LDNS_RCODE_REFUSED);
+    EXPECT_TRUE(PeerClosed(fd));
+    close(fd);
+  }
+  EXPECT_TRUE(source.fetches().empty());
+  EXPECT_EQ(observer.refused("not_allowed"), 7);
+  // The allowed address is served all along.
+  auto serial = QuerySoaSerial(address, "example.test.", 2s);
+  ASSERT_TRUE(serial.ok()) << serial.status().ToString();
+  EXPECT_EQ(*serial, 7u);
+}
+
+TEST(ZoneServerAccessTest, AllowListNamesWhoMayAsk) {
+  FakeSource source;
+  CountingObserver observer;
+  source.SetZone("example.test.", SmallZone("example.test.", 7));
+  ZoneServerOptions options;
+  options.allow = *ClientAllowList::Parse({"127.0.0.8/29"});  // 127.0.0.8 - 127.0.0.15
+  ZoneServer server(HostPort{"127.0.0.1", 0}, &source, &observer, MakeTestLogger("zs-allow"),
+                    options);
+  ASSERT_TRUE(server.Start().ok());
+  struct Case {
+    const char* source;
+    int rcode;
+  };
+  for (const Case& c :
+       {Case{"127.0.0.9", LDNS_RCODE_NOERROR}, Case{"127.0.0.15", LDNS_RCODE_NOERROR},
+        Case{"127.0.0.16", LDNS_RCODE_REFUSED}, Case{"127.0.0.1", LDNS_RCODE_REFUSED}}) {
+    auto answer =
+        UdpExchange(server.address(), c.source, QueryWire("example.test.", LDNS_RR_TYPE_SOA));
+    ASSERT_TRUE(answer.has_value()) << c.source;
+    EXPECT_EQ(Rcode(*answer), c.rcode) << c.source;
+  }
+}
+
+TEST(ZoneServerAccessTest, ConnectionWithoutACompleteQueryIsClosedInTime) {
+  FakeSource source;
+  CountingObserver observer;
+  ZoneServerOptions options;
+  options.limits.allowed_query_timeout = 500ms;
+  options.limits.outsider_query_timeout = 300ms;
+  ZoneServer server(HostPort{"127.0.0.1", 0}, &source, &observer, MakeTestLogger("zs-timeout"),
+                    options);
+  ASSERT_TRUE(server.Start().ok());
+  struct Case {
+    const char* source;
+    std::string sent;  // nothing, half a length prefix, a prefix and part of the query
+  };
+  const std::string query = Framed(QueryWire("example.test.", LDNS_RR_TYPE_SOA));
+  for (const Case& c : {Case{"127.0.0.1", ""}, Case{"127.0.0.1", query.substr(0, 1)},
+                        Case{"127.0.0.1", query.substr(0, 7)}, Case{"127.0.0.2", ""}}) {
+    const auto start = Clock::now();
+    const int fd = ConnectRawFrom(server.address(), c.source);
+    ASSERT_GE(fd, 0);
+    if (!c.sent.empty()) {
+      ASSERT_TRUE(SendBytes(fd, c.sent));
+    }
+    EXPECT_TRUE(PeerClosed(fd)) << c.source << " sent " << c.sent.size();  // within 5 s
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    std::cerr << c.source << " sent " << c.sent.size() << " octets: closed after " << took.count()
+              << " ms\n";
+    close(fd);
+  }
+}
+
+TEST(ZoneServerAccessTest, OutsidersFillingTheirSlotsNeverShutOutTheAllowedClient) {
+  FakeSource source;
+  CountingObserver observer;
+  source.SetZone("example.test.", SmallZone("example.test.", 9));
+  ZoneServerOptions options;
+  options.limits.max_connections = 40;
+  options.limits.max_outsiders = 10;
+  options.limits.per_outsider_address = 2;
+  options.limits.outsider_query_timeout = 30s;  // they stay for the whole test
+  ZoneServer server(HostPort{"127.0.0.1", 0}, &source, &observer, MakeTestLogger("zs-slots"),
+                    options);
+  ASSERT_TRUE(server.Start().ok());
+  std::vector<int> outsiders;
+  for (int i = 0; i < 100; ++i) {
+    const std::string from = "127.0.1." + std::to_string(1 + i % 50);
+    const int fd = ConnectRawFrom(server.address(), from);
+    if (fd >= 0) outsiders.push_back(fd);
+  }
+  // Allowed clients: 20 connections at once, each answered.
+  std::vector<int> allowed;
+  for (int i = 0; i < 20; ++i) {
+    const int fd = ConnectRawFrom(server.address(), "127.0.0.1");
+    ASSERT_GE(fd, 0);
+    allowed.push_back(fd);
+  }
+  for (int fd : allowed) {
+    ASSERT_TRUE(SendBytes(fd, Framed(QueryWire("example.test.", LDNS_RR_TYPE_SOA))));
+    auto answer = RecvFramed(fd);
+    ASSERT_TRUE(answer.has_value());
+    EXPECT_EQ(Rcode(*answer), LDNS_RCODE_NOERROR);
+  }
+  for (int fd : allowed) close(fd);
+  // 10 outsiders held their slots, the other 90 were closed at accept.
+  int open = 0;
+  for (int fd : outsiders) {
+    timeval tv{0, 200000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char byte;
+    if (recv(fd, &byte, 1, 0) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ++open;
+    close(fd);
+  }
+  EXPECT_EQ(open, 10);
+  EXPECT_EQ(observer.refused("connection_limit"), 90);
+}
+
+// TSIG: a test key, signed queries made with ldns as a client would.
+constexpr char kKeyName[] = "syncer-test.";
+constexpr char kSecret[] = "a2V5LWZvci10ZXN0cy1vbmx5LTMyLW9jdGV0cy1sb25nISE=";
+constexpr char kOtherSecret[] = "b3RoZXIta2V5LWZvci10ZXN0cy0zMi1vY3RldHMtbG9uZyE=";
+
+// A query signed with `name`/`secret`; *mac: its MAC (for checking the answer).
+std::string SignedQuery(const std::string& zone, ldns_rr_type type, const char* name,
+                        const char* secret, dnswire::RdfPtr* mac) {
+  auto query = dnswire::NewQuery(zone, type);
+  if (!query.ok()) return "";
+  if (ldns_pkt_tsig_sign(query->get(), name, secret, 300, "hmac-sha256.", nullptr) !=
+      LDNS_STATUS_OK) {
+    return "";
+  }
+  if (mac != nullptr)
+    *mac = dnswire::RdfPtr(ldns_rdf_clone(ldns_rr_rdf(ldns_pkt_tsig(query->get()), 3)));
+  return dnswire::PacketToWire(query->get());
+}
+
+// Verifies a sequence of answer messages signed with kSecret: the first against the request's
+// MAC, each later one against the previous MAC (RFC 8945 5.3.1).
+bool AnswersVerify(const std::vector<std::string>& messages, const ldns_rdf* request_mac) {
+  dnswire::RdfPtr previous(ldns_rdf_clone(request_mac));
+  for (size_t i = 0; i < messages.size(); ++i) {
+    dnswire::PktPtr packet = Parse(messages[i]);
+    if (!packet || ldns_pkt_tsig(packet.get()) == nullptr) return false;
+    if (!ldns_pkt_tsig_verify_next(
+            packet.get(), reinterpret_cast<const uint8_t*>(messages[i].data()), messages[i].size(),
+            kKeyName, kSecret, previous.get(), i == 0 ? 0 : 1)) {
+      return false;
+    }
+    previous = dnswire::RdfPtr(ldns_rdf_clone(ldns_rr_rdf(ldns_pkt_tsig(packet.get()), 3)));
+  }
+  return !messages.empty();
+}
+
+// The TSIG error code of an answer (-1 without a TSIG record).
+int TsigError(const std::string& wire) {
+  dnswire::PktPtr packet = Parse(wire);
+  if (!packet || ldns_pkt_tsig(packet.get()) == nullptr) return -1;
+  return ldns_rdf2native_int16(ldns_rr_rdf(ldns_pkt_tsig(packet.get()), 5));
+}
+
+ZoneServerOptions TsigOptions() {
+  ZoneServerOptions options;
+  options.tsig = *ValidateTsigKey({kKeyName, "hmac-sha256", kSecret});
+  return options;
+}
+
+TEST(ZoneServerTsigTest, SignedQueriesAreAnsweredWithSignedMessages) {
+  FakeSource source;
+  CountingObserver observer;
+  source.SetZone(kRfc2317Zone, BigZone(kRfc2317Zone, 1000, 3000));
+  ZoneServer server(HostPort{"127.0.0.1", 0}, &source, &observer, MakeTestLogger("zs-tsig"),
+                    TsigOptions());
+  ASSERT_TRUE(server.Start().ok());
+  dnswire::RdfPtr mac;
+  // SOA over UDP.
+  auto udp = UdpExchange(server.address(), "127.0.0.1",
+                         SignedQuery(kRfc2317Zone, LDNS_RR_TYPE_SOA, kKeyName, kSecret, &mac));
+  ASSERT_TRUE(udp.has_value());
+  EXPECT_EQ(Rcode(*udp), LDNS_RCODE_NOERROR);
+  EXPECT_TRUE(AnswersVerify({*udp}, mac.get()));
+  // AXFR over TCP: every message signed, the chain verifies.
+  const int fd = ConnectRawFrom(server.address(), "127.0.0.1");
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(
+      SendBytes(fd, Framed(SignedQuery(kRfc2317Zone, LDNS_RR_TYPE_AXFR, kKeyName, kSecret, &mac))));
+  std::vector<std::string> messages;
+  size_t soas = 0;
+  while (soas < 2) {
+    auto message = RecvFramed(fd);
+    ASSERT_TRUE(message.has_value()) << "after " << messages.size() << " messages";
+    dnswire::PktPtr packet = Parse(*message);
+    ASSERT_TRUE(packet);
+    const ldns_rr_list* answer = ldns_pkt_answer(packet.get());
+    for (size_t i = 0; i < ldns_rr_list_rr_count(answer); ++i) {
+      if (ldns_rr_get_type(ldns_rr_list_rr(answer, i)) == LDNS_RR_TYPE_SOA) ++soas;
+    }
+    messages.push_back(*message);
+  }
+  close(fd);
+  EXPECT_GT(messages.size(), 5u);
+  EXPECT_TRUE(AnswersVerify(messages, mac.get()));
+  // A message altered in the middle breaks the chain.
+  std::vector<std::string> altered = messages;
+  altered[2][20] ^= 1;
+  EXPECT_FALSE(AnswersVerify(altered, mac.get()));
+}
+
+TEST(ZoneServerTsigTest, UnsignedAndBadlySignedQueriesAreRefused) {
+  FakeSource source;
+  CountingObserver observer;
+  source.SetZone("example.test.", SmallZone("example.test.", 7));
+  ZoneServer server(HostPort{"127.0.0.1", 0}, &source, &observer, MakeTestLogger("zs-tsig-bad"),
+                    TsigOptions());
+  ASSERT_TRUE(server.Start().ok());
+  struct Case {
+    const char* what;
+    std::string query;
+    int rcode;
+    int tsig_error;  // -1: no TSIG record in the answer
+  };
+  const Case cases[] = {
+      {"unsigned", QueryWire("example.test.", LDNS_RR_TYPE_SOA), LDNS_RCODE_REFUSED, -1},
+      {"another key name",
+       SignedQuery("example.test.", LDNS_RR_TYPE_SOA, "intruder.", kSecret, nullptr),
+       LDNS_RCODE_NOTAUTH, 17 /* BADKEY */},
+      {"wrong secret",
+       SignedQuery("example.test.", LDNS_RR_TYPE_SOA, kKeyName, kOtherSecret, nullptr),
+       LDNS_RCODE_NOTAUTH, 16 /* BADSIG */},
+  };
+  for (const Case& c : cases) {
+    for (bool tcp : {false, true}) {
+      SCOPED_TRACE(std::string(c.what) + (tcp ? " over TCP" : " over UDP"));
+      std::optional<std::string> answer;
+      if (tcp) {
+        const int fd = ConnectRawFrom(server.address(), "127.0.0.1");
+        ASSERT_GE(fd, 0);
+        ASSERT_TRUE(SendBytes(fd, Framed(c.query)));
+        answer = RecvFramed(fd);
+        close(fd);
+      } else {
+        answer = UdpExchange(server.address(), "127.0.0.1", c.query);
+      }
+      ASSERT_TRUE(answer.has_value());
+      EXPECT_EQ(Rcode(*answer), c.rcode);
+      EXPECT_EQ(TsigError(*answer), c.tsig_error);
+    }
+  }
+  // An AXFR with a bad signature transfers nothing.
+  const int fd = ConnectRawFrom(server.address(), "127.0.0.1");
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(SendBytes(fd, Framed(SignedQuery("example.test.", LDNS_RR_TYPE_AXFR, kKeyName,
+                                               kOtherSecret, nullptr))));
+  auto answer = RecvFramed(fd);
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(Rcode(*answer), LDNS_RCODE_NOTAUTH);
+  EXPECT_TRUE(PeerClosed(fd));
+  close(fd);
+  EXPECT_TRUE(source.fetches().empty());
+  EXPECT_EQ(observer.refused("tsig"), 7);
+}
+
+TEST(ZoneServerTsigTest, SignedQueryWithoutAKeyConfiguredIsBadKey) {
+  FakeSource source;
+  CountingObserver observer;
+  source.SetZone("example.test.", SmallZone("example.test.", 7));
+  ZoneServer server(HostPort{"127.0.0.1", 0}, &source, &observer, MakeTestLogger("zs-nokey"));
+  ASSERT_TRUE(server.Start().ok());
+  auto answer =
+      UdpExchange(server.address(), "127.0.0.1",
+                  SignedQuery("example.test.", LDNS_RR_TYPE_SOA, kKeyName, kSecret, nullptr));
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(Rcode(*answer), LDNS_RCODE_NOTAUTH);
+  EXPECT_EQ(TsigError(*answer), 17);
+}
+
+// A real PowerDNS secondary with the key in its tsigkeys and AXFR-MASTER-TSIG on the zone
+// signs its requests; the endpoint answers them signed and PowerDNS accepts the transfer.
+// With another secret in PowerDNS the transfer is refused and nothing is served.
+TEST(PowerDnsSecondaryTest, TransfersWithTsig) {
+  if (!HaveCommand("/usr/sbin/pdns_server") || !HaveCommand("sqlite3") || !HaveCommand("dig")) {
+    GTEST_SKIP() << "pdns_server, sqlite3 or dig missing";
+  }
+  FakeSource source;
+  CountingObserver observer;
+  source.SetZone(kRfc2317Zone, BigZone(kRfc2317Zone, 1000, 3000));
+  source.SetZone("wrong-key.test.", SmallZone("wrong-key.test.", 5));
+  ZoneServer server(HostPort{"127.0.0.1", 0}, &source, &observer,
+                    MakeTestLogger("zone-server-tsig"), TsigOptions());
+  ASSERT_TRUE(server.Start().ok());
+  testing::PdnsServer pdns;
+  const Status started = pdns.Start(SecondaryOptions());
+  ASSERT_TRUE(started.ok()) << started.ToString();
+  const std::string master = "\"" + server.address().ToString() + "\"";
+
+  struct Case {
+    std::string zone;
+    const char* secret;
+    bool transfers;
+  };
+  for (const Case& c :
+       {Case{kRfc2317Zone, kSecret, true}, Case{"wrong-key.test.", kOtherSecret, false}}) {
+    SCOPED_TRACE(c.zone);
+    // The key under the name the endpoint knows (a second key for the wrong secret).
+    testing::HttpResponse key =
+        pdns.Api("POST", "/api/v1/servers/localhost/tsigkeys",
+                 "{\"name\":\"" + std::string(c.transfers ? "syncer-test" : "syncer-test-b") +
+                     "\",\"algorithm\":\"hmac-sha256\",\"key\":\"" + c.secret + "\"}");
+    ASSERT_EQ(key.status, 201) << key.body;
+    const std::string id = ZoneNameToApiId(c.zone);
+    ASSERT_EQ(
+        pdns.Api("POST", "/api/v1/servers/localhost/zones",
+                 "{\"name\":\"" + c.zone + "\",\"kind\":\"Slave\",\"masters\":[" + master + "]}")
+            .status,
+        201);
+    // The second zone signs with a key the endpoint does not know (BADKEY).
+    const std::string key_name = c.transfers ? "syncer-test" : "syncer-test-b";
+    // The metadata endpoint refuses AXFR-MASTER-TSIG (422 "Unsupported metadata kind"); the
+    // zone's slave_tsig_key_ids field sets it.
+    const testing::HttpResponse meta = pdns.Api("PUT", "/api/v1/servers/localhost/zones/" + id,
+                                                "{\"slave_tsig_key_ids\":[\"" + key_name + ".\"]}");
+    ASSERT_EQ(meta.status, 204) << meta.body;
+    ASSERT_EQ(pdns.Api("PUT", "/api/v1/servers/localhost/zones/" + id + "/axfr-retrieve").status,
+              200);
+    if (c.transfers) {
+      EXPECT_TRUE(WaitForServedSerial(pdns.dns_address(), c.zone, 1000, 10s)) << pdns.LogTail();
+      EXPECT_TRUE(observer.WaitForTransfer(c.zone, 1000, 2s));
+      EXPECT_EQ(Dig(pdns.dns_address(), std::string("+short 2995.") + kRfc2317Zone + " TXT"),
+                "\"record number 2995\"\n");
+    } else {
+      EXPECT_FALSE(WaitForServedSerial(pdns.dns_address(), c.zone, 5, 3s));
+      EXPECT_GE(observer.refused("tsig"), 1) << pdns.LogTail();
+    }
+  }
+  std::cerr << "PowerDNS asked: soa " << observer.queries("soa/ok") << ", axfr "
+            << observer.queries("axfr/ok") << ", refused " << observer.queries("*/refused")
+            << ", tsig refusals " << observer.refused("tsig") << "\n"
+            << pdns.LogTail() << "\n";
 }
 
 }  // namespace

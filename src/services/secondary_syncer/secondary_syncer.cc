@@ -43,6 +43,10 @@ struct SecondarySyncer::Metrics {
         retrieves_repeated(AddCounter(
             registry, "secondarysyncer_retrieves_repeated_total",
             "axfr-retrieve asked again because no transfer reached the endpoint (dropped)")),
+        axfr_refused(AddCounterFamily(
+            registry, "secondarysyncer_axfr_endpoint_refused_total",
+            "Clients the SOA/AXFR endpoint refused, by reason (not_allowed: outside [AXFRPrimary] "
+            "AllowFrom; tsig: no valid TSIG; connection_limit: closed at accept)")),
         broadcasts_ignored(AddCounter(
             registry, "secondarysyncer_catalog_broadcast_events_ignored_total",
             "Broadcast zone events ignored in catalog mode (the provider publishes a version)")) {
@@ -63,6 +67,9 @@ struct SecondarySyncer::Metrics {
     dns_queries.Add({{"qtype", "soa"}, {"state", "permitted"}});
     dns_queries.Add({{"qtype", "axfr"}, {"state", "permitted"}});
     dns_queries.Add({{"qtype", "*"}, {"state", "prohibited"}});
+    for (const char* reason : {"not_allowed", "tsig", "connection_limit"}) {
+      axfr_refused.Add({{"reason", reason}});
+    }
   }
   prometheus::Family<prometheus::Counter>& events;
   prometheus::Family<prometheus::Counter>& api_calls;
@@ -76,6 +83,7 @@ struct SecondarySyncer::Metrics {
   prometheus::Family<prometheus::Counter>& cli_calls;
   prometheus::Family<prometheus::Counter>& commit_waits;
   prometheus::Counter& retrieves_repeated;
+  prometheus::Family<prometheus::Counter>& axfr_refused;
   prometheus::Counter& broadcasts_ignored;
 };
 
@@ -124,8 +132,12 @@ std::string SecondarySyncer::MasterAddress() const {
 }
 
 Status SecondarySyncer::Start() {
+  ZoneServerOptions endpoint;
+  endpoint.allow = config_.axfr_allow;
+  endpoint.tsig = config_.axfr_tsig;
   zone_server_ = std::make_unique<ZoneServer>(config_.axfr_address, static_cast<ZoneSource*>(this),
-                                              static_cast<ZoneServerObserver*>(this), logger_);
+                                              static_cast<ZoneServerObserver*>(this), logger_,
+                                              std::move(endpoint));
   if (Status s = zone_server_->Start(); !s.ok()) return s;
   for (int i = 0; i < config_.api_workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
   local_watch_ = std::thread([this] { LocalPowerDnsWatchLoop(); });
@@ -174,6 +186,35 @@ void SecondarySyncer::Stop() {
   }
   workers_.clear();
   if (zone_server_) zone_server_->Stop();
+}
+
+void SecondarySyncer::OnRefused(std::string_view reason) {
+  metrics_->axfr_refused.Add({{"reason", std::string(reason)}}).Increment();
+}
+
+Status SecondarySyncer::EnsureTransferKey(const std::string& zone, bool created) {
+  if (!config_.axfr_tsig) return Status::Ok();
+  const TsigKey& key = *config_.axfr_tsig;
+  {
+    MutexLock lock(tsig_mutex_);
+    if (!tsig_key_installed_) {
+      if (Status s = powerdns_.PutTsigKey(key.name, key.algorithm, key.secret); !s.ok()) {
+        return Status(s.code(), "installing the TSIG key " + key.name +
+                                    " in the local PowerDNS: " + s.message());
+      }
+      tsig_key_installed_ = true;
+      logger_->info("TSIG key {} ({}) installed in the local PowerDNS", key.name, key.algorithm);
+    }
+    // Once per zone and run (the zone's metadata may predate the key or name another one),
+    // and for every zone just created.
+    if (!created && tsig_zones_.contains(zone)) return Status::Ok();
+  }
+  if (Status s = powerdns_.SetTransferKey(zone, key.name); !s.ok()) {
+    return s;
+  }
+  MutexLock lock(tsig_mutex_);
+  tsig_zones_.insert(zone);
+  return Status::Ok();
 }
 
 void SecondarySyncer::OnEvent(ZoneEventType type, bool targeted, const BusMessage& message) {
@@ -464,6 +505,7 @@ Status SecondarySyncer::Reconcile(const std::string& zone) {
   std::optional<ZoneDnssecState> dnssec_before;
   if (!created) dnssec_before = ZoneDnssecState{local_before.dnssec, local_before.nsec3param};
 
+  if (Status s = EnsureTransferKey(zone, created); !s.ok()) return s;
   const Served before = ServedState(zone);
   if (Status s = powerdns_.RetrieveFromPrimary(zone); !s.ok()) return s;
   bool superseded = false;

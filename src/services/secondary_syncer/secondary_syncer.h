@@ -81,6 +81,11 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   void OnTransferServed(const std::string& zone, uint32_t serial) override EXCLUDES(served_mutex_);
   void OnTransferFailed(const std::string& zone, const Status& why) override
       EXCLUDES(served_mutex_);
+  void OnRefused(std::string_view reason) override;
+  // With [AXFRPrimary] TSIG*: makes the local PowerDNS hold the key (once per run) and sign
+  // its requests for `zone` with it (AXFR-MASTER-TSIG, once per zone and run, and whenever
+  // the zone was just `created`).
+  Status EnsureTransferKey(const std::string& zone, bool created) EXCLUDES(tsig_mutex_);
 
   // `targeted`: it came on <subject>.<our id>.
   void OnEvent(ZoneEventType type, bool targeted, const BusMessage& message)
@@ -158,6 +163,9 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   // Zones a targeted event asked to read from the catalog again since their last reconcile.
   Mutex reread_mutex_;
   std::set<std::string> reread_ GUARDED_BY(reread_mutex_);
+  Mutex tsig_mutex_;
+  bool tsig_key_installed_ GUARDED_BY(tsig_mutex_) = false;
+  std::set<std::string> tsig_zones_ GUARDED_BY(tsig_mutex_);
   std::atomic<bool> stopping_{false};
 };
 
