@@ -83,8 +83,7 @@ EntryWriteFate DecideEntryWriteFate(const Status& write, const StatusOr<std::str
 }
 
 StatusOr<uint64_t> ZoneCatalog::PutEntry(const CatalogEntry& entry, uint64_t expected_revision,
-                                         std::string_view previous_version,
-                                         EntryWriteFate* fate) {
+                                         std::string_view previous_version, EntryWriteFate* fate) {
   StatusOr<uint64_t> revision =
       bucket_->Put(CatalogKey(entry.zone), EncodeCatalogEntry(entry), expected_revision);
   StatusOr<std::string> read_back = Status::Internal("not read back");
