@@ -67,6 +67,90 @@ std::optional<std::string> ZstdCompress(std::string_view data) {
   return compressed;
 }
 
+struct ZstdFrameWriter::Context {
+  struct Free {
+    void operator()(ZSTD_CCtx* context) const { ZSTD_freeCCtx(context); }
+  };
+  std::unique_ptr<ZSTD_CCtx, Free> cctx;
+  std::string out;  // zstd's output buffer
+};
+
+ZstdFrameWriter::ZstdFrameWriter() : context_(std::make_unique<Context>()) {
+  context_->cctx.reset(ZSTD_createCCtx());
+  if (!context_->cctx ||
+      ZSTD_isError(ZSTD_CCtx_setParameter(context_->cctx.get(), ZSTD_c_compressionLevel, 1))) {
+    failed_ = Status::Internal("zstd cannot make a compression context");
+    return;
+  }
+  context_->out.resize(ZSTD_CStreamOutSize());
+}
+
+ZstdFrameWriter::~ZstdFrameWriter() = default;
+
+Status ZstdFrameWriter::Add(std::string_view piece, const BodySink& sink) {
+  content_bytes_ += piece.size();
+  return Compress(piece, /*end=*/false, sink);
+}
+
+Status ZstdFrameWriter::Compress(std::string_view piece, bool end, const BodySink& sink) {
+  if (!failed_.ok()) return failed_;
+  ZSTD_inBuffer in{piece.data(), piece.size(), 0};
+  for (;;) {
+    ZSTD_outBuffer out{context_->out.data(), context_->out.size(), 0};
+    const size_t left =
+        ZSTD_compressStream2(context_->cctx.get(), &out, &in, end ? ZSTD_e_end : ZSTD_e_continue);
+    if (ZSTD_isError(left)) {
+      failed_ = Status::Internal(std::string("zstd failed: ") + ZSTD_getErrorName(left));
+      return failed_;
+    }
+    Take(std::string_view(context_->out.data(), out.pos), sink);
+    if (end ? left == 0 : in.pos == in.size) return Status::Ok();
+  }
+}
+
+void ZstdFrameWriter::Take(std::string_view output, const BodySink& sink) {
+  // zstd's own header comes first; its length follows from its descriptor byte (RFC 8878
+  // 3.1.1.1): magic 4, descriptor 1, window descriptor 0/1, dictionary id 0/1/2/4, content
+  // size 0/1/2/4/8.
+  constexpr size_t kDescriptorAt = 4;
+  while (!output.empty() && (header_size_ == 0 || header_.size() < header_size_)) {
+    header_ += output.front();
+    output.remove_prefix(1);
+    if (header_size_ == 0 && header_.size() == kDescriptorAt + 1) {
+      const auto descriptor = static_cast<uint8_t>(header_[kDescriptorAt]);
+      const bool single_segment = (descriptor >> 5) & 1;
+      static constexpr size_t kDictionaryIdBytes[] = {0, 1, 2, 4};
+      static constexpr size_t kContentSizeBytes[] = {0, 2, 4, 8};
+      const int content_flag = descriptor >> 6;
+      header_size_ = kDescriptorAt + 1 + (single_segment ? 0 : 1) +
+                     kDictionaryIdBytes[descriptor & 3] +
+                     (content_flag == 0 && single_segment ? 1 : kContentSizeBytes[content_flag]);
+    }
+  }
+  if (!output.empty()) sink(output);
+}
+
+StatusOr<std::string> ZstdFrameWriter::Finish(const BodySink& sink) {
+  // A first call with ZSTD_e_end would let zstd state the size itself (an empty payload): the
+  // stream is begun without, so that the header below always has the one form.
+  if (Status s = Compress({}, /*end=*/false, sink); !s.ok()) return s;
+  if (Status s = Compress({}, /*end=*/true, sink); !s.ok()) return s;
+  // Streamed, zstd states no content size (descriptor 0b00000?00: no content size, a window
+  // descriptor, no dictionary): set the content size field to 8 bytes and append the size, so
+  // that the frame is one ZstdDecompress accepts.
+  constexpr size_t kStreamedHeaderBytes = 6;
+  if (header_.size() != kStreamedHeaderBytes || header_size_ != kStreamedHeaderBytes ||
+      (static_cast<uint8_t>(header_[4]) & 0xE3) != 0) {
+    failed_ = Status::Internal("zstd wrote a frame header the frame writer cannot complete");
+    return failed_;
+  }
+  std::string header = header_;
+  header[4] = static_cast<char>(static_cast<uint8_t>(header[4]) | 0xC0);
+  for (int i = 0; i < 8; ++i) header += static_cast<char>((content_bytes_ >> (8 * i)) & 0xff);
+  failed_ = Status::Internal("zstd frame writer spent");
+  return header;
+}
+
 StatusOr<std::string> ZstdDecompress(std::string_view frame, size_t max_bytes) {
   const unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
   if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN) {

@@ -17,8 +17,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,6 +67,43 @@ Status WriteFrames(std::string_view payload, size_t max_message_bytes, const Fra
 // (src/distribution/zone_version.h): zstd level 1, one frame that states its content size.
 // nullopt when zstd fails (allocation).
 std::optional<std::string> ZstdCompress(std::string_view data);
+
+// ZstdCompress for a payload given in pieces (a zone as its transfer arrives): the same kind of
+// frame (zstd level 1, stating its content size), holding zstd's window and never the payload
+// or the whole frame. The content size is known only at the end, so the frame's header comes
+// last: Add() and Finish() hand the frame's body to `sink` as zstd produces it, and Finish()
+// returns the header, kHeaderBytes long; the frame is the header followed by the body. A caller
+// that cuts the frame into pieces leaves room for the header at the front.
+//
+// Not thread-safe: one writer per frame.
+class ZstdFrameWriter {
+ public:
+  // Magic number, frame header descriptor, window descriptor, an 8-byte content size.
+  static constexpr size_t kHeaderBytes = 14;
+  using BodySink = std::function<void(std::string_view)>;
+
+  ZstdFrameWriter();
+  ~ZstdFrameWriter();
+  ZstdFrameWriter(const ZstdFrameWriter&) = delete;
+  ZstdFrameWriter& operator=(const ZstdFrameWriter&) = delete;
+
+  // Compresses `piece`. Internal when zstd fails (allocation); every later call fails too.
+  Status Add(std::string_view piece, const BodySink& sink);
+  // Ends the frame and returns its header. REQUIRES: called once; Add() not called after.
+  StatusOr<std::string> Finish(const BodySink& sink);
+  uint64_t content_bytes() const { return content_bytes_; }  // given to Add() so far
+
+ private:
+  Status Compress(std::string_view piece, bool end, const BodySink& sink);
+  void Take(std::string_view output, const BodySink& sink);
+
+  struct Context;
+  std::unique_ptr<Context> context_;
+  Status failed_;
+  uint64_t content_bytes_ = 0;
+  std::string header_;      // zstd's own header, which states no content size, as it comes
+  size_t header_size_ = 0;  // its length once known
+};
 
 // Decompresses one zstd frame made by ZstdCompress. InvalidArgument when `frame` is not one
 // whole zstd frame that states its content size, or when that size exceeds max_bytes (checked

@@ -66,11 +66,40 @@ Status ZoneCatalog::PurgeVersion(std::string_view version) {
                            options_.chunk_prefix + "." + std::string(version) + ".>");
 }
 
+bool EntryWriteIsAmbiguous(StatusCode write) {
+  return write == StatusCode::kTimeout || write == StatusCode::kUnavailable;
+}
+
+EntryWriteFate DecideEntryWriteFate(const Status& write, const StatusOr<std::string>& read_back,
+                                    std::string_view written) {
+  if (write.ok()) return EntryWriteFate::kStored;
+  if (!EntryWriteIsAmbiguous(write.code())) return EntryWriteFate::kNotStored;
+  if (read_back.ok()) {
+    // Version ids are new for every version: only this write can have stored this one.
+    return *read_back == written ? EntryWriteFate::kStored : EntryWriteFate::kNotStored;
+  }
+  if (read_back.status().code() == StatusCode::kNotFound) return EntryWriteFate::kNotStored;
+  return EntryWriteFate::kUnknown;
+}
+
 StatusOr<uint64_t> ZoneCatalog::PutEntry(const CatalogEntry& entry, uint64_t expected_revision,
-                                         std::string_view previous_version) {
+                                         std::string_view previous_version, EntryWriteFate* fate) {
   StatusOr<uint64_t> revision =
       bucket_->Put(CatalogKey(entry.zone), EncodeCatalogEntry(entry), expected_revision);
-  if (!revision.ok()) return revision;
+  StatusOr<std::string> read_back = Status::Internal("not read back");
+  uint64_t read_revision = 0;
+  if (!revision.ok() && EntryWriteIsAmbiguous(revision.status().code())) {
+    StatusOr<CatalogRecord> record = Get(entry.zone);
+    if (record.ok()) {
+      read_back = record->entry.version;
+      read_revision = record->revision;
+    } else {
+      read_back = record.status();
+    }
+  }
+  *fate = DecideEntryWriteFate(revision.status(), read_back, entry.version);
+  if (*fate != EntryWriteFate::kStored) return revision;
+  if (!revision.ok()) revision = read_revision;  // stored although the reply was lost
   if (!previous_version.empty() && previous_version != entry.version) {
     // A failed purge leaves orphan chunks (space, not correctness); the entry is written.
     (void)PurgeVersion(previous_version);
@@ -85,12 +114,14 @@ StatusOr<uint64_t> ZoneCatalog::Publish(const ZoneVersion& version, uint64_t exp
     StatusOr<uint64_t> stored = jetstream_->Publish(
         ChunkSubject(options_.chunk_prefix, entry.version, i), version.chunk(i));
     if (!stored.ok()) {
+      // No entry names this version yet: its chunks go whatever became of this one.
       (void)PurgeVersion(entry.version);
       return stored.status();
     }
   }
-  StatusOr<uint64_t> revision = PutEntry(entry, expected_revision, previous_version);
-  if (!revision.ok()) (void)PurgeVersion(entry.version);
+  EntryWriteFate fate = EntryWriteFate::kUnknown;
+  StatusOr<uint64_t> revision = PutEntry(entry, expected_revision, previous_version, &fate);
+  if (fate == EntryWriteFate::kNotStored) (void)PurgeVersion(entry.version);
   return revision;
 }
 
@@ -98,7 +129,8 @@ StatusOr<uint64_t> ZoneCatalog::PublishTombstone(const CatalogEntry& tombstone,
                                                  uint64_t expected_revision,
                                                  std::string_view previous_version) {
   if (!tombstone.deleted) return Status::InvalidArgument("not a tombstone");
-  return PutEntry(tombstone, expected_revision, previous_version);
+  EntryWriteFate fate = EntryWriteFate::kUnknown;
+  return PutEntry(tombstone, expected_revision, previous_version, &fate);
 }
 
 StatusOr<std::string> ZoneCatalog::ReadText(const CatalogEntry& entry) {

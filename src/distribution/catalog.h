@@ -63,6 +63,25 @@ struct CatalogChange {
 
 class CatalogWatcher;
 
+// What became of a catalog entry write (ZoneCatalog::Publish, PublishTombstone).
+enum class EntryWriteFate {
+  kStored,     // the entry is the one written: its chunks stay, the previous version's go
+  kNotStored,  // it is not: the new version's chunks are purged
+  kUnknown,    // cannot tell: nothing is purged (orphan chunks cost space, not correctness)
+};
+
+// True for a write failure after which the entry may have been stored all the same: Timeout
+// and Unavailable (the broker may have applied the write and the reply was lost, or the
+// connection dropped after the request went out). Conflict and the other errors are refusals.
+bool EntryWriteIsAmbiguous(StatusCode write);
+
+// The fate of a write of the entry naming version `written`, from the write's outcome and,
+// after an ambiguous one, the entry read back then: the version id it names, NotFound when the
+// zone has no entry, another error when it could not be read. `read_back` is not looked at
+// after a write that succeeded or was refused.
+EntryWriteFate DecideEntryWriteFate(const Status& write, const StatusOr<std::string>& read_back,
+                                    std::string_view written);
+
 class ZoneCatalog {
  public:
   // Binds to (creating when absent) the bucket and the stream. NotFound: no JetStream.
@@ -84,8 +103,11 @@ class ZoneCatalog {
   // Publishes `version` (BuildZoneVersion with options().chunk_bytes or less) as the zone's
   // entry, expecting the zone's entry to be at `expected_revision` (0: none). Returns the new
   // revision. On success the chunks of `previous_version` (when not empty) are purged; on
-  // failure the chunks of `version`. REQUIRES: version.entry.version was never published
-  // before (NewVersionId).
+  // failure the chunks of `version`, except after an entry write whose outcome is ambiguous
+  // (EntryWriteIsAmbiguous): then the entry is read back, and when it names `version` the
+  // write happened (its revision is returned); when it cannot be read nothing is purged and the
+  // write's error returned (DecideEntryWriteFate). REQUIRES: version.entry.version was never
+  // published before (NewVersionId).
   StatusOr<uint64_t> Publish(const ZoneVersion& version, uint64_t expected_revision,
                              std::string_view previous_version);
   // Writes a tombstone (zone_version.h, Tombstone) under the same rule.
@@ -103,8 +125,11 @@ class ZoneCatalog {
  private:
   ZoneCatalog(CatalogOptions options, std::unique_ptr<JetStream> jetstream,
               std::unique_ptr<KvBucket> bucket);
+  // Writes the entry and, when it was stored, purges previous_version's chunks; *fate says
+  // what became of it. After an ambiguous failure stored by the broker all the same, returns
+  // the revision read back.
   StatusOr<uint64_t> PutEntry(const CatalogEntry& entry, uint64_t expected_revision,
-                              std::string_view previous_version);
+                              std::string_view previous_version, EntryWriteFate* fate);
   Status PurgeVersion(std::string_view version);
 
   const CatalogOptions options_;

@@ -1,5 +1,6 @@
 #include "distribution/zone_version.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "bus/framing.h"
@@ -193,40 +194,101 @@ StatusOr<std::string> CatalogKeyToZone(std::string_view key) {
 }
 
 std::string_view ZoneVersion::chunk(uint32_t index) const {
-  if (index == 0 || index > entry.chunks) return {};
-  const uint64_t offset = uint64_t{index - 1} * entry.chunk_bytes;
-  return std::string_view(compressed).substr(offset, entry.chunk_bytes);
+  if (index == 0 || index > chunks.size()) return {};
+  return chunks[index - 1];
 }
 
-StatusOr<ZoneVersion> BuildZoneVersion(const ZoneVersionSource& source, size_t chunk_bytes) {
-  StatusOr<std::string> normal = NormalizeZoneName(source.zone);
+ZoneVersionBuilder::ZoneVersionBuilder(size_t chunk_bytes) : chunk_bytes_(chunk_bytes) {
+  if (chunk_bytes_ == 0) {
+    failed_ = Status::InvalidArgument("chunk size 0");
+    return;
+  }
+  // Room for the frame's header, which is known only at the end (framing.h, ZstdFrameWriter).
+  Cut(std::string(framing::ZstdFrameWriter::kHeaderBytes, '\0'));
+}
+
+void ZoneVersionBuilder::Cut(std::string_view compressed) {
+  compressed_bytes_ += compressed.size();
+  while (!compressed.empty()) {
+    if (chunks_.empty() || chunks_.back().size() == chunk_bytes_) {
+      chunks_.emplace_back().reserve(chunk_bytes_);
+    }
+    std::string& chunk = chunks_.back();
+    const size_t take = std::min(compressed.size(), chunk_bytes_ - chunk.size());
+    chunk.append(compressed.substr(0, take));
+    compressed.remove_prefix(take);
+  }
+}
+
+Status ZoneVersionBuilder::Append(std::string_view text) {
+  if (!failed_.ok()) return failed_;
+  if (!first_line_done_) {
+    const size_t end = text.find('\n');
+    first_line_.append(text.substr(0, end));
+    first_line_done_ = end != std::string_view::npos;
+    if (first_line_.size() > kMaxSoaBytes) {
+      failed_ = Status::InvalidArgument("the zone text's first line is not one SOA record");
+      return failed_;
+    }
+  }
+  hasher_.Update(text);
+  failed_ = writer_.Add(text, [this](std::string_view compressed) { Cut(compressed); });
+  return failed_;
+}
+
+Status ZoneVersionBuilder::AppendLine(std::string_view line) {
+  if (Status s = Append(line); !s.ok()) return s;
+  return Append("\n");
+}
+
+StatusOr<ZoneVersion> ZoneVersionBuilder::Finish(const ZoneVersionInfo& info) {
+  StatusOr<std::string> normal = NormalizeZoneName(info.zone);
   if (!normal.ok()) return normal.status();
-  if (*normal != source.zone) return Status::InvalidArgument("zone name is not in normal form");
-  if (!IsValidVersionId(source.version)) {
+  if (*normal != info.zone) return Status::InvalidArgument("zone name is not in normal form");
+  if (!IsValidVersionId(info.version)) {
     return Status::InvalidArgument("version id is not 1 to 64 of [A-Za-z0-9_-]");
   }
-  if (source.text.empty()) return Status::InvalidArgument("empty zone text");
-  if (chunk_bytes == 0) return Status::InvalidArgument("chunk size 0");
-  const std::string_view soa = source.text.substr(0, source.text.find('\n'));
-  if (!IsSoaLine(soa)) {
+  if (!failed_.ok()) return failed_;
+  if (size() == 0) return Status::InvalidArgument("empty zone text");
+  if (!IsSoaLine(first_line_)) {
     return Status::InvalidArgument("the zone text's first line is not one SOA record");
   }
-  std::optional<std::string> compressed = framing::ZstdCompress(source.text);
-  if (!compressed) return Status::Internal("zstd failed to compress the zone text");
+  StatusOr<std::string> header =
+      writer_.Finish([this](std::string_view compressed) { Cut(compressed); });
+  failed_ = Status::InvalidArgument("zone version builder spent");
+  if (!header.ok()) return header.status();
+  // The header in the room left for it at the front (which may span chunks if they are tiny).
+  size_t at = 0;
+  for (std::string& chunk : chunks_) {
+    for (size_t i = 0; i < chunk.size() && at < header->size(); ++i) chunk[i] = (*header)[at++];
+    if (at == header->size()) break;
+  }
+  std::string digest = hasher_.FinishHex();
+  if (digest.empty()) return Status::Internal("cannot hash the zone text");
+  if (!chunks_.empty()) chunks_.back().shrink_to_fit();
   ZoneVersion version;
   CatalogEntry& entry = version.entry;
   entry.zone = std::move(*normal);
-  entry.serial = source.serial;
-  entry.version = std::string(source.version);
-  entry.dnssec = source.dnssec;
-  entry.soa = std::string(soa);
-  entry.digest = Sha256Hex(source.text);
-  entry.size = source.text.size();
-  entry.compressed_size = compressed->size();
-  entry.chunk_bytes = chunk_bytes;
-  entry.chunks = static_cast<uint32_t>(ChunkCount(entry.compressed_size, chunk_bytes));
-  version.compressed = std::move(*compressed);
+  entry.serial = info.serial;
+  entry.version = std::string(info.version);
+  entry.dnssec = info.dnssec;
+  entry.soa = std::move(first_line_);
+  entry.digest = std::move(digest);
+  entry.size = size();
+  entry.compressed_size = compressed_bytes_;
+  entry.chunk_bytes = chunk_bytes_;
+  entry.chunks = static_cast<uint32_t>(chunks_.size());
+  version.chunks = std::move(chunks_);
   return version;
+}
+
+StatusOr<ZoneVersion> BuildZoneVersion(const ZoneVersionSource& source, size_t chunk_bytes) {
+  ZoneVersionBuilder builder(chunk_bytes);
+  (void)builder.Append(source.text);  // a failure is Finish()'s result
+  return builder.Finish({.zone = source.zone,
+                         .serial = source.serial,
+                         .dnssec = source.dnssec,
+                         .version = source.version});
 }
 
 CatalogEntry Tombstone(std::string_view zone, uint32_t last_serial, std::string_view version) {

@@ -20,7 +20,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "bus/framing.h"
+#include "core/digest.h"
 #include "core/status.h"
 
 namespace pdnsd::distribution {
@@ -92,13 +95,21 @@ std::string CatalogKey(std::string_view zone);
 // The inverse; InvalidArgument for a key that no zone gives.
 StatusOr<std::string> CatalogKeyToZone(std::string_view key);
 
-// A version as the writer made it: the entry and the compressed text its chunks are cut from.
+// A version as the writer made it: the entry and the compressed text cut into its chunks.
 struct ZoneVersion {
   CatalogEntry entry;
-  std::string compressed;  // entry.compressed_size bytes
+  std::vector<std::string> chunks;  // entry.chunks of them, entry.compressed_size bytes in all
 
-  // Chunk `index` (1-based, <= entry.chunks): a view into `compressed`.
+  // Chunk `index` (1-based, <= entry.chunks); empty for any other index.
   std::string_view chunk(uint32_t index) const;
+};
+
+// What a version is besides its text.
+struct ZoneVersionInfo {
+  std::string_view zone = {};  // normal form
+  uint32_t serial = 0;
+  bool dnssec = false;
+  std::string_view version = {};  // a valid version id
 };
 
 struct ZoneVersionSource {
@@ -109,10 +120,41 @@ struct ZoneVersionSource {
   std::string_view text = {};     // the zone text, not empty, its first line the SOA record
 };
 
-// Compresses and lays out one version; the entry's soa is the text's first line.
+// Lays out one version from its zone text given in pieces (the provider's AXFR as it arrives):
+// hashes, compresses and cuts the chunks as the text comes, so that it holds the compressed
+// text (and zstd's window), never the text. Not thread-safe: one builder per version.
+class ZoneVersionBuilder {
+ public:
+  explicit ZoneVersionBuilder(size_t chunk_bytes = kDefaultChunkBytes);
+
+  // Appends `text`, any piece of the zone text. InvalidArgument once the first line is longer
+  // than kMaxSoaBytes; Internal when zstd fails. A failed builder fails every later call.
+  Status Append(std::string_view text);
+  // Appends `line` and a line break.
+  Status AppendLine(std::string_view line);
+  uint64_t size() const { return writer_.content_bytes(); }  // bytes of text appended
+
+  // The version of the text appended, its entry's soa the text's first line. The errors of
+  // BuildZoneVersion. The builder is spent.
+  StatusOr<ZoneVersion> Finish(const ZoneVersionInfo& info);
+
+ private:
+  void Cut(std::string_view compressed);
+
+  const size_t chunk_bytes_;
+  Status failed_;
+  std::string first_line_;  // until its line break came
+  bool first_line_done_ = false;
+  Sha256Hasher hasher_;
+  framing::ZstdFrameWriter writer_;
+  std::vector<std::string> chunks_;
+  uint64_t compressed_bytes_ = 0;
+};
+
+// Compresses and lays out one version in memory (ZoneVersionBuilder given the whole text).
 // InvalidArgument for a bad zone name or version id, an empty text, a first line that is not
-// one SOA record of at most kMaxSoaBytes, or chunk_bytes == 0; Internal when zstd fails. Holds the
-// compressed text once; the caller's text is not copied.
+// one SOA record of at most kMaxSoaBytes, or chunk_bytes == 0; Internal when zstd fails. Holds
+// the compressed text once; the caller's text is not copied.
 StatusOr<ZoneVersion> BuildZoneVersion(const ZoneVersionSource& source,
                                        size_t chunk_bytes = kDefaultChunkBytes);
 

@@ -13,8 +13,9 @@ using dnswire::Deadline;
 using dnswire::IoResult;
 using dnswire::PktPtr;
 
-StatusOr<ZoneTransfer> TransferZone(const HostPort& primary, std::string_view zone,
-                                    std::chrono::milliseconds timeout) {
+StatusOr<TransferSummary> StreamZoneTransfer(const HostPort& primary, std::string_view zone,
+                                             std::chrono::milliseconds timeout,
+                                             const TransferRecordSink& take) {
   const Deadline deadline = Clock::now() + timeout;
   const std::string server = primary.ToString();
   const std::string what = "AXFR of " + std::string(zone) + " from " + server;
@@ -34,7 +35,7 @@ StatusOr<ZoneTransfer> TransferZone(const HostPort& primary, std::string_view zo
   IoResult io = dnswire::WriteTcpMessage(fd->get(), query_wire, deadline, nullptr);
   if (io != IoResult::kOk) return dnswire::IoStatus(io, what);
 
-  ZoneTransfer transfer;
+  TransferSummary transfer;
   bool opened = false;  // the opening SOA was seen
   for (;;) {
     std::string message;
@@ -61,6 +62,7 @@ StatusOr<ZoneTransfer> TransferZone(const HostPort& primary, std::string_view zo
     for (size_t i = 0; i < count; ++i) {
       const ldns_rr* rr = ldns_rr_list_rr(answers, i);
       const bool is_soa = ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA;
+      bool closing = false;
       if (!opened) {
         if (!is_soa || ldns_dname_compare(ldns_rr_owner(rr), qname) != 0) {
           return Status::Unavailable(what + ": the transfer does not start with the zone's SOA");
@@ -73,17 +75,34 @@ StatusOr<ZoneTransfer> TransferZone(const HostPort& primary, std::string_view zo
         if (dnswire::SoaSerial(rr) != transfer.serial) {
           return Status::Unavailable(what + ": the zone changed during the transfer");
         }
-        transfer.closing_soa = dnswire::RrToString(rr);
-        if (transfer.closing_soa.empty()) return Status::Internal(what + ": cannot print a record");
-        return transfer;
+        closing = true;
       }
       if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG) transfer.has_rrsig = true;
-      std::string text = dnswire::RrToString(rr);
+      const std::string text = dnswire::RrToString(rr);
       if (text.empty()) return Status::Internal(what + ": cannot print a record");
-      transfer.records.push_back(std::move(text));
+      if (Status s = take(text); !s.ok()) return s;
+      ++transfer.records;
+      if (closing) return transfer;
     }
     if (!opened) return Status::Unavailable(what + ": empty first message");
   }
+}
+
+StatusOr<ZoneTransfer> TransferZone(const HostPort& primary, std::string_view zone,
+                                    std::chrono::milliseconds timeout) {
+  ZoneTransfer transfer;
+  StatusOr<TransferSummary> summary =
+      StreamZoneTransfer(primary, zone, timeout, [&](std::string_view record) {
+        transfer.records.emplace_back(record);
+        return Status::Ok();
+      });
+  if (!summary.ok()) return summary.status();
+  transfer.serial = summary->serial;
+  transfer.has_rrsig = summary->has_rrsig;
+  // The closing SOA is kept apart (ZoneTransfer).
+  transfer.closing_soa = std::move(transfer.records.back());
+  transfer.records.pop_back();
+  return transfer;
 }
 
 std::string ZoneText(const std::vector<std::string>& records) {

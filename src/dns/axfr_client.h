@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,25 @@ struct ZoneTransfer {
 // transfers. Thread-safe.
 StatusOr<ZoneTransfer> TransferZone(const HostPort& primary, std::string_view zone,
                                     std::chrono::milliseconds timeout);
+
+// What a streamed transfer ended with.
+struct TransferSummary {
+  uint32_t serial = 0;
+  size_t records = 0;      // handed to the sink, both SOAs included
+  bool has_rrsig = false;  // as ZoneTransfer's
+};
+
+// Takes each record of a transfer as it arrives, in presentation format (as
+// ZoneTransfer::records). A non-OK Status ends the transfer with that Status.
+using TransferRecordSink = std::function<Status(std::string_view record)>;
+
+// TransferZone without holding the zone (a zone of tens of MB, tests/fault/large_zone_test.cc):
+// hands every record to `take` in the order received, the opening SOA first and the closing SOA
+// last, so that the records one per line are AxfrZoneData's text; holds one message at a time.
+// The same errors as TransferZone, after which the records already taken are no zone.
+StatusOr<TransferSummary> StreamZoneTransfer(const HostPort& primary, std::string_view zone,
+                                             std::chrono::milliseconds timeout,
+                                             const TransferRecordSink& take);
 
 // Joins transfer records into zone text, one RR per line.
 std::string ZoneText(const std::vector<std::string>& records);

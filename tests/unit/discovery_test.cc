@@ -160,6 +160,19 @@ TEST(Sha256Hex, KnownVectors) {
   EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
+TEST(Sha256Hasher, PiecesGiveTheDigestOfTheWhole) {
+  const std::string text = "example.org.\t3600\tIN\tSOA\tns1. admin. 1 2 3 4 5\nwww A 192.0.2.1\n";
+  for (size_t cut = 0; cut <= text.size(); cut += 7) {
+    Sha256Hasher hasher;
+    hasher.Update(std::string_view(text).substr(0, cut));
+    hasher.Update(std::string_view(text).substr(cut));
+    EXPECT_EQ(hasher.FinishHex(), Sha256Hex(text)) << cut;
+  }
+  Sha256Hasher empty;
+  EXPECT_EQ(empty.FinishHex(), Sha256Hex(""));
+  EXPECT_EQ(empty.FinishHex(), "");  // spent
+}
+
 // ---------------------------------------------------------------------------------------------
 // LivenessRegistry with a fake clock
 

@@ -291,5 +291,46 @@ TEST(FramingTest, CompressedMessageWithoutChunkHeader) {
   EXPECT_EQ(*read, "hello");
 }
 
+// Streamed in pieces of any size, the frame is one ZstdDecompress takes (it states its content
+// size) and gives back the payload; the header is always kHeaderBytes.
+TEST(ZstdFrameWriterTest, PiecesMakeOneFrameThatStatesItsSize) {
+  const std::string big = Compressible(3 * 1024 * 1024) + Incompressible(300 * 1024);
+  struct Row {
+    const char* name;
+    std::string payload;
+    size_t piece;
+  };
+  const Row rows[] = {
+      {"empty", "", 1},
+      {"one byte", "x", 1},
+      {"a line at a time", "example.org. 3600 IN SOA a. b. 1 2 3 4 5\nwww A 192.0.2.1\n", 9},
+      {"large in small pieces", big, 4096},
+      {"large in one piece", big, big.size()},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.name);
+    ZstdFrameWriter writer;
+    std::string body;
+    const auto sink = [&](std::string_view bytes) { body += bytes; };
+    for (size_t at = 0; at < row.payload.size(); at += row.piece) {
+      ASSERT_TRUE(writer.Add(std::string_view(row.payload).substr(at, row.piece), sink).ok());
+    }
+    EXPECT_EQ(writer.content_bytes(), row.payload.size());
+    StatusOr<std::string> header = writer.Finish(sink);
+    ASSERT_TRUE(header.ok()) << header.status().ToString();
+    EXPECT_EQ(header->size(), ZstdFrameWriter::kHeaderBytes);
+    const std::string frame = *header + body;
+    EXPECT_EQ(ZSTD_getFrameContentSize(frame.data(), frame.size()), row.payload.size());
+    StatusOr<std::string> back = ZstdDecompress(frame, row.payload.size());
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_TRUE(*back == row.payload);
+    // A frame stating a larger size than the limit is refused before it is expanded.
+    if (!row.payload.empty()) {
+      EXPECT_EQ(ZstdDecompress(frame, row.payload.size() - 1).status().code(),
+                StatusCode::kInvalidArgument);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace pdnsd::framing

@@ -96,7 +96,7 @@ TEST(ZoneVersion, RoundTripsThroughManifestAndChunks) {
     EXPECT_EQ(version.entry.size, row.text.size());
     EXPECT_EQ(version.entry.digest, Sha256Hex(row.text));
     EXPECT_EQ(version.entry.soa, row.text.substr(0, row.text.find('\n')));
-    EXPECT_EQ(version.entry.compressed_size, version.compressed.size());
+    EXPECT_EQ(version.chunks.size(), version.entry.chunks);
     if (row.chunks != 0) {
       EXPECT_EQ(version.entry.chunks, row.chunks);
     }
@@ -117,6 +117,46 @@ TEST(ZoneVersion, RoundTripsThroughManifestAndChunks) {
   // The large zone is laid out compressed, in more than one chunk.
   EXPECT_LT(one.entry.compressed_size, one.entry.size / 4);
   EXPECT_GT(one.entry.chunks, 1u) << one.entry.compressed_size;
+}
+
+// The provider's way: the text line by line as its transfer arrives. The same entry as the
+// text in one piece (the compressed bytes may differ), and the same text read back.
+TEST(ZoneVersionBuilder, LineByLineGivesTheVersionOfTheWholeText) {
+  const std::string text = ZoneText("example.org.", 20000);
+  for (const size_t chunk_bytes : {size_t{1}, size_t{13}, size_t{4096}, kDefaultChunkBytes}) {
+    SCOPED_TRACE(chunk_bytes);
+    ZoneVersionBuilder builder(chunk_bytes);
+    for (size_t at = 0; at < text.size();) {
+      const size_t end = text.find('\n', at);
+      ASSERT_TRUE(builder.AppendLine(std::string_view(text).substr(at, end - at)).ok());
+      at = end + 1;
+    }
+    EXPECT_EQ(builder.size(), text.size());
+    StatusOr<ZoneVersion> version = builder.Finish(
+        {.zone = "example.org.", .serial = 2026120101, .dnssec = true, .version = "v1"});
+    ASSERT_TRUE(version.ok()) << version.status().ToString();
+    const ZoneVersion whole = Build(text, chunk_bytes);
+    CatalogEntry expected = whole.entry;
+    expected.compressed_size = version->entry.compressed_size;
+    expected.chunks = version->entry.chunks;
+    EXPECT_EQ(version->entry, expected);
+    EXPECT_EQ(version->chunks.size(), version->entry.chunks);
+    for (uint32_t i = 1; i < version->entry.chunks; ++i) {
+      EXPECT_EQ(version->chunk(i).size(), chunk_bytes);
+    }
+    StatusOr<std::string> back = Assemble(version->entry, *version);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_TRUE(*back == text);
+  }
+}
+
+TEST(ZoneVersionBuilder, RefusesAFirstLineLongerThanAnSoaRecordAtOnce) {
+  ZoneVersionBuilder builder;
+  EXPECT_TRUE(builder.Append(std::string(kMaxSoaBytes, 'x')).ok());
+  EXPECT_EQ(builder.Append("x").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(builder.AppendLine("www A 192.0.2.1").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(builder.Finish({.zone = "example.org.", .version = "v1"}).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(ZoneVersion, TombstoneRoundTripsWithoutContent) {

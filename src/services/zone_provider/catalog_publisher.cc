@@ -406,7 +406,12 @@ CatalogPublisher::Outcome CatalogPublisher::Transfer(const std::string& zone) {
     metrics_->answered_marks.Increment();
     return Outcome::kDone;
   }
-  auto transfer = TransferZone(options_.primary, zone, options_.axfr_timeout);
+  // The version is laid out as the transfer arrives: the provider holds the zone compressed,
+  // never its text or its records (tests/fault/large_zone_test.cc).
+  distribution::ZoneVersionBuilder builder(catalog_->options().chunk_bytes);
+  auto transfer =
+      StreamZoneTransfer(options_.primary, zone, options_.axfr_timeout,
+                         [&](std::string_view record) { return builder.AppendLine(record); });
   if (!transfer.ok()) {
     const Status why = ConfirmAbsence(api_, logger_, zone, transfer.status());
     if (why.code() == StatusCode::kNotFound) {
@@ -425,22 +430,23 @@ CatalogPublisher::Outcome CatalogPublisher::Transfer(const std::string& zone) {
     due_.erase(zone);
     released_.erase(zone);
   }
-  const std::string text = AxfrZoneData(*transfer);
-  std::optional<distribution::CatalogEntry> entry;
-  if (current) entry = current->entry;
-  if (DecidePublish(entry, transfer->serial, Sha256Hex(text)) == PublishDecision::kUnchanged) {
-    metrics_->Publish("unchanged");
-    return Outcome::kDone;
-  }
   const std::string version_id = distribution::ZoneCatalog::NewVersionId();
-  auto version = distribution::BuildZoneVersion(
-      {zone, transfer->serial, transfer->has_rrsig, version_id, text},
-      catalog_->options().chunk_bytes);
+  auto version = builder.Finish({.zone = zone,
+                                 .serial = transfer->serial,
+                                 .dnssec = transfer->has_rrsig,
+                                 .version = version_id});
   if (!version.ok()) {
     metrics_->Publish("failed");
     logger_->error("catalog: cannot lay out {} serial {}: {}", zone, transfer->serial,
                    version.status().message());
     return Outcome::kRetry;
+  }
+  std::optional<distribution::CatalogEntry> entry;
+  if (current) entry = current->entry;
+  if (DecidePublish(entry, transfer->serial, version->entry.digest) ==
+      PublishDecision::kUnchanged) {
+    metrics_->Publish("unchanged");
+    return Outcome::kDone;
   }
   const uint64_t expected = current ? current->revision : 0;
   const std::string previous = current && !current->entry.deleted ? current->entry.version : "";
@@ -458,7 +464,7 @@ CatalogPublisher::Outcome CatalogPublisher::Transfer(const std::string& zone) {
   }
   metrics_->Publish("published");
   logger_->debug("catalog: published {} serial {} ({} bytes, revision {})", zone, transfer->serial,
-                 text.size(), *published);
+                 version->entry.size, *published);
   return Outcome::kDone;
 }
 

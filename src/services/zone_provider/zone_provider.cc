@@ -148,7 +148,14 @@ std::string ZoneProvider::Answer(const std::string& zone, bool only_soa, bool* i
     *is_error = false;
     return EncodeZoneDataReply(reply);
   }
-  auto transfer = TransferZone(config_.primary, zone, config_.axfr_timeout);
+  // The text as the records arrive (AxfrZoneData's), without holding them parsed as well.
+  std::string text;
+  auto transfer =
+      StreamZoneTransfer(config_.primary, zone, config_.axfr_timeout, [&](std::string_view record) {
+        text.append(record);
+        text += '\n';
+        return Status::Ok();
+      });
   if (!transfer.ok()) {
     const Status why = ConfirmAbsence(powerdns_, logger_, zone, transfer.status());
     metrics_->CountDns("axfr", why);
@@ -163,11 +170,10 @@ std::string ZoneProvider::Answer(const std::string& zone, bool only_soa, bool* i
   metrics_->CountDns("axfr", Status::Ok());
   // A zone PowerDNS signs carries RRSIGs in its AXFR: that is the dnssec flag, without a
   // second call to the primary's API for every transfer.
-  reply.zone_data = AxfrZoneData(*transfer);
+  reply.zone_data = std::move(text);
   reply.dnssec_enabled = transfer->has_rrsig;
   reply.presigned_records = transfer->has_rrsig;
-  logger_->debug("serving {} serial {} ({} records)", zone, transfer->serial,
-                 transfer->records.size());
+  logger_->debug("serving {} serial {} ({} records)", zone, transfer->serial, transfer->records);
   *is_error = false;
   return EncodeZoneDataReply(reply);
 }
