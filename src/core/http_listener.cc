@@ -196,6 +196,9 @@ struct HttpListener::Impl {
   }
 
   static MHD_Result QueueError(Exchange* exchange, int status, const std::string& message) {
+    if (const auto& on_refused = exchange->impl->options.on_refused) {
+      on_refused(exchange->request, status, message);
+    }
     exchange->phase = Exchange::Phase::kReplied;
     exchange->reply = HttpReply{};
     exchange->reply.JsonError(status, message);

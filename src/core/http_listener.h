@@ -22,6 +22,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +67,9 @@ struct HttpListenerOptions {
   int workers = 2;
   size_t max_queued_requests = 1024;  // waiting for a worker; more: 503
   std::optional<HttpTlsOptions> tls;
+  // Called (on the epoll thread; keep it short) for each request the listener refuses itself:
+  // 413, 414, 431, 503. The request has its method, target, path, headers and client address.
+  std::function<void(const HttpRequest&, int status, const std::string& message)> on_refused;
 };
 
 class HttpListener {

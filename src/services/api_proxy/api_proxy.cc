@@ -141,7 +141,8 @@ ApiProxy::ApiProxy(ApiProxyConfig config, const ServiceEnvironment& environment)
   for (const char* type : {"create", "change", "delete"}) {
     metrics_->events.Add({{"event_type", type}});
   }
-  for (const char* reason : {"bad_zone", "powerdns_unreachable", "api_key_throttled"}) {
+  for (const char* reason : {"bad_zone", "powerdns_unreachable", "api_key_throttled",
+                             "body_too_large", "headers_too_large", "busy"}) {
     metrics_->rejected.Add({{"reason", reason}});
   }
 }
@@ -176,6 +177,14 @@ Status ApiProxy::Start() {
   options.idle_timeout = config_.idle_timeout;
   options.max_connections = static_cast<unsigned>(config_.max_connections);
   options.max_connections_per_client = static_cast<unsigned>(config_.max_connections_per_client);
+  options.on_refused = [this](const HttpRequest& request, int status, const std::string& message) {
+    const char* reason = status == 413   ? "body_too_large"
+                         : status == 503 ? "busy"
+                                         : "headers_too_large";
+    metrics_->rejected.Add({{"reason", reason}}).Increment();
+    logger_->warn("rejected {} {} from {}: {}", request.method, TruncateUtf8(request.path, 200),
+                  request.client_address, message);
+  };
   HttpRoutes routes;
   routes.Add("", "*", [this](const HttpRequest& request, HttpReply& reply) {
     if (!RunCatching(logger_, "a proxied request", [&] { Handle(request, reply); })) {
