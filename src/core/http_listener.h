@@ -41,7 +41,8 @@ struct HttpTlsOptions {
   std::string priorities =
       "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+CHACHA20-POLY1305:"
       "+AES-256-GCM:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:"
-      "%SERVER_PRECEDENCE";
+      // X25519 first: the key share OpenSSL and curl clients send, so no HelloRetryRequest.
+      "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:%SERVER_PRECEDENCE";
 };
 
 struct HttpListenerOptions {
