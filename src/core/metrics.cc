@@ -1,7 +1,6 @@
 #include "core/metrics.h"
 
 #include <dirent.h>
-#include <httplib.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
@@ -107,19 +106,20 @@ MetricsServer::MetricsServer(HostPort listen, std::shared_ptr<prometheus::Regist
 MetricsServer::~MetricsServer() { Stop(); }
 
 Status MetricsServer::Start() {
-  auto server = std::make_unique<httplib::Server>();
-  server->new_task_queue = [] { return new httplib::ThreadPool(2); };
-  auto handler = [this](const httplib::Request&, httplib::Response& response) {
+  auto handler = [this](const HttpRequest&, HttpReply& reply) {
     if (!RunCatching(logger_, "the metrics page", [&] {
-          response.set_content(RenderMetrics(*registry_),
-                               "text/plain; version=0.0.4; charset=utf-8");
+          reply.body = RenderMetrics(*registry_);
+          reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
         })) {
-      response.status = 500;
+      reply.JsonError(500, "internal error");
     }
   };
-  server->Get("/metrics", handler);
-  server->Get("/", handler);
-  listener_ = std::make_unique<HttpListener>(std::move(server), "Prometheus metrics");
+  HttpRoutes routes;
+  routes.Add("GET", "/metrics", handler).Add("GET", "/", handler);
+  HttpListenerOptions options;
+  options.what = "Prometheus metrics";
+  options.max_body_bytes = 64 * 1024;  // scrapes carry no body
+  listener_ = std::make_unique<HttpListener>(std::move(options), std::move(routes), logger_);
   if (Status s = listener_->Start(listen_); !s.ok()) return s;
   logger_->info("serving Prometheus metrics on http://{}/metrics", address().ToString());
   return Status::Ok();

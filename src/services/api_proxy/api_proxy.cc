@@ -5,6 +5,8 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
+#include <fstream>
+#include <iterator>
 
 #include <strings.h>
 #include "core/metrics.h"
@@ -18,8 +20,8 @@
 namespace pdnsd {
 namespace {
 
-// RFC 9110 section 7.6.1 hop-by-hop headers, plus the ones httplib manages itself and the
-// pseudo-headers it adds to requests (REMOTE_ADDR, ...).
+// RFC 9110 section 7.6.1 hop-by-hop headers, plus the ones the HTTP libraries manage
+// themselves.
 bool IsHopByHop(const std::string& name) {
   static const char* const kNames[] = {"Connection",
                                        "Keep-Alive",
@@ -31,21 +33,17 @@ bool IsHopByHop(const std::string& name) {
                                        "Transfer-Encoding",
                                        "Upgrade",
                                        "Host",
-                                       "Content-Length",
-                                       "REMOTE_ADDR",
-                                       "REMOTE_PORT",
-                                       "LOCAL_ADDR",
-                                       "LOCAL_PORT"};
+                                       "Content-Length"};
   for (const char* hop : kNames) {
     if (strcasecmp(name.c_str(), hop) == 0) return true;
   }
   return false;
 }
 
-// Headers named in a Connection header are hop-by-hop too.
-bool NamedInConnection(const httplib::Headers& headers, const std::string& name) {
-  for (auto [it, end] = headers.equal_range("Connection"); it != end; ++it) {
-    std::string_view list = it->second;
+// Headers named in a Connection header are hop-by-hop too. `connection_values` are the values
+// of every Connection header.
+bool NamedInConnection(const std::vector<std::string>& connection_values, const std::string& name) {
+  for (std::string_view list : connection_values) {
     while (!list.empty()) {
       size_t comma = list.find(',');
       std::string_view token = list.substr(0, comma);
@@ -61,9 +59,14 @@ bool NamedInConnection(const httplib::Headers& headers, const std::string& name)
   return false;
 }
 
-// Set on answers that come from PowerDNS (removed before sending), so the error handler
-// leaves them as PowerDNS made them.
-constexpr const char* kForwardedMarker = "X-Pdnsd-Forwarded";
+template <typename Headers>
+std::vector<std::string> ConnectionValues(const Headers& headers) {
+  std::vector<std::string> values;
+  for (const auto& [name, value] : headers) {
+    if (strcasecmp(name.c_str(), "Connection") == 0) values.push_back(value);
+  }
+  return values;
+}
 
 // "2xx" for 204; "other" outside 100..599.
 std::string StatusClass(int status) {
@@ -84,9 +87,12 @@ std::string PowerDnsErrorText(const std::string& body) {
   return text.empty() ? "(empty body)" : text;
 }
 
-void JsonError(httplib::Response& response, int status, const std::string& message) {
-  response.status = status;
-  response.set_content(EncodeJson(nlohmann::json{{"error", message}}), "application/json");
+StatusOr<std::string> ReadPem(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (!file.good() && !file.eof()) return Status::InvalidArgument("cannot read " + path);
+  if (text.empty()) return Status::InvalidArgument(path + " is empty");
+  return text;
 }
 
 }  // namespace
@@ -103,7 +109,13 @@ struct ApiProxy::Metrics {
                                 "Write requests waiting for their turn ([PowerDNS] "
                                 "WriteConcurrency)")),
         responses(AddCounterFamily(registry, "apiproxy_powerdns_responses_total",
-                                   "Answers of the PowerDNS API by status class")) {
+                                   "Answers of the PowerDNS API by status class")),
+        api_key_failures(AddCounter(registry, "apiproxy_api_key_failures_total",
+                                    "Requests PowerDNS refused with 401 (a wrong or missing API "
+                                    "key)")),
+        throttled_clients(AddCounter(registry, "apiproxy_api_key_throttled_clients_total",
+                                     "Times a client address reached [Service] AuthFailureLimit "
+                                     "and got 429 for the rest of the window")) {
     for (const char* status_class : {"1xx", "2xx", "3xx", "4xx", "5xx"}) {
       responses.Add({{"class", status_class}});
     }
@@ -113,19 +125,24 @@ struct ApiProxy::Metrics {
   prometheus::Family<prometheus::Counter>& rejected;
   prometheus::Gauge& writes_waiting;
   prometheus::Family<prometheus::Counter>& responses;
+  prometheus::Counter& api_key_failures;
+  prometheus::Counter& throttled_clients;
 };
 
 ApiProxy::ApiProxy(ApiProxyConfig config, const ServiceEnvironment& environment)
     : config_(std::move(config)),
       common_(environment.common),
       bus_(environment.bus),
+      clock_(environment.clock),
       logger_(environment.logger),
       metrics_(std::make_unique<Metrics>(*environment.registry)),
-      writes_(config_.write_concurrency) {
+      writes_(config_.write_concurrency),
+      auth_failures_(AuthThrottlePolicy{config_.auth_failure_limit, config_.auth_failure_window}) {
   for (const char* type : {"create", "change", "delete"}) {
     metrics_->events.Add({{"event_type", type}});
   }
-  for (const char* reason : {"bad_zone", "powerdns_unreachable", "body_too_large", "bad_body"}) {
+  for (const char* reason : {"bad_zone", "powerdns_unreachable", "api_key_throttled",
+                             "body_too_large", "headers_too_large", "busy"}) {
     metrics_->rejected.Add({{"reason", reason}});
   }
 }
@@ -143,55 +160,39 @@ Status ApiProxy::Start() {
     logger_->info("generated a self-signed TLS certificate {} (key {}, mode 0600)",
                   identity->cert_file, identity->key_file);
   }
-  auto server =
-      std::make_unique<httplib::SSLServer>(identity->cert_file.c_str(), identity->key_file.c_str());
-  if (!server->is_valid()) {
-    return Status::InvalidArgument("cannot use TLS certificate " + identity->cert_file + " / key " +
-                                   identity->key_file);
-  }
-  const int workers = config_.workers;
-  server->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
-  server->set_payload_max_length(config_.max_body_bytes);
-  server->set_keep_alive_timeout(2);
-  const char* kAnyPath = R"(/.*)";
-  auto handler = [this](const httplib::Request& request, httplib::Response& response) {
-    if (!RunCatching(logger_, "a proxied request",
-                     [&] { Handle(request, request.body, response); })) {
-      JsonError(response, 500, "internal error");
-    }
+  HttpListenerOptions options;
+  options.what = "the API proxy";
+  HttpTlsOptions tls;
+  auto cert = ReadPem(identity->cert_file);
+  if (!cert.ok()) return cert.status();
+  auto key = ReadPem(identity->key_file);
+  if (!key.ok()) return key.status();
+  tls.cert_pem = std::move(*cert);
+  tls.key_pem = std::move(*key);
+  options.tls = std::move(tls);
+  options.workers = config_.workers;
+  options.max_body_bytes = config_.max_body_bytes;
+  options.max_body_name = "[Service] MaxBodySize";
+  options.header_timeout = config_.header_timeout;
+  options.idle_timeout = config_.idle_timeout;
+  options.max_connections = static_cast<unsigned>(config_.max_connections);
+  options.max_connections_per_client = static_cast<unsigned>(config_.max_connections_per_client);
+  options.on_refused = [this](const HttpRequest& request, int status, const std::string& message) {
+    const char* reason = status == 413   ? "body_too_large"
+                         : status == 503 ? "busy"
+                                         : "headers_too_large";
+    metrics_->rejected.Add({{"reason", reason}}).Increment();
+    logger_->warn("rejected {} {} from {}: {}", request.method, TruncateUtf8(request.path, 200),
+                  request.client_address, message);
   };
-  server->Get(kAnyPath, handler);
-  server->Options(kAnyPath, handler);
-  // Routes with a body take it through a ContentReader: cpp-httplib then hands over the bytes
-  // as sent. Read into request.body instead, a form-typed body (curl's default for --data, as
-  // in PowerDNS's own examples) is parsed as a form and refused above 8 KB with 413.
-  auto body_handler = [this](const httplib::Request& request, httplib::Response& response,
-                             const httplib::ContentReader& read_body) {
-    if (!RunCatching(logger_, "a proxied request",
-                     [&] { HandleWithBody(request, response, read_body); })) {
-      JsonError(response, 500, "internal error");
+  HttpRoutes routes;
+  routes.Add("", "*", [this](const HttpRequest& request, HttpReply& reply) {
+    if (!RunCatching(logger_, "a proxied request", [&] { Handle(request, reply); })) {
+      reply = HttpReply{};
+      reply.JsonError(500, "internal error");
     }
-  };
-  server->Post(kAnyPath, body_handler);
-  server->Put(kAnyPath, body_handler);
-  server->Patch(kAnyPath, body_handler);
-  server->Delete(kAnyPath, body_handler);
-  // cpp-httplib's own rejections (a malformed request line, a URI too long, ...) get a JSON
-  // body as the proxy's others do; PowerDNS's answers are marked and passed on untouched.
-  server->set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request&, httplib::Response& response) {
-        if (response.has_header(kForwardedMarker) || !response.body.empty()) {
-          return httplib::Server::HandlerResponse::Unhandled;
-        }
-        JsonError(response, response.status,
-                  "request rejected by the proxy: HTTP " + std::to_string(response.status));
-        return httplib::Server::HandlerResponse::Handled;
-      }));
-  server->set_post_routing_handler([](const httplib::Request&, httplib::Response& response) {
-    if (response.has_header(kForwardedMarker)) response.headers.erase(kForwardedMarker);
   });
-
-  listener_ = std::make_unique<HttpListener>(std::move(server), "the API proxy");
+  listener_ = std::make_unique<HttpListener>(std::move(options), std::move(routes), logger_);
   if (Status s = listener_->Start(config_.listen); !s.ok()) return s;
   logger_->info("proxying https://{} to the PowerDNS API at {}", address().ToString(),
                 common_.powerdns.url.Origin());
@@ -202,42 +203,23 @@ void ApiProxy::Stop() {
   if (listener_) listener_->Stop();
 }
 
-void ApiProxy::HandleWithBody(const httplib::Request& request, httplib::Response& response,
-                              const httplib::ContentReader& read_body) {
-  std::string body;
-  bool too_large = false;
-  // The receiver bounds chunked bodies too: cpp-httplib applies set_payload_max_length only to
-  // a Content-Length (docs/stack-notes.md).
-  const bool complete = read_body([&](const char* data, size_t length) {
-    if (body.size() + length > config_.max_body_bytes) {
-      too_large = true;
-      return false;
-    }
-    body.append(data, length);
-    return true;
-  });
-  if (!complete) {
-    too_large = too_large || response.status == 413;
-    const std::string message = too_large ? "request body larger than [Service] MaxBodySize (" +
-                                                std::to_string(config_.max_body_bytes) + " bytes)"
-                                          : "cannot read the request body";
-    metrics_->rejected.Add({{"reason", too_large ? "body_too_large" : "bad_body"}}).Increment();
-    logger_->warn("rejected {} {}: {}", request.method, request.path, message);
-    JsonError(response, too_large ? 413 : 400, message);
-    // The rest of the body may still be on the way: this connection cannot carry another request.
-    response.set_header("Connection", "close");
+void ApiProxy::Handle(const HttpRequest& request, HttpReply& reply) {
+  // Logged as method and path only: the query and the headers (X-API-Key) never reach the log.
+  const std::string& body = request.body;
+  const AuthThrottleDecision throttle = auth_failures_.Check(request.client_address, clock_->Now());
+  if (throttle.refuse) {
+    metrics_->rejected.Add({{"reason", "api_key_throttled"}}).Increment();
+    reply.JsonError(429, "too many requests with a wrong API key from " + request.client_address +
+                             ": try again in " + std::to_string(throttle.retry_after.count()) +
+                             " s");
+    reply.headers.emplace_back("Retry-After", std::to_string(throttle.retry_after.count()));
     return;
   }
-  Handle(request, body, response);
-}
-
-void ApiProxy::Handle(const httplib::Request& request, const std::string& body,
-                      httplib::Response& response) {
   auto route = ClassifyRoute(request.method, request.target);
   if (!route.ok()) {
     metrics_->rejected.Add({{"reason", "bad_zone"}}).Increment();
     logger_->warn("rejected {} {}: {}", request.method, request.path, route.status().message());
-    JsonError(response, 400, route.status().message());
+    reply.JsonError(400, route.status().message());
     return;
   }
   std::string body_zone;
@@ -246,7 +228,7 @@ void ApiProxy::Handle(const httplib::Request& request, const std::string& body,
     if (!zone.ok()) {
       metrics_->rejected.Add({{"reason", "bad_zone"}}).Increment();
       logger_->warn("rejected {} {}: {}", request.method, request.path, zone.status().message());
-      JsonError(response, 400, zone.status().message());
+      reply.JsonError(400, zone.status().message());
       return;
     }
     body_zone = *zone;
@@ -259,8 +241,9 @@ void ApiProxy::Handle(const httplib::Request& request, const std::string& body,
   httplib::Request upstream;
   upstream.method = request.method;
   upstream.path = common_.powerdns.url.path + request.target;
+  const std::vector<std::string> connection = ConnectionValues(request.headers);
   for (const auto& [name, value] : request.headers) {
-    if (!IsHopByHop(name) && !NamedInConnection(request.headers, name)) {
+    if (!IsHopByHop(name) && !NamedInConnection(connection, name)) {
       upstream.headers.emplace(name, value);
     }
   }
@@ -280,23 +263,31 @@ void ApiProxy::Handle(const httplib::Request& request, const std::string& body,
     const std::string message = "PowerDNS API at " + common_.powerdns.url.Origin() +
                                 " is unreachable: " + httplib::to_string(result.error());
     logger_->error("{} {}: {}", request.method, request.path, message);
-    JsonError(response, 502, message);
+    reply.JsonError(502, message);
     return;
   }
-  response.status = result->status;
-  response.set_header(kForwardedMarker, "1");
-  std::string content_type;
+  reply.status = result->status;
+  const std::vector<std::string> upstream_connection = ConnectionValues(result->headers);
   for (const auto& [name, value] : result->headers) {
     if (strcasecmp(name.c_str(), "Content-Type") == 0) {
-      content_type = value;
-    } else if (!IsHopByHop(name) && !NamedInConnection(result->headers, name)) {
-      response.headers.emplace(name, value);
+      reply.content_type = value;
+    } else if (!IsHopByHop(name) && !NamedInConnection(upstream_connection, name)) {
+      reply.headers.emplace_back(name, value);
     }
   }
-  if (!result->body.empty() || !content_type.empty()) {
-    response.set_content(result->body, content_type.empty() ? "text/plain" : content_type.c_str());
-  }
+  reply.body = result->body;
+  if (!reply.body.empty() && reply.content_type.empty()) reply.content_type = "text/plain";
   metrics_->responses.Add({{"class", StatusClass(result->status)}}).Increment();
+  if (result->status == 401) {
+    metrics_->api_key_failures.Increment();
+    if (auth_failures_.RecordFailure(request.client_address, clock_->Now())) {
+      metrics_->throttled_clients.Increment();
+      logger_->warn(
+          "client {}: {} requests refused by PowerDNS (401, wrong API key) within {} s: its "
+          "requests get 429 until the window ends ([Service] AuthFailureLimit)",
+          request.client_address, config_.auth_failure_limit, config_.auth_failure_window.count());
+    }
+  }
   if (result->status >= 500) {
     // PowerDNS failed the request (e.g. sqlite "database is locked" under concurrent writes:
     // docs/configuration.md, WriteConcurrency); the client gets the answer as it is.

@@ -4,9 +4,11 @@
 // and returns PowerDNS's answer (status, end-to-end headers, body); hop-by-hop headers are not
 // copied. PowerDNS unreachable: 502 with a JSON body. After a 2xx answer on a zone-changing
 // route (routes.h) it publishes the zone event on the bus. A path naming an invalid zone is
-// answered 400 without calling PowerDNS.
+// answered 400 without calling PowerDNS. A client address whose API keys PowerDNS refused
+// too often gets 429 (auth_throttle.h). The API key is never logged.
 //
-// Threads: a pool of `workers` connection threads plus one listener thread; Stop() joins them.
+// Threads: the listener's (core/http_listener.h: one epoll thread for every connection, an
+// accept thread, `workers` handler threads); Stop() joins them.
 #pragma once
 
 #include <memory>
@@ -17,14 +19,10 @@
 #include "core/http_listener.h"
 #include "core/logging.h"
 #include "model/messages.h"
+#include "services/api_proxy/auth_throttle.h"
 #include "services/api_proxy/config.h"
 #include "services/common/service_main.h"
 
-namespace httplib {
-struct Request;
-struct Response;
-class ContentReader;
-}  // namespace httplib
 namespace prometheus {
 class Registry;
 }
@@ -43,19 +41,17 @@ class ApiProxy : public Service {
 
  private:
   struct Metrics;
-  // Reads the body itself (see Start()), then Handle().
-  void HandleWithBody(const httplib::Request& request, httplib::Response& response,
-                      const httplib::ContentReader& read_body);
-  void Handle(const httplib::Request& request, const std::string& body,
-              httplib::Response& response);
+  void Handle(const HttpRequest& request, HttpReply& reply);
   void PublishEvent(ZoneEventType type, const std::string& zone);
 
   ApiProxyConfig config_;
   CommonConfig common_;
   Bus* bus_;
+  Clock* clock_;
   Logger logger_;
   std::unique_ptr<Metrics> metrics_;
   ConcurrencyLimit writes_;  // [PowerDNS] WriteConcurrency
+  AuthFailureTracker auth_failures_;
   std::unique_ptr<HttpListener> listener_;
 };
 

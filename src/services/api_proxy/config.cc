@@ -24,6 +24,20 @@ ApiProxyConfig ReadApiProxyConfig(ConfigReader& reader, const CommonConfig& /*co
   config.max_body_bytes = static_cast<size_t>(
       reader.Int("Service", "MaxBodySize", static_cast<int64_t>(config.max_body_bytes), 1024,
                  int64_t{1} << 32));
+  auto seconds = [&](const char* key, std::chrono::seconds fallback) {
+    const auto value = reader.Duration("Service", key, fallback);
+    if (value < std::chrono::seconds(1)) reader.Fail("Service", key, "must be at least 1s");
+    return std::chrono::duration_cast<std::chrono::seconds>(value);
+  };
+  config.header_timeout = seconds("HeaderTimeout", config.header_timeout);
+  config.idle_timeout = seconds("IdleTimeout", config.idle_timeout);
+  config.max_connections = static_cast<int>(
+      reader.Int("Service", "MaxConnections", config.max_connections, 16, 1 << 20));
+  config.max_connections_per_client = static_cast<int>(reader.Int(
+      "Service", "MaxConnectionsPerClient", config.max_connections_per_client, 1, 1 << 20));
+  config.auth_failure_limit = static_cast<int>(
+      reader.Int("Service", "AuthFailureLimit", config.auth_failure_limit, 0, 1 << 20));
+  config.auth_failure_window = seconds("AuthFailureWindow", config.auth_failure_window);
   config.write_concurrency = static_cast<int>(
       reader.Int("PowerDNS", "WriteConcurrency", config.write_concurrency, 0, 1024));
   return config;

@@ -1,8 +1,6 @@
 // HealthChecker: GET /status, everything the checker knows as one JSON document.
 #include "services/health_checker/health_checker.h"
 
-#include <httplib.h>
-
 #include <nlohmann/json.hpp>
 
 #include "model/json_fields.h"
@@ -21,15 +19,19 @@ int64_t AgeSeconds(std::chrono::system_clock::time_point then,
 }  // namespace
 
 Status HealthChecker::StartStatusServer() {
-  auto server = std::make_unique<httplib::Server>();
-  server->new_task_queue = [] { return new httplib::ThreadPool(2); };
-  server->Get("/status", [this](const httplib::Request&, httplib::Response& response) {
-    if (!RunCatching(logger_, "the status page",
-                     [&] { response.set_content(StatusJson(), "application/json"); })) {
-      response.status = 500;
+  HttpRoutes routes;
+  routes.Add("GET", "/status", [this](const HttpRequest&, HttpReply& reply) {
+    if (!RunCatching(logger_, "the status page", [&] {
+          reply.body = StatusJson();
+          reply.content_type = "application/json";
+        })) {
+      reply.JsonError(500, "internal error");
     }
   });
-  status_ = std::make_unique<HttpListener>(std::move(server), "the status page");
+  HttpListenerOptions options;
+  options.what = "the status page";
+  options.max_body_bytes = 64 * 1024;  // GET only
+  status_ = std::make_unique<HttpListener>(std::move(options), std::move(routes), logger_);
   return status_->Start(config_.status_listen);
 }
 
