@@ -82,6 +82,7 @@ StatusOr<std::vector<std::string>> SplitBrokerUrls(std::string_view urls) {
 struct Bus::Callbacks {
   Logger logger;
   StateCallback on_state;
+  StrayDeliveryCallback on_stray_delivery;
   std::string url;
   std::string username;
   std::string inbox_prefix;          // never empty: "_INBOX" or BusOptions::inbox_prefix
@@ -148,6 +149,11 @@ natsStatus Classify(natsStatus status, const std::string& detail) {
 struct Subscription::State {
   natsSubscription* subscription = nullptr;
   BusHandler handler;
+  // Told of the JetStream deliveries dropped (Bus::Subscribe); set before the subscription.
+  Bus::StrayDeliveryCallback on_stray_delivery;
+  Logger logger;
+  std::string subject;
+  std::atomic<bool> stray_logged{false};
   // The delivery thread while it runs the handler, so that a handler that destroys its own
   // Subscription is told apart (it must not wait for itself).
   std::atomic<std::thread::id> delivering{};
@@ -176,10 +182,12 @@ Bus::Bus(natsConnection* connection, std::unique_ptr<Callbacks> callbacks, Logge
     : connection_(connection), callbacks_(std::move(callbacks)), logger_(std::move(logger)) {}
 
 StatusOr<std::unique_ptr<Bus>> Bus::Connect(const BusOptions& options, Logger logger,
-                                            StateCallback on_state) {
+                                            StateCallback on_state,
+                                            StrayDeliveryCallback on_stray_delivery) {
   auto callbacks = std::make_unique<Callbacks>();
   callbacks->logger = logger;
   callbacks->on_state = std::move(on_state);
+  callbacks->on_stray_delivery = std::move(on_stray_delivery);
   callbacks->url = options.url;
   callbacks->username = options.username;
   callbacks->inbox_prefix = options.inbox_prefix.empty() ? "_INBOX" : options.inbox_prefix;
@@ -377,11 +385,25 @@ StatusOr<std::unique_ptr<Subscription>> Bus::Subscribe(const std::string& subjec
                                                        BusHandler handler) {
   auto state = std::make_shared<Subscription::State>();
   state->handler = std::move(handler);
+  state->on_stray_delivery = callbacks_->on_stray_delivery;
+  state->logger = logger_;
+  state->subject = subject;
   natsMsgHandler on_message = [](natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
     auto* st = static_cast<Subscription::State*>(closure);
     BusMessage message;
     message.subject = natsMsg_GetSubject(msg);
     if (const char* reply = natsMsg_GetReply(msg)) message.reply = reply;
+    if (message.reply.starts_with("$JS.ACK.")) {
+      natsMsg_Destroy(msg);
+      if (!st->stray_logged.exchange(true) && st->logger) {
+        st->logger->warn(
+            "message broker: dropped a JetStream delivery on {} (subscription {}): a consumer "
+            "someone made delivers into it; later ones are counted, not logged",
+            message.subject, st->subject);
+      }
+      if (st->on_stray_delivery) st->on_stray_delivery(message.subject);
+      return;
+    }
     if (natsMsg_GetDataLength(msg) > 0) {
       message.data.assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
     }

@@ -109,9 +109,13 @@ class Bus {
  public:
   // Observer of connection state changes (metrics, logs); called from nats.c threads.
   using StateCallback = std::function<void(bool connected)>;
+  // Observer of each JetStream delivery a subscription dropped (see Subscribe()), with the
+  // subject it came on (a metric); called from nats.c threads.
+  using StrayDeliveryCallback = std::function<void(const std::string& subject)>;
 
   static StatusOr<std::unique_ptr<Bus>> Connect(const BusOptions& options, Logger logger,
-                                                StateCallback on_state = nullptr);
+                                                StateCallback on_state = nullptr,
+                                                StrayDeliveryCallback on_stray_delivery = nullptr);
   ~Bus();  // closes the connection; REQUIRES: every Subscription was destroyed before
   Bus(const Bus&) = delete;
   Bus& operator=(const Bus&) = delete;
@@ -120,6 +124,14 @@ class Bus {
 
   // Subscribes `handler` to `subject` (wildcards allowed); with a non-empty queue_group, each
   // message goes to one member of the group.
+  //
+  // Messages that a JetStream consumer delivered (reply subject "$JS.ACK.…") never reach the
+  // handler: no subscription made here asks for them (the catalog is followed with
+  // jetstream.h), and nats-server lets anyone who may create a consumer make it deliver into
+  // any subject, with no check of its publish permissions — a stolen syncer password could
+  // otherwise plant catalog entries as zone events or requests on other identities' subjects
+  // (docs/security.md, broker_identity_test). Each drop goes to the StrayDeliveryCallback; the
+  // first of each subscription is logged.
   StatusOr<std::unique_ptr<Subscription>> Subscribe(const std::string& subject,
                                                     const std::string& queue_group,
                                                     BusHandler handler);

@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "bus/bus.h"
 #include "bus/jetstream.h"
 #include "discovery/heartbeat.h"
@@ -64,7 +66,7 @@ class BrokerIdentityTest : public ::testing::Test {
     provider_ = As("provider");
     proxy_ = As("proxy");
     thief_ = As("syncer-ns1");  // the stolen password: secondary ns1's
-    victim_ = As("syncer-ns2");
+    victim_ = As("syncer-ns2", &victim_stray_deliveries_);
     ASSERT_TRUE(checker_ && provider_ && proxy_ && thief_ && victim_);
   }
 
@@ -77,8 +79,11 @@ class BrokerIdentityTest : public ::testing::Test {
     proxy_.reset();
   }
 
-  std::unique_ptr<Bus> As(const std::string& user) {
-    auto bus = Bus::Connect(ShippedBrokerUser(nats_, user, certs_.path()), MakeTestLogger(user));
+  std::unique_ptr<Bus> As(const std::string& user, std::atomic<int>* stray_deliveries = nullptr) {
+    auto bus = Bus::Connect(ShippedBrokerUser(nats_, user, certs_.path()), MakeTestLogger(user),
+                            nullptr, [stray_deliveries](const std::string&) {
+                              if (stray_deliveries != nullptr) ++*stray_deliveries;
+                            });
     EXPECT_TRUE(bus.ok()) << user << ": " << bus.status().ToString();
     if (!bus.ok()) return nullptr;
     EXPECT_TRUE(WaitFor([&] { return (*bus)->IsConnected(); })) << user;
@@ -127,6 +132,7 @@ class BrokerIdentityTest : public ::testing::Test {
 
   TempDir certs_{"pdnsd-broker-ca"};
   NatsServer nats_;
+  std::atomic<int> victim_stray_deliveries_{0};
   std::unique_ptr<Bus> checker_, provider_, proxy_, thief_, victim_;
   std::vector<std::unique_ptr<Subscription>> subscriptions_;
 };
@@ -323,6 +329,100 @@ TEST_F(BrokerIdentityTest, EachSyncerDoesItsOwnWork) {
       << nats_.LogTail();
   watch->reset();
   reader->reset();
+}
+
+// What a stolen syncer password can do to another syncer's catalog watch (an ordered consumer of
+// the catalog's stream with a server-made random name): it cannot list the consumers to learn
+// the name, cannot make consumers of any other stream, and a consumer it makes cannot deliver
+// into another syncer's subjects. Even told the name, deleting the victim's consumer only
+// delays it: nats.c makes the ordered consumer again and the victim sees the next version.
+TEST_F(BrokerIdentityTest, StolenSyncerPasswordCannotFindNorStarveAnotherSyncersCatalogWatch) {
+  distribution::CatalogOptions options;
+  options.chunk_bytes = 4096;
+  auto provider = distribution::ZoneCatalog::Open(*provider_, options);
+  PDNSD_ASSERT_OK(StatusOf(provider));
+  auto victim_jetstream = JetStream::Open(*victim_, milliseconds(5000));
+  PDNSD_ASSERT_OK(StatusOf(victim_jetstream));
+  auto victim_reader = distribution::ZoneCatalog::Bind(std::move(*victim_jetstream), options);
+  PDNSD_ASSERT_OK(StatusOf(victim_reader));
+  auto watch = (*victim_reader)->Watch(0);
+  PDNSD_ASSERT_OK(StatusOf(watch));
+  const auto publish = [&](const std::string& zone, uint32_t serial) {
+    auto version = distribution::BuildZoneVersion(
+        {.zone = zone,
+         .serial = serial,
+         .version = distribution::ZoneCatalog::NewVersionId(),
+         .text = zone + "\t3600\tIN\tSOA\tns1.example.net. h.example.net. " +
+                 std::to_string(serial) + " 1 1 1 1\n"},
+        options.chunk_bytes);
+    PDNSD_ASSERT_OK(StatusOf(version));
+    PDNSD_ASSERT_OK(StatusOf((*provider)->Publish(*version, 0, "")));
+  };
+  const auto victim_sees = [&](const std::string& zone, seconds timeout) {
+    return WaitFor(
+        [&] {
+          auto change = (*watch)->Next(milliseconds(200));
+          return change.ok() && change->has_value() && (*change)->entry &&
+                 (*change)->entry->zone == zone;
+        },
+        timeout);
+  };
+  publish("first.example.", 1);
+  ASSERT_TRUE(victim_sees("first.example.", seconds(10)));
+
+  const std::string kv_stream = "KV_" + options.bucket;
+  auto names = provider_->Request("$JS.API.CONSUMER.NAMES." + kv_stream, "{}", seconds(5));
+  PDNSD_ASSERT_OK(StatusOf(names));
+  const nlohmann::json listed = nlohmann::json::parse(*names, nullptr, false);
+  ASSERT_TRUE(listed.contains("consumers") && listed["consumers"].size() == 1u) << *names;
+  const std::string victim_consumer = listed["consumers"][0].get<std::string>();
+
+  // Listing, by names or in full, is refused.
+  for (const std::string verb : {"NAMES", "LIST"}) {
+    const std::string subject = "$JS.API.CONSUMER." + verb + "." + kv_stream;
+    EXPECT_FALSE(thief_->Request(subject, "{}", seconds(2)).ok()) << subject;
+    EXPECT_TRUE(BrokerRefused("Publish", subject)) << subject;
+  }
+  // No consumer of another stream (the chunks are read by direct get, never consumed).
+  const std::string chunk_create = "$JS.API.CONSUMER.CREATE." + options.stream;
+  EXPECT_FALSE(thief_
+                   ->Request(chunk_create,
+                             R"({"stream_name":")" + options.stream +
+                                 R"(","config":{"deliver_policy":"all","ack_policy":"none"}})",
+                             seconds(2))
+                   .ok());
+  EXPECT_TRUE(BrokerRefused("Publish", chunk_create));
+  // A push consumer of the catalog delivering into the victim's subjects: nats-server takes it
+  // (it does not check a deliver subject against the maker's permissions) and delivers; the
+  // victim's bus drops what a JetStream consumer delivered into its core subscriptions.
+  Inbox victim_heard;
+  Listen(*victim_, "zonestate.ns2", victim_heard);
+  Listen(*victim_, "_INBOX.syncer-ns2.planted", victim_heard);
+  for (const std::string deliver : {"zonestate.ns2", "_INBOX.syncer-ns2.planted"}) {
+    auto created =
+        thief_->Request("$JS.API.CONSUMER.CREATE." + kv_stream,
+                        R"({"stream_name":")" + kv_stream + R"(","config":{"deliver_subject":")" +
+                            deliver + R"(","deliver_policy":"all","ack_policy":"none"}})",
+                        seconds(2));
+    PDNSD_ASSERT_OK(StatusOf(created));
+    EXPECT_NE(created->find("consumer_create_response"), std::string::npos) << *created;
+  }
+  EXPECT_TRUE(WaitFor([&] { return victim_stray_deliveries_.load() >= 2; }))
+      << victim_stray_deliveries_.load();
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_EQ(victim_heard.size(), 0u)
+      << "a planted consumer delivered to " << victim_heard.subjects().front();
+
+  // Told the name, the thief deletes the victim's consumer: the victim still sees what follows.
+  auto deleted = thief_->Request("$JS.API.CONSUMER.DELETE." + kv_stream + "." + victim_consumer,
+                                 "{}", seconds(2));
+  PDNSD_ASSERT_OK(StatusOf(deleted));
+  EXPECT_NE(deleted->find("\"success\":true"), std::string::npos) << *deleted;
+  publish("second.example.", 2);
+  EXPECT_TRUE(victim_sees("second.example.", seconds(30)))
+      << "the victim's watch never saw the version published after its consumer was deleted";
+  watch->reset();
+  victim_reader->reset();
 }
 
 TEST_F(BrokerIdentityTest, ClientWithoutTlsOrTrustIsRefused) {

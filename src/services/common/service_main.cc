@@ -146,7 +146,14 @@ int RunServiceMain(int argc, char** argv, const ServiceDefinition& definition) {
   for (const std::string& warning : loaded->warnings) logger->warn("{}", warning);
   int exit_code = 0;
   {
-    auto bus = Bus::Connect(common.broker, logger);
+    auto registry = std::make_shared<prometheus::Registry>();
+    prometheus::Counter& stray_deliveries = AddCounter(
+        *registry, MetricPrefix(definition.name) + "_broker_stray_deliveries_total",
+        "JetStream deliveries into this service's core subscriptions, dropped (a consumer made "
+        "by someone else delivers into them; docs/security.md)");
+    auto bus =
+        Bus::Connect(common.broker, logger, nullptr,
+                     [&stray_deliveries](const std::string&) { stray_deliveries.Increment(); });
     if (!bus.ok()) {
       logger->critical("{}", bus.status().message());
       // Options nats.c rejects are config errors; a broker that refused us (credentials, TLS
@@ -155,7 +162,7 @@ int RunServiceMain(int argc, char** argv, const ServiceDefinition& definition) {
     }
     ServiceEnvironment environment;
     environment.logger = logger;
-    environment.registry = std::make_shared<prometheus::Registry>();
+    environment.registry = registry;
     environment.bus = bus->get();
     environment.common = common;
     auto service = loaded->build(environment);
