@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <fstream>
 #include <iterator>
+#include <optional>
 
 #include <strings.h>
 #include "core/metrics.h"
@@ -142,7 +143,7 @@ ApiProxy::ApiProxy(ApiProxyConfig config, const ServiceEnvironment& environment)
     metrics_->events.Add({{"event_type", type}});
   }
   for (const char* reason : {"bad_zone", "powerdns_unreachable", "api_key_throttled",
-                             "body_too_large", "headers_too_large", "busy"}) {
+                             "body_too_large", "headers_too_large", "busy", "stopping"}) {
     metrics_->rejected.Add({{"reason", reason}});
   }
 }
@@ -200,7 +201,36 @@ Status ApiProxy::Start() {
 }
 
 void ApiProxy::Stop() {
+  {
+    MutexLock lock(upstream_mutex_);
+    stopping_ = true;
+    const auto deadline = clock_->Now() + kStopGrace;
+    while (!upstream_calls_.empty() && clock_->Now() < deadline) {
+      clock_->WaitUntil(upstream_done_, lock.native(), deadline);
+    }
+    // cpp-httplib's stop() shuts the socket of a send() running on another thread: that send
+    // returns at once with an error.
+    for (httplib::Client* client : upstream_calls_) client->stop();
+  }
   if (listener_) listener_->Stop();
+}
+
+bool ApiProxy::BeginUpstreamCall(httplib::Client* client) {
+  MutexLock lock(upstream_mutex_);
+  if (stopping_) return false;
+  upstream_calls_.insert(client);
+  return true;
+}
+
+void ApiProxy::EndUpstreamCall(httplib::Client* client) {
+  MutexLock lock(upstream_mutex_);
+  upstream_calls_.erase(client);
+  upstream_done_.notify_all();
+}
+
+bool ApiProxy::stopping() const {
+  MutexLock lock(upstream_mutex_);
+  return stopping_;
 }
 
 void ApiProxy::Handle(const HttpRequest& request, HttpReply& reply) {
@@ -251,13 +281,34 @@ void ApiProxy::Handle(const HttpRequest& request, HttpReply& reply) {
   metrics_->requests.Increment();
   const bool write =
       request.method != "GET" && request.method != "HEAD" && request.method != "OPTIONS";
-  httplib::Result result = [&] {
-    if (!write) return client.send(upstream);
+  const auto send = [&]() -> std::optional<httplib::Result> {
+    if (!BeginUpstreamCall(&client)) return std::nullopt;
+    httplib::Result sent = client.send(upstream);
+    EndUpstreamCall(&client);
+    return sent;
+  };
+  std::optional<httplib::Result> sent = [&] {
+    if (!write) return send();
     metrics_->writes_waiting.Increment();
     ConcurrencyLimit::Slot slot(writes_);
     metrics_->writes_waiting.Decrement();
-    return client.send(upstream);
+    return send();
   }();
+  if (!sent || (!*sent && stopping())) {
+    metrics_->rejected.Add({{"reason", "stopping"}}).Increment();
+    const bool maybe_applied = sent.has_value() && write;
+    reply.JsonError(503, maybe_applied
+                             ? "the proxy is stopping: PowerDNS had not answered this request; it "
+                               "may or may not have applied it"
+                             : "the proxy is stopping: this request was not forwarded");
+    if (maybe_applied && route->event) {
+      logger_->warn("stopping: {} {} cut off while PowerDNS had it; publishing its event anyway",
+                    request.method, request.path);
+      PublishEvent(*route->event, route->zone_from_body ? body_zone : route->zone);
+    }
+    return;
+  }
+  httplib::Result& result = *sent;
   if (!result) {
     metrics_->rejected.Add({{"reason", "powerdns_unreachable"}}).Increment();
     const std::string message = "PowerDNS API at " + common_.powerdns.url.Origin() +

@@ -8,16 +8,24 @@
 // too often gets 429 (auth_throttle.h). The API key is never logged.
 //
 // Threads: the listener's (core/http_listener.h: one epoll thread for every connection, an
-// accept thread, `workers` handler threads); Stop() joins them.
+// accept thread, `workers` handler threads); Stop() joins them within about a second: requests
+// still waiting for PowerDNS after kStopGrace have their PowerDNS connection shut and are
+// answered 503. PowerDNS may have applied such a write, so a zone-changing one publishes its
+// event all the same (an event for an unchanged zone costs one transfer; a lost one, a stale
+// zone until the next sweep).
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "bus/bus.h"
 #include "core/concurrency_limit.h"
 #include "core/http_listener.h"
 #include "core/logging.h"
+#include "core/thread_annotations.h"
 #include "model/messages.h"
 #include "services/api_proxy/auth_throttle.h"
 #include "services/api_proxy/config.h"
@@ -26,11 +34,17 @@
 namespace prometheus {
 class Registry;
 }
+namespace httplib {
+class Client;
+}
 
 namespace pdnsd {
 
 class ApiProxy : public Service {
  public:
+  // How long Stop() lets requests waiting for PowerDNS finish before it cuts them off.
+  static constexpr std::chrono::milliseconds kStopGrace{500};
+
   ApiProxy(ApiProxyConfig config, const ServiceEnvironment& environment);
   ~ApiProxy() override;
 
@@ -43,6 +57,10 @@ class ApiProxy : public Service {
   struct Metrics;
   void Handle(const HttpRequest& request, HttpReply& reply);
   void PublishEvent(ZoneEventType type, const std::string& zone);
+  // Registers a call to PowerDNS for Stop(); false once Stop() began (the caller answers 503).
+  bool BeginUpstreamCall(httplib::Client* client);
+  void EndUpstreamCall(httplib::Client* client);
+  bool stopping() const;
 
   ApiProxyConfig config_;
   CommonConfig common_;
@@ -53,6 +71,11 @@ class ApiProxy : public Service {
   ConcurrencyLimit writes_;  // [PowerDNS] WriteConcurrency
   AuthFailureTracker auth_failures_;
   std::unique_ptr<HttpListener> listener_;
+
+  mutable Mutex upstream_mutex_;
+  std::condition_variable upstream_done_;
+  bool stopping_ GUARDED_BY(upstream_mutex_) = false;
+  std::set<httplib::Client*> upstream_calls_ GUARDED_BY(upstream_mutex_);
 };
 
 // The service as its binary (pdns-api-proxy) and the test harness build it: name, --help line
