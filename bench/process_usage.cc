@@ -12,20 +12,6 @@ namespace {
 
 std::string ProcDir(pid_t pid) { return pid > 0 ? "/proc/" + std::to_string(pid) : "/proc/self"; }
 
-// utime + stime in seconds; -1 when the process is gone.
-double CpuSeconds(pid_t pid) {
-  const std::string stat = testing::ReadFile(ProcDir(pid) + "/stat");
-  const size_t paren = stat.rfind(')');
-  if (paren == std::string::npos) return -1;
-  std::istringstream fields(stat.substr(paren + 2));
-  std::vector<std::string> tokens;
-  for (std::string token; fields >> token;) tokens.push_back(token);
-  if (tokens.size() < 13) return -1;
-  // tokens[0] is field 3 (state); utime and stime are fields 14 and 15.
-  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  return (std::stod(tokens[11]) + std::stod(tokens[12])) / ticks;
-}
-
 double PeakRssMb(pid_t pid) {
   std::istringstream status(testing::ReadFile(ProcDir(pid) + "/status"));
   for (std::string line; std::getline(status, line);) {
@@ -48,7 +34,7 @@ void ResourceMeter::Begin(const std::vector<WatchedProcess>& processes) {
   cpu_at_begin_.clear();
   peak_reset_ = true;
   for (const WatchedProcess& p : processes) {
-    cpu_at_begin_[p.pid] = CpuSeconds(p.pid);
+    cpu_at_begin_[p.pid] = testing::ProcessCpuSeconds(p.pid);
     peak_reset_ = ResetPeakRss(p.pid) && peak_reset_;
   }
 }
@@ -58,7 +44,7 @@ std::vector<ProcessUsage> ResourceMeter::End(const std::vector<WatchedProcess>& 
   *wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   std::vector<ProcessUsage> usage;
   for (const WatchedProcess& p : processes) {
-    const double cpu = CpuSeconds(p.pid);
+    const double cpu = testing::ProcessCpuSeconds(p.pid);
     if (cpu < 0) continue;
     auto begin = cpu_at_begin_.find(p.pid);
     const double before = begin == cpu_at_begin_.end() ? 0 : std::max(0.0, begin->second);

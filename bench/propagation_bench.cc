@@ -455,6 +455,9 @@ std::optional<ProviderCounts> ReadProviderCounts(const Cluster& cluster) {
   return std::nullopt;
 }
 
+// Before each fan-out window: how long the primary's idle CPU rate is measured.
+constexpr std::chrono::milliseconds kFanOutIdleSpell{5000};
+
 std::string FanOutTest(int secondaries) { return "6. fan-out, " + Secondaries(secondaries); }
 
 // Changes of `zone` on one system with `n` secondaries, measured as FanOutTest(n): the
@@ -476,6 +479,15 @@ void RunFanOutChanges(SystemRun& run, const testing::PdnsServer& primary, int n,
   point.changes = count + kWarmupChanges;
   std::optional<int64_t> before, after;
   std::optional<ProviderCounts> provider_before, provider_after;
+  // The primary's idle rate: what it spends with the system running and no change.
+  const double idle_begin = testing::ProcessCpuSeconds(primary.process().pid());
+  std::this_thread::sleep_for(kFanOutIdleSpell);
+  const double idle_end = testing::ProcessCpuSeconds(primary.process().pid());
+  if (idle_begin >= 0 && idle_end >= idle_begin) {
+    point.primary_idle_cpu_rate =
+        (idle_end - idle_begin) / std::chrono::duration<double>(kFanOutIdleSpell).count();
+  }
+  const auto window_start = std::chrono::steady_clock::now();
   run.Measure(test, [&] {
     before = ServedAxfrs(primary);
     if (provider_counts) provider_before = provider_counts();
@@ -484,6 +496,8 @@ void RunFanOutChanges(SystemRun& run, const testing::PdnsServer& primary, int n,
     after = ServedAxfrs(primary);
     if (provider_counts) provider_after = provider_counts();
   });
+  point.window_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
   if (before && after) point.axfrs = static_cast<double>(*after - *before);
   point.primary_cpu_seconds = report.resources.ProcessCpu(test, run.column(), "PowerDNS primary");
   if (provider_before && provider_after && point.axfrs) {
@@ -875,7 +889,12 @@ std::string FanOutNotes(const Options& options, const Report& report) {
       "number. primary CPU per change: the primary pdns_server's utime+stime over the same "
       "window / the same number (includes answering the bench's SOA probes of the "
       "primary). (x fewest secondaries): that CPU relative to the system's row with the fewest "
-      "secondaries.\n";
+      "secondaries. above idle: the same CPU less the primary's idle rate (its CPU per second "
+      "over " +
+      std::to_string(std::chrono::duration_cast<seconds>(kFanOutIdleSpell).count()) +
+      " s with the system running and no change, just before) times the window's length: what "
+      "the changes cost, without the time-driven work (the provider's sweep, the bench's "
+      "probes) that a longer window — slower propagation on a loaded machine — adds.\n";
   for (const std::string& note : report.fan_out_notes) out += "- " + note + ".\n";
   return out;
 }

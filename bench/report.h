@@ -98,11 +98,17 @@ struct FanOutPoint {
   int changes = 0;              // PATCHes sent in the measured window, warm-up included
   std::optional<double> axfrs;  // AXFRs the primary served in the window (its TCP queries)
   std::optional<double> primary_cpu_seconds;  // the primary PowerDNS's CPU over the window
-  Row row;                                    // change -> all secondaries
+  // The primary's CPU seconds per second in a quiet spell just before the window (sweeps,
+  // health checks: what it costs with no change), and the window's length.
+  std::optional<double> primary_idle_cpu_rate;
+  double window_seconds = 0;
+  Row row;  // change -> all secondaries
 };
 
 // Two rows per N (pdns-distribute, then native): AXFRs and primary CPU per change (and that CPU
-// relative to the system's row with the fewest secondaries), change -> all secondaries p50/p95.
+// relative to the system's row with the fewest secondaries), the same CPU less the primary's
+// idle rate over the window (what the changes themselves cost; the window is longer where
+// propagation is slower), change -> all secondaries p50/p95.
 class FanOutTable {
  public:
   void Add(FanOutPoint point) { points_.push_back(std::move(point)); }

@@ -82,21 +82,6 @@ uint32_t DecodeSerial(const PdnsServer& pdns, const std::string& zone) {
   return serial.ok() ? *serial : 0;
 }
 
-// CPU seconds (user + system) process `pid` has used.
-double CpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(stat.substr(close + 2));
-  std::string field;
-  long ticks = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14 || i == 15) ticks += std::stol(field);
-  }
-  return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
 class CatalogPublisherTest : public ::testing::Test {
  protected:
   void SetUp() override { PDNSD_ASSERT_OK(primary_.Start(PdnsOptions().WithName("primary"))); }
@@ -593,19 +578,19 @@ TEST_F(CatalogPublisherTest, SweepOfAThousandZonesInSyncMarksNothing) {
   std::this_thread::sleep_for(seconds(2));  // the sweeps after the fill see the whole catalog
   const double marks = Counter("zoneprovider_catalog_sweep_marks_total");
   const double sweeps = Counter("zoneprovider_catalog_sweeps_total", {{"state", "successful"}});
-  const double cpu = CpuSeconds(primary_.process().pid());
+  const double cpu = ProcessCpuSeconds(primary_.process().pid());
   std::this_thread::sleep_for(seconds(15));
   const double sweeps_done =
       Counter("zoneprovider_catalog_sweeps_total", {{"state", "successful"}}) - sweeps;
   const double cpu_per_sweep =
-      sweeps_done > 0 ? (CpuSeconds(primary_.process().pid()) - cpu) / sweeps_done : 0;
+      sweeps_done > 0 ? (ProcessCpuSeconds(primary_.process().pid()) - cpu) / sweeps_done : 0;
   std::printf(
       "sweep of 1000 zones: %.0f sweeps in 15 s, last took %.1f ms, primary CPU %.1f ms per "
       "sweep (an idle primary's own CPU included)\n",
       sweeps_done, 1000 * GaugeValue(*registry_, "zoneprovider_catalog_sweep_duration_seconds"),
       1000 * cpu_per_sweep);
   // The zone list alone, as the sweep asks for it, five times in a row.
-  const double list_cpu = CpuSeconds(primary_.process().pid());
+  const double list_cpu = ProcessCpuSeconds(primary_.process().pid());
   const auto list_start = std::chrono::steady_clock::now();
   for (int i = 0; i < 5; ++i) {
     ASSERT_EQ(primary_.Api("GET", "/api/v1/servers/localhost/zones").status, 200);
@@ -615,7 +600,7 @@ TEST_F(CatalogPublisherTest, SweepOfAThousandZonesInSyncMarksNothing) {
           .count() /
       5;
   std::printf("GET .../zones with 1000 zones: %.1f ms each, primary CPU %.1f ms each\n", list_ms,
-              1000 * (CpuSeconds(primary_.process().pid()) - list_cpu) / 5);
+              1000 * (ProcessCpuSeconds(primary_.process().pid()) - list_cpu) / 5);
   EXPECT_GE(sweeps_done, 2);
   EXPECT_EQ(Counter("zoneprovider_catalog_sweep_marks_total"), marks);
 }

@@ -215,6 +215,20 @@ std::string ReadFile(const std::string& path) {
   return content.str();
 }
 
+double ProcessCpuSeconds(pid_t pid) {
+  const std::string stat =
+      ReadFile(pid > 0 ? "/proc/" + std::to_string(pid) + "/stat" : "/proc/self/stat");
+  const size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::vector<std::string> tokens;
+  for (std::string token; fields >> token;) tokens.push_back(token);
+  if (tokens.size() < 13) return -1;
+  // tokens[0] is field 3 (state); utime and stime are fields 14 and 15.
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return (std::stod(tokens[11]) + std::stod(tokens[12])) / ticks;
+}
+
 Status WriteFile(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) return Status::Internal("cannot open " + path + " for writing");

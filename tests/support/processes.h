@@ -88,6 +88,10 @@ std::string DigShort(const HostPort& server, const std::string& name, const std:
                      const std::string& extra = "");
 
 std::string ReadFile(const std::string& path);  // "" when it cannot be read
+
+// CPU seconds (utime + stime, from /proc/<pid>/stat) process `pid` has used, 0: this process;
+// -1 when the process is gone.
+double ProcessCpuSeconds(pid_t pid);
 Status WriteFile(const std::string& path, const std::string& content);
 // The last `lines` lines of a file (for failure messages).
 std::string TailOfFile(const std::string& path, int lines = 40);
