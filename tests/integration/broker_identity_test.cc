@@ -32,11 +32,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-template <typename T>
-Status StatusOf(const StatusOr<T>& result) {
-  return result.status();
-}
-
 // Messages a subscription received, by subject.
 struct Inbox {
   std::mutex mutex;

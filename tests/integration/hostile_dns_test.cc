@@ -87,20 +87,6 @@ std::optional<std::string> TcpExchange(const HostPort& server, const std::string
   return answer;
 }
 
-std::optional<std::string> UdpExchange(const HostPort& server, const std::string& source,
-                                       const std::string& query) {
-  const int fd = ConnectRawFrom(server, source, SOCK_DGRAM);
-  if (fd < 0) return std::nullopt;
-  std::optional<std::string> answer;
-  if (SendBytes(fd, query)) {
-    char buffer[65535];
-    const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
-    if (n > 0) answer = std::string(buffer, static_cast<size_t>(n));
-  }
-  close(fd);
-  return answer;
-}
-
 // Holds `count` idle TCP connections from outsider addresses (127.0.1.1 - 127.0.1.250 and
 // on) against `server`, reopening every one the endpoint closes, until stopped.
 class IdleFlood {
