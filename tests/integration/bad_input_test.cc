@@ -11,6 +11,7 @@
 #include "core/metrics.h"
 #include "model/messages.h"
 #include "support/cluster.h"
+#include "support/hostile_report.h"
 #include "support/raw_client.h"
 #include "support/status_assertions.h"
 
@@ -26,6 +27,23 @@ double Sample(prometheus::Registry& registry, const std::string& series) {
     at += series.size();
   }
   return -1;
+}
+
+const bool kHostileReport = RegisterHostileReport("bad_input_test");
+
+// "Anything lost" where a zone is served: whether every secondary serves `zone` at the
+// primary's serial.
+std::string ZoneKept(Cluster& cluster, const std::string& zone) {
+  const uint32_t primary = cluster.PrimarySerial(zone);
+  std::string serials;
+  bool kept = primary != 0;
+  for (size_t i = 0; i < cluster.secondaries.size(); ++i) {
+    const uint32_t served = cluster.ServedSerial(static_cast<int>(i), zone);
+    kept = kept && served == primary;
+    serials += (i == 0 ? "" : ", ") + std::to_string(served);
+  }
+  return std::string(kept ? "none" : "LOST") + ": " + zone + " on the secondaries at serial " +
+         serials + " (primary " + std::to_string(primary) + ")";
 }
 
 class BadInputTest : public ::testing::Test {
@@ -52,6 +70,10 @@ TEST_F(BadInputTest, MalformedEventsAreCountedAndTheNextGoodOneIsProcessed) {
                                         std::string("{\"zone\":\"a\x01.org\"}")};
   const std::vector<std::string> subjects = {"zone.add", "zone.modified", "zone.delete",
                                              "zone.add.secondary-0", "zone.delete.secondary-1"};
+  // A zone every secondary serves before the garbage: a malformed delete must not take it.
+  ASSERT_EQ(cluster_.CreateZone("before-garbage.example.", 2).status, 201);
+  PDNSD_ASSERT_OK(cluster_.WaitAllServe("before-garbage.example.",
+                                        cluster_.PrimarySerial("before-garbage.example.")));
   for (const auto& subject : subjects) {
     for (const auto& body : bad) PDNSD_ASSERT_OK(client_->Publish(subject, body));
   }
@@ -65,8 +87,25 @@ TEST_F(BadInputTest, MalformedEventsAreCountedAndTheNextGoodOneIsProcessed) {
     })) << Sample(*cluster_.syncer_registries[i], "secondarysyncer_invalid_messages_total");
   }
   ASSERT_EQ(cluster_.CreateZone("after-garbage.example.", 3).status, 201);
-  PDNSD_EXPECT_OK(cluster_.WaitAllServe("after-garbage.example.",
-                                        cluster_.PrimarySerial("after-garbage.example.")));
+  const Status served = cluster_.WaitAllServe("after-garbage.example.",
+                                              cluster_.PrimarySerial("after-garbage.example."));
+  PDNSD_EXPECT_OK(served);
+  ReportHostileCase(
+      {.input = std::to_string(bad.size()) +
+                " malformed zone events (not JSON, [], {}, zone 42, "
+                "a..b., empty, control byte) on " +
+                std::to_string(subjects.size()) + " subjects",
+       .outcome = "invalid_messages_total " +
+                  std::to_string(static_cast<int>(Sample(
+                      *cluster_.syncer_registries[0], "secondarysyncer_invalid_messages_total"))) +
+                  " / " +
+                  std::to_string(static_cast<int>(Sample(
+                      *cluster_.syncer_registries[1], "secondarysyncer_invalid_messages_total"))) +
+                  " on the two syncers (expected " + std::to_string(static_cast<int>(expected)) +
+                  ")",
+       .alive = served.ok(),
+       .alive_check = "a zone created afterwards is served by every secondary",
+       .lost = ZoneKept(cluster_, "before-garbage.example.")});
 }
 
 TEST_F(BadInputTest, ZoneProviderAnswersBadRequestsAndUnknownZonesWithErrorReplies) {
@@ -77,6 +116,9 @@ TEST_F(BadInputTest, ZoneProviderAnswersBadRequestsAndUnknownZonesWithErrorRepli
   auto decoded = DecodeZoneDataReply(*reply);
   EXPECT_EQ(decoded.status().code(), StatusCode::kInvalidArgument) << *reply;
   EXPECT_NE(reply->find("\"error_code\":\"bad_request\""), std::string::npos) << *reply;
+  // The error codes each bad request got, for the table.
+  std::vector<std::string> codes = {
+      nlohmann::json::parse(*reply, nullptr, false).value("error_code", "?")};
 
   for (bool only_soa : {true, false}) {
     reply = client_->Request("zonedata.secondary-0",
@@ -85,6 +127,7 @@ TEST_F(BadInputTest, ZoneProviderAnswersBadRequestsAndUnknownZonesWithErrorRepli
     PDNSD_ASSERT_OK(reply.status());
     EXPECT_EQ(DecodeZoneDataReply(*reply).status().code(), StatusCode::kNotFound) << *reply;
     EXPECT_NE(reply->find("\"error_code\":\"not_found\""), std::string::npos) << *reply;
+    codes.push_back(nlohmann::json::parse(*reply, nullptr, false).value("error_code", "?"));
   }
   EXPECT_GE(Sample(*cluster_.provider_registry, "zoneprovider_invalid_requests_total"), 1);
 
@@ -98,6 +141,24 @@ TEST_F(BadInputTest, ZoneProviderAnswersBadRequestsAndUnknownZonesWithErrorRepli
     PDNSD_ASSERT_OK(reply.status());
     EXPECT_EQ(DecodeZoneDataReply(*reply).status().code(), StatusCode::kUnavailable) << *reply;
     EXPECT_NE(reply->find("\"error_code\":\"unavailable\""), std::string::npos) << *reply;
+    codes.push_back(nlohmann::json::parse(*reply, nullptr, false).value("error_code", "?"));
+  }
+  // Alive: the provider still replies (an unknown zone: not_found) after all of them.
+  reply = client_->Request("zonedata.secondary-0",
+                           EncodeZoneDataRequest({"unknown.example.", true, "", true}),
+                           std::chrono::seconds(10));
+  const bool alive = reply.ok();
+  EXPECT_TRUE(alive);
+  const char* inputs[] = {"zone-data request for a..b", "zone-data SOA request, unknown zone",
+                          "zone-data AXFR request, unknown zone",
+                          "zone-data SOA request, the primary's PowerDNS down",
+                          "zone-data AXFR request, the primary's PowerDNS down"};
+  for (size_t i = 0; i < codes.size() && i < std::size(inputs); ++i) {
+    ReportHostileCase({.input = inputs[i],
+                       .outcome = "error reply, error_code " + codes[i],
+                       .alive = alive,
+                       .alive_check = "the provider replies to the next request",
+                       .lost = std::to_string(5 - codes.size()) + " of 5 requests unanswered"});
   }
 }
 
@@ -174,6 +235,15 @@ TEST_F(BadInputTest, ZoneProviderRepliesValidJsonWhenPowerDnsQuotesTextItCannotP
                                 std::chrono::seconds(10));
   PDNSD_ASSERT_OK(reply.status());
   EXPECT_TRUE(DecodeZoneDataReply(*reply).ok()) << *reply;
+  auto zone_data = DecodeZoneDataReply(*reply);
+  ReportHostileCase({.input = "PowerDNS quotes a stored master that is no UTF-8, cut at byte 200",
+                     .outcome = "valid JSON error replies (unavailable), cut before the character",
+                     .alive = zone_data.ok(),
+                     .alive_check = "zone data of a zone created afterwards",
+                     .lost = zone_data.ok() && !zone_data->zone_data.empty()
+                                 ? "none: after-broken.example. data complete (" +
+                                       std::to_string(zone_data->zone_data.size()) + " bytes)"
+                                 : "LOST: no zone data"});
 }
 
 TEST_F(BadInputTest, ZoneProviderSendsNoErrorReplyToARequesterThatDoesNotReadThem) {
@@ -208,6 +278,16 @@ TEST_F(BadInputTest, ZoneProviderSendsNoErrorReplyToARequesterThatDoesNotReadThe
                     [](const std::string& l) { return l.find("\tSOA\t") != std::string::npos; }),
       2)
       << decoded->zone_data;
+  ReportHostileCase(
+      {.input = "4 bad zone-data requests as an original syncer asks (no accept_error_reply)",
+       .outcome = "no reply (unanswered_requests_total " +
+                  std::to_string(static_cast<int>(Sample(
+                      *cluster_.provider_registry, "zoneprovider_unanswered_requests_total"))) +
+                  ")",
+       .alive = decoded.ok(),
+       .alive_check = "zone data for a zone created afterwards",
+       .lost = std::string(lines.back() == lines.front() ? "none" : "LOST") + ": " +
+               std::to_string(lines.size()) + " lines of AXFR, closing SOA kept"});
 }
 
 TEST_F(BadInputTest, ZoneStateRequestsAnswerWithStateMapOrError) {
@@ -231,7 +311,26 @@ TEST_F(BadInputTest, ZoneStateRequestsAnswerWithStateMapOrError) {
   reply = client_->Request("zonestate.secondary-1", "[1,2", std::chrono::seconds(5));
   PDNSD_ASSERT_OK(reply.status());
   EXPECT_NE(reply->find("bad_request"), std::string::npos) << *reply;
+  const bool bad_request = reply->find("bad_request") != std::string::npos;
   EXPECT_EQ(Sample(*cluster_.syncer_registries[1], "secondarysyncer_zone_state_request_total"), 3);
+  // Alive and nothing lost: the state map still has the zone at its serial.
+  auto after = client_->Request("zonestate.secondary-1", EncodeZoneStateRequest({}),
+                                std::chrono::seconds(5));
+  auto after_state =
+      after.ok() ? DecodeZoneStateReply(*after) : StatusOr<ZoneStateReply>(after.status());
+  const bool alive = after_state.ok();
+  EXPECT_TRUE(alive);
+  const uint32_t kept = alive && after_state->statemap.count("state.example.") != 0
+                            ? after_state->statemap.at("state.example.")
+                            : 0;
+  EXPECT_EQ(kept, serial);
+  ReportHostileCase({.input = "zone-state request \"[1,2\"",
+                     .outcome = bad_request ? "error reply bad_request" : "no bad_request",
+                     .alive = alive,
+                     .alive_check = "the syncer answers the next state request",
+                     .lost = std::string(kept == serial ? "none" : "LOST") +
+                             ": state.example. in the state map at serial " + std::to_string(kept) +
+                             " (primary " + std::to_string(serial) + ")"});
 
   // The local PowerDNS down: an error reply for ours; silence for a request as the original
   // health-checker sends it (no "accept_error_reply"; it would read an error reply as an empty
@@ -242,9 +341,28 @@ TEST_F(BadInputTest, ZoneStateRequestsAnswerWithStateMapOrError) {
                        std::chrono::seconds(20));
   PDNSD_ASSERT_OK(reply.status());
   EXPECT_NE(reply->find("\"error_code\":\"unavailable\""), std::string::npos) << *reply;
+  const bool unavailable = reply->find("\"error_code\":\"unavailable\"") != std::string::npos;
   reply = client_->Request("zonestate.secondary-1", R"({"requested_at":"2026-12-01T20:00:00Z"})",
                            std::chrono::seconds(8));
   EXPECT_EQ(reply.status().code(), StatusCode::kTimeout) << (reply.ok() ? *reply : "");
+  // Alive: the other syncer still answers.
+  auto other = client_->Request("zonestate.secondary-0", EncodeZoneStateRequest({}),
+                                std::chrono::seconds(5));
+  auto other_state =
+      other.ok() ? DecodeZoneStateReply(*other) : StatusOr<ZoneStateReply>(other.status());
+  EXPECT_TRUE(other_state.ok());
+  const uint32_t other_kept = other_state.ok() && other_state->statemap.count("state.example.") != 0
+                                  ? other_state->statemap.at("state.example.")
+                                  : 0;
+  ReportHostileCase(
+      {.input = "zone-state requests with the syncer's PowerDNS down (ours / original checker's)",
+       .outcome = std::string(unavailable ? "error reply unavailable" : "no unavailable") + " / " +
+                  (reply.status().code() == StatusCode::kTimeout ? "no reply" : "a reply"),
+       .alive = other_state.ok(),
+       .alive_check = "the other syncer answers its state request",
+       .lost = std::string(other_kept == serial ? "none" : "LOST") +
+               ": the other secondary's state map has state.example. at " +
+               std::to_string(other_kept) + " (primary " + std::to_string(serial) + ")"});
 }
 
 TEST_F(BadInputTest, ProxyRejectsInvalidZoneNamesBeforeCallingPowerDns) {
@@ -253,18 +371,40 @@ TEST_F(BadInputTest, ProxyRejectsInvalidZoneNamesBeforeCallingPowerDns) {
   const std::string long_label = std::string(64, 'a') + ".org.";
   std::string long_name;
   for (int i = 0; i < 5; ++i) long_name += std::string(60, 'b') + ".";
+  int patch_400 = 0;
   for (const std::string& path : {base + "/a..b.", base + "/" + long_label, base + "/" + long_name,
                                   base + "/a%01b.org.", base + "/bad=ZZ.org."}) {
     HttpResponse response = cluster_.Proxy("PATCH", path, R"({"rrsets":[]})");
     EXPECT_EQ(response.status, 400) << path;
     EXPECT_NE(response.body.find("\"error\""), std::string::npos) << response.body;
+    if (response.status == 400) ++patch_400;
   }
+  int post_400 = 0;
   for (const char* body : {R"({"name":"","kind":"Native"})", R"({"name":"x..y.","kind":"Native"})",
                            R"({"kind":"Native"})", "not json"}) {
     HttpResponse response = cluster_.Proxy("POST", base, body);
     EXPECT_EQ(response.status, 400) << body;
+    if (response.status == 400) ++post_400;
   }
-  EXPECT_EQ(Sample(*cluster_.proxy_registry, "apiproxy_powerdns_api_requests_total"), before);
+  const double reached = Sample(*cluster_.proxy_registry, "apiproxy_powerdns_api_requests_total");
+  EXPECT_EQ(reached, before);
+  const int listed = cluster_.Proxy("GET", base).status;
+  EXPECT_EQ(listed, 200);
+  const std::string lost =
+      std::to_string(static_cast<int>(reached - before)) +
+      " of the bad requests reached PowerDNS (apiproxy_powerdns_api_requests_total)";
+  ReportHostileCase({.input = "PATCH of 5 invalid zone names (a..b., 64-octet label, 305 octets, "
+                              "%01, =ZZ)",
+                     .outcome = std::to_string(patch_400) + " of 5 HTTP 400 with a JSON error",
+                     .alive = listed == 200,
+                     .alive_check = "GET zones via the proxy: HTTP " + std::to_string(listed),
+                     .lost = lost});
+  ReportHostileCase(
+      {.input = "POST of 4 invalid zone bodies (empty name, x..y., no name, not JSON)",
+       .outcome = std::to_string(post_400) + " of 4 HTTP 400",
+       .alive = listed == 200,
+       .alive_check = "GET zones via the proxy: HTTP " + std::to_string(listed),
+       .lost = lost});
 }
 
 TEST_F(BadInputTest, ProxyPublishesNothingForFailuresAndAnswers502WhenPowerDnsIsDown) {
@@ -279,39 +419,62 @@ TEST_F(BadInputTest, ProxyPublishesNothingForFailuresAndAnswers502WhenPowerDnsIs
   // Non-2xx answers from PowerDNS: a PATCH of a zone that does not exist, a duplicate create.
   ASSERT_EQ(cluster_.CreateZone("dup.example.", 1).status, 201);
   EXPECT_TRUE(WaitFor([&] { return events == 1; }));
-  EXPECT_EQ(cluster_.CreateZone("dup.example.", 1).status, 409);
-  EXPECT_GE(cluster_.SetARecord("missing.example.", "a.missing.example.", "192.0.2.1").status, 400);
+  const int duplicate = cluster_.CreateZone("dup.example.", 1).status;
+  EXPECT_EQ(duplicate, 409);
+  const int missing =
+      cluster_.SetARecord("missing.example.", "a.missing.example.", "192.0.2.1").status;
+  EXPECT_GE(missing, 400);
 
   cluster_.primary.Stop();
   HttpResponse response = cluster_.Proxy("GET", "/api/v1/servers/localhost/zones");
   EXPECT_EQ(response.status, 502);
   EXPECT_NE(response.body.find("\"error\""), std::string::npos) << response.body;
+  const bool json_error = response.body.find("\"error\"") != std::string::npos;
+  const int listed = response.status;
   response = cluster_.Proxy("DELETE", Cluster::ZonesPath("dup.example."));
   EXPECT_EQ(response.status, 502);
   PDNSD_ASSERT_OK(client_->Flush(std::chrono::seconds(5)));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(events, 1) << "an event was published for a failed request";
   subscriptions.clear();
+  ReportHostileCase(
+      {.input = "duplicate create, PATCH of a missing zone, GET and DELETE with PowerDNS down",
+       .outcome = "HTTP " + std::to_string(duplicate) + ", " + std::to_string(missing) + ", " +
+                  std::to_string(listed) + ", " + std::to_string(response.status),
+       .alive = json_error,
+       .alive_check = "the proxy answers with PowerDNS down: 502 with a JSON error",
+       .lost = std::to_string(events - 1) + " events published for the failed requests (1 for "
+                                            "the one create that succeeded)"});
 }
 
 TEST_F(BadInputTest, AxfrEndpointRefusesOtherQueriesAndSurvivesGarbage) {
   const HostPort endpoint = cluster_.syncers[0]->axfr_address();
   const std::string dig =
       "dig +time=2 +tries=1 -p " + std::to_string(endpoint.port) + " @" + endpoint.host + " ";
-  EXPECT_NE(RunCommand(dig + "example.org. A").find("status: REFUSED"), std::string::npos);
-  EXPECT_NE(RunCommand(dig + "example.org. TXT +tcp").find("status: REFUSED"), std::string::npos);
+  // The "status: X" of dig's answer, for the table.
+  auto dig_status = [](const std::string& out) {
+    const size_t at = out.find("status: ");
+    return at == std::string::npos ? std::string("no answer")
+                                   : out.substr(at + 8, out.find(',', at) - at - 8);
+  };
+  const std::string a_query = RunCommand(dig + "example.org. A");
+  const std::string txt_query = RunCommand(dig + "example.org. TXT +tcp");
+  EXPECT_NE(a_query.find("status: REFUSED"), std::string::npos);
+  EXPECT_NE(txt_query.find("status: REFUSED"), std::string::npos);
   // A zone the primary does not have: an error at once, not a hang.
   const std::string unknown = RunCommand(dig + "nowhere.example. SOA");
   EXPECT_NE(unknown.find("status: NOTAUTH"), std::string::npos) << unknown;
 
   // Garbage and a truncated message over TCP close that connection only.
+  std::vector<bool> closed;
   for (const std::string& junk :
        {std::string("\x00\x05hello", 7), std::string("\x00\x40\x12", 3)}) {
     const int fd = ConnectRaw(endpoint);
     ASSERT_GE(fd, 0);
     ASSERT_TRUE(SendBytes(fd, junk));
     shutdown(fd, SHUT_WR);
-    EXPECT_TRUE(PeerClosed(fd));
+    closed.push_back(PeerClosed(fd));
+    EXPECT_TRUE(closed.back());
     close(fd);
   }
   ASSERT_EQ(cluster_.CreateZone("still.example.", 9).status, 201);
@@ -319,6 +482,23 @@ TEST_F(BadInputTest, AxfrEndpointRefusesOtherQueriesAndSurvivesGarbage) {
   PDNSD_EXPECT_OK(cluster_.WaitAllServe("still.example.", serial));
   const std::string soa = RunCommand(dig + "still.example. SOA +short");
   EXPECT_NE(soa.find(" " + std::to_string(serial) + " "), std::string::npos) << soa;
+  const bool alive = soa.find(" " + std::to_string(serial) + " ") != std::string::npos;
+  const std::string alive_check = "SOA of a zone created afterwards from the endpoint";
+  const std::string lost = ZoneKept(cluster_, "still.example.");
+  const std::pair<std::string, std::string> rows[] = {
+      {"A query to the SOA/AXFR endpoint (UDP)", dig_status(a_query)},
+      {"TXT query to the SOA/AXFR endpoint (TCP)", dig_status(txt_query)},
+      {"SOA query for a zone the primary lacks", dig_status(unknown)},
+      {"TCP: a 5-octet message that is no DNS", closed[0] ? "connection closed" : "left open"},
+      {"TCP: a length prefix of 64 octets and 1 octet",
+       closed[1] ? "connection closed" : "left open"}};
+  for (const auto& [input, outcome] : rows) {
+    ReportHostileCase({.input = input,
+                       .outcome = outcome,
+                       .alive = alive,
+                       .alive_check = alive_check,
+                       .lost = lost});
+  }
   EXPECT_GE(
       Sample(*cluster_.syncer_registries[0],
              "secondarysyncer_local_dns_proxy_queries_total{qtype=\"*\",state=\"prohibited\"}"),

@@ -7,6 +7,7 @@
 // Label "hostile" (tests/integration/CMakeLists.txt).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -24,6 +25,7 @@
 #include "distribution/zone_version.h"
 #include "model/messages.h"
 #include "support/cluster.h"
+#include "support/hostile_report.h"
 #include "support/processes.h"
 #include "support/shipped_broker.h"
 #include "support/status_assertions.h"
@@ -33,11 +35,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-template <typename T>
-Status StatusOf(const StatusOr<T>& result) {
-  return result.status();
-}
 
 // Messages a subscription received, by subject.
 struct Inbox {
@@ -130,12 +127,30 @@ class BrokerIdentityTest : public ::testing::Test {
     (void)bus.Flush(seconds(2));
   }
 
+  // The existing connections (every role's) still connected: nothing a refused client did cut
+  // them off.
+  int Connected() const {
+    int connected = 0;
+    for (const auto* bus : {&checker_, &provider_, &proxy_, &thief_, &victim_}) {
+      if (*bus && (*bus)->IsConnected()) ++connected;
+    }
+    return connected;
+  }
+
+  // "Refused by the broker" as nats-server logged it.
+  std::string Refusal(const std::string& what, const std::string& subject) {
+    return BrokerRefused(what, subject) ? "refused by the broker (" + what + " Violation logged)"
+                                        : "NOT refused";
+  }
+
   TempDir certs_{"pdnsd-broker-ca"};
   NatsServer nats_;
   std::atomic<int> victim_stray_deliveries_{0};
   std::unique_ptr<Bus> checker_, provider_, proxy_, thief_, victim_;
   std::vector<std::unique_ptr<Subscription>> subscriptions_;
 };
+
+const bool kHostileReport = RegisterHostileReport("broker_identity_test");
 
 Heartbeat SyncerHeartbeat(const std::string& id) {
   return Heartbeat{id, "pdns-secondary-syncer", "test", {}, id + ".example.net", 0, NewBootId(), "",
@@ -164,6 +179,27 @@ TEST_F(BrokerIdentityTest, StolenSyncerPasswordCannotAnnounceAnotherSecondary) {
   std::this_thread::sleep_for(milliseconds(200));
   EXPECT_EQ(heard.subjects(), std::vector<std::string>{"heartbeat.pdns-secondary-syncer.ns1"});
   EXPECT_EQ(claims.size(), 0u);
+  const std::vector<std::string> subjects = heard.subjects();
+  const bool own_heard = std::find(subjects.begin(), subjects.end(),
+                                   "heartbeat.pdns-secondary-syncer.ns1") != subjects.end();
+  const std::string alive_check = "ns1's own heartbeat reached the checker";
+  const std::string lost = std::to_string(subjects.size() - (own_heard ? 1 : 0)) +
+                           " forged heartbeats heard, " + std::to_string(claims.size()) +
+                           " claims reached ns2";
+  for (const char* id : {"ns2", "fake1"}) {
+    ReportHostileCase(
+        {.input = std::string("ns1's password publishes a heartbeat of ") + id,
+         .outcome = Refusal("Publish", std::string("heartbeat.pdns-secondary-syncer.") + id),
+         .alive = own_heard,
+         .alive_check = alive_check,
+         .lost = lost});
+  }
+  ReportHostileCase({.input = "ns1's password asks ns2's start claim",
+                     .outcome = Refusal("Publish", "heartbeat-claim.pdns-secondary-syncer.ns2") +
+                                ", request " + (claim.ok() ? "answered" : "unanswered"),
+                     .alive = own_heard,
+                     .alive_check = alive_check,
+                     .lost = lost});
 }
 
 TEST_F(BrokerIdentityTest, StolenSyncerPasswordCannotAnswerForAnotherSecondaryNorReadReplies) {
@@ -204,6 +240,35 @@ TEST_F(BrokerIdentityTest, StolenSyncerPasswordCannotAnswerForAnotherSecondaryNo
   EXPECT_EQ(stolen.size(), 0u) << "the thief heard " << stolen.subjects().front();
   EXPECT_EQ(state_requests.size(), 1u);
   EXPECT_EQ(data_requests.subjects(), std::vector<std::string>{"zonedata.ns2"});
+  int refused = 0;
+  for (const char* subject :
+       {"zonestate.ns2", "zonedata.ns2", "zonedata.ns1", "zonedata.*", "zone.add.ns2", "_INBOX.>",
+        "_INBOX.checker.>", "_INBOX.syncer-ns2.>", "heartbeat.>", ">"}) {
+    if (BrokerRefused("Subscription", subject)) ++refused;
+  }
+  // Alive: the real requests went to ns2 and the provider and were answered by them.
+  const bool alive = *state == "ns2-state" && *data == "zone-data";
+  const std::string alive_check = "checker -> ns2 state and ns2 -> provider data answered";
+  const std::string lost = std::to_string(stolen.size()) +
+                           " messages heard by the thief; ns2 got " +
+                           std::to_string(state_requests.size()) + " of 1 state requests";
+  ReportHostileCase({.input =
+                         "ns1's password subscribes to ns2's subjects, zonedata.*, _INBOX.>, > "
+                         "(10 subjects)",
+                     .outcome = std::to_string(refused) + " of 10 refused by the broker",
+                     .alive = alive,
+                     .alive_check = alive_check,
+                     .lost = lost});
+  ReportHostileCase({.input = "ns1's password requests zone data in ns2's name",
+                     .outcome = Refusal("Publish", "zonedata.ns2"),
+                     .alive = alive,
+                     .alive_check = alive_check,
+                     .lost = lost});
+  ReportHostileCase({.input = "ns1's password answers a guessed reply subject",
+                     .outcome = Refusal("Publish", "_INBOX.checker.guessed"),
+                     .alive = alive,
+                     .alive_check = alive_check,
+                     .lost = lost});
 }
 
 TEST_F(BrokerIdentityTest, StolenSyncerPasswordCannotPublishZoneEventsNorWriteTheCatalog) {
@@ -212,10 +277,13 @@ TEST_F(BrokerIdentityTest, StolenSyncerPasswordCannotPublishZoneEventsNorWriteTh
                               "zone.delete.ns2", "zone.delete.ns1"}) {
     Listen(*checker_, subject, events);
   }
+  int events_refused = 0;
   for (const char* subject : {"zone.add", "zone.modified", "zone.delete", "zone.add.ns2",
                               "zone.delete.ns2", "zone.delete.ns1"}) {
     Publish(*thief_, subject, EncodeZoneEvent({ZoneEventType::kDelete, "victim.example.", ""}));
-    EXPECT_TRUE(BrokerRefused("Publish", subject)) << subject;
+    const bool refused = BrokerRefused("Publish", subject);
+    EXPECT_TRUE(refused) << subject;
+    if (refused) ++events_refused;
   }
 
   // The catalog as the provider writes it, then the thief's writes.
@@ -238,17 +306,19 @@ TEST_F(BrokerIdentityTest, StolenSyncerPasswordCannotPublishZoneEventsNorWriteTh
 
   auto jetstream = JetStream::Open(*thief_, milliseconds(2000));
   PDNSD_ASSERT_OK(StatusOf(jetstream));
-  EXPECT_FALSE((*jetstream)->Publish("$KV." + options.bucket + ".victim.example", "{}").ok());
-  EXPECT_FALSE((*jetstream)
-                   ->Publish(distribution::ChunkSubject(options.chunk_prefix, "forged", 1), "x")
-                   .ok());
-  EXPECT_FALSE((*jetstream)->Purge(options.stream, options.chunk_prefix + ".>").ok());
-  EXPECT_FALSE((*jetstream)->Purge("KV_" + options.bucket, "$KV." + options.bucket + ".>").ok());
-  EXPECT_FALSE(
-      (*jetstream)
-          ->EnsureStream(StreamSpec{
-              .name = options.stream, .subjects = {options.chunk_prefix + ".>"}, .max_bytes = 1024})
-          .ok());
+  const bool writes_failed[] = {
+      !(*jetstream)->Publish("$KV." + options.bucket + ".victim.example", "{}").ok(),
+      !(*jetstream)
+           ->Publish(distribution::ChunkSubject(options.chunk_prefix, "forged", 1), "x")
+           .ok(),
+      !(*jetstream)->Purge(options.stream, options.chunk_prefix + ".>").ok(),
+      !(*jetstream)->Purge("KV_" + options.bucket, "$KV." + options.bucket + ".>").ok(),
+      !(*jetstream)
+           ->EnsureStream(StreamSpec{.name = options.stream,
+                                     .subjects = {options.chunk_prefix + ".>"},
+                                     .max_bytes = 1024})
+           .ok()};
+  for (const bool failed : writes_failed) EXPECT_TRUE(failed);
   EXPECT_TRUE(BrokerRefused("Publish", "$KV." + options.bucket + ".victim.example"));
   EXPECT_TRUE(BrokerRefused("Publish", "$JS.API.STREAM.PURGE." + options.stream));
 
@@ -263,6 +333,26 @@ TEST_F(BrokerIdentityTest, StolenSyncerPasswordCannotPublishZoneEventsNorWriteTh
   auto read = (*reader)->ReadText(record->entry);
   PDNSD_ASSERT_OK(StatusOf(read));
   EXPECT_EQ(*read, text);
+  const bool intact = record->revision == *revision && *read == text;
+  const std::string lost = std::string(intact ? "none" : "LOST") +
+                           ": victim.example. at revision " + std::to_string(record->revision) +
+                           " (published " + std::to_string(*revision) + "), text " +
+                           (*read == text ? "identical" : "changed") + "; " +
+                           std::to_string(events.size()) + " forged events heard";
+  ReportHostileCase(
+      {.input = "ns1's password publishes zone.delete/add/modified events (6 subjects)",
+       .outcome = std::to_string(events_refused) + " of 6 refused by the broker",
+       .alive = record.ok(),
+       .alive_check = "the provider reads its catalog record",
+       .lost = lost});
+  ReportHostileCase(
+      {.input = "ns1's password writes the catalog: KV put, chunk, 2 purges, stream edit",
+       .outcome =
+           std::to_string(std::count(std::begin(writes_failed), std::end(writes_failed), true)) +
+           " of 5 failed; " + Refusal("Publish", "$JS.API.STREAM.PURGE." + options.stream),
+       .alive = record.ok(),
+       .alive_check = "the provider reads its catalog record",
+       .lost = lost});
 }
 
 // The syncer's own work with its identity: zone data for its ID, its state answers, its
@@ -448,6 +538,32 @@ TEST_F(BrokerIdentityTest, ClientWithoutTlsOrTrustIsRefused) {
   distrust.tls_ca_file = other.File("ca.crt");
   auto untrusted = Bus::Connect(distrust, MakeTestLogger("untrusted"));
   EXPECT_FALSE(untrusted.ok() && WaitFor([&] { return (*untrusted)->IsConnected(); }, seconds(1)));
+
+  // The broker still lets the right client in, and kept everyone connected.
+  const std::unique_ptr<Bus> again = As("syncer-ns1");
+  const bool alive = again && again->IsConnected();
+  const int connected = Connected();
+  EXPECT_EQ(connected, 5);
+  auto connected_text = [](const StatusOr<std::unique_ptr<Bus>>& bus) {
+    if (bus.ok() && (*bus)->IsConnected()) return std::string("CONNECTED");
+    // The TLS error the client library gave, without the broker's address.
+    const std::string message = bus.ok() ? "" : bus.status().message();
+    const size_t at = message.find("SSL handshake error: ");
+    return "refused" +
+           (at == std::string::npos ? "" : ": " + message.substr(at, message.find(')', at) - at));
+  };
+  const std::pair<std::string, std::string> cases[] = {
+      {"syncer-ns1's right password without TLS", connected_text(refused)},
+      {"TLS, the broker's certificate does not name the expected host", connected_text(misnamed)},
+      {"TLS trusting another CA", connected_text(untrusted)}};
+  for (const auto& [input, outcome] : cases) {
+    ReportHostileCase(
+        {.input = input,
+         .outcome = outcome,
+         .alive = alive,
+         .alive_check = "syncer-ns1 with TLS and the test CA connects afterwards",
+         .lost = std::to_string(5 - connected) + " of 5 existing connections dropped"});
+  }
 }
 
 // The whole path with the broker as shipped: TLS, every service as its role, each syncer as its

@@ -33,11 +33,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-template <typename T>
-Status StatusOf(const StatusOr<T>& result) {
-  return result.status();
-}
-
 // Keeps every line logged through it ("<level>: <message>") and passes it on to stderr.
 class LineSink : public spdlog::sinks::base_sink<std::mutex> {
  public:

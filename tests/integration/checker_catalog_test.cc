@@ -28,11 +28,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-template <typename T>
-Status StatusOf(const StatusOr<T>& result) {
-  return result.status();
-}
-
 // A catalog of the test's own: the cluster's services never write it.
 distribution::CatalogOptions TestCatalogOptions() {
   distribution::CatalogOptions options;

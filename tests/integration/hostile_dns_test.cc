@@ -25,6 +25,7 @@
 #include "dns/wire.h"
 #include "integration_helpers.h"
 #include "support/cluster.h"
+#include "support/hostile_report.h"
 #include "support/raw_client.h"
 #include "support/status_assertions.h"
 
@@ -83,20 +84,6 @@ std::optional<std::string> TcpExchange(const HostPort& server, const std::string
   if (fd < 0) return std::nullopt;
   std::optional<std::string> answer;
   if (SendBytes(fd, Framed(query))) answer = RecvFramed(fd);
-  close(fd);
-  return answer;
-}
-
-std::optional<std::string> UdpExchange(const HostPort& server, const std::string& source,
-                                       const std::string& query) {
-  const int fd = ConnectRawFrom(server, source, SOCK_DGRAM);
-  if (fd < 0) return std::nullopt;
-  std::optional<std::string> answer;
-  if (SendBytes(fd, query)) {
-    char buffer[65535];
-    const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
-    if (n > 0) answer = std::string(buffer, static_cast<size_t>(n));
-  }
   close(fd);
   return answer;
 }
@@ -175,6 +162,27 @@ double MeasureChange(Cluster& cluster, const std::string& zone, int round) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
+// "Anything lost" of a case: whether every acknowledged change is on the secondary, compared
+// as the serial it serves against the primary's and the address of www.<zone> against the one
+// written last.
+std::string LostChanges(Cluster& cluster, const std::string& zone, const std::string& written) {
+  const uint32_t primary = cluster.PrimarySerial(zone);
+  const uint32_t secondary = cluster.ServedSerial(0, zone);
+  const std::string served = DigShort(cluster.secondaries[0]->dns_address(), "www." + zone, "A");
+  const bool none = primary == secondary && served == written;
+  return std::string(none ? "none" : "LOST") + ": secondary serial " + std::to_string(secondary) +
+         " (primary " + std::to_string(primary) + "), www A " + served + " (written " + written +
+         ")";
+}
+
+std::string Millis(double ms) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f ms", ms);
+  return text;
+}
+
+const bool kHostileReport = RegisterHostileReport("hostile_dns_test");
+
 TEST(HostileDns, IdleOutsidersDoNotDelayPropagationOrSoaAnswers) {
   RaiseFileLimit();
   Cluster cluster;
@@ -243,8 +251,39 @@ TEST(HostileDns, IdleOutsidersDoNotDelayPropagationOrSoaAnswers) {
   // propagates.
   flood.Stop();
   EXPECT_EQ(Rcode(TcpExchange(endpoint, "127.0.9.3", soa)), LDNS_RCODE_REFUSED);
+  const int outsider_after = Rcode(TcpExchange(endpoint, "127.0.9.3", soa));
   const double after = MeasureChange(cluster, zone, 30);
   std::fprintf(stderr, "after the flood: change -> served %.1f ms\n", after);
+
+  const bool alive = Rcode(TcpExchange(endpoint, "127.0.0.1", soa)) == LDNS_RCODE_NOERROR;
+  EXPECT_TRUE(alive);
+  const std::string alive_check = "SOA over TCP from 127.0.0.1 after the flood: NOERROR";
+  const std::string lost = LostChanges(cluster, zone, "192.0.2.30") + "; " +
+                           std::to_string(quiet.size() + flooded.size() + 1) +
+                           " changes, each waited for";
+  ReportHostileCase(
+      {.input = "1,000 idle TCP connections to the SOA/AXFR endpoint from outsider addresses",
+       .outcome = std::to_string(flood.opened()) + " connects, " +
+                  std::to_string(static_cast<long long>(refused_at_accept)) +
+                  " closed at accept; 100 SOA from 127.0.0.1: p99 " +
+                  Millis(Percentile(soa_ms, 0.99)) + ", " + std::to_string(soa_failures) +
+                  " failed; change -> served max " + Millis(Percentile(flooded, 1.0)) +
+                  " (quiet max " + Millis(Percentile(quiet, 1.0)) + ")",
+       .alive = alive,
+       .alive_check = alive_check,
+       .lost = lost});
+  const std::pair<std::string, int> outsiders[] = {
+      {"SOA over UDP from an outsider (127.0.9.1) during the flood", outsider_udp},
+      {"SOA over TCP from an outsider (127.0.9.2) during the flood", outsider_tcp},
+      {"SOA over TCP from an outsider (127.0.9.3) after the flood", outsider_after}};
+  for (const auto& [input, rcode] : outsiders) {
+    ReportHostileCase(
+        {.input = input,
+         .outcome = "rcode " + std::to_string(rcode) + " (5 = REFUSED, -1 = closed at accept)",
+         .alive = alive,
+         .alive_check = alive_check,
+         .lost = lost});
+  }
 }
 
 TEST(HostileDns, TsigBetweenTheEndpointAndItsPowerDns) {
@@ -286,10 +325,30 @@ TEST(HostileDns, TsigBetweenTheEndpointAndItsPowerDns) {
        LDNS_RCODE_NOTAUTH, 17},
       {"SOA, right key", Query(zone, LDNS_RR_TYPE_SOA, kKeyName, kSecret), LDNS_RCODE_NOERROR, 0},
   };
+  std::vector<std::pair<int, int>> answered;  // rcode, TSIG error
   for (const Case& c : cases) {
     const auto answer = TcpExchange(endpoint, "127.0.0.1", c.query);
     EXPECT_EQ(Rcode(answer), c.rcode) << c.what;
     EXPECT_EQ(TsigError(answer), c.tsig_error) << c.what;
+    answered.emplace_back(Rcode(answer), TsigError(answer));
+  }
+  // After the refusals: a signed SOA still answers and a change still propagates.
+  const bool alive =
+      Rcode(TcpExchange(endpoint, "127.0.0.1", Query(zone, LDNS_RR_TYPE_SOA, kKeyName, kSecret))) ==
+      LDNS_RCODE_NOERROR;
+  EXPECT_TRUE(alive);
+  const double after_ms = MeasureChange(cluster, zone, 6);
+  const std::string lost =
+      LostChanges(cluster, zone, "192.0.2.6") + "; change after the cases " + Millis(after_ms);
+  for (size_t i = 0; i < answered.size(); ++i) {
+    ReportHostileCase({.input = std::string(cases[i].what) + " from 127.0.0.1, TSIG required",
+                       .outcome = "rcode " + std::to_string(answered[i].first) + ", TSIG error " +
+                                  std::to_string(answered[i].second) + " (expected " +
+                                  std::to_string(cases[i].rcode) + ", " +
+                                  std::to_string(cases[i].tsig_error) + ")",
+                       .alive = alive,
+                       .alive_check = "signed SOA from 127.0.0.1 afterwards: NOERROR",
+                       .lost = lost});
   }
   const double refused =
       CounterValue(*cluster.syncer_registries[0], "secondarysyncer_axfr_endpoint_refused_total",

@@ -22,6 +22,7 @@
 
 #include "core/http_listener.h"
 #include "services/common/config_template.h"
+#include "support/hostile_report.h"
 #include "support/processes.h"
 #include "support/status_assertions.h"
 
@@ -97,10 +98,36 @@ int64_t PeakRss(pid_t pid) {
   return -1;
 }
 
+struct PromptAnswers {
+  double p99 = 0;
+  double max = 0;
+  int failures = 0;
+};
+
+// `uniq -c` output on one line, runs of white space as one space: "10 401, 9990 429".
+std::string OneLine(const std::string& text) {
+  std::istringstream in(text);
+  std::string out;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::string joined;
+    for (std::string word; words >> word;) joined += (joined.empty() ? "" : " ") + word;
+    if (!joined.empty()) out += (out.empty() ? "" : ", ") + joined;
+  }
+  return out;
+}
+
+std::string Millis(double ms) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f ms", ms);
+  return text;
+}
+
 // Runs `request` `count` times one after another; prints p50/p99/max; every request must
 // succeed within 2 s.
-void ExpectPromptAnswers(const std::string& what, int count,
-                         const std::function<HttpResponse()>& request, int expected_status) {
+PromptAnswers ExpectPromptAnswers(const std::string& what, int count,
+                                  const std::function<HttpResponse()>& request,
+                                  int expected_status) {
   std::vector<double> millis;
   int failures = 0;
   std::string first_failure;
@@ -125,6 +152,7 @@ void ExpectPromptAnswers(const std::string& what, int count,
             << " failed\n";
   EXPECT_EQ(failures, 0) << what << ": first failure: " << first_failure;
   EXPECT_LT(millis.back(), 2000.0) << what;
+  return {p99, millis.back(), failures};
 }
 
 struct CurlResult {
@@ -179,6 +207,43 @@ class HostileHttpTest : public ::testing::Test {
     ASSERT_TRUE(WaitFor([&] {
       return TcpPortOpen({"127.0.0.1", metrics_port_});
     })) << proxy_.LogTail();
+    // A zone that no hostile case may take away ("anything lost" of each row).
+    const HttpResponse kept = primary_.Api(
+        "POST", "/api/v1/servers/localhost/zones",
+        R"({"name":"kept.example.","kind":"Native","nameservers":["ns1.example.net."]})");
+    ASSERT_EQ(kept.status, 201) << kept.body;
+    zones_before_ = ZonesOnPrimary();
+  }
+
+  // The zones PowerDNS lists (names, in its order); empty when it does not answer.
+  std::vector<std::string> ZonesOnPrimary() const {
+    const HttpResponse listed = primary_.Api("GET", "/api/v1/servers/localhost/zones");
+    std::vector<std::string> names;
+    const auto zones = nlohmann::json::parse(listed.body, nullptr, false);
+    if (!zones.is_array()) return names;
+    for (const auto& zone : zones) names.push_back(zone.value("name", ""));
+    return names;
+  }
+
+  // "Anything lost" of a case: the primary's zones now against those after SetUp.
+  std::string LostZones() const {
+    const std::vector<std::string> now = ZonesOnPrimary();
+    const bool kept = std::find(now.begin(), now.end(), "kept.example.") != now.end();
+    return std::string(now == zones_before_ && kept ? "none" : "LOST") + ": zones on the primary " +
+           std::to_string(now.size()) + " (before " + std::to_string(zones_before_.size()) +
+           "), kept.example. " + (kept ? "there" : "gone");
+  }
+
+  // A normal API call through the proxy after a case; adds the row.
+  void Report(const std::string& input, const std::string& outcome) {
+    const int status = ProxyGet().status;
+    EXPECT_EQ(status, 200) << "after: " << input;
+    ReportHostileCase({.input = input,
+                       .outcome = outcome,
+                       .alive = status == 200,
+                       .alive_check = "GET /api/v1/servers/localhost via the proxy: HTTP " +
+                                      std::to_string(status),
+                       .lost = LostZones()});
   }
 
   void StartChecker() {
@@ -223,10 +288,21 @@ class HostileHttpTest : public ::testing::Test {
   uint16_t metrics_port_ = 0;
   uint16_t status_port_ = 0;
   std::vector<ConfigKey> extra_proxy_keys_;
+  std::vector<std::string> zones_before_;
 };
+
+const bool kHostileReport = RegisterHostileReport("hostile_http_test");
 
 TEST_F(HostileHttpTest, IdleConnectionsAndStalledHandshakesDoNotDelayOthers) {
   ASSERT_NO_FATAL_FAILURE(StartChecker());
+  struct Held {
+    std::string what;
+    size_t held;
+    int fds_before;
+    int fds_during;
+    PromptAnswers answers;
+  };
+  std::vector<Held> measured;
   struct Target {
     std::string what;
     HostPort address;
@@ -255,7 +331,23 @@ TEST_F(HostileHttpTest, IdleConnectionsAndStalledHandshakesDoNotDelayOthers) {
     std::cout << target.what << ": " << held.held() << " connections held (" << held.failed()
               << " could not connect), server fds " << fds_before << " -> " << fds_during << "\n";
     EXPECT_EQ(held.held(), 2000u) << target.what;
-    ExpectPromptAnswers(target.what, 100, target.request, 200);
+    const PromptAnswers answers = ExpectPromptAnswers(target.what, 100, target.request, 200);
+    measured.push_back({target.what, held.held(), fds_before, fds_during, answers});
+  }
+  for (size_t i = 0; i < measured.size(); ++i) {
+    const Held& h = measured[i];
+    const int status = targets[i].request().status;
+    EXPECT_EQ(status, 200) << h.what << " after the connections were released";
+    ReportHostileCase(
+        {.input =
+             "1,000 idle connections + 1,000 stalled TLS handshakes held against the " + h.what,
+         .outcome = std::to_string(h.held) + " held, server fds " + std::to_string(h.fds_before) +
+                    " -> " + std::to_string(h.fds_during) + "; 100 normal requests: p99 " +
+                    Millis(h.answers.p99) + ", max " + Millis(h.answers.max),
+         .alive = status == 200,
+         .alive_check = "a normal request after release: HTTP " + std::to_string(status),
+         .lost = std::to_string(h.answers.failures) + " of 100 normal requests failed; " +
+                 LostZones()});
   }
   EXPECT_TRUE(proxy_.IsRunning()) << proxy_.LogTail();
   EXPECT_TRUE(checker_.IsRunning()) << checker_.LogTail();
@@ -276,6 +368,11 @@ TEST_F(HostileHttpTest, IdleConnectionsAreClosedAfterTheHeaderTimeout) {
   close(fd);
   std::cout << "an idle connection was closed after " << seconds << " s\n";
   EXPECT_EQ(n, 0) << "the proxy kept an idle connection open for 20 s";
+  char took[32];
+  std::snprintf(took, sizeof took, "%.1f s", seconds);
+  Report("a connection to the HTTPS port that sends nothing",
+         std::string(n == 0 ? "closed by the proxy" : "still open") + " after " + took +
+             " (HeaderTimeout 10 s)");
 }
 
 TEST_F(HostileHttpTest, OneClientAddressCannotTakeEveryConnection) {
@@ -297,6 +394,8 @@ TEST_F(HostileHttpTest, OneClientAddressCannotTakeEveryConnection) {
   std::cout << count << " connections from one address: " << closed << " closed at once\n";
   EXPECT_GE(closed, count - 256 - 8);
   EXPECT_EQ(ProxyGet().status, 200);
+  Report("400 connections from one address (127.0.0.99)",
+         std::to_string(closed) + " closed at once (MaxConnectionsPerClient 256)");
 }
 
 TEST_F(HostileHttpTest, GigabyteChunkedBodyIsRefusedWithBoundedMemory) {
@@ -329,6 +428,13 @@ TEST_F(HostileHttpTest, GigabyteChunkedBodyIsRefusedWithBoundedMemory) {
     EXPECT_EQ(result.status, 413) << result.log;
     EXPECT_LT(peak, bound);
     EXPECT_EQ(ProxyGet().status, 200) << "the proxy stopped serving";
+    char took[32];
+    std::snprintf(took, sizeof took, "%.1f s", seconds);
+    Report(std::string("PATCH with a 1 GiB chunked body, ") + (with_key ? "with" : "without") +
+               " an API key",
+           "HTTP " + std::to_string(result.status) + " after " + took + "; proxy peak RSS " +
+               std::to_string(peak / (1024 * 1024)) + " MiB (bound " +
+               std::to_string(bound / (1024 * 1024)) + " MiB)");
   }
   // With a Content-Length: refused before a byte of the body is read.
   const CurlResult sized = Curl(
@@ -338,7 +444,11 @@ TEST_F(HostileHttpTest, GigabyteChunkedBodyIsRefusedWithBoundedMemory) {
   std::cout << "Content-Length: 1 GiB: HTTP " << sized.status << "\n";
   EXPECT_EQ(sized.status, 413) << sized.log;
   EXPECT_EQ(ProxyGet().status, 200);
-  EXPECT_LT(PeakRss(proxy_.pid()), bound);
+  const int64_t peak = PeakRss(proxy_.pid());
+  EXPECT_LT(peak, bound);
+  Report("PATCH with Content-Length: 1 GiB", "HTTP " + std::to_string(sized.status) +
+                                                 "; proxy peak RSS " +
+                                                 std::to_string(peak / (1024 * 1024)) + " MiB");
 }
 
 TEST_F(HostileHttpTest, HeaderFloodsAreRefusedAndServingGoesOn) {
@@ -352,6 +462,9 @@ TEST_F(HostileHttpTest, HeaderFloodsAreRefusedAndServingGoesOn) {
   EXPECT_TRUE(response.status == 431 || response.status == 400 || response.status == 413 ||
               (response.status == 0 && !response.error.empty()))
       << response.status;
+  Report("a 200 KiB header line to the HTTPS port",
+         response.status != 0 ? "HTTP " + std::to_string(response.status)
+                              : "connection closed (" + response.error + ")");
   // Many small headers.
   HttpHeaders many = key;
   for (int i = 0; i < 500; ++i) many.emplace_back("X-Header-" + std::to_string(i), "v");
@@ -360,13 +473,21 @@ TEST_F(HostileHttpTest, HeaderFloodsAreRefusedAndServingGoesOn) {
   std::cout << "500 header lines: HTTP " << response.status << " " << response.body << "\n";
   EXPECT_EQ(response.status, 431);
   EXPECT_TRUE(nlohmann::json::parse(response.body, nullptr, false).is_object()) << response.body;
+  Report("500 header lines to the HTTPS port",
+         "HTTP " + std::to_string(response.status) + ", JSON error body");
   // The same against the metrics endpoint.
   response = HttpCall("GET", "http://127.0.0.1:" + std::to_string(metrics_port_) + "/metrics", many,
                       "", std::chrono::seconds(10));
   EXPECT_EQ(response.status, 431);
   EXPECT_EQ(ProxyGet().status, 200);
-  EXPECT_EQ(MetricsGet().status, 200);
+  const int metrics_status = MetricsGet().status;
+  EXPECT_EQ(metrics_status, 200);
   EXPECT_TRUE(proxy_.IsRunning());
+  ReportHostileCase({.input = "500 header lines to the metrics endpoint",
+                     .outcome = "HTTP " + std::to_string(response.status),
+                     .alive = metrics_status == 200,
+                     .alive_check = "GET /metrics: HTTP " + std::to_string(metrics_status),
+                     .lost = LostZones()});
 }
 
 TEST_F(HostileHttpTest, BodyWithoutALengthAndManySmallRequests) {
@@ -381,6 +502,8 @@ TEST_F(HostileHttpTest, BodyWithoutALengthAndManySmallRequests) {
   std::cout << "a body without a length: HTTP " << unframed.status << "\n";
   EXPECT_TRUE(proxy_.IsRunning());
   EXPECT_EQ(ProxyGet().status, 200);
+  Report("PATCH with a 3 MiB body and neither Content-Length nor chunked",
+         "HTTP " + std::to_string(unframed.status) + " (no length: no body, RFC 9112 6.3)");
 
   // Many small requests on keep-alive connections (curl reuses its connection).
   const std::string urls = dir_.File("urls.txt");
@@ -400,6 +523,8 @@ TEST_F(HostileHttpTest, BodyWithoutALengthAndManySmallRequests) {
             << " s: " << statuses;
   EXPECT_NE(statuses.find("1000 200"), std::string::npos) << statuses;
   EXPECT_EQ(ProxyGet().status, 200);
+  const std::string counted = OneLine(statuses);
+  Report("1,000 small requests on keep-alive connections", "count and status: " + counted);
 }
 
 TEST_F(HostileHttpTest, PlainHttpToTheHttpsPortGetsAPlainHttp400) {
@@ -412,6 +537,9 @@ TEST_F(HostileHttpTest, PlainHttpToTheHttpsPortGetsAPlainHttp400) {
   EXPECT_NE(out.find("400"), std::string::npos) << out;
   EXPECT_NE(out.find("https://"), std::string::npos) << out;
   EXPECT_EQ(ProxyGet().status, 200);
+  Report("plain HTTP to the HTTPS port",
+         std::string(out.find("400") != std::string::npos ? "HTTP 400" : "no 400") +
+             (out.find("https://") != std::string::npos ? ", says to use https://" : ""));
 }
 
 TEST_F(HostileHttpTest, OnlyTls12AndLaterWithModernCiphers) {
@@ -441,6 +569,9 @@ TEST_F(HostileHttpTest, OnlyTls12AndLaterWithModernCiphers) {
     const auto [ok, out] = handshake(c.options);
     std::cout << "openssl s_client " << c.options << ": " << (ok ? "accepted" : "refused") << "\n";
     EXPECT_EQ(ok, c.accepted) << c.options << "\n" << out.substr(0, 2000);
+    Report(std::string("TLS handshake: openssl s_client ") + c.options,
+           std::string(ok ? "accepted" : "refused") + " (expected " +
+               (c.accepted ? "accepted" : "refused") + ")");
   }
 }
 
@@ -494,6 +625,17 @@ TEST_F(HostileHttpThrottleTest, WrongApiKeysAreRateLimitedCountedAndNeverLogged)
   EXPECT_EQ(lines, 1u) << "one log line per client and window";
   EXPECT_EQ(log.find(wrong_key), std::string::npos) << "a wrong API key was logged";
   EXPECT_EQ(log.find(primary_.api_key()), std::string::npos) << "the API key was logged";
+  const std::string counted = OneLine(statuses);
+  const bool keys_logged =
+      log.find(wrong_key) != std::string::npos || log.find(primary_.api_key()) != std::string::npos;
+  ReportHostileCase({.input = "10,000 wrong API keys from one address",
+                     .outcome = "count and status: " + counted + "; " + std::to_string(lines) +
+                                " log line; key in the log: " + (keys_logged ? "YES" : "no"),
+                     .alive = metrics.status == 200,
+                     .alive_check = "GET /metrics during the throttle window: HTTP " +
+                                    std::to_string(metrics.status) +
+                                    " (the right key from that address: 429)",
+                     .lost = LostZones()});
 }
 
 }  // namespace

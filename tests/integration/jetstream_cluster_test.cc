@@ -31,11 +31,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-template <typename T>
-Status StatusOf(const StatusOr<T>& result) {
-  return result.status();
-}
-
 BusOptions ClusterBusOptions(const std::string& urls, const std::string& name) {
   BusOptions options;
   options.url = urls;

@@ -25,11 +25,6 @@ namespace {
 
 using std::chrono::seconds;
 
-template <typename T>
-Status StatusOf(const StatusOr<T>& result) {
-  return result.status();
-}
-
 class JetStreamPermissionsTest : public ::testing::Test {
  protected:
   void SetUp() override {

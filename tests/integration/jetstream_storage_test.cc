@@ -24,11 +24,6 @@
 namespace pdnsd::testing {
 namespace {
 
-template <typename T>
-Status StatusOf(const StatusOr<T>& result) {
-  return result.status();
-}
-
 struct StreamState {
   uint64_t messages = 0;
   uint64_t bytes = 0;

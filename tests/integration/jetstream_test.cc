@@ -23,13 +23,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// By value: PDNSD_ASSERT_OK binds a reference, and the status of a temporary StatusOr would
-// dangle.
-template <typename T>
-Status StatusOf(const StatusOr<T>& result) {
-  return result.status();
-}
-
 class JetStreamTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -54,6 +54,20 @@ std::optional<std::string> RecvFramed(int fd) {
   return message;
 }
 
+std::optional<std::string> UdpExchange(const HostPort& server, const std::string& source,
+                                       const std::string& query) {
+  const int fd = ConnectRawFrom(server, source, SOCK_DGRAM);
+  if (fd < 0) return std::nullopt;
+  std::optional<std::string> answer;
+  if (SendBytes(fd, query)) {
+    char buffer[65535];
+    const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+    if (n > 0) answer = std::string(buffer, static_cast<size_t>(n));
+  }
+  close(fd);
+  return answer;
+}
+
 bool PeerClosed(int fd) {
   char byte;
   return recv(fd, &byte, 1, 0) == 0;

@@ -28,6 +28,11 @@ std::string Framed(const std::string& message);
 // One length-prefixed message (dnswire::ReadTcpMessage, 5 s); nullopt on EOF, error or timeout.
 std::optional<std::string> RecvFramed(int fd);
 
+// One UDP datagram `query` from the local address `source` and the datagram that answers it
+// (5 s); nullopt when nothing came back.
+std::optional<std::string> UdpExchange(const HostPort& server, const std::string& source,
+                                       const std::string& query);
+
 // True when the peer closed the connection (recv returns 0) within the receive timeout.
 bool PeerClosed(int fd);
 

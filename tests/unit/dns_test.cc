@@ -966,26 +966,12 @@ TEST(PowerDnsSecondaryTest, TransfersZonesFromTheZoneServer) {
 // Who may ask: allow-list, connection limits, timeouts (dns/client_access.h), TSIG.
 
 using testing::ConnectRawFrom;
+using testing::UdpExchange;
 
 // The rcode of a DNS answer in wire format, -1 when it does not parse.
 int Rcode(const std::string& wire) {
   dnswire::PktPtr packet = Parse(wire);
   return packet ? static_cast<int>(ldns_pkt_get_rcode(packet.get())) : -1;
-}
-
-// One UDP exchange from `source`; nullopt when nothing came back.
-std::optional<std::string> UdpExchange(const HostPort& server, const std::string& source,
-                                       const std::string& query) {
-  const int fd = ConnectRawFrom(server, source, SOCK_DGRAM);
-  if (fd < 0) return std::nullopt;
-  std::optional<std::string> answer;
-  if (SendBytes(fd, query)) {
-    char buffer[65535];
-    const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
-    if (n > 0) answer = std::string(buffer, static_cast<size_t>(n));
-  }
-  close(fd);
-  return answer;
 }
 
 class CountingObserver : public FakeObserver {
