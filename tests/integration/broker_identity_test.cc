@@ -509,8 +509,40 @@ TEST_F(BrokerIdentityTest, StolenSyncerPasswordCannotFindNorStarveAnotherSyncers
   PDNSD_ASSERT_OK(StatusOf(deleted));
   EXPECT_NE(deleted->find("\"success\":true"), std::string::npos) << *deleted;
   publish("second.example.", 2);
-  EXPECT_TRUE(victim_sees("second.example.", seconds(30)))
+  const bool caught_up = victim_sees("second.example.", seconds(30));
+  EXPECT_TRUE(caught_up)
       << "the victim's watch never saw the version published after its consumer was deleted";
+  const std::string alive_check =
+      std::string("ns2's catalog watch sees second.example. published after the attacks: ") +
+      (caught_up ? "yes" : "no");
+  const std::string lost = std::string(caught_up ? "none" : "second.example.") +
+                           ": the victim heard " + std::to_string(victim_heard.size()) +
+                           " planted messages; its watch missed " + (caught_up ? "0" : "1") +
+                           " of 2 versions";
+  ReportHostileCase({.input = "ns1's password lists the catalog's consumers (NAMES, LIST)",
+                     .outcome = "refused by the broker, each",
+                     .alive = caught_up,
+                     .alive_check = alive_check,
+                     .lost = lost});
+  ReportHostileCase({.input = "ns1's password makes a consumer of the chunk stream",
+                     .outcome = "refused by the broker",
+                     .alive = caught_up,
+                     .alive_check = alive_check,
+                     .lost = lost});
+  ReportHostileCase(
+      {.input = "ns1's password makes catalog consumers delivering into zonestate.ns2 and "
+                "ns2's inbox",
+       .outcome = "made by the broker; " + std::to_string(victim_stray_deliveries_.load()) +
+                  " deliveries dropped by ns2's bus (logged once, counted), " +
+                  std::to_string(victim_heard.size()) + " reached a handler",
+       .alive = caught_up,
+       .alive_check = alive_check,
+       .lost = lost});
+  ReportHostileCase({.input = "ns1's password deletes ns2's watch consumer (name told)",
+                     .outcome = "deleted; ns2's watch made a new one",
+                     .alive = caught_up,
+                     .alive_check = alive_check,
+                     .lost = lost});
   watch->reset();
   victim_reader->reset();
 }
