@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <string_view>
 #include <system_error>
 #include <vector>
@@ -47,8 +48,16 @@ constexpr int kBindAttempts = 10;
 constexpr uint32_t kDefaultTtl = 3600;
 
 // What answering a query led to, for the caller's observer calls and log lines.
+// Takes one finished answer message as soon as it is encoded (it writes it to the client);
+// false when it could not (the client went away, the server stops).
+using AnswerSink = std::function<bool(const std::string& message)>;
+
 struct AnswerOutcome {
   bool is_axfr = false;  // a complete AXFR answer: zone and serial, for OnTransferServed
+  // Messages already given to the sink; after one, a failure can only close the connection
+  // (an error reply cannot follow part of an answer).
+  size_t streamed = 0;
+  bool sink_failed = false;
   std::string zone;
   uint32_t serial = 0;
   // Set when the query was refused for want of a valid TSIG: what was wrong with it.
@@ -149,9 +158,18 @@ bool IsApexSoa(const ldns_rr* rr, const ldns_rdf* apex) {
 class AxfrEncoder {
  public:
   // REQUIRES: `soa` is the zone's apex SOA; the encoder keeps its own copy. `signer` (may be
-  // null) signs every message and outlives the encoder.
-  AxfrEncoder(const ldns_pkt* query, const ldns_rr* soa, dnswire::TsigSigner* signer)
-      : query_(query), soa_(ldns_rr_clone(soa)), apex_(ldns_rr_owner(soa_.get())), signer_(signer) {
+  // null) signs every message and outlives the encoder. With a `sink`, every message but the
+  // last goes to it as soon as it is full, so a client reads the first message while the rest
+  // is still encoded (PowerDNS gives up on a transfer after axfr-fetch-timeout, 10 s, without
+  // data) and the answer is never held whole; `outcome` counts them.
+  AxfrEncoder(const ldns_pkt* query, const ldns_rr* soa, dnswire::TsigSigner* signer,
+              const AnswerSink* sink = nullptr, AnswerOutcome* outcome = nullptr)
+      : query_(query),
+        soa_(ldns_rr_clone(soa)),
+        apex_(ldns_rr_owner(soa_.get())),
+        signer_(signer),
+        sink_(sink),
+        outcome_(outcome) {
     current_ = NewReply(query_, LDNS_RCODE_NOERROR, true);
     if (!current_) {
       failed_ = true;
@@ -176,20 +194,30 @@ class AxfrEncoder {
   // The messages, empty on failure. *served_records: records sent, both SOAs included.
   std::vector<std::string> Finish(size_t* served_records) {
     Push(ldns_rr_clone(soa_.get()));
-    if (!failed_) Flush();
+    if (!failed_) Flush(/*last=*/true);
     *served_records = records_ + 2;
     if (failed_) return {};
     return std::move(messages_);
   }
 
  private:
-  void Flush() {
+  void Flush(bool last = false) {
     std::string wire = ToWire(current_.get(), signer_);
     if (wire.empty() || wire.size() > 65535) {
       failed_ = true;
       return;
     }
-    messages_.push_back(std::move(wire));
+    if (sink_ != nullptr && *sink_ && outcome_ != nullptr && !last) {
+      if (!(*sink_)(wire)) {
+        outcome_->sink_failed = true;
+        failed_ = true;
+        return;
+      }
+      ++outcome_->streamed;
+    } else {
+      messages_.push_back(std::move(wire));
+    }
+    if (last) return;
     current_ = NewReply(query_, LDNS_RCODE_NOERROR, false);
     if (!current_) {
       failed_ = true;
@@ -219,6 +247,8 @@ class AxfrEncoder {
   RrPtr soa_;
   const ldns_rdf* apex_;  // owned by soa_
   dnswire::TsigSigner* signer_;
+  const AnswerSink* sink_;
+  AnswerOutcome* outcome_;
   PktPtr current_;
   size_t used_ = 0;
   size_t records_ = 0;
@@ -227,9 +257,11 @@ class AxfrEncoder {
 };
 
 // Builds the answer messages for one query; empty when the query must be dropped (UDP) or
-// the connection closed (TCP).
+// the connection closed (TCP). With a `sink` (TCP), an AXFR's messages but the last go to it
+// as they are encoded, and the rest is returned.
 std::vector<std::string> BuildAnswer(const AnswerContext& context, const uint8_t* data,
-                                     size_t length, bool over_tcp, AnswerOutcome* outcome) {
+                                     size_t length, bool over_tcp, AnswerOutcome* outcome,
+                                     const AnswerSink* sink = nullptr) {
   PktPtr query = dnswire::WireToPacket(data, length);
   if (!query) {
     context.log.debug("dropping a malformed DNS message ({} octets)", length);
@@ -335,21 +367,26 @@ std::vector<std::string> BuildAnswer(const AnswerContext& context, const uint8_t
   }
 
   // Records are parsed and packed one at a time, so the zone is never held parsed whole.
-  AxfrEncoder encoder(query.get(), soa.get(), sign);
-  if (Status s = ForEachRecord(*text, qname, [&](RrPtr rr) { return encoder.Add(std::move(rr)); });
-      !s.ok()) {
+  AxfrEncoder encoder(query.get(), soa.get(), sign, sink, outcome);
+  const Status encoded =
+      ForEachRecord(*text, qname, [&](RrPtr rr) { return encoder.Add(std::move(rr)); });
+  if (outcome->sink_failed) return {};  // the client went away: nothing more to write
+  if (!encoded.ok()) {
     context.log.error("{} {}: zone data from the source does not parse: {}", label, *zone,
-                      s.message());
+                      encoded.message());
+    if (outcome->streamed > 0) return {};
     return RcodeReply(query.get(), LDNS_RCODE_SERVFAIL, sign);
   }
   size_t count = 0;
   std::vector<std::string> messages = encoder.Finish(&count);
+  if (outcome->sink_failed) return {};
   if (messages.empty()) {
     context.log.error("axfr {}: cannot encode the answer", *zone);
+    if (outcome->streamed > 0) return {};
     return RcodeReply(query.get(), LDNS_RCODE_SERVFAIL, sign);
   }
   context.log.debug("axfr {}: serial {}, {} records in {} messages", *zone, serial, count,
-                    messages.size());
+                    outcome->streamed + messages.size());
   outcome->is_axfr = true;
   outcome->zone = *zone;
   outcome->serial = serial;
@@ -736,12 +773,21 @@ bool ZoneServer::ReadFrom(Connection& connection) {
 bool ZoneServer::ServeQuery(int fd, const ClientAddress& client, const std::string& query) {
   const AnswerContext context{source_, observer_, *logger_, options_.tsig};
   AnswerOutcome outcome;
-  std::vector<std::string> answer = BuildAnswer(
-      context, reinterpret_cast<const uint8_t*>(query.data()), query.size(), true, &outcome);
+  const AnswerSink write = [&](const std::string& part) {
+    return dnswire::WriteTcpMessage(fd, part, Clock::now() + kWriteTimeout, &stopping_) ==
+           IoResult::kOk;
+  };
+  std::vector<std::string> answer =
+      BuildAnswer(context, reinterpret_cast<const uint8_t*>(query.data()), query.size(), true,
+                  &outcome, &write);
   if (outcome.tsig_refusal != nullptr) {
     NoteRefused(client, "tsig", std::string("TCP query ") + outcome.tsig_refusal);
   }
-  if (answer.empty()) return false;  // garbage: close this connection
+  if (outcome.sink_failed) {
+    logger_->debug("TCP client went away while an answer was written");
+    return false;
+  }
+  if (answer.empty()) return false;  // garbage, or an AXFR cut short: close this connection
   for (const std::string& part : answer) {
     if (dnswire::WriteTcpMessage(fd, part, Clock::now() + kWriteTimeout, &stopping_) !=
         IoResult::kOk) {
