@@ -306,6 +306,42 @@ TEST_F(CatalogPublisherTest, EventDuringARunningTransferYieldsALaterTransfer) {
       2);
 }
 
+// An original Go api-proxy in the fleet: its events carry Go's time format (RFC 3339 with
+// nanoseconds and the local offset) and the zone as the request's URL named it (with or
+// without the final dot). With no sweep, only those events can publish.
+TEST_F(CatalogPublisherTest, EventsInTheOriginalGoProxysBodiesArePublished) {
+  StartBroker();
+  StartProvider(milliseconds(0));
+  ASSERT_EQ(CreateZone("orig.example.", 3).status, 201);
+  const auto publish = [&](const std::string& subject, const std::string& body) {
+    PDNSD_ASSERT_OK(bus_->Publish(subject, body));
+    PDNSD_ASSERT_OK(bus_->Flush(seconds(5)));
+  };
+  publish("zone.add",
+          R"({"zone":"orig.example.","created_at":"2026-12-02T15:04:05.123456789+01:00"})");
+  ASSERT_TRUE(WaitSerial("orig.example.", DecodeSerial(primary_, "orig.example.")).has_value());
+
+  ASSERT_EQ(primary_
+                .Api("PATCH", Cluster::ZonesPath("orig.example."),
+                     Cluster::ARecordPatch("www.orig.example.", "192.0.2.9"))
+                .status,
+            204);
+  publish("zone.modified", R"({"zone":"orig.example","changed_at":"2026-12-02T15:04:06.5+01:00"})");
+  auto changed = WaitSerial("orig.example.", DecodeSerial(primary_, "orig.example."));
+  ASSERT_TRUE(changed.has_value());
+  auto text = catalog_->ReadText(*changed);
+  PDNSD_ASSERT_OK(StatusOf(text));
+  EXPECT_NE(text->find("192.0.2.9"), std::string::npos);
+
+  ASSERT_EQ(DeleteZone("orig.example.").status, 204);
+  publish("zone.delete",
+          R"({"zone":"orig.example.","deleted_at":"2026-12-02T15:04:07.000000001+01:00"})");
+  EXPECT_TRUE(WaitEntry("orig.example.", [](const distribution::CatalogEntry& e) {
+                return e.deleted;
+              }).has_value());
+  EXPECT_EQ(Counter("zoneprovider_catalog_events_total", {{"result", "accepted"}}), 3);
+}
+
 TEST_F(CatalogPublisherTest, DeletedZoneGetsATombstoneOnlyAfterTheApiConfirms) {
   StartBroker();
   // The provider transfers from a PowerDNS that has no zones: every AXFR is refused (NotFound)
