@@ -6,10 +6,13 @@
 // where bit 0 of the flags byte says the chunk header is present and bit 1 the encoding header
 // (an absent header's field is still there, and ignored). Whatever the frames, the reader
 // returns OK or InvalidArgument; a payload it yields is no larger than its maximum, and once it
-// has failed it stays failed.
+// has failed it stays failed. A second reader with a small maximum (so that the size limit of
+// plain pieces is reached by short inputs too) takes the same frames: it fails whenever the
+// first does, and a payload it yields is the first reader's.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "bus/framing.h"
@@ -21,6 +24,7 @@ using pdnsd::fuzz::Check;
 using pdnsd::fuzz::Take;
 
 constexpr size_t kMaxPayload = 1024 * 1024;  // bounds zstd bombs within the fuzzer's memory
+constexpr size_t kSmallMaxPayload = 512;
 
 }  // namespace
 
@@ -28,7 +32,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace pdnsd;
   std::string_view input(reinterpret_cast<const char*>(data), size);
   framing::FrameReader reader(kMaxPayload);
+  framing::FrameReader small_reader(kSmallMaxPayload);
   bool failed = false;
+  bool small_done = false;
+  std::string small_payload;
   while (!input.empty()) {
     std::string_view record = Take(input, '\x1e');
     if (record.empty()) continue;
@@ -44,8 +51,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(status.ok() || status.code() == StatusCode::kInvalidArgument);
     Check(!failed || !status.ok());
     failed = failed || !status.ok();
+    const Status small_status = small_reader.Add(frame);
+    Check(small_status.ok() || small_status.code() == StatusCode::kInvalidArgument);
+    Check(status.ok() || !small_status.ok());
+    if (small_status.ok() && small_reader.done()) {
+      small_done = true;
+      small_payload = small_reader.TakePayload();
+      Check(small_payload.size() <= kSmallMaxPayload);
+    }
     if (status.ok() && reader.done()) {
-      Check(reader.TakePayload().size() <= kMaxPayload);
+      const std::string payload = reader.TakePayload();
+      Check(payload.size() <= kMaxPayload);
+      if (small_done) Check(small_payload == payload);
       break;
     }
   }

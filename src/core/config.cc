@@ -134,6 +134,12 @@ StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text) {
       return Status::InvalidArgument("missing or unknown unit in duration " + quoted);
     total_ms += number * factor;
   }
+  // Go's limit (an int64 of nanoseconds, about 292 years): beyond it llround's result is
+  // unspecified (it came out negative), and a time point plus such a duration overflows.
+  constexpr double kMaxMilliseconds = 9'223'372'036'854.0;
+  if (!(total_ms <= kMaxMilliseconds)) {
+    return Status::InvalidArgument("duration " + quoted + " is longer than 2562047h (292 years)");
+  }
   return std::chrono::milliseconds(static_cast<int64_t>(std::llround(total_ms)));
 }
 

@@ -399,15 +399,16 @@ struct HttpListener::Impl {
           unsigned char header[5] = {};
           const ssize_t n = recv(fd, header, sizeof header, MSG_PEEK);
           if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-          const unsigned char first = header[0];
-          if (n <= 0) {
+          const FirstBytesVerdict verdict =
+              ClassifyFirstBytes(header, n > 0 ? static_cast<size_t>(n) : 0,
+                                 n >= 5 ? BytesAvailable(fd) : std::nullopt);
+          if (verdict == FirstBytesVerdict::kClosed) {
             drop(fd, true);
-          } else if (first == 0x16 && !FirstRecordComplete(fd, header, n)) {
+          } else if (verdict == FirstBytesVerdict::kWaitForMore) {
             // libmicrohttpd 0.9.75 polls a half-received handshake in a busy loop (seen: 1,000
-            // stalled ClientHellos kept its thread at 90% CPU): it gets the connection only
-            // once the whole first record (the ClientHello) is here.
+            // stalled ClientHellos kept its thread at 90% CPU): see ClassifyFirstBytes().
             continue;
-          } else if (first == 0x16) {
+          } else if (verdict == FirstBytesVerdict::kTls) {
             Pending entry = it->second;
             drop(fd, false);
             // The handshake is several small writes: without TCP_NODELAY each waits for the
@@ -436,13 +437,11 @@ struct HttpListener::Impl {
     close(epoll);
   }
 
-  // Whether the whole TLS record whose first `n` bytes are `header` has arrived.
-  static bool FirstRecordComplete(int fd, const unsigned char* header, ssize_t n) {
-    if (n < 5) return false;
-    const int length = (header[3] << 8) | header[4];
+  // The bytes waiting on `fd` (FIONREAD); nullopt when the kernel does not say.
+  static std::optional<size_t> BytesAvailable(int fd) {
     int available = 0;
-    if (ioctl(fd, FIONREAD, &available) != 0) return true;
-    return available >= 5 + length;
+    if (ioctl(fd, FIONREAD, &available) != 0) return std::nullopt;
+    return static_cast<size_t>(std::max(available, 0));
   }
 
   void AnswerPlainHttp(int fd) {
@@ -462,6 +461,20 @@ struct HttpListener::Impl {
 
   std::string host_port;
 };
+
+FirstBytesVerdict ClassifyFirstBytes(const unsigned char* peeked, size_t peeked_length,
+                                     std::optional<size_t> available) {
+  if (peeked_length == 0) return FirstBytesVerdict::kClosed;
+  constexpr unsigned char kHandshakeRecord = 0x16;
+  if (peeked[0] != kHandshakeRecord) return FirstBytesVerdict::kPlainHttp;
+  constexpr size_t kRecordHeader = 5;
+  if (peeked_length < kRecordHeader) return FirstBytesVerdict::kWaitForMore;
+  const size_t record_length = (size_t{peeked[3]} << 8) | peeked[4];
+  if (available && *available < kRecordHeader + record_length) {
+    return FirstBytesVerdict::kWaitForMore;
+  }
+  return FirstBytesVerdict::kTls;
+}
 
 HttpListener::HttpListener(HttpListenerOptions options, HttpRoutes routes, Logger logger)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(routes), std::move(logger))) {}

@@ -98,6 +98,23 @@ class HttpListener {
   HostPort bound_;
 };
 
+// What the TLS accept thread does with a new connection, from the bytes it has peeked: a TLS
+// connection starts with a handshake record (first byte 0x16, then version, then a 2-octet
+// length); libmicrohttpd gets it only once that whole first record (the ClientHello) has
+// arrived, because it polls a half-received handshake in a busy loop. Any other first byte is
+// a client speaking plain HTTP to the HTTPS port.
+enum class FirstBytesVerdict {
+  kClosed,       // nothing peeked: the client closed (or the peek failed)
+  kWaitForMore,  // a TLS record header, but not the whole record yet
+  kTls,          // hand the connection to libmicrohttpd
+  kPlainHttp,    // answer the plain-HTTP 400
+};
+// `peeked`: the first `peeked_length` (0-5) bytes the client sent (MSG_PEEK);
+// `available`: how many bytes are waiting in all (FIONREAD), or nullopt when that is unknown
+// (then a complete record header counts as the whole record). Pure; any input is valid.
+FirstBytesVerdict ClassifyFirstBytes(const unsigned char* peeked, size_t peeked_length,
+                                     std::optional<size_t> available);
+
 // Raises this process's soft limit of open files to its hard limit (idempotent): a listener
 // holding thousands of idle connections needs more than the usual 1,024.
 void RaiseOpenFileLimit();

@@ -44,6 +44,10 @@ bool ClientAddress::FromSockaddr(const sockaddr_storage& address, ClientAddress*
 
 StatusOr<ClientAddress> ClientAddress::Parse(std::string_view text) {
   const std::string copy(text);
+  // inet_pton reads up to a NUL: "127.0.0.1\0junk" would pass as 127.0.0.1.
+  if (copy.find('\0') != std::string::npos) {
+    return Status::InvalidArgument("an address must not contain a NUL character");
+  }
   ClientAddress address;
   in_addr v4{};
   if (inet_pton(AF_INET, copy.c_str(), &v4) == 1) {

@@ -40,6 +40,11 @@ StatusOr<TsigKey> ValidateTsigKey(TsigKey key) {
                                    "\" is not one of hmac-sha256, hmac-sha384, hmac-sha512, "
                                    "hmac-sha224");
   }
+  // ldns reads the secret up to a NUL, and signs with what it read: "secret\0junk" would be
+  // accepted with the junk silently dropped.
+  if (key.secret.find('\0') != std::string::npos) {
+    return Status::InvalidArgument("TSIG secret must not contain a NUL character");
+  }
   ldns_rdf* decoded = nullptr;
   const ldns_status status = ldns_str2rdf_b64(&decoded, key.secret.c_str());
   dnswire::RdfPtr owned(decoded);

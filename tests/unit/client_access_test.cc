@@ -47,6 +47,15 @@ TEST(AddressPrefix, ParsesAndRejects) {
   }
 }
 
+// inet_pton stops at a NUL; the parser must not accept what follows it (a property that
+// fuzz/client_access_fuzz.cc checks).
+TEST(AddressPrefix, RejectsEmbeddedNul) {
+  using namespace std::string_literals;
+  EXPECT_FALSE(ClientAddress::Parse("127.0.0.1\0junk"s).ok());
+  EXPECT_FALSE(AddressPrefix::Parse("127.0.0.1\0/32"s).ok());
+  EXPECT_FALSE(AddressPrefix::Parse("::1\0"s).ok());
+}
+
 TEST(ClientAllowList, MatchesPrefixesOfBothFamilies) {
   auto list = ClientAllowList::Parse({"127.0.0.1", "10.1.0.0/16", "fd00::/8", "2001:db8::5"});
   ASSERT_TRUE(list.ok());
@@ -164,6 +173,9 @@ TEST(TsigKey, Validation) {
     }
   }
   EXPECT_EQ(ValidateTsigKey({"Syncer-NS1", "hmac-sha256", secret})->name, "syncer-ns1.");
+  // ldns reads the secret up to a NUL: the rest would be dropped silently.
+  EXPECT_FALSE(
+      ValidateTsigKey({"syncer", "hmac-sha256", secret + std::string(1, '\0') + "x"}).ok());
 }
 
 }  // namespace

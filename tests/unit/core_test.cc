@@ -8,6 +8,7 @@
 
 #include "core/concurrency_limit.h"
 #include "core/config.h"
+#include "core/http_listener.h"
 #include "core/logging.h"
 #include "core/net.h"
 #include "core/worker_pool.h"
@@ -51,6 +52,27 @@ TEST(Duration, ParsesGoStyle) {
   EXPECT_FALSE(ParseDuration("20").ok());
   EXPECT_FALSE(ParseDuration("s").ok());
   EXPECT_FALSE(ParseDuration("5 minutes").ok());
+  // Past Go's limit (about 292 years) llround's result is unspecified (fuzz/config_fuzz.cc
+  // checks that no accepted duration is negative).
+  EXPECT_EQ(ParseDuration("2562047h")->count(), int64_t{2562047} * 3600 * 1000);
+  EXPECT_FALSE(ParseDuration("2562048h").ok());
+  EXPECT_FALSE(ParseDuration("999999999999999999h").ok());
+}
+
+// The HTTPS listener's decision from a connection's first bytes (fuzz/tls_peek_fuzz.cc checks
+// the same properties on random input).
+TEST(ClassifyFirstBytes, TellsTlsFromPlainHttp) {
+  const unsigned char hello[] = {0x16, 3, 1, 0, 8};  // a handshake record of 8 octets
+  const unsigned char get[] = {'G', 'E', 'T', ' ', '/'};
+  EXPECT_EQ(ClassifyFirstBytes(hello, 0, 0), FirstBytesVerdict::kClosed);
+  EXPECT_EQ(ClassifyFirstBytes(get, 1, 1), FirstBytesVerdict::kPlainHttp);
+  EXPECT_EQ(ClassifyFirstBytes(hello, 1, 1), FirstBytesVerdict::kWaitForMore);
+  EXPECT_EQ(ClassifyFirstBytes(hello, 4, 4), FirstBytesVerdict::kWaitForMore);
+  EXPECT_EQ(ClassifyFirstBytes(hello, 5, 12), FirstBytesVerdict::kWaitForMore);  // 1 missing
+  EXPECT_EQ(ClassifyFirstBytes(hello, 5, 13), FirstBytesVerdict::kTls);
+  EXPECT_EQ(ClassifyFirstBytes(hello, 5, 500), FirstBytesVerdict::kTls);
+  EXPECT_EQ(ClassifyFirstBytes(hello, 5, std::nullopt),
+            FirstBytesVerdict::kTls);  // FIONREAD failed
 }
 
 TEST(ConfigReader, ReportsFileSectionAndKey) {
