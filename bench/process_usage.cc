@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -13,11 +14,8 @@ namespace {
 std::string ProcDir(pid_t pid) { return pid > 0 ? "/proc/" + std::to_string(pid) : "/proc/self"; }
 
 double PeakRssMb(pid_t pid) {
-  std::istringstream status(testing::ReadFile(ProcDir(pid) + "/status"));
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return 0;
+  return static_cast<double>(std::max<int64_t>(0, testing::ProcessPeakRssBytes(pid))) /
+         (1024.0 * 1024.0);
 }
 
 bool ResetPeakRss(pid_t pid) {

@@ -6,9 +6,9 @@
 //   ctest --test-dir build/test -L large --output-on-failure
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -23,16 +23,6 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 
 constexpr int kRecords = 50000;
-
-// Peak resident set of a process in bytes (VmHWM), 0 when unknown.
-uint64_t PeakRss(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
-  }
-  return 0;
-}
 
 TEST(LargeZone, FiftyThousandRecordSignedZonePropagatesWithBoundedMemory) {
   // The service processes inherit this: AddressSanitizer keeps up to 256 MB of freed memory
@@ -87,7 +77,8 @@ TEST(LargeZone, FiftyThousandRecordSignedZonePropagatesWithBoundedMemory) {
               transfer->records.size(), text_bytes / 1e6);
   std::printf("%-16s %14s %18s\n", "service", "peak RSS (MB)", "x zone text size");
   for (const ServiceProcess* service : cluster.RunningServices()) {
-    const uint64_t peak = PeakRss(service->process.pid());
+    const uint64_t peak =
+        static_cast<uint64_t>(std::max<int64_t>(0, ProcessPeakRssBytes(service->process.pid())));
     std::printf("%-16s %14.1f %18.1f\n", service->name.c_str(), peak / 1e6,
                 static_cast<double>(peak) / static_cast<double>(text_bytes));
     // This build carries AddressSanitizer (about twice the memory of a release build) and

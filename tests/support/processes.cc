@@ -229,6 +229,15 @@ double ProcessCpuSeconds(pid_t pid) {
   return (std::stod(tokens[11]) + std::stod(tokens[12])) / ticks;
 }
 
+int64_t ProcessPeakRssBytes(pid_t pid) {
+  std::istringstream status(
+      ReadFile(pid > 0 ? "/proc/" + std::to_string(pid) + "/status" : "/proc/self/status"));
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::atoll(line.c_str() + 6) * 1024;
+  }
+  return -1;
+}
+
 Status WriteFile(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) return Status::Internal("cannot open " + path + " for writing");

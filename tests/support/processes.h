@@ -92,6 +92,9 @@ std::string ReadFile(const std::string& path);  // "" when it cannot be read
 // CPU seconds (utime + stime, from /proc/<pid>/stat) process `pid` has used, 0: this process;
 // -1 when the process is gone.
 double ProcessCpuSeconds(pid_t pid);
+// Peak resident set (VmHWM in /proc/<pid>/status) of process `pid` in bytes, 0: this process;
+// -1 when the process is gone.
+int64_t ProcessPeakRssBytes(pid_t pid);
 Status WriteFile(const std::string& path, const std::string& content);
 // The last `lines` lines of a file (for failure messages).
 std::string TailOfFile(const std::string& path, int lines = 40);
