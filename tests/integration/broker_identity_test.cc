@@ -473,15 +473,17 @@ TEST_F(BrokerIdentityTest, StolenSyncerPasswordCannotFindNorStarveAnotherSyncers
     EXPECT_FALSE(thief_->Request(subject, "{}", seconds(2)).ok()) << subject;
     EXPECT_TRUE(BrokerRefused("Publish", subject)) << subject;
   }
+  // The thief's request for a consumer of `stream` (pull, or push into `deliver`).
+  const auto create_consumer = [&](const std::string& stream, const std::string& deliver) {
+    const std::string push = deliver.empty() ? "" : R"("deliver_subject":")" + deliver + "\",";
+    return thief_->Request("$JS.API.CONSUMER.CREATE." + stream,
+                           R"({"stream_name":")" + stream + R"(","config":{)" + push +
+                               R"("deliver_policy":"all","ack_policy":"none"}})",
+                           seconds(2));
+  };
   // No consumer of another stream (the chunks are read by direct get, never consumed).
-  const std::string chunk_create = "$JS.API.CONSUMER.CREATE." + options.stream;
-  EXPECT_FALSE(thief_
-                   ->Request(chunk_create,
-                             R"({"stream_name":")" + options.stream +
-                                 R"(","config":{"deliver_policy":"all","ack_policy":"none"}})",
-                             seconds(2))
-                   .ok());
-  EXPECT_TRUE(BrokerRefused("Publish", chunk_create));
+  EXPECT_FALSE(create_consumer(options.stream, "").ok());
+  EXPECT_TRUE(BrokerRefused("Publish", "$JS.API.CONSUMER.CREATE." + options.stream));
   // A push consumer of the catalog delivering into the victim's subjects: nats-server takes it
   // (it does not check a deliver subject against the maker's permissions) and delivers; the
   // victim's bus drops what a JetStream consumer delivered into its core subscriptions.
@@ -489,11 +491,7 @@ TEST_F(BrokerIdentityTest, StolenSyncerPasswordCannotFindNorStarveAnotherSyncers
   Listen(*victim_, "zonestate.ns2", victim_heard);
   Listen(*victim_, "_INBOX.syncer-ns2.planted", victim_heard);
   for (const std::string deliver : {"zonestate.ns2", "_INBOX.syncer-ns2.planted"}) {
-    auto created =
-        thief_->Request("$JS.API.CONSUMER.CREATE." + kv_stream,
-                        R"({"stream_name":")" + kv_stream + R"(","config":{"deliver_subject":")" +
-                            deliver + R"(","deliver_policy":"all","ack_policy":"none"}})",
-                        seconds(2));
+    auto created = create_consumer(kv_stream, deliver);
     PDNSD_ASSERT_OK(StatusOf(created));
     EXPECT_NE(created->find("consumer_create_response"), std::string::npos) << *created;
   }
@@ -519,30 +517,22 @@ TEST_F(BrokerIdentityTest, StolenSyncerPasswordCannotFindNorStarveAnotherSyncers
                            ": the victim heard " + std::to_string(victim_heard.size()) +
                            " planted messages; its watch missed " + (caught_up ? "0" : "1") +
                            " of 2 versions";
-  ReportHostileCase({.input = "ns1's password lists the catalog's consumers (NAMES, LIST)",
-                     .outcome = "refused by the broker, each",
-                     .alive = caught_up,
-                     .alive_check = alive_check,
-                     .lost = lost});
-  ReportHostileCase({.input = "ns1's password makes a consumer of the chunk stream",
-                     .outcome = "refused by the broker",
-                     .alive = caught_up,
-                     .alive_check = alive_check,
-                     .lost = lost});
-  ReportHostileCase(
-      {.input = "ns1's password makes catalog consumers delivering into zonestate.ns2 and "
-                "ns2's inbox",
-       .outcome = "made by the broker; " + std::to_string(victim_stray_deliveries_.load()) +
-                  " deliveries dropped by ns2's bus (logged once, counted), " +
-                  std::to_string(victim_heard.size()) + " reached a handler",
-       .alive = caught_up,
-       .alive_check = alive_check,
-       .lost = lost});
-  ReportHostileCase({.input = "ns1's password deletes ns2's watch consumer (name told)",
-                     .outcome = "deleted; ns2's watch made a new one",
-                     .alive = caught_up,
-                     .alive_check = alive_check,
-                     .lost = lost});
+  const std::pair<std::string, std::string> cases[] = {
+      {"ns1's password lists the catalog's consumers (NAMES, LIST)", "refused by the broker, each"},
+      {"ns1's password makes a consumer of the chunk stream", "refused by the broker"},
+      {"ns1's password makes catalog consumers delivering into zonestate.ns2 and ns2's inbox",
+       "made by the broker; " + std::to_string(victim_stray_deliveries_.load()) +
+           " deliveries dropped by ns2's bus (logged once, counted), " +
+           std::to_string(victim_heard.size()) + " reached a handler"},
+      {"ns1's password deletes ns2's watch consumer (name told)",
+       "deleted; ns2's watch made a new one"}};
+  for (const auto& [input, outcome] : cases) {
+    ReportHostileCase({.input = input,
+                       .outcome = outcome,
+                       .alive = caught_up,
+                       .alive_check = alive_check,
+                       .lost = lost});
+  }
   watch->reset();
   victim_reader->reset();
 }
