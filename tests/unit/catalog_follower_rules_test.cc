@@ -70,6 +70,9 @@ TEST(CompareWithLocal, MarksExactlyWhatDiffersFromTheLocalPowerDns) {
     const StartComparison comparison = CompareWithLocal(desired, local);
     EXPECT_EQ(comparison.mark.size(), row.mark ? 1u : 0u) << row.what;
     EXPECT_EQ(comparison.in_place.size(), row.mark ? 0u : 1u) << row.what;
+    // Only a version the local PowerDNS lacks is created without a look-up.
+    EXPECT_EQ(comparison.absent_locally.size(), !row.local && !row.entry.deleted ? 1u : 0u)
+        << row.what;
   }
 }
 
@@ -81,6 +84,7 @@ TEST(CompareWithLocal, LeavesLocalZonesTheCatalogDoesNotNameAlone) {
   const StartComparison comparison = CompareWithLocal(desired, local);
   EXPECT_EQ(comparison.mark, (std::vector<std::string>{"b.test.", "c.test."}));
   EXPECT_EQ(comparison.in_place, (std::vector<std::string>{"a.test."}));
+  EXPECT_EQ(comparison.absent_locally, (std::vector<std::string>{"b.test."}));
 }
 
 TEST(DecideZoneEvent, CatalogModeIgnoresBroadcastsAndRereadsOnTargetedEvents) {

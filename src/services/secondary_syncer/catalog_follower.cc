@@ -5,6 +5,7 @@
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
+#include <set>
 #include <utility>
 
 #include "core/metrics.h"
@@ -31,6 +32,7 @@ StartComparison CompareWithLocal(const std::map<std::string, CatalogEntry>& desi
     const bool there = it != local.end();
     const bool in_place = entry.deleted ? !there : there && it->second == entry.serial;
     (in_place ? comparison.in_place : comparison.mark).push_back(zone);
+    if (!there && !entry.deleted) comparison.absent_locally.push_back(zone);
   }
   return comparison;
 }
@@ -274,7 +276,9 @@ void CatalogFollower::Bootstrap(distribution::CatalogWatcher& watcher) {
       "(zone events are hints only for zones it lacks)",
       options_.bucket, watcher.last_revision(), entries.size(), comparison.mark.size(),
       comparison.in_place.size());
-  for (const std::string& zone : comparison.mark) mark_(zone);
+  const std::set<std::string> absent(comparison.absent_locally.begin(),
+                                     comparison.absent_locally.end());
+  for (const std::string& zone : comparison.mark) mark_(zone, absent.contains(zone));
 }
 
 void CatalogFollower::Follow(distribution::CatalogWatcher& watcher) {
@@ -307,7 +311,7 @@ void CatalogFollower::Follow(distribution::CatalogWatcher& watcher) {
                      !change.entry           ? "removed by hand"
                      : change.entry->deleted ? "deleted"
                                              : "serial " + std::to_string(change.entry->serial));
-      mark_(change.zone);
+      mark_(change.zone, false);
     }
   }
 }

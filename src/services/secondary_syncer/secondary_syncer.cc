@@ -116,7 +116,10 @@ SecondarySyncer::SecondarySyncer(SecondarySyncerConfig config,
   if (common_.jetstream.mode == JetStreamMode::kAuto) {
     follower_ = std::make_unique<CatalogFollower>(
         *bus_, common_.jetstream.catalog, *clock_, logger_, *environment.registry,
-        [this](const std::string& zone) { queue_.Mark(zone); },
+        [this](const std::string& zone, bool absent_locally) {
+          if (absent_locally) AnnounceNew(zone);
+          queue_.Mark(zone);
+        },
         [this] { return powerdns_.ListZones(); });
   }
 }
@@ -223,6 +226,9 @@ void SecondarySyncer::OnEvent(ZoneEventType type, bool targeted, const BusMessag
   metrics_->events.Add({{"event_type", ZoneEventTypeLabel(type)}}).Increment();
   switch (DecideZoneEvent(follower_ != nullptr && follower_->following(), targeted)) {
     case ZoneEventAction::kIgnore:
+      // The catalog brings the version and marks the zone; the event still tells its
+      // reconcile to create it without looking it up first.
+      if (type == ZoneEventType::kAdd) AnnounceNew(event->zone);
       metrics_->broadcasts_ignored.Increment();
       logger_->debug("{} event for {} on {} ignored: the zone catalog brings its version",
                      ZoneEventTypeLabel(type), event->zone, message.subject);
@@ -239,10 +245,7 @@ void SecondarySyncer::OnEvent(ZoneEventType type, bool targeted, const BusMessag
                      message.subject);
       break;
   }
-  if (type == ZoneEventType::kAdd) {
-    MutexLock lock(announced_mutex_);
-    announced_new_.insert(event->zone);
-  }
+  if (type == ZoneEventType::kAdd) AnnounceNew(event->zone);
   queue_.Mark(event->zone, config_.event_delay);
 }
 
@@ -359,6 +362,11 @@ void SecondarySyncer::OnTransferFailed(const std::string& zone, const Status& wh
     served.last_failure = why;
   }
   served_cv_.notify_all();
+}
+
+void SecondarySyncer::AnnounceNew(const std::string& zone) {
+  MutexLock lock(announced_mutex_);
+  announced_new_.insert(zone);
 }
 
 bool SecondarySyncer::TakeAnnouncedNew(const std::string& zone) {

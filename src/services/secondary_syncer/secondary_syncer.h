@@ -126,7 +126,10 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   // True (once) when the last reconcile of `zone` stopped as superseded.
   bool TakeSuperseded(const std::string& zone) EXCLUDES(served_mutex_);
   Served ServedState(const std::string& zone) EXCLUDES(served_mutex_);
-  // True (once) when `zone` was announced by an add event since the last call.
+  // An add event or the bootstrap's zone list says the local PowerDNS lacks `zone`: its next
+  // reconcile creates it without looking it up (PlanReconcile, announced_new).
+  void AnnounceNew(const std::string& zone) EXCLUDES(announced_mutex_);
+  // True (once) when `zone` was announced new since the last call.
   bool TakeAnnouncedNew(const std::string& zone) EXCLUDES(announced_mutex_);
   std::string MasterAddress() const;
 
