@@ -142,6 +142,14 @@ Status PdnsApiClient::CreateSecondaryZone(const std::string& zone,
       .status();
 }
 
+Status PdnsApiClient::CreateCatalogConsumer(const std::string& zone,
+                                            const std::vector<std::string>& masters) const {
+  json body = {{"name", zone}, {"kind", "Consumer"}, {"masters", masters}};
+  return Call("create", "POST", "/api/v1/servers/" + options_.server_id + "/zones",
+              EncodeJson(body))
+      .status();
+}
+
 Status PdnsApiClient::SetMasters(const std::string& zone,
                                  const std::vector<std::string>& masters) const {
   json body = {{"kind", "Slave"}, {"masters", masters}};

@@ -56,6 +56,10 @@ class PdnsApiClient {
   // AlreadyExists when PowerDNS has the zone (409).
   Status CreateSecondaryZone(const std::string& zone,
                              const std::vector<std::string>& masters) const;
+  // Creates `zone` as kind Consumer (a catalog consumer, PowerDNS 4.7) of `masters`: PowerDNS
+  // creates the zones its catalog lists as Slaves of the same masters and transfers them.
+  Status CreateCatalogConsumer(const std::string& zone,
+                               const std::vector<std::string>& masters) const;
   // Sets the masters of an existing secondary zone.
   Status SetMasters(const std::string& zone, const std::vector<std::string>& masters) const;
   Status DeleteZone(const std::string& zone) const;

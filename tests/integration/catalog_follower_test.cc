@@ -119,7 +119,7 @@ class CatalogFollowerTest : public ::testing::Test {
         current->revision, current->entry.version)));
   }
 
-  void StartSyncer() {
+  void StartSyncer(std::vector<ConfigKey> extra = {}) {
     ServiceConfigParameters parameters;
     parameters.id = kSyncerId;
     parameters.listen = "127.0.0.1:" + std::to_string(axfr_port_);
@@ -132,6 +132,7 @@ class CatalogFollowerTest : public ::testing::Test {
     parameters.powerdns_api_key = secondary_.api_key();
     parameters.powerdns_dns = secondary_.dns_address().ToString();
     parameters.extra = {{"PowerDNS", "RetryMaxDelay", TomlDuration(seconds(2))}};
+    parameters.extra.insert(parameters.extra.end(), extra.begin(), extra.end());
     auto config = RenderServiceConfig("pdns-secondary-syncer", parameters);
     PDNSD_ASSERT_OK(StatusOf(config));
     auto started = StartInProcessService(SecondarySyncerDefinition(), *config, "syncer");
@@ -247,13 +248,15 @@ TEST_F(CatalogFollowerTest, SyncerRoleFollowsTheCatalogAndCannotWriteIt) {
   EXPECT_EQ(catalog_->Get("r.test.")->entry.serial, 4u);
 }
 
+// One zone at a time (BatchCreateFrom = 0): the path of a few new zones; the next test takes
+// the batch path a bootstrap takes with the defaults.
 TEST_F(CatalogFollowerTest, BootstrapsFromTheCatalogAndARestartAppliesExactlyWhatChanged) {
   StartBrokerAndSecondary(true);
   OpenCatalog();
   constexpr int kZones = 200;
   const auto name = [](int i) { return "z" + std::to_string(i) + ".test."; };
   for (int i = 0; i < kZones; ++i) Publish(name(i), 100 + i);
-  StartSyncer();
+  StartSyncer({{"PowerDNS", "BatchCreateFrom", "0"}});
   for (int i = 0; i < kZones; ++i) {
     ASSERT_TRUE(WaitServes(name(i), 100 + i)) << name(i) << " served " << ServedSerial(name(i));
   }
@@ -268,11 +271,13 @@ TEST_F(CatalogFollowerTest, BootstrapsFromTheCatalogAndARestartAppliesExactlyWha
                     {{"state", "successful"}, {"type", "get"}}),
             kZones / 4);
 
+  EXPECT_EQ(Counter("secondarysyncer_batches_total", {{"result", "created"}}), 0);
+
   // Stopped, the catalog changes: five new versions and one tombstone.
   StopSyncer();
   for (int i = 0; i < 5; ++i) Publish(name(i), 1000 + i);
   PublishTombstone(name(7));
-  StartSyncer();
+  StartSyncer({{"PowerDNS", "BatchCreateFrom", "0"}});
   for (int i = 0; i < 5; ++i) {
     EXPECT_TRUE(WaitServes(name(i), 1000 + i)) << name(i) << " served " << ServedSerial(name(i));
   }
@@ -283,6 +288,64 @@ TEST_F(CatalogFollowerTest, BootstrapsFromTheCatalogAndARestartAppliesExactlyWha
   EXPECT_EQ(Counter("secondarysyncer_reconciles_total", {{"result", "successful"}}), 6);
   EXPECT_EQ(ZoneDataRequests(), 0);
   EXPECT_EQ(ServedSerial(name(8)), 108u);
+}
+
+// A bootstrap with many zones missing (the defaults: BatchCreateFrom 50) creates them through
+// one batch catalog zone our endpoint serves to the local PowerDNS, a catalog consumer
+// (services/secondary_syncer/batch_catalog.h): one create call and one retrieve for all of
+// them, where one by one each costs a create and a retrieve. The catalog zone is gone once
+// they are in sync, as is one an earlier run left behind, and its members stay: a restart
+// finds every zone in place.
+TEST_F(CatalogFollowerTest, ManyMissingZonesAreCreatedAsOneBatch) {
+  StartBrokerAndSecondary(true);
+  OpenCatalog();
+  constexpr int kZones = 300;
+  const auto name = [](int i) { return "b" + std::to_string(i) + ".test."; };
+  for (int i = 0; i < kZones; ++i) Publish(name(i), 100 + i);
+  // A batch catalog an earlier run left behind (it stopped before its batch ended).
+  const std::string leftover = "b1-0123456789abcdef.batch.pdns-distribute.invalid.";
+  ASSERT_EQ(
+      secondary_
+          .Api("POST", "/api/v1/servers/localhost/zones",
+               R"({"name":")" + leftover + R"(","kind":"Consumer","masters":["127.0.0.1:9"]})")
+          .status,
+      201);
+  StartSyncer();
+  for (int i = 0; i < kZones; ++i) {
+    ASSERT_TRUE(WaitServes(name(i), 100 + i)) << name(i) << " served " << ServedSerial(name(i));
+  }
+  ASSERT_TRUE(WaitIdle());
+  EXPECT_EQ(Counter("secondarysyncer_batches_total", {{"result", "created"}}), 1);
+  EXPECT_EQ(Counter("secondarysyncer_batch_zones_total"), kZones);
+  EXPECT_EQ(Counter("secondarysyncer_reconciles_total", {{"result", "successful"}}), kZones);
+  // The catalog zone itself is the one create; its retrieve the one retrieve (a member
+  // PowerDNS had not transferred by BatchTransferDeadline would add one of each).
+  EXPECT_EQ(Counter("secondarysyncer_powerdns_api_call_total",
+                    {{"state", "successful"}, {"type", "create"}}),
+            1);
+  EXPECT_EQ(Counter("secondarysyncer_powerdns_api_call_total",
+                    {{"state", "successful"}, {"type", "retrieve"}}),
+            1);
+  EXPECT_EQ(ZoneDataRequests(), 0);
+  const auto batch_catalogs = [&] {
+    const HttpResponse zones = secondary_.Api("GET", "/api/v1/servers/localhost/zones");
+    int found = 0;
+    for (size_t at = zones.body.find(".batch.pdns-distribute.invalid."); at != std::string::npos;
+         at = zones.body.find(".batch.pdns-distribute.invalid.", at + 1)) {
+      ++found;
+    }
+    return found;
+  };
+  EXPECT_TRUE(WaitFor([&] { return batch_catalogs() == 0; }, seconds(10)))
+      << batch_catalogs() << " batch catalog zones left in the local PowerDNS";
+
+  StopSyncer();
+  StartSyncer();
+  ASSERT_TRUE(WaitFor([&] { return Following(); }));
+  ASSERT_TRUE(WaitIdle());
+  EXPECT_EQ(Counter("secondarysyncer_batches_total", {{"result", "created"}}), 0);
+  EXPECT_EQ(Counter("secondarysyncer_catalog_entries_skipped_total"), kZones);
+  for (int i = 0; i < kZones; i += 37) EXPECT_EQ(ServedSerial(name(i)), 100u + i) << name(i);
 }
 
 // The watch resumes from its last revision by itself: nothing to do for the syncer.

@@ -70,13 +70,14 @@ struct CatalogFollower::Metrics {
 
 CatalogFollower::CatalogFollower(Bus& bus, distribution::CatalogOptions options, Clock& clock,
                                  Logger logger, prometheus::Registry& registry, MarkZone mark,
-                                 ListLocalZones list_local)
+                                 ListLocalZones list_local, BeforeMarking before_marking)
     : bus_(bus),
       options_(std::move(options)),
       clock_(clock),
       logger_(std::move(logger)),
       metrics_(std::make_unique<Metrics>(registry)),
       mark_(std::move(mark)),
+      before_marking_(std::move(before_marking)),
       list_local_(std::move(list_local)) {}
 
 CatalogFollower::~CatalogFollower() {
@@ -276,9 +277,14 @@ void CatalogFollower::Bootstrap(distribution::CatalogWatcher& watcher) {
       "(zone events are hints only for zones it lacks)",
       options_.bucket, watcher.last_revision(), entries.size(), comparison.mark.size(),
       comparison.in_place.size());
+  const std::set<std::string> marked = before_marking_
+                                           ? before_marking_(comparison.absent_locally, *local)
+                                           : std::set<std::string>();
   const std::set<std::string> absent(comparison.absent_locally.begin(),
                                      comparison.absent_locally.end());
-  for (const std::string& zone : comparison.mark) mark_(zone, absent.contains(zone));
+  for (const std::string& zone : comparison.mark) {
+    if (!marked.contains(zone)) mark_(zone, absent.contains(zone));
+  }
 }
 
 void CatalogFollower::Follow(distribution::CatalogWatcher& watcher) {

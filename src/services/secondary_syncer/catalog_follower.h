@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -89,11 +90,18 @@ class CatalogFollower {
   // `absent_locally`: the local zone list just said PowerDNS lacks the zone.
   using MarkZone = std::function<void(const std::string& zone, bool absent_locally)>;
   using ListLocalZones = std::function<StatusOr<std::vector<PdnsZone>>()>;
+  // Called once, after the bootstrap compared the catalog with the local zones and before it
+  // marks any: the versions the local PowerDNS lacks, and its zone list. Returns the zones it
+  // marked itself, which the bootstrap then leaves alone.
+  using BeforeMarking = std::function<std::set<std::string>(
+      const std::vector<std::string>& absent_locally, const std::vector<PdnsZone>& local)>;
 
   // `mark` marks a zone in the syncer's queue; `list_local` is the local PowerDNS's zone list
-  // (ListZones). Registers the secondarysyncer_catalog_* metrics in `registry`.
+  // (ListZones); `before_marking` may be null. Registers the secondarysyncer_catalog_* metrics
+  // in `registry`.
   CatalogFollower(Bus& bus, distribution::CatalogOptions options, Clock& clock, Logger logger,
-                  prometheus::Registry& registry, MarkZone mark, ListLocalZones list_local);
+                  prometheus::Registry& registry, MarkZone mark, ListLocalZones list_local,
+                  BeforeMarking before_marking = nullptr);
   ~CatalogFollower();
   CatalogFollower(const CatalogFollower&) = delete;
   CatalogFollower& operator=(const CatalogFollower&) = delete;
@@ -143,6 +151,7 @@ class CatalogFollower {
   Logger logger_;
   std::unique_ptr<Metrics> metrics_;
   const MarkZone mark_;
+  const BeforeMarking before_marking_;
   const ListLocalZones list_local_;
   std::thread thread_;
   std::atomic<bool> following_{false};

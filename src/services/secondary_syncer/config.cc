@@ -42,6 +42,8 @@ SecondarySyncerConfig ReadSecondarySyncerConfig(ConfigReader& reader, const Comm
   }
   config.api_workers =
       static_cast<int>(reader.Int("PowerDNS", "APIWorker", config.api_workers, 1, 256));
+  config.batch_create_from = static_cast<int>(
+      reader.Int("PowerDNS", "BatchCreateFrom", config.batch_create_from, 0, 1 << 30));
   config.zone_data_prefix = ReadSubjectPrefix(reader, "ZoneDataTopics", config.zone_data_prefix);
   config.zone_state_prefix = ReadSubjectPrefix(reader, "ZoneStateTopics", config.zone_state_prefix);
 

@@ -19,9 +19,12 @@ struct SecondarySyncerConfig {
   std::chrono::milliseconds axfr_timeout{10000};  // [PowerDNS] AXFRTimeout
   std::chrono::milliseconds event_delay{0};       // [PowerDNS] EventDelay: wait before reconciling
   int api_workers = 4;                            // [PowerDNS] APIWorker
-  std::string zone_data_prefix = "zonedata.";     // [ZoneDataTopics] Prefix (PeerSubject)
-  std::string zone_state_prefix = "zonestate.";   // [ZoneStateTopics] Prefix (PeerSubject)
-  std::chrono::milliseconds retry_max{10000};     // [PowerDNS] RetryMaxDelay: backoff ceiling
+  // [PowerDNS] BatchCreateFrom: this many zones or more missing locally at once (a bootstrap)
+  // are created through one catalog zone (batch_catalog.h); 0: always one by one.
+  int batch_create_from = 50;
+  std::string zone_data_prefix = "zonedata.";    // [ZoneDataTopics] Prefix (PeerSubject)
+  std::string zone_state_prefix = "zonestate.";  // [ZoneStateTopics] Prefix (PeerSubject)
+  std::chrono::milliseconds retry_max{10000};    // [PowerDNS] RetryMaxDelay: backoff ceiling
   // [PowerDNS] DNSAddress: where the local PowerDNS answers DNS. When set, a commit is first
   // looked for over DNS (far cheaper for PowerDNS than an API call).
   std::optional<HostPort> local_dns;

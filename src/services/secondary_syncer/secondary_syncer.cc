@@ -6,90 +6,32 @@
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
-#include "core/metrics.h"
-#include "dns/soa_query.h"
+#include <cstdio>
+#include <random>
 
+#include "dns/soa_query.h"
 #include "model/messages.h"
 #include "model/subjects.h"
 #include "services/common/zone_event_intake.h"
+#include "services/secondary_syncer/batch_catalog.h"
+#include "services/secondary_syncer/secondary_syncer_internal.h"
 
 namespace pdnsd {
-
-struct SecondarySyncer::Metrics {
-  explicit Metrics(prometheus::Registry& registry)
-      : events(AddCounterFamily(registry, "secondarysyncer_received_zone_events_total",
-                                "Zone events received (broadcast or targeted)")),
-        api_calls(AddCounterFamily(registry, "secondarysyncer_powerdns_api_call_total",
-                                   "Calls to the local PowerDNS API")),
-        zone_data_requests(AddCounterFamily(registry, "secondarysyncer_zone_data_request_total",
-                                            "Zone data requests sent to the zone-provider")),
-        state_requests(AddCounter(registry, "secondarysyncer_zone_state_request_total",
-                                  "Zone state requests answered")),
-        dns_queries(AddCounterFamily(registry, "secondarysyncer_local_dns_proxy_queries_total",
-                                     "Queries to the local SOA/AXFR endpoint")),
-        invalid(AddCounter(registry, "secondarysyncer_invalid_messages_total",
-                           "Messages rejected as malformed")),
-        reconciles(AddCounterFamily(registry, "secondarysyncer_reconciles_total",
-                                    "Zone reconciliations by result")),
-        state_responses(AddCounterFamily(registry, "secondarysyncer_zone_state_response_total",
-                                         "Zone state replies sent (state map or error reply)")),
-        worker_locks(AddGauge(registry, "secondarysyncer_worker_lock_count",
-                              "Zones a worker holds right now (being reconciled)")),
-        cli_calls(AddCounterFamily(registry, "secondarysyncer_powerdns_cli_call_total",
-                                   "pdnsutil calls (always 0: everything goes through the API)")),
-        commit_waits(AddCounterFamily(
-            registry, "secondarysyncer_commit_waits_total",
-            "Waits for the local PowerDNS to commit a transfer, by how they ended")),
-        retrieves_repeated(AddCounter(
-            registry, "secondarysyncer_retrieves_repeated_total",
-            "axfr-retrieve asked again because no transfer reached the endpoint (dropped)")),
-        axfr_refused(AddCounterFamily(
-            registry, "secondarysyncer_axfr_endpoint_refused_total",
-            "Clients the SOA/AXFR endpoint refused, by reason (not_allowed: outside [AXFRPrimary] "
-            "AllowFrom; tsig: no valid TSIG; connection_limit: closed at accept)")),
-        broadcasts_ignored(AddCounter(
-            registry, "secondarysyncer_catalog_broadcast_events_ignored_total",
-            "Broadcast zone events ignored in catalog mode (the provider publishes a version)")) {
-    for (const char* type : {"create", "change", "delete"}) events.Add({{"event_type", type}});
-    for (const char* state : {"successful", "failed"}) {
-      zone_data_requests.Add({{"state", state}});
-      reconciles.Add({{"result", state}});
-      state_responses.Add({{"state", state}});
-      cli_calls.Add({{"state", state}});
-      for (const char* type : {"create", "delete", "get_zones", "clear_cache"}) {
-        api_calls.Add({{"state", state}, {"type", type}});
-      }
-    }
-    reconciles.Add({{"result", "superseded"}});
-    for (const char* outcome : {"committed", "superseded", "assumed"}) {
-      commit_waits.Add({{"outcome", outcome}});
-    }
-    dns_queries.Add({{"qtype", "soa"}, {"state", "permitted"}});
-    dns_queries.Add({{"qtype", "axfr"}, {"state", "permitted"}});
-    dns_queries.Add({{"qtype", "*"}, {"state", "prohibited"}});
-    for (const char* reason : {"not_allowed", "tsig", "connection_limit"}) {
-      axfr_refused.Add({{"reason", reason}});
-    }
-  }
-  prometheus::Family<prometheus::Counter>& events;
-  prometheus::Family<prometheus::Counter>& api_calls;
-  prometheus::Family<prometheus::Counter>& zone_data_requests;
-  prometheus::Counter& state_requests;
-  prometheus::Family<prometheus::Counter>& dns_queries;
-  prometheus::Counter& invalid;
-  prometheus::Family<prometheus::Counter>& reconciles;
-  prometheus::Family<prometheus::Counter>& state_responses;
-  prometheus::Gauge& worker_locks;
-  prometheus::Family<prometheus::Counter>& cli_calls;
-  prometheus::Family<prometheus::Counter>& commit_waits;
-  prometheus::Counter& retrieves_repeated;
-  prometheus::Family<prometheus::Counter>& axfr_refused;
-  prometheus::Counter& broadcasts_ignored;
-};
 
 namespace {
 // The type label of secondarysyncer_powerdns_api_call_total: the original's names where it has
 // one (docs/configuration.md, "Metrics"), the client's call kind otherwise.
+// 64 random bits as hex: names this run's batch catalogs. A catalog name must never come back:
+// a consumer made again under an old name deletes the zones still tagged with it that its
+// catalog does not list (measured on 4.7.3; batch_catalog.h).
+std::string RandomRunId() {
+  std::random_device random;
+  char text[17];
+  std::snprintf(text, sizeof text, "%08x%08x", static_cast<unsigned>(random()),
+                static_cast<unsigned>(random()));
+  return text;
+}
+
 const char* ApiCallType(const char* call) {
   const std::string_view kind = call;
   if (kind == "list") return "get_zones";
@@ -112,7 +54,8 @@ SecondarySyncer::SecondarySyncer(SecondarySyncerConfig config,
                       .Add({{"state", ok ? "successful" : "failed"}, {"type", ApiCallType(call)}})
                       .Increment();
                 }),
-      queue_(*clock_) {
+      queue_(*clock_),
+      run_id_(RandomRunId()) {
   if (common_.jetstream.mode == JetStreamMode::kAuto) {
     follower_ = std::make_unique<CatalogFollower>(
         *bus_, common_.jetstream.catalog, *clock_, logger_, *environment.registry,
@@ -120,7 +63,10 @@ SecondarySyncer::SecondarySyncer(SecondarySyncerConfig config,
           if (absent_locally) AnnounceNew(zone);
           queue_.Mark(zone);
         },
-        [this] { return powerdns_.ListZones(); });
+        [this] { return powerdns_.ListZones(); },
+        [this](const std::vector<std::string>& absent, const std::vector<PdnsZone>& local) {
+          return BeforeCatalogMarking(absent, local);
+        });
   }
 }
 
@@ -291,11 +237,14 @@ StatusOr<ZoneStateReply> SecondarySyncer::LocalZoneState(const std::optional<std
   }
   auto zones = powerdns_.ListZones();
   if (!zones.ok()) return zones.status();
-  for (const PdnsZone& local : *zones) state.statemap[local.name] = local.serial;
+  for (const PdnsZone& local : *zones) {
+    if (!IsBatchCatalog(local.name)) state.statemap[local.name] = local.serial;
+  }
   return state;
 }
 
 StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool only_soa) {
+  if (IsBatchCatalog(zone)) return BatchCatalogZone(zone, only_soa);
   if (!only_soa) {
     MutexLock lock(served_mutex_);
     ++served_[zone].started;
@@ -352,6 +301,8 @@ void SecondarySyncer::OnTransferServed(const std::string& zone, uint32_t serial)
     served.dnssec = served.fetched_dnssec;
   }
   served_cv_.notify_all();
+  // PowerDNS transferred a batch member by itself: now its reconcile only confirms the commit.
+  if (AwaitsBatchTransfer(zone)) queue_.Mark(zone);
 }
 
 void SecondarySyncer::OnTransferFailed(const std::string& zone, const Status& why) {
@@ -437,6 +388,15 @@ void SecondarySyncer::LocalPowerDnsWatchLoop() {
 }
 
 Status SecondarySyncer::Reconcile(const std::string& zone) {
+  if (IsBatchCatalog(zone)) return Status::Ok();  // ours, not the primary's (batch_catalog.h)
+  const std::optional<BatchMember> batch = TakeBatchMember(zone);
+  struct BatchDone {
+    SecondarySyncer* syncer;
+    const std::optional<BatchMember>& batch;
+    ~BatchDone() {
+      if (batch) syncer->BatchMemberDone(batch->catalog);
+    }
+  } batch_done{this, batch};
   ReconcileFacts facts;
   facts.announced_new = TakeAnnouncedNew(zone);
   Status keep;  // kKeepAndRetry: why the zone is kept
@@ -473,6 +433,12 @@ Status SecondarySyncer::Reconcile(const std::string& zone) {
         continue;
       }
       case ReconcileAction::kCreate: {
+        if (batch) {
+          // Its batch catalog made PowerDNS create it, with our endpoint as its master.
+          created = true;
+          facts.local = {LocalZoneFacts::Presence::kPresent, "Slave", plan.masters};
+          continue;
+        }
         const Status s = powerdns_.CreateSecondaryZone(zone, plan.masters);
         if (!s.ok() && plan.create_unasked && s.code() == StatusCode::kAlreadyExists) {
           // Announced as new but there after all: go on as for any existing zone.
@@ -513,9 +479,16 @@ Status SecondarySyncer::Reconcile(const std::string& zone) {
   std::optional<ZoneDnssecState> dnssec_before;
   if (!created) dnssec_before = ZoneDnssecState{local_before.dnssec, local_before.nsec3param};
 
-  if (Status s = EnsureTransferKey(zone, created); !s.ok()) return s;
-  const Served before = ServedState(zone);
-  if (Status s = powerdns_.RetrieveFromPrimary(zone); !s.ok()) return s;
+  const bool batch_created = batch && created;
+  Served before;
+  if (batch_created) {
+    // PowerDNS transfers it by itself (batch catalogs never go with TSIG: CreateAsBatch).
+    before = batch->before;
+  } else {
+    if (Status s = EnsureTransferKey(zone, created); !s.ok()) return s;
+    before = ServedState(zone);
+    if (Status s = powerdns_.RetrieveFromPrimary(zone); !s.ok()) return s;
+  }
   bool superseded = false;
   if (Status s = WaitForCommit(zone, before, local_before, &superseded); !s.ok()) return s;
   if (superseded) {
@@ -740,7 +713,9 @@ ControlReply SecondarySyncer::AskControlZone(const std::string& zone, std::strin
   if (!local.ok()) return ControlReply::kFailed;
   std::vector<std::string> names;
   names.reserve(local->size());
-  for (const PdnsZone& z : *local) names.push_back(z.name);
+  for (const PdnsZone& z : *local) {
+    if (!IsBatchCatalog(z.name)) names.push_back(z.name);
+  }
   const std::vector<std::string> candidates =
       ControlZones(zone, names, absence_.Suspected(), absence_.LastAnswered(), kMaxControlZones);
   if (candidates.empty()) return ControlReply::kNone;

@@ -133,6 +133,37 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   bool TakeAnnouncedNew(const std::string& zone) EXCLUDES(announced_mutex_);
   std::string MasterAddress() const;
 
+  // --- Batch creation (secondary_syncer_batch.cc, batch_catalog.h) ---------------------------
+  struct Batch {
+    std::vector<std::string> members;
+    size_t remaining = 0;  // members whose first reconcile has not ended yet
+  };
+  struct BatchMember {
+    std::string catalog;
+    Served before;  // the zone's transfers when the batch began
+  };
+  // The catalog follower's bootstrap, before it marks the zones: deletes batch catalogs a
+  // previous run left in the local PowerDNS, and creates `absent_locally` as one batch when
+  // CreateAsBatch says so. Returns the zones it marked (the batch's).
+  std::set<std::string> BeforeCatalogMarking(const std::vector<std::string>& absent_locally,
+                                             const std::vector<PdnsZone>& local)
+      EXCLUDES(batch_mutex_);
+  // Makes the local PowerDNS create `zones` through a new batch catalog (a Consumer zone of
+  // our endpoint, then axfr-retrieve), each zone marked for when its transfer was served (and,
+  // should PowerDNS never transfer it, after BatchTransferDeadline). On failure the zones are
+  // marked at once, to be created one by one, and it returns false.
+  bool CreateBatch(const std::vector<std::string>& zones) EXCLUDES(batch_mutex_);
+  // The batch catalog's zone text (FetchZone); NotFound for a catalog this run did not make.
+  StatusOr<std::string> BatchCatalogZone(const std::string& catalog, bool only_soa)
+      EXCLUDES(batch_mutex_);
+  // `zone`'s batch, once: its reconcile skips the create and the retrieve.
+  std::optional<BatchMember> TakeBatchMember(const std::string& zone) EXCLUDES(batch_mutex_);
+  // True while `zone` waits for its batch's transfer (OnTransferServed then marks it).
+  bool AwaitsBatchTransfer(const std::string& zone) EXCLUDES(batch_mutex_);
+  // The first reconcile of a member of `catalog` ended; the last one deletes the catalog zone
+  // (its members stay: batch_catalog.h).
+  void BatchMemberDone(const std::string& catalog) EXCLUDES(batch_mutex_);
+
   SecondarySyncerConfig config_;
   CommonConfig common_;
   Clock* clock_;
@@ -166,6 +197,11 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   // Zones a targeted event asked to read from the catalog again since their last reconcile.
   Mutex reread_mutex_;
   std::set<std::string> reread_ GUARDED_BY(reread_mutex_);
+  Mutex batch_mutex_;
+  std::map<std::string, Batch> batches_ GUARDED_BY(batch_mutex_);              // by catalog name
+  std::map<std::string, BatchMember> batch_members_ GUARDED_BY(batch_mutex_);  // by zone
+  uint64_t batch_sequence_ GUARDED_BY(batch_mutex_) = 0;
+  const std::string run_id_;  // names this run's batch catalogs
   Mutex tsig_mutex_;
   bool tsig_key_installed_ GUARDED_BY(tsig_mutex_) = false;
   std::set<std::string> tsig_zones_ GUARDED_BY(tsig_mutex_);
