@@ -313,6 +313,9 @@ void SecondarySyncer::OnTransferFailed(const std::string& zone, const Status& wh
     served.last_failure = why;
   }
   served_cv_.notify_all();
+  // A batch member's transfer failed here: reconcile it now (one by one from its retry on),
+  // not at its batch's deadline.
+  if (AwaitsBatchTransfer(zone)) queue_.Mark(zone);
 }
 
 void SecondarySyncer::AnnounceNew(const std::string& zone) {
