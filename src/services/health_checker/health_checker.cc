@@ -30,6 +30,12 @@ HealthChecker::HealthChecker(HealthCheckerConfig config, const ServiceEnvironmen
 HealthChecker::~HealthChecker() { Stop(); }
 
 Status HealthChecker::Start() {
+  // catalog_ first: the heartbeat and event handlers (bus threads, then the check workers)
+  // read it from their first message on (a race TSan saw when it was made after them).
+  if (common_.jetstream.mode == JetStreamMode::kAuto) {
+    catalog_ = std::make_unique<CatalogMirror>(*bus_, common_.jetstream.catalog, *clock_, logger_);
+    catalog_->Start();
+  }
   timers_ = std::make_unique<TimerQueue>(*clock_);
   checks_ = std::make_unique<WorkerPool>(2);
   if (Status s = StartStatusServer(); !s.ok()) return s;
@@ -42,10 +48,6 @@ Status HealthChecker::Start() {
                                   [this](const BusMessage& m) { OnZoneEvent(m); });
     if (!events.ok()) return events.status();
     subscriptions_.push_back(std::move(*events));
-  }
-  if (common_.jetstream.mode == JetStreamMode::kAuto) {
-    catalog_ = std::make_unique<CatalogMirror>(*bus_, common_.jetstream.catalog, *clock_, logger_);
-    catalog_->Start();
   }
   scheduler_ = std::thread([this] { SchedulerLoop(); });
   logger_->info("checking secondaries against primary {} (status on http://{}/status)",
