@@ -134,20 +134,22 @@ StatusOr<PdnsZone> PdnsApiClient::GetZone(const std::string& zone) const {
   return ZoneFromJson(doc);
 }
 
-Status PdnsApiClient::CreateSecondaryZone(const std::string& zone,
-                                          const std::vector<std::string>& masters) const {
-  json body = {{"name", zone}, {"kind", "Slave"}, {"masters", masters}};
+Status PdnsApiClient::CreateZone(const std::string& zone, const char* kind,
+                                 const std::vector<std::string>& masters) const {
+  json body = {{"name", zone}, {"kind", kind}, {"masters", masters}};
   return Call("create", "POST", "/api/v1/servers/" + options_.server_id + "/zones",
               EncodeJson(body))
       .status();
 }
 
+Status PdnsApiClient::CreateSecondaryZone(const std::string& zone,
+                                          const std::vector<std::string>& masters) const {
+  return CreateZone(zone, "Slave", masters);
+}
+
 Status PdnsApiClient::CreateCatalogConsumer(const std::string& zone,
                                             const std::vector<std::string>& masters) const {
-  json body = {{"name", zone}, {"kind", "Consumer"}, {"masters", masters}};
-  return Call("create", "POST", "/api/v1/servers/" + options_.server_id + "/zones",
-              EncodeJson(body))
-      .status();
+  return CreateZone(zone, "Consumer", masters);
 }
 
 Status PdnsApiClient::SetMasters(const std::string& zone,

@@ -94,6 +94,9 @@ class PdnsApiClient {
   StatusOr<Response> Call(const char* call, const std::string& method, const std::string& path,
                           const std::string& body) const;
   std::string ZonePath(const std::string& zone) const;
+  // POST .../zones {"name": zone, "kind": kind, "masters": masters}.
+  Status CreateZone(const std::string& zone, const char* kind,
+                    const std::vector<std::string>& masters) const;
 
   PdnsApiOptions options_;
   CallObserver observer_;

@@ -19,8 +19,6 @@
 namespace pdnsd {
 
 namespace {
-// The type label of secondarysyncer_powerdns_api_call_total: the original's names where it has
-// one (docs/configuration.md, "Metrics"), the client's call kind otherwise.
 // 64 random bits as hex: names this run's batch catalogs. A catalog name must never come back:
 // a consumer made again under an old name deletes the zones still tagged with it that its
 // catalog does not list (measured on 4.7.3; batch_catalog.h).
@@ -32,6 +30,8 @@ std::string RandomRunId() {
   return text;
 }
 
+// The type label of secondarysyncer_powerdns_api_call_total: the original's names where it has
+// one (docs/configuration.md, "Metrics"), the client's call kind otherwise.
 const char* ApiCallType(const char* call) {
   const std::string_view kind = call;
   if (kind == "list") return "get_zones";
