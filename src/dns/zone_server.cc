@@ -141,6 +141,14 @@ Status ForEachRecord(const std::string& text, const ldns_rdf* origin, Take&& tak
       return Status::InvalidArgument("line " + std::to_string(line_number) + " (\"" + line +
                                      "\"): " + (reason != nullptr ? reason : "parse error"));
     }
+    // RFC 3597's "\# 0" form skips ldns's field count: a record with fewer fields than its
+    // type has ("example. SOA \# 0") would be sent in a message no client can read.
+    const ldns_rr_descriptor* descriptor = ldns_rr_descript(ldns_rr_get_type(rr.get()));
+    if (descriptor != nullptr &&
+        ldns_rr_rd_count(rr.get()) < ldns_rr_descriptor_minimum(descriptor)) {
+      return Status::InvalidArgument("line " + std::to_string(line_number) + " (\"" + line +
+                                     "\"): fewer fields than the record type has");
+    }
     if (!take(std::move(rr))) break;
   }
   return Status::Ok();

@@ -412,7 +412,10 @@ TEST_F(ZoneServerTest, LargeZoneDataWithClosingSoaServesEachSoaOnce) {
 }
 
 TEST_F(ZoneServerTest, UnparsableZoneDataIsServfail) {
-  for (const std::string bad : {"this is no record at all", "two words"}) {
+  // The last: RFC 3597's empty rdata for a type that has fields (fuzz/corpus/zone_server/
+  // zone-text-soa-empty-unknown-format, with the SOA itself).
+  for (const std::string bad :
+       {"this is no record at all", "two words", "www.bad.test. 300 IN A \\# 0"}) {
     source_.SetRawZone("bad.test.", Soa("bad.test.", 1) + "\n" + bad + "\n");
     auto transfer = TransferZone(address_, "bad.test.", 2000ms);
     ASSERT_FALSE(transfer.ok()) << bad;
@@ -423,6 +426,10 @@ TEST_F(ZoneServerTest, UnparsableZoneDataIsServfail) {
   source_.SetRawZone("nosoa.test.", "www.nosoa.test.\t300\tIN\tA\t192.0.2.1\n");
   auto transfer = TransferZone(address_, "nosoa.test.", 2000ms);
   EXPECT_EQ(transfer.status().code(), StatusCode::kUnavailable);
+  source_.SetRawZone("emptysoa.test.", "emptysoa.test. 300 IN SOA \\# 0\n");
+  transfer = TransferZone(address_, "emptysoa.test.", 2000ms);
+  EXPECT_EQ(transfer.status().code(), StatusCode::kUnavailable) << transfer.status().ToString();
+  EXPECT_FALSE(QuerySoaSerial(address_, "emptysoa.test.", 2000ms).ok());
 }
 
 TEST_F(ZoneServerTest, UnknownZoneIsNotAuthAtOnce) {
