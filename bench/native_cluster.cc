@@ -52,6 +52,7 @@ Status NativeCluster::Start(int count, int spare) {
   primary_options.WithConfig("also-notify=" + also_notify);
   for (const auto& line : kPrimaryRequired) primary_options.WithConfig(line);
   for (const auto& line : profile.primary) primary_options.WithConfig(line);
+  if (primary_gpgsql) primary_options.WithGpgsql(*primary_gpgsql);
   if (Status s = primary.Start(primary_options); !s.ok()) return s;
   for (int i = 0; i < count; ++i) {
     if (Status s = AddSecondary(); !s.ok()) return s;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,6 +62,8 @@ class NativeCluster {
   HttpResponse CreateMember(const std::string& zone, const std::string& catalog, int records);
 
   NativeProfile profile;
+  // Set before Start(): the primary on PostgreSQL (gpgsql) instead of sqlite3.
+  std::optional<testing::PgsqlDatabase> primary_gpgsql;
   PdnsServer primary;
   std::vector<std::unique_ptr<PdnsServer>> secondaries;
 

@@ -15,10 +15,13 @@
 
 namespace pdnsd::bench {
 
-// A process to watch: its role in the tables and its pid (0: this process).
+// A process to watch: its role in the tables and its pid (0: this process). `with_children`:
+// its CPU includes its children's (testing::ProcessTreeCpuSeconds) and its peak RSS is the sum
+// of theirs (shared memory counted once per process), e.g. PostgreSQL's backends.
 struct WatchedProcess {
   std::string process;
   pid_t pid = 0;
+  bool with_children = false;
 };
 
 class ResourceMeter {

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "native_cluster.h"
+#include "primary_backend.h"
 #include "process_usage.h"
 #include "report.h"
 #include "support/cluster.h"
@@ -92,6 +93,8 @@ struct Options {
   int fanout_changes = 20;
   int fanout_records = 500;
   bool fanout_only = false;  // only the fan-out test
+  // Every primary (both systems) on PostgreSQL (gpgsql) instead of sqlite3 (gsqlite3).
+  bool gpgsql = false;
 };
 
 void PrintUsage(const char* argv0) {
@@ -101,7 +104,7 @@ void PrintUsage(const char* argv0) {
       "          [--rate N[,N...]] [--duration S] [--no-bootstrap] [--quick] [--out FILE|-]\n"
       "          [--perf DIR] [--proxy-write-concurrency N] [--transport jetstream|core]\n"
       "          [--secondaries N[,N...]] [--fanout-changes N] [--fanout-records N]\n"
-      "          [--only-fanout]\n"
+      "          [--only-fanout] [--primary-backend gsqlite3|gpgsql]\n"
       "  --changes N          pdns-distribute: PATCHes measured (default 50)\n"
       "  --native-changes N   native best-tuned: PATCHes measured (default 50)\n"
       "  --spin-changes N     native spinning profile: PATCHes (default 50; 0 skips the profile)\n"
@@ -132,7 +135,10 @@ void PrintUsage(const char* argv0) {
       "                       all secondaries (default: not run; e.g. 1,2,4,8)\n"
       "  --fanout-changes N   fan-out test: changes per system and N (default 20)\n"
       "  --fanout-records N   fan-out test: A records of the signed zone (default 500)\n"
-      "  --only-fanout        run the fan-out test only (needs --secondaries)\n",
+      "  --only-fanout        run the fan-out test only (needs --secondaries)\n"
+      "  --primary-backend B  every primary's backend, both systems: gsqlite3 (default, the\n"
+      "                       small profile) or gpgsql (one PostgreSQL started for the run,\n"
+      "                       stock settings, a database per primary; its CPU counts for both)\n",
       argv0);
 }
 
@@ -170,6 +176,10 @@ std::optional<Options> ParseOptions(int argc, char** argv) {
       const std::string_view transport = argv[++i];
       ok = transport == "jetstream" || transport == "core";
       options.jetstream = transport == "jetstream";
+    } else if (arg == "--primary-backend" && i + 1 < argc) {
+      const std::string_view backend = argv[++i];
+      ok = backend == "gsqlite3" || backend == "gpgsql";
+      options.gpgsql = backend == "gpgsql";
     } else if (arg == "--only-fanout") {
       options.fanout_only = true;
     } else if (arg == "--rate" && i + 1 < argc) {
@@ -349,21 +359,33 @@ void RunSustainedTests(
     SystemRun& run, const std::string& method, const Options& options,
     const std::vector<HostPort>& secondaries, const HostPort& primary_dns,
     const std::vector<std::string>& zones, milliseconds settle,
-    const std::function<HttpResponse(const std::string& zone, const std::string& body)>& patch) {
+    const std::function<HttpResponse(const std::string& zone, const std::string& body)>& patch,
+    const std::function<std::optional<int64_t>()>& primary_sessions) {
   for (int rate : options.rates) {
     Progress("  " + method + ": sustained load, " + std::to_string(rate) + " changes/s for " +
              std::to_string(options.duration) + " s");
     Sustained sustained;
+    const std::optional<int64_t> sessions_before = primary_sessions();
     run.Measure(SustainedTest(rate), [&] {
       sustained = RunSustained(method, secondaries, primary_dns, zones, rate, options.duration,
                                settle, patch);
     });
+    const std::optional<int64_t> sessions_after = primary_sessions();
     RecordSustained(run.report().figures, run.column(), sustained, rate);
     run.report().rows.push_back(sustained.row);
     run.RecordCpuPer(SustainedTest(rate),
                      "sustained " + std::to_string(rate) +
                          "/s: CPU ms per accepted change, all the system's processes",
                      sustained.sent - sustained.patch_failed);
+    const int accepted = sustained.sent - sustained.patch_failed;
+    if (sessions_before && sessions_after && accepted > 0) {
+      // What a PostgreSQL primary pays per change beyond its queries: a backend process forked
+      // and authenticated for every session (PowerDNS 4.7: every API call and AXFR opens one).
+      run.report().figures.Set(
+          "sustained " + std::to_string(rate) + "/s: PostgreSQL sessions per accepted change",
+          run.column(), static_cast<double>(*sessions_after - *sessions_before) / accepted,
+          /*lower_better=*/true, /*decimals=*/2);
+    }
   }
 }
 
@@ -522,8 +544,10 @@ void RunFanOutChanges(SystemRun& run, const testing::PdnsServer& primary, int n,
 // ---------------------------------------------------------------------------------------------
 // (a) pdns-distribute
 
-ClusterOptions DistributeOptions(const Options& bench) {
+ClusterOptions DistributeOptions(const Options& bench,
+                                 const std::optional<testing::PgsqlDatabase>& primary_database) {
   ClusterOptions options;
+  options.primary_gpgsql = primary_database;
   options.proxy_write_concurrency = bench.proxy_write_concurrency;
   options.secondaries = kSecondaries;
   options.secondary_config = kSecondaryCommon;
@@ -560,7 +584,8 @@ std::string DistributeMethod(const Options& options) {
          (options.jetstream ? "NATS JetStream)" : "core NATS)");
 }
 
-std::vector<WatchedProcess> DistributeProcesses(const Cluster& cluster) {
+std::vector<WatchedProcess> DistributeProcesses(const Cluster& cluster,
+                                                const PrimaryBackend& backend) {
   std::vector<WatchedProcess> processes = {{"nats-server", cluster.nats.process().pid()},
                                            {"PowerDNS primary", cluster.primary.process().pid()}};
   for (size_t i = 0; i < cluster.secondaries.size(); ++i) {
@@ -574,16 +599,19 @@ std::vector<WatchedProcess> DistributeProcesses(const Cluster& cluster) {
     }
     processes.push_back({name, service->process.pid()});
   }
+  for (const WatchedProcess& p : backend.Processes()) processes.push_back(p);
   processes.push_back({kBenchProcess, 0});
   return processes;
 }
 
-Status RunDistribute(const Options& options, Report& report) {
+Status RunDistribute(const Options& options, PrimaryBackend& backend, Report& report) {
   Progress("pdns-distribute: starting nats-server, PowerDNS primary + 2 secondaries, services");
+  auto database = backend.NewDatabase();
+  if (!database.ok()) return database.status();
   Cluster cluster;
-  if (Status s = cluster.Start(DistributeOptions(options)); !s.ok()) return s;
+  if (Status s = cluster.Start(DistributeOptions(options, *database)); !s.ok()) return s;
   SystemRun run(
-      report, kDistribute, [&] { return DistributeProcesses(cluster); }, options.perf_dir);
+      report, kDistribute, [&] { return DistributeProcesses(cluster, backend); }, options.perf_dir);
   std::vector<HostPort> secondaries;
   for (const auto& secondary : cluster.secondaries) secondaries.push_back(secondary->dns_address());
   const HostPort primary_dns = cluster.primary.dns_address();
@@ -630,10 +658,12 @@ Status RunDistribute(const Options& options, Report& report) {
         return Status::Timeout(name + " not served by both secondaries");
       }
     }
-    RunSustainedTests(run, method, options, secondaries, primary_dns, load, seconds(60),
-                      [&](const std::string& name, const std::string& body) {
-                        return cluster.Proxy("PATCH", Cluster::ZonesPath(name), body);
-                      });
+    RunSustainedTests(
+        run, method, options, secondaries, primary_dns, load, seconds(60),
+        [&](const std::string& name, const std::string& body) {
+          return cluster.Proxy("PATCH", Cluster::ZonesPath(name), body);
+        },
+        [&] { return backend.Sessions(*database); });
   }
   Provisioning provisioning;
   if (options.zones > 0) {
@@ -691,25 +721,30 @@ struct NativePlan {
   milliseconds delete_timeout = kDeleteTimeout;
 };
 
-std::vector<WatchedProcess> NativeProcesses(const NativeCluster& native) {
+std::vector<WatchedProcess> NativeProcesses(const NativeCluster& native,
+                                            const PrimaryBackend& backend) {
   std::vector<WatchedProcess> processes = {{"PowerDNS primary", native.primary.process().pid()}};
   for (size_t i = 0; i < native.secondaries.size(); ++i) {
     processes.push_back(
         {"PowerDNS secondary " + std::to_string(i + 1), native.secondaries[i]->process().pid()});
   }
+  for (const WatchedProcess& p : backend.Processes()) processes.push_back(p);
   processes.push_back({kBenchProcess, 0});
   return processes;
 }
 
-Status RunNative(const Options& options, const NativeProfile& profile, Column column,
-                 const NativePlan& plan, Report& report) {
+Status RunNative(const Options& options, PrimaryBackend& backend, const NativeProfile& profile,
+                 Column column, const NativePlan& plan, Report& report) {
   const std::string name = "PowerDNS native " + profile.name;
   Progress(name + ": starting primary + 2 secondaries");
+  auto database = backend.NewDatabase();
+  if (!database.ok()) return database.status();
   NativeCluster native(profile);
+  native.primary_gpgsql = *database;
   const bool bootstrap = options.bootstrap && plan.zones > 0;
   if (Status s = native.Start(kSecondaries, bootstrap ? 1 : 0); !s.ok()) return s;
   SystemRun run(
-      report, column, [&] { return NativeProcesses(native); }, options.perf_dir);
+      report, column, [&] { return NativeProcesses(native, backend); }, options.perf_dir);
   const HostPort primary_dns = native.primary.dns_address();
   auto patch = [&](const std::string& zone, const std::string& body) {
     return native.primary.Api("PATCH", NativeCluster::ZonePath(zone), body);
@@ -745,7 +780,7 @@ Status RunNative(const Options& options, const NativeProfile& profile, Column co
     const std::vector<std::string> load = ZoneNames("load.native.bench.", options.load_zones);
     if (Status s = create_replicated(load); !s.ok()) return s;
     RunSustainedTests(run, name + " NOTIFY/AXFR", options, native.SecondaryAddresses(), primary_dns,
-                      load, seconds(60), patch);
+                      load, seconds(60), patch, [&] { return backend.Sessions(*database); });
   }
   if (plan.zones > 0) {
     const std::string catalog = "catalog.native.bench.";
@@ -802,15 +837,17 @@ std::string FanOutZoneRrsets(const std::string& zone, int records) {
   return ZoneRecords(zone, records).dump();
 }
 
-Status RunDistributeFanOut(const Options& options, int n, Report& report) {
+Status RunDistributeFanOut(const Options& options, PrimaryBackend& backend, int n, Report& report) {
   Progress("pdns-distribute fan-out: nats-server, PowerDNS primary + " + Secondaries(n) +
            ", services");
-  ClusterOptions cluster_options = DistributeOptions(options);
+  auto database = backend.NewDatabase();
+  if (!database.ok()) return database.status();
+  ClusterOptions cluster_options = DistributeOptions(options, *database);
   cluster_options.secondaries = n;
   Cluster cluster;
   if (Status s = cluster.Start(cluster_options); !s.ok()) return s;
   SystemRun run(
-      report, kDistribute, [&] { return DistributeProcesses(cluster); }, options.perf_dir);
+      report, kDistribute, [&] { return DistributeProcesses(cluster, backend); }, options.perf_dir);
   std::vector<HostPort> secondaries;
   for (const auto& secondary : cluster.secondaries) secondaries.push_back(secondary->dns_address());
   const std::string zone = "fanout.distribute.bench.";
@@ -835,13 +872,16 @@ Status RunDistributeFanOut(const Options& options, int n, Report& report) {
   return Status::Ok();
 }
 
-Status RunNativeFanOut(const Options& options, int n, Report& report) {
+Status RunNativeFanOut(const Options& options, PrimaryBackend& backend, int n, Report& report) {
   const NativeProfile profile = BestTuned();
   Progress("PowerDNS native " + profile.name + " fan-out: primary + " + Secondaries(n));
+  auto database = backend.NewDatabase();
+  if (!database.ok()) return database.status();
   NativeCluster native(profile);
+  native.primary_gpgsql = *database;
   if (Status s = native.Start(n, 0); !s.ok()) return s;
   SystemRun run(
-      report, kNative, [&] { return NativeProcesses(native); }, options.perf_dir);
+      report, kNative, [&] { return NativeProcesses(native, backend); }, options.perf_dir);
   const std::string zone = "fanout.native.bench.";
   const HttpResponse created = native.primary.Api(
       "POST", kZonesPath,
@@ -954,14 +994,19 @@ std::string Numbers(const std::vector<int>& values) {
   return out;
 }
 
-std::string Settings(const Options& options) {
+std::string Settings(const Options& options, const PrimaryBackend& backend) {
   const NativeProfile best = BestTuned(), spin = Spinning();
   std::string s;
   s += "Every pdns_server (both systems) runs the test fixture's base config "
        "(tests/support/processes.cc): `launch=gsqlite3`, `gsqlite3-dnssec=yes`, `api=yes`, "
        "`loglevel=6`, `log-dns-queries=no`; primaries `primary=yes`, "
        "`allow-axfr-ips=127.0.0.0/8,::1`; secondaries `secondary=yes`, "
-       "`allow-notify-from=127.0.0.0/8,::1`. Loopback only, sqlite3 backend.\n\n";
+       "`allow-notify-from=127.0.0.0/8,::1`. Loopback only, sqlite3 backend";
+  s += backend.gpgsql()
+           ? " on the secondaries; every primary on " + backend.Description() +
+                 " instead (`launch=gpgsql`, `gpgsql-dnssec=yes`, a database of its own on one "
+                 "PostgreSQL started by the bench: tests/support/postgres.h).\n\n"
+           : ".\n\n";
   s += "| | pdns-distribute | native best-tuned | native spinning | native stock defaults |\n";
   s += "|---|---|---|---|---|\n";
   s += "| primary pdns.conf, extra | (none) | `also-notify=<secondaries>`, " +
@@ -1026,19 +1071,71 @@ std::string Settings(const Options& options) {
   return s;
 }
 
+// The primary's own limit: PATCHes straight to its API as fast as it answers them (5 senders,
+// one zone's PATCHes in order, as the sustained tests send them), no secondary and nothing
+// else running: what neither system can go beyond. A note in the report.
+Status RunPrimaryAlone(const Options& options, PrimaryBackend& backend, Report& report) {
+  constexpr int kAskedRate = 100000;  // far beyond what a primary answers: as fast as it can
+  const int duration = std::min(options.duration, 10);
+  Progress("the primary alone: PATCHes as fast as it answers, " + std::to_string(duration) + " s");
+  auto database = backend.NewDatabase();
+  if (!database.ok()) return database.status();
+  testing::PdnsOptions primary_options = testing::PdnsOptions().WithName("primary-alone").Primary();
+  for (const auto& line : kPrimaryRequired) primary_options.WithConfig(line);
+  if (*database) primary_options.WithGpgsql(**database);
+  testing::PdnsServer primary;
+  if (Status s = primary.Start(primary_options); !s.ok()) return s;
+  const std::vector<std::string> zones = ZoneNames("alone.bench.", options.load_zones);
+  for (const auto& zone : zones) {
+    const HttpResponse r = primary.Api("POST", kZonesPath, PrimaryZoneBody(zone, "Master"));
+    if (r.status != 201) return Status::Internal("creating " + zone + ": " + r.body + r.error);
+  }
+  // CPU of the primary and its database over the run: whether the limit is the cores.
+  auto primary_cpu = [&] {
+    double cpu = testing::ProcessCpuSeconds(primary.process().pid());
+    for (const WatchedProcess& p : backend.Processes()) {
+      cpu += testing::ProcessTreeCpuSeconds(p.pid);
+    }
+    return cpu;
+  };
+  const double cpu_before = primary_cpu();
+  const Clock::time_point start = Clock::now();
+  const Sustained alone = RunSustained(
+      "the primary alone", {}, primary.dns_address(), zones, kAskedRate, duration, seconds(5),
+      [&](const std::string& zone, const std::string& body) {
+        return primary.Api("PATCH", NativeCluster::ZonePath(zone), body);
+      },
+      /*stop_at_duration=*/true);
+  const double cpu = primary_cpu() - cpu_before;
+  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  char note[640];
+  std::snprintf(note, sizeof note,
+                "The primary alone (PowerDNS on %s, no secondary, nothing else running): %.1f "
+                "PATCHes/s answered at full speed from 5 concurrent senders over %zu zones, %d "
+                "of %d answered an error: the most either system can take (%d s). PowerDNS and "
+                "its database used %.1f ms CPU per PATCH, %.2f cores.",
+                backend.Description().c_str(), alone.achieved_rate, zones.size(),
+                alone.patch_failed, alone.sent, duration,
+                alone.sent > 0 ? cpu * 1000 / alone.sent : 0.0, wall > 0 ? cpu / wall : 0.0);
+  report.notes.push_back(note);
+  Progress(std::string("  ") + note);
+  return Status::Ok();
+}
+
 // Tests 1-5: pdns-distribute, then each native profile.
-void RunMainTests(const Options& options, Report& report,
+void RunMainTests(const Options& options, PrimaryBackend& backend, Report& report,
                   const std::function<void(const std::string&, Status)>& run) {
-  run("pdns-distribute", RunDistribute(options, report));
+  run("pdns-distribute", RunDistribute(options, backend, report));
   NativePlan best;
   best.changes = options.native_changes;
   best.sustained = true;
   best.zones = options.native_zones;
-  run("PowerDNS native best-tuned", RunNative(options, BestTuned(), kNative, best, report));
+  run("PowerDNS native best-tuned",
+      RunNative(options, backend, BestTuned(), kNative, best, report));
   if (options.spin_changes > 0) {
     NativePlan spin;
     spin.changes = options.spin_changes;
-    run("PowerDNS native spinning", RunNative(options, Spinning(), kSpin, spin, report));
+    run("PowerDNS native spinning", RunNative(options, backend, Spinning(), kSpin, spin, report));
   }
   if (RunsStockDefaults(options)) {
     NativePlan defaults;
@@ -1048,7 +1145,7 @@ void RunMainTests(const Options& options, Report& report,
     defaults.bootstrap_timeout = kDefaultsSettleTimeout;
     defaults.delete_timeout = milliseconds(150000);
     run("PowerDNS native stock defaults",
-        RunNative(options, Defaults(), kDefaults, defaults, report));
+        RunNative(options, backend, Defaults(), kDefaults, defaults, report));
   }
 }
 
@@ -1061,6 +1158,11 @@ int Main(int argc, char** argv) {
     std::filesystem::create_directories(options.perf_dir, ec);
   }
 
+  PrimaryBackend backend(options.gpgsql);
+  if (Status s = backend.Start(); !s.ok()) {
+    std::fprintf(stderr, "starting the primaries' backend: %s\n", s.ToString().c_str());
+    return 1;
+  }
   char date[64], day[16];
   const std::time_t now = std::time(nullptr);
   std::strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&now));
@@ -1070,8 +1172,8 @@ int Main(int argc, char** argv) {
       "propagation_bench " + std::string(date) + "\nmachine: " + MachineDescription() +
       "; PowerDNS " +
       FirstLineAfter("pdns_server --version 2>&1", "PowerDNS Authoritative Server ") +
-      ", nats-server " + FirstLineAfter("nats-server --version 2>&1", ": v") +
-      "; loopback, 2 secondaries" +
+      ", nats-server " + FirstLineAfter("nats-server --version 2>&1", ": v") + "; primaries on " +
+      backend.Description() + "; loopback, 2 secondaries" +
       (options.fanout_secondaries.empty()
            ? ""
            : " (fan-out test: " + Numbers(options.fanout_secondaries) + ")") +
@@ -1089,10 +1191,15 @@ int Main(int argc, char** argv) {
     }
   };
   // One system after the other; each cluster is stopped before the next starts.
-  if (!options.fanout_only) RunMainTests(options, report, run);
+  if (!options.fanout_only && options.duration > 0) {
+    run("the primary alone", RunPrimaryAlone(options, backend, report));
+  }
+  if (!options.fanout_only) RunMainTests(options, backend, report, run);
   for (int n : options.fanout_secondaries) {
-    run("pdns-distribute fan-out " + std::to_string(n), RunDistributeFanOut(options, n, report));
-    run("PowerDNS native fan-out " + std::to_string(n), RunNativeFanOut(options, n, report));
+    run("pdns-distribute fan-out " + std::to_string(n),
+        RunDistributeFanOut(options, backend, n, report));
+    run("PowerDNS native fan-out " + std::to_string(n),
+        RunNativeFanOut(options, backend, n, report));
   }
   const std::string load_end = LoadAverage();
 
@@ -1132,7 +1239,7 @@ int Main(int argc, char** argv) {
                            "```\n\n## Resources per test\n\nCPU seconds (user + "
                            "system) and peak RSS (VmHWM, reset at the start of each test) of "
                            "every process.\n\n" +
-                           resources + "## Settings\n\n" + Settings(options);
+                           resources + "## Settings\n\n" + Settings(options, backend);
   std::printf("\n%s\n%s\n%s\n%s", detail.c_str(), resources.c_str(),
               options.fanout_only ? "" : summary.c_str(), fan_out.c_str());
   std::fflush(stdout);

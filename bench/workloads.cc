@@ -540,7 +540,8 @@ Sustained RunSustained(
     const std::string& method, const std::vector<HostPort>& secondaries,
     const HostPort& primary_dns, const std::vector<std::string>& zones, int rate, int duration_s,
     milliseconds settle,
-    const std::function<HttpResponse(const std::string& zone, const std::string& body)>& patch) {
+    const std::function<HttpResponse(const std::string& zone, const std::string& body)>& patch,
+    bool stop_at_duration) {
   Sustained result;
   result.row.method = method;
   result.row.what = "sustained " + std::to_string(rate) + "/s: change lag";
@@ -588,6 +589,7 @@ Sustained RunSustained(
       for (int i = 0; i < total; ++i) {
         const size_t z = static_cast<size_t>(i) % zones.size();
         if (z % senders != t) continue;
+        if (stop_at_duration && Clock::now() >= start + std::chrono::seconds(duration_s)) break;
         std::this_thread::sleep_until(start + period * i);
         const std::string body =
             testing::Cluster::ARecordPatch("www." + zones[z], IterationAddress(i + 7));

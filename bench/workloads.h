@@ -108,7 +108,10 @@ void RecordDeletions(Figures& figures, Column column, const Row& row,
 // ---- 5. Sustained load: PATCHes at `rate`/s for `duration_s`, round-robin over `zones`, from
 // 5 concurrent senders (one zone's PATCHes in order). Each change's lag runs until every
 // secondary serves its serial or a later one; at the end every secondary must serve the
-// primary's final serial of every zone (no change lost), waiting up to `settle`.
+// primary's final serial of every zone (no change lost), waiting up to `settle`. Every one of
+// the rate x duration PATCHes is sent, later than planned when calls are slower; with
+// `stop_at_duration` the senders stop at the end of the duration instead (a rate beyond what
+// the server answers then measures how fast it does).
 struct Sustained {
   Row row;
   int sent = 0;
@@ -121,7 +124,8 @@ Sustained RunSustained(
     const std::string& method, const std::vector<HostPort>& secondaries,
     const HostPort& primary_dns, const std::vector<std::string>& zones, int rate, int duration_s,
     std::chrono::milliseconds settle,
-    const std::function<HttpResponse(const std::string& zone, const std::string& body)>& patch);
+    const std::function<HttpResponse(const std::string& zone, const std::string& body)>& patch,
+    bool stop_at_duration = false);
 void RecordSustained(Figures& figures, Column column, const Sustained& s, int rate);
 
 }  // namespace pdnsd::bench

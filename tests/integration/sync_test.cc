@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "support/cluster.h"
+#include "support/postgres.h"
 #include "support/status_assertions.h"
 
 namespace pdnsd::testing {
@@ -109,6 +110,54 @@ TEST(ProxyWriteConcurrency, ConcurrentPatchesToASqlitePrimaryAllSucceed) {
     EXPECT_EQ(DigShort(cluster.secondaries[0]->dns_address(), "www." + zone, "A"),
               "10.0." + std::to_string(c) + "." + std::to_string(kPatches));
   }
+}
+
+// A busy primary on PostgreSQL (gpgsql), the proxy's stock WriteConcurrency (no limit): 6
+// clients PATCHing at once all succeed, every change arrives, and a deletion too.
+TEST(ProxyWriteConcurrency, ConcurrentPatchesToAPostgresPrimaryAllSucceedWithoutALimit) {
+  PostgresServer postgres;
+  PDNSD_ASSERT_OK(postgres.Start());
+  auto database = postgres.CreatePdnsDatabase("primary");
+  PDNSD_ASSERT_OK(database.status());
+  Cluster cluster;
+  ClusterOptions options;
+  options.primary_gpgsql = *database;
+  PDNSD_ASSERT_OK(cluster.Start(options));
+  constexpr int kClients = 6, kPatches = 25;
+  for (int c = 0; c < kClients; ++c) {
+    ASSERT_EQ(cluster.CreateZone("p" + std::to_string(c) + ".example.", 1).status, 201);
+  }
+  std::vector<int> failures(kClients, 0);
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      const std::string zone = "p" + std::to_string(c) + ".example.";
+      for (int i = 0; i < kPatches; ++i) {
+        const auto r = cluster.SetARecord(
+            zone, "www." + zone, "10.1." + std::to_string(c) + "." + std::to_string(i + 1));
+        if (r.status != 204) ++failures[c];
+      }
+    });
+  }
+  for (auto& client : clients) client.join();
+  for (int c = 0; c < kClients; ++c) {
+    const std::string zone = "p" + std::to_string(c) + ".example.";
+    EXPECT_EQ(failures[c], 0) << zone;
+    const uint32_t serial = cluster.PrimarySerial(zone);
+    EXPECT_EQ(serial, 2u + kPatches) << zone << ": one serial step per accepted PATCH";
+    PDNSD_EXPECT_OK(cluster.WaitAllServe(zone, serial));
+    EXPECT_EQ(DigShort(cluster.secondaries[0]->dns_address(), "www." + zone, "A"),
+              "10.1." + std::to_string(c) + "." + std::to_string(kPatches));
+  }
+  // The zones are PostgreSQL's: the primary has no sqlite3 database behind them.
+  EXPECT_EQ(cluster.primary.Sql("SELECT count(*) FROM domains"), std::to_string(kClients) + "\n");
+  ASSERT_EQ(cluster.Proxy("DELETE", Cluster::ZonesPath("p0.example.")).status, 204);
+  EXPECT_TRUE(WaitFor([&] {
+    for (auto& secondary : cluster.secondaries) {
+      if (DigShort(secondary->dns_address(), "p0.example.", "SOA") != "") return false;
+    }
+    return true;
+  }));
 }
 
 }  // namespace

@@ -186,6 +186,7 @@ Status Cluster::Start(const ClusterOptions& options) {
   if (!broker.ok()) return broker;
   PdnsOptions primary_options = PdnsOptions().WithName("primary").Primary().WithHost(options.host);
   for (const auto& line : options.primary_config) primary_options.WithConfig(line);
+  if (options.primary_gpgsql) primary_options.WithGpgsql(*options.primary_gpgsql);
   if (Status s = primary.Start(primary_options); !s.ok()) return s;
   for (int i = 0; i < options.secondaries; ++i) {
     if (Status s = StartSecondaryPdns(); !s.ok()) return s;

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,8 @@ struct ClusterOptions {
   std::string host = "127.0.0.1";             // every address of the cluster; "::1" for IPv6
   std::vector<std::string> primary_config;    // extra pdns.conf lines for the primary
   std::vector<std::string> secondary_config;  // ... and for each secondary
+  // Set: the primary on PostgreSQL (gpgsql, support/postgres.h) instead of sqlite3.
+  std::optional<PgsqlDatabase> primary_gpgsql;
   std::chrono::milliseconds axfr_timeout{10000};
   int proxy_write_concurrency = 0;  // the api-proxy's [PowerDNS] WriteConcurrency
   // The syncers' [PowerDNS] RetryMaxDelay; 0: the product's default (not written).

@@ -1,6 +1,7 @@
 #include "support/processes.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -184,6 +185,12 @@ std::string ShellQuote(const std::string& arg) {
   return out + "'";
 }
 
+std::string ShellWords(const std::vector<std::string>& argv) {
+  std::string line;
+  for (const auto& arg : argv) line += (line.empty() ? "" : " ") + ShellQuote(arg);
+  return line;
+}
+
 std::string RunCommand(const std::string& shell_command, int* exit_code) {
   if (exit_code) *exit_code = -1;
   FILE* pipe = popen(shell_command.c_str(), "re");
@@ -215,18 +222,59 @@ std::string ReadFile(const std::string& path) {
   return content.str();
 }
 
-double ProcessCpuSeconds(pid_t pid) {
+namespace {
+// The fields of /proc/<pid>/stat after the command name: [0] is field 3 (state), [1] field 4
+// (ppid), [11]..[14] fields 14-17 (utime, stime, cutime, cstime); empty when the process is gone.
+std::vector<std::string> ProcStatFields(pid_t pid) {
   const std::string stat =
       ReadFile(pid > 0 ? "/proc/" + std::to_string(pid) + "/stat" : "/proc/self/stat");
   const size_t paren = stat.rfind(')');
-  if (paren == std::string::npos) return -1;
+  if (paren == std::string::npos || paren + 2 > stat.size()) return {};
   std::istringstream fields(stat.substr(paren + 2));
   std::vector<std::string> tokens;
   for (std::string token; fields >> token;) tokens.push_back(token);
-  if (tokens.size() < 13) return -1;
-  // tokens[0] is field 3 (state); utime and stime are fields 14 and 15.
-  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  return (std::stod(tokens[11]) + std::stod(tokens[12])) / ticks;
+  if (tokens.size() < 15) return {};
+  return tokens;
+}
+
+double Ticks(const std::string& field) {
+  return std::stod(field) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+}  // namespace
+
+double ProcessCpuSeconds(pid_t pid) {
+  const std::vector<std::string> fields = ProcStatFields(pid);
+  if (fields.empty()) return -1;
+  return Ticks(fields[11]) + Ticks(fields[12]);
+}
+
+std::vector<pid_t> ChildPids(pid_t pid) {
+  std::vector<pid_t> children;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return children;
+  while (const dirent* entry = readdir(proc)) {
+    char* end = nullptr;
+    const long child = std::strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0') continue;
+    const std::vector<std::string> fields = ProcStatFields(static_cast<pid_t>(child));
+    if (!fields.empty() && std::atol(fields[1].c_str()) == pid) {
+      children.push_back(static_cast<pid_t>(child));
+    }
+  }
+  closedir(proc);
+  return children;
+}
+
+double ProcessTreeCpuSeconds(pid_t pid) {
+  const std::vector<std::string> fields = ProcStatFields(pid);
+  if (fields.empty()) return -1;
+  double total = Ticks(fields[11]) + Ticks(fields[12]) + Ticks(fields[13]) + Ticks(fields[14]);
+  for (pid_t child : ChildPids(pid)) {
+    const std::vector<std::string> own = ProcStatFields(child);
+    if (own.empty()) continue;  // ended meanwhile: counted in the parent's cutime once reaped
+    total += Ticks(own[11]) + Ticks(own[12]) + Ticks(own[13]) + Ticks(own[14]);
+  }
+  return total;
 }
 
 int64_t ProcessPeakRssBytes(pid_t pid) {
@@ -844,6 +892,14 @@ std::string NatsCluster::urls() const {
   return out;
 }
 
+std::string PgsqlQuery(const PgsqlDatabase& database, const std::string& query, int* exit_code) {
+  return RunCommand(ShellWords({"psql", "-X", "-A", "-t", "-F", "|", "-v", "ON_ERROR_STOP=1", "-h",
+                                database.host, "-p", std::to_string(database.port), "-U",
+                                database.user, "-d", database.dbname, "-c", query}) +
+                        " 2>&1",
+                    exit_code);
+}
+
 // ---------------------------------------------------------------------------------------------
 // PdnsServer
 
@@ -865,7 +921,7 @@ Status PdnsServer::Start(const PdnsOptions& options) {
   if (!options_.api_key.empty()) api_key_ = options_.api_key;
   if (api_key_.empty()) api_key_ = "test-" + RandomHex(24);
 
-  if (access(database_path().c_str(), F_OK) != 0) {
+  if (!options_.gpgsql && access(database_path().c_str(), F_OK) != 0) {
     int code = -1;
     const std::string out = RunCommand(
         "sqlite3 " + ShellQuote(database_path()) + " < " + ShellQuote(kSqliteSchema) + " 2>&1",
@@ -898,9 +954,18 @@ Status PdnsServer::Start() {
 Status PdnsServer::WriteConfig() {
   const std::string& host = options_.host;
   std::string c = "# written by pdnsd::testing::PdnsServer (" + options_.name + ")\n";
-  c += "launch=gsqlite3\n";
-  c += "gsqlite3-database=" + database_path() + "\n";
-  c += "gsqlite3-dnssec=yes\n";
+  if (const auto& pg = options_.gpgsql) {
+    c += "launch=gpgsql\n";
+    c += "gpgsql-host=" + pg->host + "\n";
+    c += "gpgsql-port=" + std::to_string(pg->port) + "\n";
+    c += "gpgsql-dbname=" + pg->dbname + "\n";
+    c += "gpgsql-user=" + pg->user + "\n";
+    c += "gpgsql-dnssec=yes\n";
+  } else {
+    c += "launch=gsqlite3\n";
+    c += "gsqlite3-database=" + database_path() + "\n";
+    c += "gsqlite3-dnssec=yes\n";
+  }
   c += "local-address=" + host + "\n";
   c += "local-port=" + std::to_string(options_.dns_port) + "\n";
   c += "socket-dir=" + config_dir() + "\n";
@@ -980,14 +1045,16 @@ HttpResponse PdnsServer::Api(const std::string& method, const std::string& path,
 }
 
 CommandResult PdnsServer::RunPdnsutil(const std::vector<std::string>& args) const {
-  std::string command = "pdnsutil " + ShellQuote("--config-dir=" + config_dir());
-  for (const auto& arg : args) command += " " + ShellQuote(arg);
+  std::vector<std::string> argv = {"pdnsutil", "--config-dir=" + config_dir()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const std::string command = ShellWords(argv);
   CommandResult result;
   result.output = RunCommand(command + " 2>&1", &result.exit_code);
   return result;
 }
 
 std::string PdnsServer::Sql(const std::string& query, int* exit_code) const {
+  if (options_.gpgsql) return PgsqlQuery(*options_.gpgsql, query, exit_code);
   return RunCommand("sqlite3 -batch -cmd '.timeout 10000' " + ShellQuote(database_path()) + " " +
                         ShellQuote(query),
                     exit_code);

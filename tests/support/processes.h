@@ -70,6 +70,8 @@ uint16_t FreePort(const std::string& host = "127.0.0.1");
 
 // Quotes `arg` for /bin/sh: 'it'\''s'.
 std::string ShellQuote(const std::string& arg);
+// Each of `argv` quoted, joined by spaces: a command line for RunCommand.
+std::string ShellWords(const std::vector<std::string>& argv);
 
 // Runs `shell_command` with /bin/sh and returns its stdout (stderr is not captured; append
 // "2>&1" to get it). *exit_code (if given) is the exit status, 128+N when killed by signal N,
@@ -92,6 +94,12 @@ std::string ReadFile(const std::string& path);  // "" when it cannot be read
 // CPU seconds (utime + stime, from /proc/<pid>/stat) process `pid` has used, 0: this process;
 // -1 when the process is gone.
 double ProcessCpuSeconds(pid_t pid);
+// The pids of the living children of `pid`.
+std::vector<pid_t> ChildPids(pid_t pid);
+// CPU seconds of `pid` with its children: its own, its reaped children's (cutime + cstime) and
+// each living child's (with the child's reaped children), e.g. PostgreSQL's postmaster and its
+// backends; -1 when the process is gone.
+double ProcessTreeCpuSeconds(pid_t pid);
 // Peak resident set (VmHWM in /proc/<pid>/status) of process `pid` in bytes, 0: this process;
 // -1 when the process is gone.
 int64_t ProcessPeakRssBytes(pid_t pid);
@@ -372,6 +380,18 @@ class NatsCluster {
 
 enum class PdnsRole { kPrimary, kSecondary };
 
+// How PowerDNS's gpgsql backend reaches its database (support/postgres.h makes one).
+struct PgsqlDatabase {
+  std::string host;
+  uint16_t port = 0;
+  std::string dbname;
+  std::string user;
+};
+// Runs `query` with psql on `database`: rows of "|"-separated fields, one a line (and psql's
+// errors).
+std::string PgsqlQuery(const PgsqlDatabase& database, const std::string& query,
+                       int* exit_code = nullptr);
+
 struct PdnsOptions {
   std::string name = "pdns";  // in the temp dir name and log lines
   PdnsRole role = PdnsRole::kPrimary;
@@ -381,6 +401,8 @@ struct PdnsOptions {
   // "key=value" lines appended to pdns.conf (a later line overrides an earlier one).
   std::vector<std::string> extra_config;
   std::string api_key;  // "": a random one, chosen at the first start
+  // Set: the gpgsql backend on this database instead of gsqlite3 (the schema already loaded).
+  std::optional<PgsqlDatabase> gpgsql;
 
   // e.g. PdnsOptions().WithName("sec1").Secondary().WithHost("::1").WithConfig("cache-ttl=0")
   PdnsOptions& WithName(std::string n) {
@@ -412,9 +434,14 @@ struct PdnsOptions {
     api_key = std::move(key);
     return *this;
   }
+  PdnsOptions& WithGpgsql(PgsqlDatabase database) {
+    gpgsql = std::move(database);
+    return *this;
+  }
 };
 
-// One PowerDNS Authoritative (pdns_server) with its own config dir and sqlite3 database.
+// One PowerDNS Authoritative (pdns_server) with its own config dir and sqlite3 database, or
+// the PostgreSQL database its options name.
 class PdnsServer {
  public:
   PdnsServer() = default;
@@ -450,7 +477,8 @@ class PdnsServer {
                    const std::string& body = "") const;
   // `pdnsutil --config-dir=DIR args...` (each arg quoted); output is stdout+stderr.
   CommandResult RunPdnsutil(const std::vector<std::string>& args) const;
-  // Runs `query` with the sqlite3 CLI on the database; returns its stdout ("|"-separated rows).
+  // Runs `query` with the sqlite3 CLI on the database, or psql on a gpgsql one; returns its
+  // stdout ("|"-separated rows).
   std::string Sql(const std::string& query, int* exit_code = nullptr) const;
 
  private:
