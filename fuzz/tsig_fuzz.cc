@@ -80,9 +80,12 @@ void CheckSignedAnswers(RdfPtr request_mac, int messages, std::string_view recor
     ldns_pkt_set_qr(answer.get(), true);
     ldns_pkt_set_id(answer.get(), 4711);
     ldns_rr* rr = nullptr;
+    // One line, as the zone server hands ldns its records (ForEachRecord in
+    // src/dns/zone_server.cc): libldns 1.8.3's tokenizer writes one byte past its buffer on a
+    // newline inside parentheses (fuzz/README.md), which no record of ours can contain.
     const std::string text =
         record_text.empty() ? std::string("www.example. 60 IN A 192.0.2.") + std::to_string(i + 1)
-                            : std::string(record_text);
+                            : std::string(record_text.substr(0, record_text.find('\n')));
     if (ldns_rr_new_frm_str(&rr, text.c_str(), 0, nullptr, nullptr) == LDNS_STATUS_OK) {
       ldns_pkt_push_rr(answer.get(), LDNS_SECTION_ANSWER, rr);
     }
