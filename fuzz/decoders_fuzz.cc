@@ -1,7 +1,8 @@
 // Fuzz target: everything that decodes text a peer sends — zone events, zone-data and
-// zone-state requests and replies (NATS), heartbeats, the proxy's request routes and zone names
-// (HTTP). The first byte picks the decoder, the rest is its input. Whatever the input, a
-// decoder returns a value or an error; an accepted message must survive encode -> decode.
+// zone-state requests and replies (NATS), heartbeats, sync reports, change-status requests, the
+// proxy's request routes and zone names (HTTP), RFC 3339 times and change ids. The first byte picks
+// the decoder, the rest is its input. Whatever the input, a decoder returns a value or an error; an
+// accepted message must survive encode -> decode.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -20,7 +21,7 @@ using pdnsd::fuzz::Check;
 
 void FuzzOne(uint8_t selector, std::string_view input) {
   using namespace pdnsd;
-  switch (selector % 9) {
+  switch (selector % 11) {
     case 0:
     case 1:
     case 2: {
@@ -28,7 +29,7 @@ void FuzzOne(uint8_t selector, std::string_view input) {
       auto event = DecodeZoneEvent(type, input);
       if (event.ok()) {
         auto again = DecodeZoneEvent(type, EncodeZoneEvent(*event));
-        Check(again.ok() && again->zone == event->zone);
+        Check(again.ok() && again->zone == event->zone && again->change_id == event->change_id);
       }
       break;
     }
@@ -84,6 +85,30 @@ void FuzzOne(uint8_t selector, std::string_view input) {
       }
       (void)ApiIdToZoneName(input);
       (void)IsValidSubjectToken(input);
+      if (IsValidChangeId(input)) (void)ChangeIdTime(input);
+      break;
+    }
+    case 9: {
+      auto report = DecodeZoneSyncReport(input);
+      if (report.ok()) {
+        auto again = DecodeZoneSyncReport(EncodeZoneSyncReport(*report));
+        Check(again.ok() && again->zone == report->zone && again->outcome == report->outcome &&
+              again->read_at == report->read_at);
+      }
+      auto request = DecodeChangeStatusRequest(input);
+      if (request.ok()) {
+        auto again = DecodeChangeStatusRequest(EncodeChangeStatusRequest(*request));
+        Check(again.ok() && again->id == request->id && again->zone == request->zone);
+      }
+      break;
+    }
+    case 10: {
+      // A time parsed is formatted (microseconds) and parses again within a microsecond.
+      auto time = ParseRfc3339(input);
+      if (time.ok()) {
+        auto again = ParseRfc3339(FormatRfc3339(*time));
+        Check(again.ok() && *again <= *time && *time - *again < std::chrono::microseconds(1));
+      }
       break;
     }
   }

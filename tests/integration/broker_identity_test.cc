@@ -280,7 +280,7 @@ TEST_F(BrokerIdentityTest, StolenSyncerPasswordCannotPublishZoneEventsNorWriteTh
   int events_refused = 0;
   for (const char* subject : {"zone.add", "zone.modified", "zone.delete", "zone.add.ns2",
                               "zone.delete.ns2", "zone.delete.ns1"}) {
-    Publish(*thief_, subject, EncodeZoneEvent({ZoneEventType::kDelete, "victim.example.", ""}));
+    Publish(*thief_, subject, EncodeZoneEvent({ZoneEventType::kDelete, "victim.example.", "", ""}));
     const bool refused = BrokerRefused("Publish", subject);
     EXPECT_TRUE(refused) << subject;
     if (refused) ++events_refused;

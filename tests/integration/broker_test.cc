@@ -91,8 +91,8 @@ TEST(Broker, SyncerCredentialsCannotPublishZoneEvents) {
   PDNSD_ASSERT_OK(subscription.status());
   PDNSD_ASSERT_OK((*checker)->Flush(std::chrono::seconds(5)));
 
-  const std::string forged = EncodeZoneEvent({ZoneEventType::kAdd, "forged.example.", ""});
-  const std::string real = EncodeZoneEvent({ZoneEventType::kAdd, "real.example.", ""});
+  const std::string forged = EncodeZoneEvent({ZoneEventType::kAdd, "forged.example.", "", ""});
+  const std::string real = EncodeZoneEvent({ZoneEventType::kAdd, "real.example.", "", ""});
   (*syncer)->Publish("zone.add", forged);
   (void)(*syncer)->Flush(std::chrono::seconds(2));
   PDNSD_ASSERT_OK((*proxy)->Publish("zone.add", real));

@@ -178,7 +178,8 @@ class CatalogFollowerTest : public ::testing::Test {
 
   void SendEvent(const std::string& subject, const std::string& zone) {
     PDNSD_ASSERT_OK(bus_->Publish(
-        subject, EncodeZoneEvent({.type = ZoneEventType::kChange, .zone = zone, .time = ""})));
+        subject, EncodeZoneEvent(
+                     {.type = ZoneEventType::kChange, .zone = zone, .time = "", .change_id = ""})));
     PDNSD_ASSERT_OK(bus_->Flush(seconds(5)));
   }
 

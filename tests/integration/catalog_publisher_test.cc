@@ -166,7 +166,7 @@ class CatalogPublisherTest : public ::testing::Test {
   }
   void PublishEvent(ZoneEventType type, const std::string& zone) {
     ZoneEventSubjects subjects;
-    PDNSD_ASSERT_OK(bus_->Publish(subjects.For(type), EncodeZoneEvent({type, zone, ""})));
+    PDNSD_ASSERT_OK(bus_->Publish(subjects.For(type), EncodeZoneEvent({type, zone, "", ""})));
   }
 
   // The zone's catalog entry once `done` holds for it (nullopt: not within `timeout`).

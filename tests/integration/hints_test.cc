@@ -153,7 +153,7 @@ TEST_F(HintsTest, DeleteEventForZoneThePrimaryHasDeletesNothing) {
   auto bus = Bus::Connect(TestBusOptions(cluster_.nats, "forger"), MakeTestLogger("forger"));
   PDNSD_ASSERT_OK(bus.status());
   const std::string event = EncodeZoneEvent(
-      ZoneEvent{ZoneEventType::kDelete, zone, FormatRfc3339(std::chrono::system_clock::now())});
+      ZoneEvent{ZoneEventType::kDelete, zone, FormatRfc3339(std::chrono::system_clock::now()), ""});
   PDNSD_ASSERT_OK((*bus)->Publish("zone.delete", event));
   PDNSD_ASSERT_OK((*bus)->Publish("zone.delete.secondary-0", event));
   PDNSD_ASSERT_OK((*bus)->Flush(std::chrono::seconds(5)));
@@ -202,7 +202,7 @@ TEST_F(HintsTest, AddEventForZoneTheSecondariesHoldBringsItsChange) {
   PDNSD_ASSERT_OK(bus.status());
   PDNSD_ASSERT_OK((*bus)->Publish(
       "zone.add", EncodeZoneEvent(ZoneEvent{ZoneEventType::kAdd, zone,
-                                            FormatRfc3339(std::chrono::system_clock::now())})));
+                                            FormatRfc3339(std::chrono::system_clock::now()), ""})));
   PDNSD_ASSERT_OK((*bus)->Flush(std::chrono::seconds(5)));
   PDNSD_EXPECT_OK(cluster_.WaitAllServe(zone, serial));
   for (size_t i = 0; i < cluster_.secondaries.size(); ++i) {

@@ -68,7 +68,7 @@ class OriginalProviderTest : public ::testing::Test {
   // A delete event nobody made through the proxy.
   void ForgeDelete(const std::string& zone) {
     PDNSD_ASSERT_OK(
-        forger_->Publish("zone.delete", EncodeZoneEvent({ZoneEventType::kDelete, zone, ""})));
+        forger_->Publish("zone.delete", EncodeZoneEvent({ZoneEventType::kDelete, zone, "", ""})));
     PDNSD_ASSERT_OK(forger_->Flush(5s));
   }
 

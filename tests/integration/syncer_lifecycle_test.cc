@@ -175,7 +175,7 @@ TEST_F(SyncerLifecycleTest, SigtermStopsWithinASecondWhileZoneDataRequestsAreInF
   auto checker = Bus::Connect(ShippedBrokerUser(nats_, "checker", ""), MakeTestLogger("checker"));
   PDNSD_ASSERT_OK(checker.status());
   PDNSD_ASSERT_OK((*checker)->Publish(
-      "zone.modified.sec-a", EncodeZoneEvent({ZoneEventType::kChange, "held.example.", ""})));
+      "zone.modified.sec-a", EncodeZoneEvent({ZoneEventType::kChange, "held.example.", "", ""})));
   PDNSD_ASSERT_OK((*checker)->Flush(std::chrono::seconds(5)));
   std::thread query(
       [&] { (void)QuerySoaSerial(endpoint, "held.example.", std::chrono::seconds(30)); });

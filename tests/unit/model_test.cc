@@ -123,12 +123,14 @@ TEST(Subjects, ValidSubjectsHaveNoEmptyTokensAndNoWildcards) {
 }
 
 TEST(Messages, ZoneEventRoundTripKeepsOriginalFieldNames) {
-  const std::string add = EncodeZoneEvent({ZoneEventType::kAdd, "example.org.", ""});
+  const std::string add = EncodeZoneEvent({ZoneEventType::kAdd, "example.org.", "", ""});
   EXPECT_NE(add.find("\"created_at\""), std::string::npos);
-  EXPECT_NE(EncodeZoneEvent({ZoneEventType::kChange, "example.org.", ""}).find("\"changed_at\""),
-            std::string::npos);
-  EXPECT_NE(EncodeZoneEvent({ZoneEventType::kDelete, "example.org.", ""}).find("\"deleted_at\""),
-            std::string::npos);
+  EXPECT_NE(
+      EncodeZoneEvent({ZoneEventType::kChange, "example.org.", "", ""}).find("\"changed_at\""),
+      std::string::npos);
+  EXPECT_NE(
+      EncodeZoneEvent({ZoneEventType::kDelete, "example.org.", "", ""}).find("\"deleted_at\""),
+      std::string::npos);
   auto decoded = DecodeZoneEvent(ZoneEventType::kAdd, R"({"zone":"Example.Org","created_at":"x"})");
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(decoded->zone, "example.org.");
@@ -146,7 +148,8 @@ TEST(Messages, BadEventsAreRejectedWithTheField) {
 }
 
 TEST(Messages, ZoneDataReplyAndErrorReply) {
-  ZoneDataReply reply{"example.org.", "example.org. 3600 IN SOA a. b. 1 2 3 4 5\n", true, true, ""};
+  ZoneDataReply reply{
+      "example.org.", "example.org. 3600 IN SOA a. b. 1 2 3 4 5\n", true, true, "", ""};
   auto decoded = DecodeZoneDataReply(EncodeZoneDataReply(reply));
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(decoded->zone_data, reply.zone_data);
@@ -242,6 +245,132 @@ TEST(Messages, StateMapRoundTripAndLargeSerials) {
   ASSERT_TRUE(ours.ok());
   EXPECT_TRUE(ours->accept_error_reply);
   EXPECT_FALSE(DecodeZoneStateRequest(R"({"accept_error_reply":"yes"})").ok());
+}
+
+TEST(Messages, Rfc3339TimesParseBackToWhatWasFormatted) {
+  using std::chrono::system_clock;
+  const system_clock::time_point at =
+      system_clock::time_point(std::chrono::microseconds(1796342929123456));
+  auto parsed = ParseRfc3339(FormatRfc3339(at));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(*parsed, at);
+  struct Case {
+    const char* text;
+    bool ok;
+    int64_t micros;  // since 1970, when ok
+  };
+  const Case cases[] = {
+      {"1970-01-01T00:00:00Z", true, 0},
+      {"1970-01-01T00:00:01.5Z", true, 1500000},
+      {"1970-01-01t00:00:01.000001z", true, 1000001},
+      {"1970-01-01T01:00:00+01:00", true, 0},
+      {"1969-12-31T23:30:00-00:30", true, 0},
+      {"2024-02-29T00:00:00Z", true, 1709164800000000},
+      {"2023-02-29T00:00:00Z", false, 0},
+      {"2026-13-01T00:00:00Z", false, 0},
+      {"2026-12-01T24:00:00Z", false, 0},
+      {"2026-12-01T00:00:00", false, 0},    // no zone
+      {"2026-12-01T00:00:00.Z", false, 0},  // empty fraction
+      {"2026-12-01T00:00:00.1234567890Z", false, 0},
+      {"2026-12-01 00:00:00Z", false, 0},
+      {"2026-12-01T00:00:00Zjunk", false, 0},
+      {"2026-12-01T00:00:00+1:00", false, 0},
+      {"1970-01-01T00:00:00+01:00", false, 0},  // before 1970
+      {"9999-12-31T23:59:59-01:00", false, 0},  // after 9999
+      {"", false, 0},
+      {"x", false, 0},
+  };
+  for (const Case& c : cases) {
+    auto time = ParseRfc3339(c.text);
+    EXPECT_EQ(time.ok(), c.ok) << c.text;
+    if (c.ok && time.ok()) {
+      EXPECT_EQ(
+          std::chrono::duration_cast<std::chrono::microseconds>(time->time_since_epoch()).count(),
+          c.micros)
+          << c.text;
+    }
+  }
+}
+
+TEST(Messages, ChangeIdsCarryTheirWriteTimeAndTravelInEvents) {
+  using std::chrono::system_clock;
+  const system_clock::time_point at =
+      system_clock::time_point(std::chrono::microseconds(1796342929123456));
+  const std::string id = MakeChangeId(at, 0xdeadbeef);
+  EXPECT_TRUE(IsValidChangeId(id)) << id;
+  EXPECT_EQ(id.substr(id.size() - 9), "-deadbeef");
+  ASSERT_TRUE(ChangeIdTime(id).has_value());
+  EXPECT_EQ(*ChangeIdTime(id), at);
+  EXPECT_FALSE(ChangeIdTime("abc").has_value());
+  EXPECT_FALSE(ChangeIdTime("-deadbeef").has_value());
+  EXPECT_FALSE(ChangeIdTime("12-deadbeeg").has_value());
+  EXPECT_FALSE(IsValidChangeId(""));
+  EXPECT_FALSE(IsValidChangeId("ABC"));
+  EXPECT_FALSE(IsValidChangeId(std::string(65, 'a')));
+  EXPECT_FALSE(IsValidChangeId("a b"));
+
+  const std::string event = EncodeZoneEvent({ZoneEventType::kChange, "example.org.", "", id});
+  auto decoded = DecodeZoneEvent(ZoneEventType::kChange, event);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->change_id, id);
+  // The original's events have none, and an original peer ignores the field.
+  EXPECT_EQ(EncodeZoneEvent({ZoneEventType::kChange, "example.org.", "t", ""}).find("change_id"),
+            std::string::npos);
+  EXPECT_FALSE(DecodeZoneEvent(ZoneEventType::kChange, R"({"zone":"a.b","change_id":"X Y"})").ok());
+  EXPECT_FALSE(DecodeZoneEvent(ZoneEventType::kChange, R"({"zone":"a.b","change_id":7})").ok());
+}
+
+TEST(Messages, ZoneSyncReportsRoundTripAndBadOnesAreRefused) {
+  ZoneSyncReport synced{"example.org.",
+                        ZoneSyncReport::Outcome::kSynced,
+                        4294967295u,
+                        "2026-12-03T12:00:00.000001Z",
+                        "",
+                        "2026-12-03T12:00:01Z"};
+  auto back = DecodeZoneSyncReport(EncodeZoneSyncReport(synced));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->outcome, ZoneSyncReport::Outcome::kSynced);
+  EXPECT_EQ(back->serial, 4294967295u);
+  EXPECT_EQ(back->read_at, synced.read_at);
+  ZoneSyncReport failed{"example.org.", ZoneSyncReport::Outcome::kFailed, 0, "", "boom", ""};
+  back = DecodeZoneSyncReport(EncodeZoneSyncReport(failed));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->outcome, ZoneSyncReport::Outcome::kFailed);
+  EXPECT_EQ(back->error, "boom");
+  EXPECT_FALSE(back->reported_at.empty());
+  back = DecodeZoneSyncReport(R"({"zone":"a.b","outcome":"deleted"})");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->outcome, ZoneSyncReport::Outcome::kDeleted);
+  for (const char* bad : {
+           R"({"outcome":"deleted"})",
+           R"({"zone":"a.b"})",
+           R"({"zone":"a.b","outcome":"done"})",
+           R"({"zone":"a.b","outcome":"synced"})",
+           R"({"zone":"a.b","outcome":"synced","serial":-1})",
+           R"({"zone":"a.b","outcome":"synced","serial":4294967296})",
+           R"({"zone":"a.b","outcome":"deleted","read_at":"yesterday"})",
+           R"({"zone":"a..b","outcome":"deleted"})",
+           "[]",
+       }) {
+    EXPECT_EQ(DecodeZoneSyncReport(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(Messages, ChangeStatusRequestsNameAChangeOrAZone) {
+  auto by_id = DecodeChangeStatusRequest(EncodeChangeStatusRequest({"18f0-00000001", "", 100}));
+  ASSERT_TRUE(by_id.ok());
+  EXPECT_EQ(by_id->id, "18f0-00000001");
+  auto by_zone = DecodeChangeStatusRequest(R"({"zone":"Example.ORG","limit":5})");
+  ASSERT_TRUE(by_zone.ok());
+  EXPECT_EQ(by_zone->zone, "example.org.");
+  EXPECT_EQ(by_zone->limit, 5u);
+  EXPECT_EQ(DecodeChangeStatusRequest(R"({"zone":"a.b"})")->limit, 100u);
+  for (const char* bad : {"{}", R"({"id":"a","zone":"a.b"})", R"({"id":"A B"})",
+                          R"({"zone":"a..b"})", R"({"zone":"a.b","limit":0})",
+                          R"({"zone":"a.b","limit":1001})", R"({"id":5})", "7"}) {
+    EXPECT_EQ(DecodeChangeStatusRequest(bad).status().code(), StatusCode::kInvalidArgument)
+        << bad;
+  }
 }
 
 TEST(Messages, SerialArithmeticFollowsRfc1982) {

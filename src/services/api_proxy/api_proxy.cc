@@ -359,7 +359,7 @@ void ApiProxy::Handle(const HttpRequest& request, HttpReply& reply) {
 
 void ApiProxy::PublishEvent(ZoneEventType type, const std::string& zone) {
   const std::string& subject = common_.subjects.For(type);
-  const std::string payload = EncodeZoneEvent(ZoneEvent{type, zone, ""});
+  const std::string payload = EncodeZoneEvent(ZoneEvent{type, zone, "", ""});
   if (Status s = bus_->Publish(subject, payload); !s.ok()) {
     logger_->error("cannot publish {} event for {}: {}", ZoneEventTypeLabel(type), zone,
                    s.message());

@@ -81,7 +81,7 @@ std::vector<ServiceRecord> HealthChecker::ActiveSecondaries() {
 void HealthChecker::Announce(ZoneEventType type, const std::string& zone, const std::string& id,
                              const char* source) {
   const std::string subject = common_.subjects.For(type, id);
-  if (Status s = bus_->Publish(subject, EncodeZoneEvent({type, zone, ""})); !s.ok()) {
+  if (Status s = bus_->Publish(subject, EncodeZoneEvent({type, zone, "", ""})); !s.ok()) {
     logger_->warn("cannot publish {} for {}: {}", subject, zone, s.message());
     return;
   }
