@@ -365,11 +365,10 @@ TEST(Messages, ChangeStatusRequestsNameAChangeOrAZone) {
   EXPECT_EQ(by_zone->zone, "example.org.");
   EXPECT_EQ(by_zone->limit, 5u);
   EXPECT_EQ(DecodeChangeStatusRequest(R"({"zone":"a.b"})")->limit, 100u);
-  for (const char* bad : {"{}", R"({"id":"a","zone":"a.b"})", R"({"id":"A B"})",
-                          R"({"zone":"a..b"})", R"({"zone":"a.b","limit":0})",
-                          R"({"zone":"a.b","limit":1001})", R"({"id":5})", "7"}) {
-    EXPECT_EQ(DecodeChangeStatusRequest(bad).status().code(), StatusCode::kInvalidArgument)
-        << bad;
+  for (const char* bad :
+       {"{}", R"({"id":"a","zone":"a.b"})", R"({"id":"A B"})", R"({"zone":"a..b"})",
+        R"({"zone":"a.b","limit":0})", R"({"zone":"a.b","limit":1001})", R"({"id":5})", "7"}) {
+    EXPECT_EQ(DecodeChangeStatusRequest(bad).status().code(), StatusCode::kInvalidArgument) << bad;
   }
 }
 
