@@ -90,6 +90,12 @@ prometheus::Family<prometheus::Gauge>& AddGaugeFamily(prometheus::Registry& regi
   return prometheus::BuildGauge().Name(name).Help(help).Register(registry);
 }
 
+prometheus::Family<prometheus::Histogram>& AddHistogramFamily(prometheus::Registry& registry,
+                                                              const std::string& name,
+                                                              const std::string& help) {
+  return prometheus::BuildHistogram().Name(name).Help(help).Register(registry);
+}
+
 prometheus::Gauge& AddGauge(prometheus::Registry& registry, const std::string& name,
                             const std::string& help) {
   return AddGaugeFamily(registry, name, help).Add({});

@@ -15,6 +15,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 
 namespace prometheus {
 class Registry;
@@ -55,6 +56,10 @@ prometheus::Gauge& AddGauge(prometheus::Registry& registry, const std::string& n
 prometheus::Family<prometheus::Gauge>& AddGaugeFamily(prometheus::Registry& registry,
                                                       const std::string& name,
                                                       const std::string& help);
+
+prometheus::Family<prometheus::Histogram>& AddHistogramFamily(prometheus::Registry& registry,
+                                                              const std::string& name,
+                                                              const std::string& help);
 
 // The exposition text of `registry` plus process_* metrics (what GET /metrics returns).
 std::string RenderMetrics(prometheus::Registry& registry);

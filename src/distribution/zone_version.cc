@@ -6,6 +6,7 @@
 #include "bus/framing.h"
 #include "core/digest.h"
 #include "model/json_fields.h"
+#include "model/messages.h"
 #include "model/zone_name.h"
 
 namespace pdnsd::distribution {
@@ -110,6 +111,7 @@ std::string EncodeCatalogEntry(const CatalogEntry& entry) {
               {"serial", entry.serial},
               {"version", entry.version},
               {"deleted", entry.deleted}};
+  if (!entry.read_at.empty()) doc["read_at"] = entry.read_at;
   if (!entry.deleted) {
     doc["dnssec"] = entry.dnssec;
     doc["soa"] = entry.soa;
@@ -148,6 +150,12 @@ StatusOr<CatalogEntry> DecodeCatalogEntry(std::string_view text, const ZoneVersi
   }
   if (!IsValidVersionId(entry.version)) {
     return Status::InvalidArgument("field \"version\" is not 1 to 64 of [A-Za-z0-9_-]");
+  }
+  if (Status s = ReadStringField(doc, "read_at", /*required=*/false, &entry.read_at); !s.ok()) {
+    return s;
+  }
+  if (!entry.read_at.empty() && !ParseRfc3339(entry.read_at).ok()) {
+    return Status::InvalidArgument("field \"read_at\" is not an RFC 3339 time");
   }
   if (doc.find("deleted") == doc.end()) return Status::InvalidArgument("missing field \"deleted\"");
   if (Status s = ReadBoolField(doc, "deleted", &entry.deleted); !s.ok()) return s;

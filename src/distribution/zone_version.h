@@ -64,13 +64,17 @@ struct CatalogEntry {
   uint64_t compressed_size = 0;  // bytes of the zstd frame = the chunks joined
   uint64_t chunk_bytes = 0;      // every chunk but the last has exactly this many bytes
   uint32_t chunks = 0;           // ceil(compressed_size / chunk_bytes)
+  // When the writer began reading this version (or the zone's absence) from the primary, RFC
+  // 3339: the version holds every write the primary answered before (change status,
+  // docs/architecture.md). Optional within format 1: empty in entries of earlier writers.
+  std::string read_at;
 
   friend bool operator==(const CatalogEntry&, const CatalogEntry&) = default;
 };
 
 // {"format":1,"zone","serial","version","deleted":false,"dnssec","soa","digest","size",
 //  "encoding":"zstd","compressed_size","chunk_bytes","chunks"}; a tombstone has only
-// {"format","zone","serial","version","deleted":true}.
+// {"format","zone","serial","version","deleted":true}. Either has "read_at" when it is set.
 std::string EncodeCatalogEntry(const CatalogEntry& entry);
 
 // Strict: every field of the entry's kind present with its type and in range (the zone name in

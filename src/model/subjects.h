@@ -15,6 +15,12 @@ namespace pdnsd {
 // "" + "ns1" -> "ns1" (the original's concatenation).
 std::string PeerSubject(std::string_view prefix, std::string_view id);
 
+// Our extensions' subjects (docs/architecture.md, "Change status"): a syncer's sync reports on
+// kSyncReportPrefix + its ID (config/nats-server.conf lets each syncer publish only its own),
+// the api-proxy's change-status requests to the health-checker on kChangeStatusSubject.
+inline constexpr const char* kSyncReportPrefix = "pdns-distribute.synced.";
+inline constexpr const char* kChangeStatusSubject = "pdns-distribute.changes";
+
 // True when `subject` is a concrete NATS subject: one or more tokens separated by single dots,
 // each an IsValidSubjectToken() (so no wildcards, no empty tokens, no spaces).
 bool IsValidSubject(std::string_view subject);

@@ -271,6 +271,45 @@ TEST_F(BrokerIdentityTest, StolenSyncerPasswordCannotAnswerForAnotherSecondaryNo
                      .lost = lost});
 }
 
+// Change status (docs/architecture.md): a syncer reports only its own syncs, and cannot hear
+// or answer the proxy's change-status requests (it could say a change is INSYNC everywhere).
+TEST_F(BrokerIdentityTest, StolenSyncerPasswordCannotReportForAnotherSecondaryNorAnswerStatus) {
+  Inbox reports;
+  Listen(*checker_, "pdns-distribute.synced.*", reports);
+  Inbox stolen;
+  Listen(*thief_, "pdns-distribute.changes", stolen, R"({"status":"INSYNC"})");
+  Inbox asked;
+  Listen(*checker_, "pdns-distribute.changes", asked, R"({"status":"PENDING"})");
+  const std::string report =
+      R"({"zone":"victim.example.","outcome":"synced","serial":9,"read_at":"2026-12-03T12:00:00Z"})";
+  Publish(*thief_, "pdns-distribute.synced.ns2", report);
+  Publish(*thief_, "pdns-distribute.synced.ns1", report);  // its own: allowed
+  // The proxy's request is answered by the checker alone.
+  auto answer = proxy_->Request("pdns-distribute.changes", R"({"id":"1-00000000"})", seconds(5));
+  PDNSD_ASSERT_OK(StatusOf(answer));
+  EXPECT_EQ(*answer, R"({"status":"PENDING"})");
+  ASSERT_TRUE(WaitFor([&] { return reports.size() >= 1; }));
+  EXPECT_TRUE(BrokerRefused("Publish", "pdns-distribute.synced.ns2"));
+  EXPECT_TRUE(BrokerRefused("Subscription", "pdns-distribute.changes"));
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_EQ(reports.subjects(), std::vector<std::string>{"pdns-distribute.synced.ns1"});
+  EXPECT_EQ(stolen.size(), 0u);
+  const bool alive = answer.ok() && *answer == R"({"status":"PENDING"})";
+  const std::string alive_check = "the proxy's change-status request answered by the checker";
+  const std::string lost = std::to_string(reports.size() - 1) + " forged reports heard, " +
+                           std::to_string(stolen.size()) + " status requests heard by the thief";
+  ReportHostileCase({.input = "ns1's password reports a sync of ns2",
+                     .outcome = Refusal("Publish", "pdns-distribute.synced.ns2"),
+                     .alive = alive,
+                     .alive_check = alive_check,
+                     .lost = lost});
+  ReportHostileCase({.input = "ns1's password listens for change-status requests",
+                     .outcome = Refusal("Subscription", "pdns-distribute.changes"),
+                     .alive = alive,
+                     .alive_check = alive_check,
+                     .lost = lost});
+}
+
 TEST_F(BrokerIdentityTest, StolenSyncerPasswordCannotPublishZoneEventsNorWriteTheCatalog) {
   Inbox events;
   for (const char* subject : {"zone.add", "zone.modified", "zone.delete", "zone.add.ns2",

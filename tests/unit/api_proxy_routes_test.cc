@@ -119,5 +119,45 @@ TEST(ApiProxyRoutes, ZoneNameFromBody) {
   EXPECT_FALSE(ZoneNameFromBody(R"({"name":7})").ok());
 }
 
+TEST(ApiProxyRoutes, QueryParametersOfTheChangesRoutes) {
+  struct Row {
+    const char* target;
+    const char* name;
+    std::optional<std::string> value;  // nullopt: absent
+    bool ok;
+  };
+  const Row rows[] = {
+      {"/changes/abc", "wait", std::nullopt, true},
+      {"/changes/abc?wait=5", "wait", "5", true},
+      {"/changes?zone=example.org.&limit=3", "zone", "example.org.", true},
+      {"/changes?zone=example.org.&limit=3", "limit", "3", true},
+      {"/changes?zone=ex%41mple%2eorg", "zone", "exAmple.org", true},
+      {"/changes?zone", "zone", "", true},
+      {"/changes?zonex=1", "zone", std::nullopt, true},
+      {"/changes?a=1&zone=b&zone=c", "zone", "b", true},  // the first wins
+      {"/changes?zone=a%2", "zone", std::nullopt, false},
+      {"/changes?zone=a%zz", "zone", std::nullopt, false},
+  };
+  for (const Row& row : rows) {
+    auto value = QueryParameter(row.target, row.name);
+    ASSERT_EQ(value.ok(), row.ok) << row.target;
+    if (row.ok) {
+      EXPECT_EQ(*value, row.value) << row.target;
+    }
+  }
+}
+
+TEST(ApiProxyRoutes, ChangeWaitIsSecondsUpToTenMinutes) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(*ParseChangeWait("0"), milliseconds(0));
+  EXPECT_EQ(*ParseChangeWait("30"), milliseconds(30000));
+  EXPECT_EQ(*ParseChangeWait("0.5"), milliseconds(500));
+  EXPECT_EQ(*ParseChangeWait("1.25"), milliseconds(1250));
+  EXPECT_EQ(*ParseChangeWait("600"), milliseconds(600000));
+  for (const char* bad : {"", "601", "-1", "1e3", "abc", ".5", "1.", "5s", "99999999999999"}) {
+    EXPECT_FALSE(ParseChangeWait(bad).ok()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace pdnsd

@@ -81,7 +81,7 @@ TEST(ChangeTracker, WhichReportsCompleteAChange) {
   };
   for (const Row& row : rows) {
     ChangeTracker tracker;
-    ASSERT_TRUE(tracker.Add("c1", "a.", row.type, At(100), At(100)));
+    tracker.Add("c1", "a.", row.type, At(100), At(100));
     tracker.Report("s1", row.report, At(row.received_ms));
     auto status = tracker.Get("c1", {"s1"});
     ASSERT_TRUE(status.has_value());
@@ -92,11 +92,15 @@ TEST(ChangeTracker, WhichReportsCompleteAChange) {
 
 TEST(ChangeTracker, InSyncWhenEveryActiveSecondaryHasItAndADownOneDoesNotHoldIt) {
   ChangeTracker tracker;
-  ASSERT_TRUE(tracker.Add("c1", "a.", ZoneEventType::kChange, At(100), At(100)));
-  EXPECT_FALSE(tracker.Add("c1", "a.", ZoneEventType::kChange, At(100), At(100)));
+  bool added = false;
+  tracker.Add("c1", "a.", ZoneEventType::kChange, At(100), At(100), &added);
+  EXPECT_TRUE(added);
+  tracker.Add("c1", "a.", ZoneEventType::kChange, At(100), At(100), &added);
+  EXPECT_FALSE(added);
   const auto lags = tracker.Report("s1", Synced("a.", 105, 9), At(130));
   ASSERT_EQ(lags.size(), 1u);
-  EXPECT_EQ(lags[0], milliseconds(30));
+  EXPECT_EQ(lags[0].secondary, "s1");
+  EXPECT_EQ(lags[0].lag, milliseconds(30));
   auto status = tracker.Get("c1", {"s1", "s2"});
   ASSERT_TRUE(status.has_value());
   EXPECT_FALSE(status->in_sync);
@@ -134,6 +138,25 @@ TEST(ChangeTracker, HavingAChangeMeansHavingTheEarlierOnesOfTheZone) {
   ASSERT_EQ(list.size(), 2u);
   EXPECT_EQ(list[0].id, "c3");  // newest first
   EXPECT_EQ(list[1].id, "c2");
+}
+
+// The report reaches the health-checker before the event that announced the change.
+TEST(ChangeTracker, AReportThatOvertookItsEventCompletesTheChangeAddedAfterIt) {
+  ChangeTracker tracker;
+  EXPECT_TRUE(tracker.Report("s1", Synced("a.", 105, 9), At(130)).empty());
+  EXPECT_TRUE(tracker.Report("s2", Synced("a.", 90, 8), At(131)).empty());  // older data
+  const auto lags = tracker.Add("c1", "a.", ZoneEventType::kChange, At(100), At(140));
+  ASSERT_EQ(lags.size(), 1u);
+  EXPECT_EQ(lags[0].secondary, "s1");
+  EXPECT_EQ(lags[0].lag, milliseconds(30));
+  auto status = tracker.Get("c1", {"s1", "s2"});
+  EXPECT_EQ(StateOn(*status, "s1"), State::kInSync);
+  EXPECT_EQ(StateOn(*status, "s2"), State::kPending);
+  EXPECT_EQ(status->serial, 9u);
+  // Kept only for the window: a change added later is not completed by it.
+  tracker.Add("c2", "a.", ZoneEventType::kChange, At(100),
+              At(130) + ChangeTracker::kEarlyReportWindow + milliseconds(1));
+  EXPECT_EQ(StateOn(*tracker.Get("c2", {"s1"}), "s1"), State::kPending);
 }
 
 TEST(ChangeTracker, HistoryIsBoundedByCountAndAge) {

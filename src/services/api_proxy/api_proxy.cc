@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 #include <optional>
+#include <random>
 
 #include <strings.h>
 #include "core/metrics.h"
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/json_fields.h"
+#include "services/api_proxy/api_proxy_internal.h"
 #include "services/api_proxy/routes.h"
 #include "services/api_proxy/tls_identity.h"
 
@@ -98,38 +100,6 @@ StatusOr<std::string> ReadPem(const std::string& path) {
 
 }  // namespace
 
-struct ApiProxy::Metrics {
-  explicit Metrics(prometheus::Registry& registry)
-      : requests(AddCounter(registry, "apiproxy_powerdns_api_requests_total",
-                            "Requests forwarded to the PowerDNS API")),
-        events(AddCounterFamily(registry, "apiproxy_published_zone_events_total",
-                                "Zone events published after successful zone changes")),
-        rejected(AddCounterFamily(registry, "apiproxy_rejected_requests_total",
-                                  "Requests answered by the proxy itself with an error")),
-        writes_waiting(AddGauge(registry, "apiproxy_writes_waiting",
-                                "Write requests waiting for their turn ([PowerDNS] "
-                                "WriteConcurrency)")),
-        responses(AddCounterFamily(registry, "apiproxy_powerdns_responses_total",
-                                   "Answers of the PowerDNS API by status class")),
-        api_key_failures(AddCounter(registry, "apiproxy_api_key_failures_total",
-                                    "Requests PowerDNS refused with 401 (a wrong or missing API "
-                                    "key)")),
-        throttled_clients(AddCounter(registry, "apiproxy_api_key_throttled_clients_total",
-                                     "Times a client address reached [Service] AuthFailureLimit "
-                                     "and got 429 for the rest of the window")) {
-    for (const char* status_class : {"1xx", "2xx", "3xx", "4xx", "5xx"}) {
-      responses.Add({{"class", status_class}});
-    }
-  }
-  prometheus::Counter& requests;
-  prometheus::Family<prometheus::Counter>& events;
-  prometheus::Family<prometheus::Counter>& rejected;
-  prometheus::Gauge& writes_waiting;
-  prometheus::Family<prometheus::Counter>& responses;
-  prometheus::Counter& api_key_failures;
-  prometheus::Counter& throttled_clients;
-};
-
 ApiProxy::ApiProxy(ApiProxyConfig config, const ServiceEnvironment& environment)
     : config_(std::move(config)),
       common_(environment.common),
@@ -143,7 +113,8 @@ ApiProxy::ApiProxy(ApiProxyConfig config, const ServiceEnvironment& environment)
     metrics_->events.Add({{"event_type", type}});
   }
   for (const char* reason : {"bad_zone", "powerdns_unreachable", "api_key_throttled",
-                             "body_too_large", "headers_too_large", "busy", "stopping"}) {
+                             "body_too_large", "headers_too_large", "busy", "stopping",
+                             "bad_change_request", "checker_unavailable", "too_many_waiting"}) {
     metrics_->rejected.Add({{"reason", reason}});
   }
 }
@@ -187,6 +158,22 @@ Status ApiProxy::Start() {
                   request.client_address, message);
   };
   HttpRoutes routes;
+  const auto changes = [this](const HttpRequest& request, HttpReply& reply) {
+    if (!RunCatching(logger_, "a change-status request", [&] { HandleChanges(request, reply); })) {
+      reply = HttpReply{};
+      reply.JsonError(500, "internal error");
+    }
+  };
+  // Ours, never PowerDNS's: another method gets 405 here instead of being forwarded.
+  const auto changes_read_only = [](const HttpRequest& request, HttpReply& reply) {
+    reply.JsonError(
+        405, "method " + request.method + " not allowed on " + request.path + " (GET or HEAD)");
+    reply.headers.emplace_back("Allow", "GET, HEAD");
+  };
+  routes.Add("GET", std::string(kChangesPath), changes);
+  routes.Add("GET", std::string(kChangesPath) + "/*", changes);
+  routes.Add("", std::string(kChangesPath), changes_read_only);
+  routes.Add("", std::string(kChangesPath) + "/*", changes_read_only);
   routes.Add("", "*", [this](const HttpRequest& request, HttpReply& reply) {
     if (!RunCatching(logger_, "a proxied request", [&] { Handle(request, reply); })) {
       reply = HttpReply{};
@@ -201,9 +188,11 @@ Status ApiProxy::Start() {
 }
 
 void ApiProxy::Stop() {
+  status_requests_.Cancel();
   {
     MutexLock lock(upstream_mutex_);
     stopping_ = true;
+    stopping_cv_.notify_all();
     const auto deadline = clock_->Now() + kStopGrace;
     while (!upstream_calls_.empty() && clock_->Now() < deadline) {
       clock_->WaitUntil(upstream_done_, lock.native(), deadline);
@@ -233,18 +222,31 @@ bool ApiProxy::stopping() const {
   return stopping_;
 }
 
+bool ApiProxy::RefuseThrottled(const HttpRequest& request, HttpReply& reply) {
+  const AuthThrottleDecision throttle = auth_failures_.Check(request.client_address, clock_->Now());
+  if (!throttle.refuse) return false;
+  metrics_->rejected.Add({{"reason", "api_key_throttled"}}).Increment();
+  reply.JsonError(429, "too many requests with a wrong API key from " + request.client_address +
+                           ": try again in " + std::to_string(throttle.retry_after.count()) + " s");
+  reply.headers.emplace_back("Retry-After", std::to_string(throttle.retry_after.count()));
+  return true;
+}
+
+void ApiProxy::CountApiKeyFailure(const std::string& client_address) {
+  metrics_->api_key_failures.Increment();
+  if (auth_failures_.RecordFailure(client_address, clock_->Now())) {
+    metrics_->throttled_clients.Increment();
+    logger_->warn(
+        "client {}: {} requests refused by PowerDNS (401, wrong API key) within {} s: its "
+        "requests get 429 until the window ends ([Service] AuthFailureLimit)",
+        client_address, config_.auth_failure_limit, config_.auth_failure_window.count());
+  }
+}
+
 void ApiProxy::Handle(const HttpRequest& request, HttpReply& reply) {
   // Logged as method and path only: the query and the headers (X-API-Key) never reach the log.
   const std::string& body = request.body;
-  const AuthThrottleDecision throttle = auth_failures_.Check(request.client_address, clock_->Now());
-  if (throttle.refuse) {
-    metrics_->rejected.Add({{"reason", "api_key_throttled"}}).Increment();
-    reply.JsonError(429, "too many requests with a wrong API key from " + request.client_address +
-                             ": try again in " + std::to_string(throttle.retry_after.count()) +
-                             " s");
-    reply.headers.emplace_back("Retry-After", std::to_string(throttle.retry_after.count()));
-    return;
-  }
+  if (RefuseThrottled(request, reply)) return;
   auto route = ClassifyRoute(request.method, request.target);
   if (!route.ok()) {
     metrics_->rejected.Add({{"reason", "bad_zone"}}).Increment();
@@ -304,7 +306,7 @@ void ApiProxy::Handle(const HttpRequest& request, HttpReply& reply) {
     if (maybe_applied && route->event) {
       logger_->warn("stopping: {} {} cut off while PowerDNS had it; publishing its event anyway",
                     request.method, request.path);
-      PublishEvent(*route->event, route->zone_from_body ? body_zone : route->zone);
+      PublishEvent(*route->event, route->zone_from_body ? body_zone : route->zone, "");
     }
     return;
   }
@@ -329,16 +331,7 @@ void ApiProxy::Handle(const HttpRequest& request, HttpReply& reply) {
   reply.body = result->body;
   if (!reply.body.empty() && reply.content_type.empty()) reply.content_type = "text/plain";
   metrics_->responses.Add({{"class", StatusClass(result->status)}}).Increment();
-  if (result->status == 401) {
-    metrics_->api_key_failures.Increment();
-    if (auth_failures_.RecordFailure(request.client_address, clock_->Now())) {
-      metrics_->throttled_clients.Increment();
-      logger_->warn(
-          "client {}: {} requests refused by PowerDNS (401, wrong API key) within {} s: its "
-          "requests get 429 until the window ends ([Service] AuthFailureLimit)",
-          request.client_address, config_.auth_failure_limit, config_.auth_failure_window.count());
-    }
-  }
+  if (result->status == 401) CountApiKeyFailure(request.client_address);
   if (result->status >= 500) {
     // PowerDNS failed the request (e.g. sqlite "database is locked" under concurrent writes:
     // docs/configuration.md, WriteConcurrency); the client gets the answer as it is.
@@ -354,19 +347,28 @@ void ApiProxy::Handle(const HttpRequest& request, HttpReply& reply) {
     // PowerDNS's answer names the zone as it stored it; prefer that to the request's spelling.
     if (auto stored = ZoneNameFromBody(result->body); stored.ok()) zone = *stored;
   }
-  PublishEvent(*route->event, zone);
+  // Taken after PowerDNS answered: data read from the primary from now on holds the change
+  // (change status, docs/architecture.md).
+  std::random_device random;
+  const std::string change_id = MakeChangeId(clock_->WallNow(), static_cast<uint32_t>(random()));
+  if (PublishEvent(*route->event, zone, change_id)) {
+    reply.headers.emplace_back("X-Change-Id", change_id);
+  }
 }
 
-void ApiProxy::PublishEvent(ZoneEventType type, const std::string& zone) {
+bool ApiProxy::PublishEvent(ZoneEventType type, const std::string& zone,
+                            const std::string& change_id) {
   const std::string& subject = common_.subjects.For(type);
-  const std::string payload = EncodeZoneEvent(ZoneEvent{type, zone, "", ""});
+  const std::string payload = EncodeZoneEvent(ZoneEvent{type, zone, "", change_id});
   if (Status s = bus_->Publish(subject, payload); !s.ok()) {
     logger_->error("cannot publish {} event for {}: {}", ZoneEventTypeLabel(type), zone,
                    s.message());
-    return;
+    return false;
   }
   metrics_->events.Add({{"event_type", ZoneEventTypeLabel(type)}}).Increment();
-  logger_->info("published {} event for {}", ZoneEventTypeLabel(type), zone);
+  logger_->info("published {} event for {}{}", ZoneEventTypeLabel(type), zone,
+                change_id.empty() ? "" : " (change " + change_id + ")");
+  return true;
 }
 
 ServiceDefinition ApiProxyDefinition() {

@@ -1,4 +1,5 @@
-// ApiProxy: the HTTPS reverse proxy in front of the primary's PowerDNS API.
+// ApiProxy: the HTTPS reverse proxy in front of the primary's PowerDNS API, and the change status
+// of the changes made through it (GET /changes, answered from the health-checker over NATS).
 //
 // Forwards every request (method, raw target, end-to-end headers including X-API-Key, body)
 // and returns PowerDNS's answer (status, end-to-end headers, body); hop-by-hop headers are not
@@ -56,7 +57,20 @@ class ApiProxy : public Service {
  private:
   struct Metrics;
   void Handle(const HttpRequest& request, HttpReply& reply);
-  void PublishEvent(ZoneEventType type, const std::string& zone);
+  // True (and `reply` is 429) when the client's wrong API keys are being throttled.
+  bool RefuseThrottled(const HttpRequest& request, HttpReply& reply);
+  // A 401 of PowerDNS: counted, and the client throttled past [Service] AuthFailureLimit.
+  void CountApiKeyFailure(const std::string& client_address);
+  // Publishes the zone event (with `change_id` unless empty); false when it could not.
+  bool PublishEvent(ZoneEventType type, const std::string& zone, const std::string& change_id);
+  // GET /changes/<id>[?wait=] and GET /changes?zone= (api_proxy_changes.cc).
+  void HandleChanges(const HttpRequest& request, HttpReply& reply);
+  // Whether PowerDNS accepts the request's X-API-Key (a GET of the server); on false `reply` is
+  // the answer (401, 429 from the throttle, 502).
+  bool ApiKeyAccepted(const HttpRequest& request, HttpReply& reply);
+  // One change-status request to the health-checker; `reply` gets its answer or an error.
+  // Returns the reply's "status" ("INSYNC", "PENDING") or "" when it was not a change.
+  std::string AskChangeStatus(const ChangeStatusRequest& request, HttpReply& reply);
   // Registers a call to PowerDNS for Stop(); false once Stop() began (the caller answers 503).
   bool BeginUpstreamCall(httplib::Client* client);
   void EndUpstreamCall(httplib::Client* client);
@@ -72,9 +86,12 @@ class ApiProxy : public Service {
   AuthFailureTracker auth_failures_;
   std::unique_ptr<HttpListener> listener_;
 
+  RequestCanceller status_requests_;  // change-status requests to the health-checker
   mutable Mutex upstream_mutex_;
   std::condition_variable upstream_done_;
+  std::condition_variable stopping_cv_;  // Stop() wakes the GET /changes?wait= waits
   bool stopping_ GUARDED_BY(upstream_mutex_) = false;
+  int change_waiters_ GUARDED_BY(upstream_mutex_) = 0;
   std::set<httplib::Client*> upstream_calls_ GUARDED_BY(upstream_mutex_);
 };
 

@@ -122,4 +122,73 @@ StatusOr<std::string> ZoneNameFromBody(std::string_view body) {
   return *zone;
 }
 
+StatusOr<std::optional<std::string>> QueryParameter(std::string_view target,
+                                                    std::string_view name) {
+  const size_t question = target.find('?');
+  if (question == std::string_view::npos) return std::optional<std::string>();
+  std::string_view query = target.substr(question + 1);
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const size_t equals = pair.find('=');
+    if (pair.substr(0, equals) != name) continue;
+    const std::string_view raw =
+        equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1);
+    std::string value;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] != '%') {
+        value += raw[i];
+        continue;
+      }
+      const auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+      };
+      if (i + 2 >= raw.size()) {
+        return Status::InvalidArgument("query parameter " + std::string(name) +
+                                       ": a cut-short %-escape");
+      }
+      const int high = hex(raw[i + 1]), low = hex(raw[i + 2]);
+      if (high < 0 || low < 0) {
+        return Status::InvalidArgument("query parameter " + std::string(name) + ": a bad %-escape");
+      }
+      value += static_cast<char>(high * 16 + low);
+      i += 2;
+    }
+    return std::optional<std::string>(std::move(value));
+  }
+  return std::optional<std::string>();
+}
+
+StatusOr<std::chrono::milliseconds> ParseChangeWait(std::string_view text) {
+  const auto bad = [&] {
+    return Status::InvalidArgument("wait must be seconds from 0 to " +
+                                   std::to_string(kMaxChangeWait.count()) + ", not \"" +
+                                   std::string(text.substr(0, 32)) + "\"");
+  };
+  if (text.empty() || text.size() > 12) return bad();
+  int64_t whole = 0, millis = 0;
+  size_t i = 0;
+  for (; i < text.size() && text[i] != '.'; ++i) {
+    if (text[i] < '0' || text[i] > '9') return bad();
+    whole = whole * 10 + (text[i] - '0');
+  }
+  if (i == 0) return bad();
+  if (i < text.size()) {
+    int64_t scale = 100;
+    if (++i == text.size()) return bad();
+    for (; i < text.size(); ++i) {
+      if (text[i] < '0' || text[i] > '9') return bad();
+      millis += (text[i] - '0') * scale;
+      scale /= 10;
+    }
+  }
+  const std::chrono::milliseconds wait(whole * 1000 + millis);
+  if (wait > kMaxChangeWait) return bad();
+  return wait;
+}
+
 }  // namespace pdnsd

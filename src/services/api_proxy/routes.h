@@ -3,6 +3,7 @@
 // the spirit of the route registrations of PowerDNS's own API server.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <span>
 #include <string>
@@ -52,5 +53,17 @@ StatusOr<RouteMatch> ClassifyRoute(std::string_view method, std::string_view tar
 
 // The normalised zone name in a JSON body's "name" field (POST .../zones), or an error.
 StatusOr<std::string> ZoneNameFromBody(std::string_view body);
+
+// The proxy's own routes, answered without PowerDNS (docs/architecture.md, "Change status"):
+// GET /changes/<id>[?wait=<seconds>] and GET /changes?zone=<zone>[&limit=<n>].
+inline constexpr std::string_view kChangesPath = "/changes";
+inline constexpr std::chrono::seconds kMaxChangeWait{600};
+
+// The value of query parameter `name` in a raw target ("/p?a=1&b=x%2Ey": "b" -> "x.y"),
+// percent-decoded ('+' stays '+'); nullopt when absent; InvalidArgument for a bad %-escape.
+StatusOr<std::optional<std::string>> QueryParameter(std::string_view target, std::string_view name);
+
+// `?wait=`: seconds, a whole or decimal number from 0 to kMaxChangeWait ("2", "0.5").
+StatusOr<std::chrono::milliseconds> ParseChangeWait(std::string_view text);
 
 }  // namespace pdnsd

@@ -62,17 +62,53 @@ std::string EncodeChangeList(const std::vector<ChangeStatus>& changes) {
 
 ChangeTracker::ChangeTracker(ChangeTrackerLimits limits) : limits_(limits) {}
 
-bool ChangeTracker::Add(const std::string& id, const std::string& zone, ZoneEventType type,
-                        TimePoint written_at, TimePoint now) {
+std::vector<ServedLag> ChangeTracker::Add(const std::string& id, const std::string& zone,
+                                          ZoneEventType type, TimePoint written_at, TimePoint now,
+                                          bool* added) {
   MutexLock lock(mutex_);
   Expire(now);
-  if (by_id_.count(id) > 0) return false;
+  ExpireEarly(now);
+  if (added != nullptr) *added = false;
+  if (by_id_.count(id) > 0) return {};
   const uint64_t sequence = first_sequence_ + changes_.size();
   changes_.push_back(Change{id, zone, type, written_at, {}, std::nullopt});
   by_id_[id] = sequence;
   by_zone_[zone].push_back(sequence);
+  if (added != nullptr) *added = true;
+  std::vector<ServedLag> lags;
+  if (auto early = early_.find(zone); early != early_.end()) {
+    for (const auto& [secondary, report] : early->second) {
+      if (report.upto < written_at) continue;
+      for (ServedLag& lag :
+           Complete(secondary, zone, report.upto, report.received_at, report.serial)) {
+        lags.push_back(std::move(lag));
+      }
+    }
+  }
   Expire(now);
-  return true;
+  return lags;
+}
+
+void ChangeTracker::KeepEarly(const std::string& secondary, const std::string& zone,
+                              EarlyReport report) {
+  early_order_.push_back({report.received_at, zone, secondary});
+  early_[zone][secondary] = report;
+}
+
+void ChangeTracker::ExpireEarly(TimePoint now) {
+  while (!early_order_.empty() && early_order_.front().received_at + kEarlyReportWindow < now) {
+    const EarlyKey& key = early_order_.front();
+    auto zone = early_.find(key.zone);
+    if (zone != early_.end()) {
+      auto report = zone->second.find(key.secondary);
+      // Only when no later report replaced it.
+      if (report != zone->second.end() && report->second.received_at <= key.received_at) {
+        zone->second.erase(report);
+        if (zone->second.empty()) early_.erase(zone);
+      }
+    }
+    early_order_.pop_front();
+  }
 }
 
 void ChangeTracker::Expire(TimePoint now) {
@@ -92,11 +128,11 @@ void ChangeTracker::Expire(TimePoint now) {
   }
 }
 
-std::vector<std::chrono::nanoseconds> ChangeTracker::Complete(const std::string& secondary,
-                                                              const std::string& zone,
-                                                              TimePoint upto, TimePoint served_at,
-                                                              std::optional<uint32_t> serial) {
-  std::vector<std::chrono::nanoseconds> lags;
+std::vector<ServedLag> ChangeTracker::Complete(const std::string& secondary,
+                                               const std::string& zone, TimePoint upto,
+                                               TimePoint served_at,
+                                               std::optional<uint32_t> serial) {
+  std::vector<ServedLag> lags;
   if (auto failures = failures_.find(zone); failures != failures_.end()) {
     failures->second.erase(secondary);
   }
@@ -111,34 +147,40 @@ std::vector<std::chrono::nanoseconds> ChangeTracker::Complete(const std::string&
     if (change.served.count(secondary) > 0) break;
     change.served[secondary] = served_at;
     if (!change.serial && serial) change.serial = serial;
-    lags.push_back(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(served_at - change.written_at));
+    lags.push_back({secondary, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   served_at - change.written_at)});
   }
   return lags;
 }
 
-std::vector<std::chrono::nanoseconds> ChangeTracker::Report(const std::string& secondary,
-                                                            const ZoneSyncReport& report,
-                                                            TimePoint received_at) {
+std::vector<ServedLag> ChangeTracker::Report(const std::string& secondary,
+                                             const ZoneSyncReport& report, TimePoint received_at) {
   MutexLock lock(mutex_);
+  ExpireEarly(received_at);
   reporters_[report.zone].insert(secondary);
   std::optional<TimePoint> read_at;
   if (!report.read_at.empty()) {
     if (auto parsed = ParseRfc3339(report.read_at); parsed.ok()) read_at = *parsed;
   }
+  TimePoint upto;
+  std::optional<uint32_t> serial;
   switch (report.outcome) {
     case ZoneSyncReport::Outcome::kFailed:
       failures_[report.zone][secondary] = Failure{received_at, report.error};
       return {};
     case ZoneSyncReport::Outcome::kDeleted:
       // Not served any more: so also by a report whose data time is unknown.
-      return Complete(secondary, report.zone, read_at.value_or(received_at), received_at,
-                      std::nullopt);
+      upto = read_at.value_or(received_at);
+      break;
     case ZoneSyncReport::Outcome::kSynced:
       if (!read_at) return {};  // an original provider's data: the event check decides
-      return Complete(secondary, report.zone, *read_at, received_at, report.serial);
+      upto = *read_at;
+      serial = report.serial;
+      break;
   }
-  return {};
+  std::vector<ServedLag> lags = Complete(secondary, report.zone, upto, received_at, serial);
+  if (lags.empty()) KeepEarly(secondary, report.zone, {upto, received_at, serial});
+  return lags;
 }
 
 void ChangeTracker::Observe(const std::string& secondary, const std::string& zone,

@@ -11,6 +11,10 @@
 // having every earlier change of the zone too. A change is INSYNC when every active secondary has
 // it; an inactive secondary does not hold it PENDING (it is shown DOWN).
 //
+// A report can overtake the event it answers (they reach the health-checker on different
+// subscriptions): a report that completed nothing is kept for kEarlyReportWindow and applied to
+// a change added within it.
+//
 // Bounded: at most `max_changes` changes, none older than `max_age`; the oldest go first.
 // Thread-safe: every method takes the tracker's lock.
 #pragma once
@@ -62,21 +66,28 @@ std::string EncodeChangeStatus(const ChangeStatus& status);
 // {"changes":[...]} for GET /changes?zone=, newest first.
 std::string EncodeChangeList(const std::vector<ChangeStatus>& changes);
 
+// A change newly served by a secondary, and its propagation lag (received - written).
+struct ServedLag {
+  std::string secondary;
+  std::chrono::nanoseconds lag;
+};
+
 class ChangeTracker {
  public:
   using TimePoint = std::chrono::system_clock::time_point;
+  static constexpr std::chrono::seconds kEarlyReportWindow{10};
   explicit ChangeTracker(ChangeTrackerLimits limits = {});
 
-  // Records a change; false (and nothing changes) when the id is known already. `now` ages the
-  // history out.
-  bool Add(const std::string& id, const std::string& zone, ZoneEventType type, TimePoint written_at,
-           TimePoint now) EXCLUDES(mutex_);
+  // Records a change; `now` ages the history out. Returns the secondaries that already had it
+  // (early reports). A known id changes nothing (`*added` false).
+  std::vector<ServedLag> Add(const std::string& id, const std::string& zone, ZoneEventType type,
+                             TimePoint written_at, TimePoint now, bool* added = nullptr)
+      EXCLUDES(mutex_);
 
   // A report from `secondary` (the id its subject named), received at `received_at`. Returns
-  // the propagation lag (received_at - written_at) of each change it completes on `secondary`.
-  std::vector<std::chrono::nanoseconds> Report(const std::string& secondary,
-                                               const ZoneSyncReport& report, TimePoint received_at)
-      EXCLUDES(mutex_);
+  // each change it completes on `secondary`.
+  std::vector<ServedLag> Report(const std::string& secondary, const ZoneSyncReport& report,
+                                TimePoint received_at) EXCLUDES(mutex_);
 
   // The health-checker saw `secondary` serve `zone` as the primary did at `primary_read_at`
   // (the same serial, or both without the zone): changes written before that are complete on
@@ -111,10 +122,17 @@ class ChangeTracker {
   };
   // Marks every change of `zone` written at or before `upto` as served on `secondary` at
   // `served_at` (those it already has keep their time); returns the lags of the newly served.
-  std::vector<std::chrono::nanoseconds> Complete(const std::string& secondary,
-                                                 const std::string& zone, TimePoint upto,
-                                                 TimePoint served_at,
-                                                 std::optional<uint32_t> serial) REQUIRES(mutex_);
+  std::vector<ServedLag> Complete(const std::string& secondary, const std::string& zone,
+                                  TimePoint upto, TimePoint served_at,
+                                  std::optional<uint32_t> serial) REQUIRES(mutex_);
+  struct EarlyReport {
+    TimePoint upto;
+    TimePoint received_at;
+    std::optional<uint32_t> serial;
+  };
+  void KeepEarly(const std::string& secondary, const std::string& zone, EarlyReport report)
+      REQUIRES(mutex_);
+  void ExpireEarly(TimePoint now) REQUIRES(mutex_);
   ChangeStatus StatusOf(const Change& change, const std::set<std::string>& active) const
       REQUIRES(mutex_);
   void Expire(TimePoint now) REQUIRES(mutex_);
@@ -128,6 +146,14 @@ class ChangeTracker {
   std::map<std::string, std::vector<uint64_t>> by_zone_ GUARDED_BY(mutex_);  // ascending
   // zone -> secondary -> its last failed attempt (cleared by a success).
   std::map<std::string, std::map<std::string, Failure>> failures_ GUARDED_BY(mutex_);
+  // zone -> secondary -> its latest report that completed nothing, for kEarlyReportWindow;
+  // early_order_ lists them by arrival for expiry.
+  std::map<std::string, std::map<std::string, EarlyReport>> early_ GUARDED_BY(mutex_);
+  struct EarlyKey {
+    TimePoint received_at;
+    std::string zone, secondary;
+  };
+  std::deque<EarlyKey> early_order_ GUARDED_BY(mutex_);
   // zone -> secondaries that ever reported on it (shown DOWN when inactive).
   std::map<std::string, std::set<std::string>> reporters_ GUARDED_BY(mutex_);
 };

@@ -37,6 +37,16 @@ HealthCheckerConfig ReadHealthCheckerConfig(ConfigReader& reader, const CommonCo
   config.state_timeout =
       reader.Duration("HealthChecks", "StateRequestTimeout", config.state_timeout);
   config.workers = static_cast<int>(reader.Int("Service", "Workers", config.workers, 1, 256));
+  config.changes.max_changes = static_cast<size_t>(reader.Int(
+      "ChangeStatus", "History", static_cast<int64_t>(config.changes.max_changes), 1, 10000000));
+  const auto max_age = reader.Duration(
+      "ChangeStatus", "MaxAge",
+      std::chrono::duration_cast<std::chrono::milliseconds>(config.changes.max_age));
+  if (max_age < std::chrono::seconds(1)) {
+    reader.Fail("ChangeStatus", "MaxAge", "must be at least 1s");
+  } else {
+    config.changes.max_age = std::chrono::duration_cast<std::chrono::seconds>(max_age);
+  }
   for (const auto& [name, value] :
        {std::pair{"PeriodicalCheckIntervall", config.periodic_interval},
         std::pair{"ActiveZoneSecondaryRefreshIntervall", config.refresh_interval},

@@ -9,6 +9,7 @@
 #include "core/net.h"
 #include "pdns/api_client.h"
 #include "services/common/service_config.h"
+#include "services/health_checker/change_tracker.h"
 
 namespace pdnsd {
 
@@ -30,6 +31,8 @@ struct HealthCheckerConfig {
   std::chrono::milliseconds signature_expiry{std::chrono::hours(24 * 7)};  // SignatureExpiryWindow
   std::chrono::milliseconds state_timeout{10000};                          // StateRequestTimeout
   int workers = 8;  // Workers: SOA queries at once
+  // [ChangeStatus]: how many changes GET /changes remembers (History), and for how long (MaxAge).
+  ChangeTrackerLimits changes;
 };
 
 HealthCheckerConfig ReadHealthCheckerConfig(ConfigReader& reader, const CommonConfig& common);

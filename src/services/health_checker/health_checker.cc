@@ -22,6 +22,7 @@ HealthChecker::HealthChecker(HealthCheckerConfig config, const ServiceEnvironmen
                   metrics_->api_calls.Add({{"state", ok ? "successful" : "failed"}}).Increment();
                 }),
       liveness_(common_.ping_interval, *clock_),
+      changes_(config_.changes),
       guard_(config_.mass_deletion_share),
       refresh_guard_(config_.mass_deletion_share) {
   for (const std::string& host : config_.static_secondaries) liveness_.AddStaticSecondary(host);
@@ -49,6 +50,14 @@ Status HealthChecker::Start() {
     if (!events.ok()) return events.status();
     subscriptions_.push_back(std::move(*events));
   }
+  auto reports = bus_->Subscribe(std::string(kSyncReportPrefix) + "*", "",
+                                 [this](const BusMessage& m) { OnSyncReport(m); });
+  if (!reports.ok()) return reports.status();
+  subscriptions_.push_back(std::move(*reports));
+  auto change_requests = bus_->Subscribe(kChangeStatusSubject, "",
+                                         [this](const BusMessage& m) { OnChangeStatusRequest(m); });
+  if (!change_requests.ok()) return change_requests.status();
+  subscriptions_.push_back(std::move(*change_requests));
   scheduler_ = std::thread([this] { SchedulerLoop(); });
   logger_->info("checking secondaries against primary {} (status on http://{}/status)",
                 config_.primary.ToString(), status_address().ToString());

@@ -17,6 +17,9 @@
 //  - catalog mode ([JetStream] Mode auto and a catalog the zone-provider created): the periodic
 //    and event checks also compare the catalog (CatalogMirror) with the primary and repair it
 //    with broadcast events; secondaries are compared with the catalog (catalog_plan.h).
+//  - change status: which secondaries serve each change made through the api-proxy, from the
+//    syncers' sync reports and the event checks (ChangeTracker), answered to the proxy's
+//    GET /changes over NATS; the propagation-lag histogram.
 // GET /status on [Service] URL shows all of it as JSON.
 // What to announce is decided by pure functions (announcement_plan.h, check_rules.h,
 // zone_diff.h); this class gathers the facts and publishes. One class in several files, one
@@ -49,6 +52,7 @@
 #include "services/common/service_main.h"
 #include "services/health_checker/announcement_plan.h"
 #include "services/health_checker/catalog_mirror.h"
+#include "services/health_checker/change_tracker.h"
 #include "services/health_checker/config.h"
 #include "services/health_checker/timer_queue.h"
 #include "services/health_checker/zone_diff.h"
@@ -141,6 +145,13 @@ class HealthChecker : public Service {
   void UpdateCatalogMetrics();
   void OnHeartbeat(const BusMessage& message) EXCLUDES(mutex_);
   void OnZoneEvent(const BusMessage& message) EXCLUDES(mutex_);
+  // Change status (health_checker_changes.cc; docs/architecture.md, "Change status").
+  void RecordChange(const ZoneEvent& event);
+  void OnSyncReport(const BusMessage& message);
+  void OnChangeStatusRequest(const BusMessage& message);
+  void ObservePropagation(const std::vector<ServedLag>& served);
+  std::set<std::string> ActiveSecondaryIds();
+  void UpdateChangeMetrics();
   // Runs the periodic workflows when due on clock_; returns once Stop() was called.
   void SchedulerLoop() EXCLUDES(mutex_);
   // Publishes a zone event; targeted at `id` unless it is empty. `source` labels the metric.
@@ -163,6 +174,7 @@ class HealthChecker : public Service {
   std::unique_ptr<Metrics> metrics_;
   PdnsApiClient powerdns_;
   LivenessRegistry liveness_;
+  ChangeTracker changes_;
   Mutex check_mutex_;                                 // one periodic check or refresh at a time
   MassDeletionGuard guard_ GUARDED_BY(check_mutex_);  // periodic and full checks
   MassDeletionGuard refresh_guard_ GUARDED_BY(check_mutex_);  // the background refresh's deletions

@@ -10,6 +10,9 @@
 namespace pdnsd {
 
 void HealthChecker::EventCheck(const std::string& zone) {
+  // Before the query: a secondary found at the serial it answers has every change written until
+  // now (change status).
+  const auto primary_read_at = clock_->WallNow();
   std::optional<uint32_t> primary_serial;
   auto soa = QuerySoaSerial(config_.primary, zone, config_.dns_timeout);
   if (soa.ok()) {
@@ -42,6 +45,8 @@ void HealthChecker::EventCheck(const std::string& zone) {
         it == state->end() ? std::nullopt : std::optional<uint32_t>(it->second);
     if (auto type = EventCheckAnnouncement(primary_serial, secondary_serial)) {
       Announce(*type, zone, secondary.last.id, "event");
+    } else {
+      changes_.Observe(secondary.last.id, zone, primary_read_at, clock_->WallNow());
     }
   }
 }
@@ -52,6 +57,7 @@ void HealthChecker::OnZoneEvent(const BusMessage& message) {
   auto event = ReceiveZoneEvent(type, message, logger_, metrics_->invalid);
   if (!event) return;
   metrics_->received_events.Add({{"event_type", ZoneEventTypeLabel(type)}}).Increment();
+  if (!event->change_id.empty()) RecordChange(*event);
   {
     MutexLock lock(mutex_);
     // Ten events for a zone within the wait make one check.

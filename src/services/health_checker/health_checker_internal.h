@@ -89,7 +89,21 @@ struct HealthChecker::Metrics {
                                   "catalog's version")),
         catalog_events(AddCounterFamily(
             registry, "healthchecker_catalog_published_zone_events_total",
-            "Broadcast zone events sent to repair the catalog (the zone-provider republishes)")) {
+            "Broadcast zone events sent to repair the catalog (the zone-provider republishes)")),
+        propagation(AddHistogramFamily(
+            registry, "healthchecker_propagation_seconds",
+            "Time from the api-proxy's answer to a change until a secondary's syncer reported "
+            "it served, by secondary")),
+        oldest_pending(AddGauge(registry, "healthchecker_oldest_pending_change_seconds",
+                                "Age of the oldest change an active secondary does not serve "
+                                "yet (0: none pending)")),
+        changes_tracked(AddGauge(registry, "healthchecker_changes_tracked",
+                                 "Changes GET /changes remembers ([ChangeStatus] History)")),
+        sync_reports(AddCounterFamily(registry, "healthchecker_sync_reports_total",
+                                      "Sync reports received from syncers, by outcome")) {
+    for (const char* outcome : {"synced", "deleted", "failed", "invalid"}) {
+      sync_reports.Add({{"outcome", outcome}});
+    }
     for (const char* type : {"create", "change", "delete"}) {
       received_events.Add({{"event_type", type}});
       event_events.Add({{"event_type", type}});
@@ -138,6 +152,17 @@ struct HealthChecker::Metrics {
   prometheus::Counter& content_mismatches;
   prometheus::Counter& content_checks;
   prometheus::Family<prometheus::Counter>& catalog_events;
+  prometheus::Family<prometheus::Histogram>& propagation;
+  prometheus::Gauge& oldest_pending;
+  prometheus::Gauge& changes_tracked;
+  prometheus::Family<prometheus::Counter>& sync_reports;
+  // 1 ms to 10 min: a fast fleet and a stuck one both show (docs/architecture.md, "Metrics").
+  static const prometheus::Histogram::BucketBoundaries& PropagationBuckets() {
+    static const prometheus::Histogram::BucketBoundaries buckets = {
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+        1,     2.5,    5,     10,   30,    60,   120, 300,  600};
+    return buckets;
+  }
 };
 
 }  // namespace pdnsd

@@ -36,6 +36,7 @@ void HealthChecker::SchedulerLoop() {
     }
     UpdateLivenessMetrics();
     UpdateCatalogMetrics();
+    UpdateChangeMetrics();
     {
       MutexLock lock(mutex_);
       const Clock::TimePoint tick = clock_->DeadlineAfter(std::chrono::seconds(1));

@@ -262,6 +262,7 @@ StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool o
       ZoneDnssecState dnssec = DnssecStateOfZoneText(*text);
       MutexLock lock(served_mutex_);
       served_[zone].fetched_dnssec = std::move(dnssec);
+      served_[zone].fetched_read_at = record->entry.read_at;
       return text;
     }
   }
@@ -282,6 +283,7 @@ StatusOr<std::string> SecondarySyncer::FetchZone(const std::string& zone, bool o
     ZoneDnssecState dnssec = DnssecStateOfZoneText(reply->zone_data);
     MutexLock lock(served_mutex_);
     served_[zone].fetched_dnssec = std::move(dnssec);
+    served_[zone].fetched_read_at = reply->read_at;
   }
   return std::move(reply->zone_data);
 }
@@ -299,6 +301,7 @@ void SecondarySyncer::OnTransferServed(const std::string& zone, uint32_t serial)
     ++served.count;
     served.serial = serial;
     served.dnssec = served.fetched_dnssec;
+    served.read_at = served.fetched_read_at;
   }
   served_cv_.notify_all();
   // PowerDNS transferred a batch member by itself: now its reconcile only confirms the commit.
@@ -355,6 +358,7 @@ void SecondarySyncer::WorkerLoop() {
       const auto backoff = RetryBackoff(attempt, config_.retry_max);
       logger_->warn("sync of {} failed (attempt {}): {}; retrying in {} ms", *zone, attempt,
                     status.message(), backoff.count());
+      ReportSync(*zone, ZoneSyncReport::Outcome::kFailed, 0, "", status.message());
       queue_.Mark(*zone, backoff);
     }
     queue_.Done(*zone);
@@ -469,10 +473,14 @@ Status SecondarySyncer::Reconcile(const std::string& zone) {
                       record->has_value() ? ": a tombstone in the zone catalog" : "");
         absence_.SetSilences(zone, 0);
         applied();
+        ReportSync(zone, ZoneSyncReport::Outcome::kDeleted, 0,
+                   record->has_value() ? (*record)->entry.read_at : "");
         return Status::Ok();
       case ReconcileAction::kNothing:
         absence_.SetSilences(zone, 0);
         applied();
+        ReportSync(zone, ZoneSyncReport::Outcome::kDeleted, 0,
+                   record->has_value() ? (*record)->entry.read_at : "");
         return Status::Ok();
       case ReconcileAction::kKeepAndRetry:
         return keep;
@@ -502,9 +510,20 @@ Status SecondarySyncer::Reconcile(const std::string& zone) {
   // metadata or answer (docs/stack-notes.md).
   if (Status s = PurgeStaleMetadata(zone, dnssec_before); !s.ok()) return s;
   if (Status s = powerdns_.FlushCache(zone); !s.ok()) return s;
-  logger_->info("{}: in sync at serial {}", zone, ServedState(zone).serial);
+  const Served served = ServedState(zone);
+  logger_->info("{}: in sync at serial {}", zone, served.serial);
   applied();
+  ReportSync(zone, ZoneSyncReport::Outcome::kSynced, served.serial, served.read_at);
   return Status::Ok();
+}
+
+void SecondarySyncer::ReportSync(const std::string& zone, ZoneSyncReport::Outcome outcome,
+                                 uint32_t serial, std::string read_at, std::string error) {
+  const ZoneSyncReport report{zone, outcome, serial, std::move(read_at), std::move(error), ""};
+  const Status sent =
+      bus_->Publish(std::string(kSyncReportPrefix) + common_.id, EncodeZoneSyncReport(report));
+  metrics_->sync_reports.Add({{"state", sent.ok() ? "successful" : "failed"}}).Increment();
+  if (!sent.ok()) logger_->debug("{}: sync report not sent: {}", zone, sent.message());
 }
 
 bool SecondarySyncer::TakeReread(const std::string& zone) {

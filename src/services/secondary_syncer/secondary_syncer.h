@@ -71,6 +71,8 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
     Status last_failure;
     ZoneDnssecState dnssec;          // of the last complete transfer
     ZoneDnssecState fetched_dnssec;  // of the zone data fetched for the transfer under way
+    std::string read_at;             // of the last complete transfer's data (ZoneSyncReport)
+    std::string fetched_read_at;     // of the zone data fetched for the transfer under way
   };
 
   // ZoneSource: zone data from the zone-provider over the bus.
@@ -106,6 +108,10 @@ class SecondarySyncer : public Service, private ZoneSource, private ZoneServerOb
   void LocalPowerDnsWatchLoop() EXCLUDES(retry_mutex_);
   // Gathers the facts about `zone` and executes PlanReconcile's steps (reconcile_plan.h).
   Status Reconcile(const std::string& zone);
+  // Tells the health-checker how a sync of `zone` ended (ZoneSyncReport on
+  // kSyncReportPrefix + ID); a failed publish is only counted: the report is informational.
+  void ReportSync(const std::string& zone, ZoneSyncReport::Outcome outcome, uint32_t serial,
+                  std::string read_at, std::string error = "");
   // Reconcile's fact when the SOA request for `zone` failed with `why`: the absence rule's
   // verdict (absence_rule.h; never kPresent), with *keep set to the error to retry with when
   // the verdict keeps the zone.

@@ -50,11 +50,15 @@ struct SecondarySyncer::Metrics {
                                  "Batches of new zones created through a catalog zone, by "
                                  "result (created; failed: created one by one instead)")),
         batch_zones(AddCounter(registry, "secondarysyncer_batch_zones_total",
-                               "Zones created through a batch catalog zone")) {
+                               "Zones created through a batch catalog zone")),
+        sync_reports(AddCounterFamily(registry, "secondarysyncer_sync_reports_total",
+                                      "Sync reports published for the health-checker's change "
+                                      "status, by state (failed: not handed to the bus)")) {
     for (const char* result : {"created", "failed"}) batches.Add({{"result", result}});
     for (const char* type : {"create", "change", "delete"}) events.Add({{"event_type", type}});
     for (const char* state : {"successful", "failed"}) {
       zone_data_requests.Add({{"state", state}});
+      sync_reports.Add({{"state", state}});
       reconciles.Add({{"result", state}});
       state_responses.Add({{"state", state}});
       cli_calls.Add({{"state", state}});
@@ -89,6 +93,7 @@ struct SecondarySyncer::Metrics {
   prometheus::Counter& broadcasts_ignored;
   prometheus::Family<prometheus::Counter>& batches;
   prometheus::Counter& batch_zones;
+  prometheus::Family<prometheus::Counter>& sync_reports;
 };
 
 }  // namespace pdnsd

@@ -86,6 +86,7 @@ CatalogPublisher::CatalogPublisher(CatalogPublisherOptions options, const Common
       api_(api),
       logger_(logger),
       metrics_(std::make_unique<Metrics>(registry)),
+      clock_(clock),
       queue_(clock) {}
 
 CatalogPublisher::~CatalogPublisher() { Stop(); }
@@ -409,6 +410,8 @@ CatalogPublisher::Outcome CatalogPublisher::Transfer(const std::string& zone) {
   // The version is laid out as the transfer arrives: the provider holds the zone compressed,
   // never its text or its records (tests/fault/large_zone_test.cc).
   distribution::ZoneVersionBuilder builder(catalog_->options().chunk_bytes);
+  // Before the first byte: the version holds every write the primary answered until now.
+  const std::string read_at = FormatRfc3339(clock_.WallNow());
   auto transfer =
       StreamZoneTransfer(options_.primary, zone, options_.axfr_timeout,
                          [&](std::string_view record) { return builder.AppendLine(record); });
@@ -416,7 +419,7 @@ CatalogPublisher::Outcome CatalogPublisher::Transfer(const std::string& zone) {
     const Status why = ConfirmAbsence(api_, logger_, zone, transfer.status());
     if (why.code() == StatusCode::kNotFound) {
       metrics_->transfers.Add({{"state", "successful"}}).Increment();
-      return Absent(zone, current);
+      return Absent(zone, current, read_at);
     }
     metrics_->transfers.Add({{"state", "failed"}}).Increment();
     logger_->warn("catalog: AXFR of {} from {} failed: {}", zone, options_.primary.ToString(),
@@ -441,6 +444,7 @@ CatalogPublisher::Outcome CatalogPublisher::Transfer(const std::string& zone) {
                    version.status().message());
     return Outcome::kRetry;
   }
+  version->entry.read_at = read_at;
   std::optional<distribution::CatalogEntry> entry;
   if (current) entry = current->entry;
   if (DecidePublish(entry, transfer->serial, version->entry.digest) ==
@@ -469,7 +473,8 @@ CatalogPublisher::Outcome CatalogPublisher::Transfer(const std::string& zone) {
 }
 
 CatalogPublisher::Outcome CatalogPublisher::Absent(
-    const std::string& zone, const std::optional<distribution::CatalogRecord>& current) {
+    const std::string& zone, const std::optional<distribution::CatalogRecord>& current,
+    const std::string& read_at) {
   std::optional<distribution::CatalogEntry> entry;
   if (current) entry = current->entry;
   bool released;
@@ -487,8 +492,9 @@ CatalogPublisher::Outcome CatalogPublisher::Absent(
         break;
     }
   }
-  const auto tombstone = distribution::Tombstone(zone, current->entry.serial,
-                                                 distribution::ZoneCatalog::NewVersionId());
+  distribution::CatalogEntry tombstone = distribution::Tombstone(
+      zone, current->entry.serial, distribution::ZoneCatalog::NewVersionId());
+  tombstone.read_at = read_at;
   auto written = catalog_->PublishTombstone(tombstone, current->revision, current->entry.version);
   if (!written.ok()) {
     if (written.status().code() == StatusCode::kConflict) {

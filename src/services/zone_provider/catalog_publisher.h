@@ -90,8 +90,9 @@ class CatalogPublisher {
   void MarkForTransfer(const std::string& zone,
                        std::chrono::milliseconds delay = std::chrono::milliseconds(0));
   Outcome Transfer(const std::string& zone);
-  Outcome Absent(const std::string& zone,
-                 const std::optional<distribution::CatalogRecord>& current);
+  // `read_at`: when the transfer that found the zone gone began (the tombstone's read_at).
+  Outcome Absent(const std::string& zone, const std::optional<distribution::CatalogRecord>& current,
+                 const std::string& read_at);
   void OnEvent(const BusMessage& message);
   void Sweep();
   void Gate();
@@ -106,6 +107,7 @@ class CatalogPublisher {
   const PdnsApiClient& api_;
   Logger logger_;
   std::unique_ptr<Metrics> metrics_;
+  Clock& clock_;  // wall time: the versions' read_at
   ReconcileQueue queue_;
 
   std::unique_ptr<distribution::ZoneCatalog> catalog_;  // set once by Start or the catalog thread

@@ -130,6 +130,8 @@ std::string ZoneProvider::Answer(const std::string& zone, bool only_soa, bool* i
   *is_error = true;
   ZoneDataReply reply;
   reply.zone = zone;
+  // Before the query: the data holds every write the primary answered until now.
+  reply.read_at = FormatRfc3339(clock_->WallNow());
   if (only_soa) {
     // With the DO bit: a signed zone's answer carries RRSIGs, which gives the dnssec flags the
     // original provider sends in only_soa replies too, without an API call.
