@@ -170,6 +170,54 @@ TEST_P(ChangeStatusTest, AStoppedSecondaryIsShownDownAndDoesNotHoldTheChange) {
   EXPECT_EQ(cluster_.ServedSerial(0, zone), cluster_.PrimarySerial(zone));
 }
 
+// pdns-distribute-wait, the binary an operator runs after a change (src/tools/change_wait.h).
+TEST_P(ChangeStatusTest, TheWaitToolPrintsEachSecondaryAndNamesTheLaggards) {
+  const std::string zone = "wait.example.";
+  HttpResponse created = cluster_.CreateZone(zone);
+  ASSERT_EQ(created.status, 201);
+  const std::string tool = std::string(PDNSD_BIN_DIR) + "/pdns-distribute-wait";
+  const std::string common = "PDNS_API_KEY=" + ShellQuote(cluster_.primary.api_key()) + " " +
+                             ShellQuote(tool) + " --proxy " + ShellQuote(cluster_.proxy_url()) +
+                             " --insecure --timeout 30s ";
+  int exit_code = -1;
+  std::string output =
+      RunCommand(common + ShellQuote(HeaderOf(created, "X-Change-Id")) + " 2>&1", &exit_code);
+  EXPECT_EQ(exit_code, 0) << output;
+  EXPECT_NE(output.find("create of " + zone), std::string::npos) << output;
+  EXPECT_NE(output.find("  secondary-0  INSYNC  "), std::string::npos) << output;
+  EXPECT_NE(output.find("  secondary-1  INSYNC  "), std::string::npos) << output;
+  EXPECT_NE(output.find("INSYNC on 2 secondaries"), std::string::npos) << output;
+
+  // Secondary 1's PowerDNS is down: its syncer keeps sending heartbeats and fails the sync, so
+  // the change stays PENDING there; the tool gives up and names it.
+  cluster_.secondaries[1]->Stop();
+  ASSERT_EQ(cluster_.SetARecord(zone, "www." + zone, "192.0.2.10").status, 204);
+  output = RunCommand("PDNS_API_KEY=" + ShellQuote(cluster_.primary.api_key()) + " " +
+                          ShellQuote(tool) + " --proxy " + ShellQuote(cluster_.proxy_url()) +
+                          " --insecure --timeout 3s --zone " + zone + " 2>&1",
+                      &exit_code);
+  EXPECT_EQ(exit_code, 1) << output;
+  EXPECT_NE(output.find("  secondary-0  INSYNC"), std::string::npos) << output;
+  EXPECT_NE(output.find("PENDING after "), std::string::npos) << output;
+  EXPECT_NE(output.find(": secondary-1"), std::string::npos) << output;
+  PDNSD_ASSERT_OK(cluster_.secondaries[1]->Start());
+
+  // A wrong key and an unknown change: one line, exit 3; no key: usage, exit 2.
+  output = RunCommand("PDNS_API_KEY=wrong " + ShellQuote(tool) + " --proxy " +
+                          ShellQuote(cluster_.proxy_url()) + " --insecure --zone " + zone + " 2>&1",
+                      &exit_code);
+  EXPECT_EQ(exit_code, 3) << output;
+  EXPECT_NE(output.find("HTTP 401"), std::string::npos) << output;
+  output = RunCommand(common + "1-00000000 2>&1", &exit_code);
+  EXPECT_EQ(exit_code, 3) << output;
+  EXPECT_NE(output.find("HTTP 404"), std::string::npos) << output;
+  output = RunCommand("env -u PDNS_API_KEY " + ShellQuote(tool) + " 1-00000000 2>&1", &exit_code);
+  EXPECT_EQ(exit_code, 2) << output;
+  output = RunCommand(ShellQuote(tool) + " --help", &exit_code);
+  EXPECT_EQ(exit_code, 0);
+  EXPECT_NE(output.find("Example"), std::string::npos) << output;
+}
+
 INSTANTIATE_TEST_SUITE_P(CoreNatsAndJetStream, ChangeStatusTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "JetStream" : "CoreNats";

@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/http_client.h"
 #include "core/net.h"
 #include "core/status.h"
 
@@ -127,21 +128,12 @@ StatusOr<std::string> ReadTcpGreeting(const HostPort& address,
                                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 // ---------------------------------------------------------------------------------------------
-// The harness's one HTTP client: cpp-httplib, as the product's own clients
-// (src/pdns/api_client.cc).
-
-using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
-
-struct HttpResponse {
-  int status = 0;    // 0: no HTTP answer at all, see `error`
-  std::string body;  // de-chunked, decompressed
-  HttpHeaders headers;
-  std::string error;  // transport error when status == 0
-};
+// The harness's one HTTP client: the product's (core/http_client.h), without certificate checks
+// (test servers have self-signed certificates).
 
 // `url` is "http(s)://host:port/path?query" (IPv6 hosts in brackets); https does not verify the
-// certificate (test servers have self-signed ones). One request per call. A body gets
-// Content-Length; add a Content-Type header yourself (cpp-httplib defaults to text/plain).
+// certificate. One request per call. A body gets Content-Length; add a Content-Type header
+// yourself (cpp-httplib defaults to text/plain).
 HttpResponse HttpCall(const std::string& method, const std::string& url,
                       const HttpHeaders& headers = {}, const std::string& body = "",
                       std::chrono::milliseconds timeout = std::chrono::seconds(10));
