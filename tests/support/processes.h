@@ -130,6 +130,8 @@ StatusOr<std::string> ReadTcpGreeting(const HostPort& address,
 // ---------------------------------------------------------------------------------------------
 // The harness's one HTTP client: the product's (core/http_client.h), without certificate checks
 // (test servers have self-signed certificates).
+using pdnsd::HttpHeaders;
+using pdnsd::HttpResponse;
 
 // `url` is "http(s)://host:port/path?query" (IPv6 hosts in brackets); https does not verify the
 // certificate. One request per call. A body gets Content-Length; add a Content-Type header
