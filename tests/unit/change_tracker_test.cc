@@ -172,6 +172,11 @@ TEST(ChangeTracker, HistoryIsBoundedByCountAndAge) {
   tracker.Add("late", "b.", ZoneEventType::kChange, At(61005), At(61005));
   EXPECT_EQ(tracker.size(), 1u);  // the others are older than 60 s
   EXPECT_TRUE(tracker.ForZone("a.", {}, 10).empty());
+  // Reports on zones without changes held keep nothing (a fleet of many zones, few changes).
+  tracker.Report("s1", {"a.", Outcome::kFailed, 0, "", "boom", ""}, At(61006));
+  tracker.Report("s1", Synced("c.", 61000), At(61007));
+  tracker.Observe("s1", "d.", At(61000), At(61008));
+  EXPECT_EQ(tracker.zones_held(), 1u);  // b.
 }
 
 TEST(ChangeTracker, StatusJsonNamesEverySecondaryWithItsLag) {

@@ -121,7 +121,11 @@ void ChangeTracker::Expire(TimePoint now) {
       std::vector<uint64_t>& sequences = zone->second;
       sequences.erase(std::remove(sequences.begin(), sequences.end(), first_sequence_),
                       sequences.end());
-      if (sequences.empty()) by_zone_.erase(zone);
+      if (sequences.empty()) {
+        by_zone_.erase(zone);
+        reporters_.erase(oldest.zone);
+        failures_.erase(oldest.zone);
+      }
     }
     changes_.pop_front();
     ++first_sequence_;
@@ -157,7 +161,10 @@ std::vector<ServedLag> ChangeTracker::Report(const std::string& secondary,
                                              const ZoneSyncReport& report, TimePoint received_at) {
   MutexLock lock(mutex_);
   ExpireEarly(received_at);
-  reporters_[report.zone].insert(secondary);
+  // Who reported and who failed matter only for zones with changes held: kept for those alone,
+  // so that a fleet of many zones and few changes holds little.
+  const bool held = by_zone_.count(report.zone) > 0;
+  if (held) reporters_[report.zone].insert(secondary);
   std::optional<TimePoint> read_at;
   if (!report.read_at.empty()) {
     if (auto parsed = ParseRfc3339(report.read_at); parsed.ok()) read_at = *parsed;
@@ -166,7 +173,7 @@ std::vector<ServedLag> ChangeTracker::Report(const std::string& secondary,
   std::optional<uint32_t> serial;
   switch (report.outcome) {
     case ZoneSyncReport::Outcome::kFailed:
-      failures_[report.zone][secondary] = Failure{received_at, report.error};
+      if (held) failures_[report.zone][secondary] = Failure{received_at, report.error};
       return {};
     case ZoneSyncReport::Outcome::kDeleted:
       // Not served any more: so also by a report whose data time is unknown.
@@ -186,7 +193,7 @@ std::vector<ServedLag> ChangeTracker::Report(const std::string& secondary,
 void ChangeTracker::Observe(const std::string& secondary, const std::string& zone,
                             TimePoint primary_read_at, TimePoint observed_at) {
   MutexLock lock(mutex_);
-  reporters_[zone].insert(secondary);
+  if (by_zone_.count(zone) > 0) reporters_[zone].insert(secondary);
   Complete(secondary, zone, primary_read_at, observed_at, std::nullopt);
 }
 
@@ -264,6 +271,15 @@ std::optional<std::chrono::nanoseconds> ChangeTracker::OldestPendingAge(
     }
   }
   return std::nullopt;
+}
+
+size_t ChangeTracker::zones_held() const {
+  MutexLock lock(mutex_);
+  std::set<std::string> zones;
+  for (const auto& [zone, changes] : by_zone_) zones.insert(zone);
+  for (const auto& [zone, secondaries] : reporters_) zones.insert(zone);
+  for (const auto& [zone, failures] : failures_) zones.insert(zone);
+  return zones.size();
 }
 
 size_t ChangeTracker::size() const {

@@ -106,6 +106,8 @@ class ChangeTracker {
   std::optional<std::chrono::nanoseconds> OldestPendingAge(const std::set<std::string>& active,
                                                            TimePoint now) const EXCLUDES(mutex_);
   size_t size() const EXCLUDES(mutex_);
+  // Zones with something held for them (changes, reporters, failures): bounded by the changes.
+  size_t zones_held() const EXCLUDES(mutex_);
 
  private:
   struct Change {
