@@ -270,8 +270,11 @@ StatusOr<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view te
   utc.tm_min = minute;
   utc.tm_sec = second;
   const std::time_t seconds = timegm(&utc) - offset_minutes * 60;
-  // What FormatRfc3339 can print again: 1970 to 9999, UTC.
-  if (seconds < 0 || seconds > 253402300799) return bad();
+  // What a system_clock time point holds (nanoseconds in 64 bits: up to 2262-04-11) and
+  // FormatRfc3339 prints again: from 1970 on. A year beyond it overflowed the conversion
+  // (found by fuzz/decoders_fuzz.cc: "7158-12-03T12:00:00.123456789+01:00").
+  constexpr std::time_t kLastSecond = 9223372035;  // 2262-04-11T23:47:15Z
+  if (seconds < 0 || seconds > kLastSecond) return bad();
   return std::chrono::system_clock::time_point(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(
           std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos)));
@@ -307,6 +310,8 @@ std::optional<std::chrono::system_clock::time_point> ChangeIdTime(std::string_vi
     if (!hex) return std::nullopt;
     if (i < dash) micros = micros * 16 + static_cast<unsigned>(c <= '9' ? c - '0' : c - 'a' + 10);
   }
+  // Beyond what a system_clock time point holds (nanoseconds in 64 bits): not a write time.
+  if (micros > 9223372036854775ULL) return std::nullopt;
   return std::chrono::system_clock::time_point(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(
           std::chrono::microseconds(micros)));

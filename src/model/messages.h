@@ -27,7 +27,8 @@ const char* ZoneEventTypeLabel(ZoneEventType type);
 std::string FormatRfc3339(std::chrono::system_clock::time_point time);
 // The inverse, for the times logic depends on (change status: docs/architecture.md, "Change
 // status"): "YYYY-MM-DDTHH:MM:SS", an optional fraction of up to 9 digits, then "Z" or an
-// offset "+hh:mm"/"-hh:mm" (RFC 3339 section 5.6; "t" and "z" too), from 1970 to 9999 in UTC.
+// offset "+hh:mm"/"-hh:mm" (RFC 3339 section 5.6; "t" and "z" too), from 1970 to 2262-04-11
+// in UTC (what a std::chrono::system_clock time point holds).
 // Anything else is InvalidArgument.
 StatusOr<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view text);
 

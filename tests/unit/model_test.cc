@@ -276,7 +276,10 @@ TEST(Messages, Rfc3339TimesParseBackToWhatWasFormatted) {
       {"2026-12-01T00:00:00Zjunk", false, 0},
       {"2026-12-01T00:00:00+1:00", false, 0},
       {"1970-01-01T00:00:00+01:00", false, 0},  // before 1970
-      {"9999-12-31T23:59:59-01:00", false, 0},  // after 9999
+      {"9999-12-31T23:59:59-01:00", false, 0},  // beyond system_clock
+      {"7158-12-03T12:00:00.123456789+01:00", false, 0},
+      {"2262-04-11T23:47:16Z", false, 0},
+      {"2262-04-11T23:47:15Z", true, 9223372035000000},
       {"", false, 0},
       {"x", false, 0},
   };
@@ -304,6 +307,9 @@ TEST(Messages, ChangeIdsCarryTheirWriteTimeAndTravelInEvents) {
   EXPECT_FALSE(ChangeIdTime("abc").has_value());
   EXPECT_FALSE(ChangeIdTime("-deadbeef").has_value());
   EXPECT_FALSE(ChangeIdTime("12-deadbeeg").has_value());
+  // 15 hex digits are more microseconds than a system_clock holds: no time, no overflow.
+  EXPECT_FALSE(ChangeIdTime("fffffffffffffff-00000000").has_value());
+  EXPECT_TRUE(ChangeIdTime("20c49ba5e353f7-00000000").has_value());  // 2262-04-11
   EXPECT_FALSE(IsValidChangeId(""));
   EXPECT_FALSE(IsValidChangeId("ABC"));
   EXPECT_FALSE(IsValidChangeId(std::string(65, 'a')));
