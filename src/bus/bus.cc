@@ -8,9 +8,11 @@
 #include <atomic>
 #include <cctype>
 #include <condition_variable>
+#include <deque>
 #include <set>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 
 #include "bus/framing.h"
 #include "core/thread_annotations.h"
@@ -79,6 +81,47 @@ StatusOr<std::vector<std::string>> SplitBrokerUrls(std::string_view urls) {
   }
 }
 
+// Subscriptions unsubscribed while their connection lives, freed only once nats.c's read thread
+// cannot be using them. nats.c 3.4 (Debian 12's) looks an incoming message's subscription up,
+// lets go of the lookup's lock, copies the message and only then locks the subscription, holding
+// no reference to it (nats.c 3.10 fixed that): a subscription freed right after its unsubscribe
+// could be locked by the read thread after the free (bus_subscription_test,
+// RequestsAnsweredByManyNeverFreeWhatTheReadThreadUses). The read thread takes in what the
+// broker sends in order, so once a flush made after the unsubscribe has come back it is done
+// with them; what is left is freed after the connection closed (its read thread joined).
+class RetiredSubscriptions {
+ public:
+  // Takes `subscription`, which the caller unsubscribed. Every kBatch of them, flushes the
+  // connection (at most a second) and frees those retired before the flush.
+  void Add(natsConnection* connection, natsSubscription* subscription) EXCLUDES(mutex_) {
+    std::vector<natsSubscription*> batch;
+    {
+      MutexLock lock(mutex_);
+      retired_.push_back(subscription);
+      if (retired_.size() < kBatch) return;
+      batch.swap(retired_);
+    }
+    if (natsConnection_FlushTimeout(connection, 1000) == NATS_OK) {
+      for (natsSubscription* retired : batch) natsSubscription_Destroy(retired);
+      return;
+    }
+    MutexLock lock(mutex_);
+    retired_.insert(retired_.end(), batch.begin(), batch.end());
+  }
+
+  // REQUIRES: the connection is closed.
+  void FreeAll() EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
+    for (natsSubscription* retired : retired_) natsSubscription_Destroy(retired);
+    retired_.clear();
+  }
+
+ private:
+  static constexpr size_t kBatch = 64;
+  Mutex mutex_;
+  std::vector<natsSubscription*> retired_ GUARDED_BY(mutex_);
+};
+
 struct Bus::Callbacks {
   Logger logger;
   StateCallback on_state;
@@ -90,6 +133,7 @@ struct Bus::Callbacks {
   Mutex mutex;
   std::condition_variable closed_cv;
   bool closed GUARDED_BY(mutex) = false;
+  RetiredSubscriptions retired;
 };
 
 namespace {
@@ -148,7 +192,10 @@ natsStatus Classify(natsStatus status, const std::string& detail) {
 // has returned; the Subscription holds the other reference. Whichever lets go last frees it.
 struct Subscription::State {
   natsSubscription* subscription = nullptr;
-  BusHandler handler;
+  natsConnection* connection = nullptr;
+  RetiredSubscriptions* retired = nullptr;  // the Bus's, which outlives the Subscription
+  // Takes each message (and must destroy it); Subscribe() makes a BusMessage of it.
+  std::function<void(natsMsg*)> deliver;
   // Told of the JetStream deliveries dropped (Bus::Subscribe); set before the subscription.
   Bus::StrayDeliveryCallback on_stray_delivery;
   Logger logger;
@@ -175,11 +222,51 @@ Subscription::~Subscription() {
   }
   // Called from the handler itself: nats.c's on-complete callback comes once it returns, and
   // keep_alive holds the state (the handler's captures included) until then.
-  natsSubscription_Destroy(state_->subscription);
+  state_->retired->Add(state_->connection, state_->subscription);
 }
 
+// A Request() waiting for its reply: the reply subscription's handler hands it the messages
+// that came on its reply subject, and RequestCanceller::Cancel() wakes it.
+struct ReplyWaiter {
+  Mutex mutex;
+  std::condition_variable woken;
+  std::deque<natsMsg*> messages GUARDED_BY(mutex);
+  bool cancelled GUARDED_BY(mutex) = false;
+};
+
+// The replies to every Request() of a Bus come on one subscription, "<inbox prefix>.<unique>.*",
+// made with the first request and kept until the Bus closes (nats.c's own request API does the
+// same): a reply inbox per request is a SUB and an UNSUB per request, and was destroyed while
+// nats.c's read thread could still be taking in a late or second reply for it (see
+// RetiredSubscriptions). Each request has its own last subject token.
+struct Bus::Replies {
+  Mutex mutex;
+  std::unique_ptr<Subscription> subscription GUARDED_BY(mutex);
+  std::string prefix GUARDED_BY(mutex);  // "<inbox prefix>.<unique>."
+  uint64_t last_token GUARDED_BY(mutex) = 0;
+  std::unordered_map<std::string, ReplyWaiter*> waiting GUARDED_BY(mutex);
+
+  // On the subscription's delivery thread: the message to its waiter, or dropped (a reply
+  // after its request ended: a second responder, a reply after the timeout).
+  void Deliver(natsMsg* msg) EXCLUDES(mutex) {
+    MutexLock lock(mutex);
+    auto found = waiting.find(natsMsg_GetSubject(msg));
+    if (found == waiting.end()) {
+      natsMsg_Destroy(msg);
+      return;
+    }
+    ReplyWaiter* waiter = found->second;
+    MutexLock waiter_lock(waiter->mutex);
+    waiter->messages.push_back(msg);
+    waiter->woken.notify_all();
+  }
+};
+
 Bus::Bus(natsConnection* connection, std::unique_ptr<Callbacks> callbacks, Logger logger)
-    : connection_(connection), callbacks_(std::move(callbacks)), logger_(std::move(logger)) {}
+    : connection_(connection),
+      callbacks_(std::move(callbacks)),
+      replies_(std::make_unique<Replies>()),
+      logger_(std::move(logger)) {}
 
 StatusOr<std::unique_ptr<Bus>> Bus::Connect(const BusOptions& options, Logger logger,
                                             StateCallback on_state,
@@ -361,6 +448,12 @@ StatusOr<std::unique_ptr<Bus>> Bus::Connect(const BusOptions& options, Logger lo
 }
 
 Bus::~Bus() {
+  std::unique_ptr<Subscription> replies;
+  {
+    MutexLock lock(replies_->mutex);
+    replies = std::move(replies_->subscription);
+  }
+  replies.reset();  // outside the lock: it waits for a running Deliver(), which takes it
   callbacks_->closing = true;
   natsConnection_Close(connection_);
   {
@@ -370,6 +463,7 @@ Bus::~Bus() {
                                       std::cv_status::no_timeout) {
     }
   }
+  callbacks_->retired.FreeAll();  // the read thread was joined by the close
   natsConnection_Destroy(connection_);
 }
 
@@ -383,33 +477,45 @@ Status Bus::Publish(std::string_view subject, std::string_view data) {
 StatusOr<std::unique_ptr<Subscription>> Bus::Subscribe(const std::string& subject,
                                                        const std::string& queue_group,
                                                        BusHandler handler) {
+  return SubscribeMessages(subject, queue_group, [handler = std::move(handler)](natsMsg* msg) {
+    BusMessage message;
+    message.subject = natsMsg_GetSubject(msg);
+    if (const char* reply = natsMsg_GetReply(msg)) message.reply = reply;
+    if (natsMsg_GetDataLength(msg) > 0) {
+      message.data.assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+    }
+    natsMsg_Destroy(msg);
+    handler(message);
+  });
+}
+
+StatusOr<std::unique_ptr<Subscription>> Bus::SubscribeMessages(
+    const std::string& subject, const std::string& queue_group,
+    std::function<void(__natsMsg*)> deliver) {
   auto state = std::make_shared<Subscription::State>();
-  state->handler = std::move(handler);
+  state->connection = connection_;
+  state->retired = &callbacks_->retired;
+  state->deliver = std::move(deliver);
   state->on_stray_delivery = callbacks_->on_stray_delivery;
   state->logger = logger_;
   state->subject = subject;
   natsMsgHandler on_message = [](natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
     auto* st = static_cast<Subscription::State*>(closure);
-    BusMessage message;
-    message.subject = natsMsg_GetSubject(msg);
-    if (const char* reply = natsMsg_GetReply(msg)) message.reply = reply;
-    if (message.reply.starts_with("$JS.ACK.")) {
+    const char* reply = natsMsg_GetReply(msg);
+    if (reply != nullptr && std::string_view(reply).starts_with("$JS.ACK.")) {
+      const std::string delivered_on = natsMsg_GetSubject(msg);
       natsMsg_Destroy(msg);
       if (!st->stray_logged.exchange(true) && st->logger) {
         st->logger->warn(
             "message broker: dropped a JetStream delivery on {} (subscription {}): a consumer "
             "someone made delivers into it; later ones are counted, not logged",
-            message.subject, st->subject);
+            delivered_on, st->subject);
       }
-      if (st->on_stray_delivery) st->on_stray_delivery(message.subject);
+      if (st->on_stray_delivery) st->on_stray_delivery(delivered_on);
       return;
     }
-    if (natsMsg_GetDataLength(msg) > 0) {
-      message.data.assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
-    }
-    natsMsg_Destroy(msg);
     st->delivering = std::this_thread::get_id();
-    RunCatching(nullptr, "a NATS message handler", [&] { st->handler(message); });
+    RunCatching(nullptr, "a NATS message handler", [&] { st->deliver(msg); });
     st->delivering = std::thread::id();
   };
   natsStatus status =
@@ -445,14 +551,12 @@ StatusOr<std::unique_ptr<Subscription>> Bus::Subscribe(const std::string& subjec
   return std::unique_ptr<Subscription>(new Subscription(std::move(state)));
 }
 
-// The reply inboxes of the requests in flight. Cancel() unsubscribes each, which wakes the
-// natsSubscription_NextMsg() waiting on it (nats.c closes the subscription and signals it);
-// the requesting thread alone destroys it, after taking it out of this set under the mutex,
-// so Cancel() never touches a destroyed subscription.
+// The requests in flight made with this canceller. Lock order: a canceller's mutex before a
+// waiter's (Cancel()), Replies::mutex before a waiter's (Deliver()); never a waiter's first.
 struct RequestCanceller::State {
   Mutex mutex;
   bool cancelled GUARDED_BY(mutex) = false;
-  std::set<natsSubscription*> in_flight GUARDED_BY(mutex);
+  std::set<ReplyWaiter*> in_flight GUARDED_BY(mutex);
 };
 
 RequestCanceller::RequestCanceller() : state_(std::make_unique<State>()) {}
@@ -461,7 +565,11 @@ RequestCanceller::~RequestCanceller() = default;
 void RequestCanceller::Cancel() {
   MutexLock lock(state_->mutex);
   state_->cancelled = true;
-  for (natsSubscription* sub : state_->in_flight) natsSubscription_Unsubscribe(sub);
+  for (ReplyWaiter* waiter : state_->in_flight) {
+    MutexLock waiter_lock(waiter->mutex);
+    waiter->cancelled = true;
+    waiter->woken.notify_all();
+  }
 }
 
 bool RequestCanceller::cancelled() const {
@@ -475,33 +583,51 @@ StatusOr<std::string> Bus::Request(std::string_view subject, std::string_view da
   if (natsConnection_Status(connection_) != NATS_CONN_STATUS_CONNECTED) {
     return Status::Unavailable("message broker not connected");
   }
-  // natsInbox_Create ignores the connection's custom prefix: it makes "_INBOX.<unique>", whose
-  // unique part goes under ours.
-  natsInbox* unique = nullptr;
-  if (natsStatus s = natsInbox_Create(&unique); s != NATS_OK) return FromNats(s, "inbox");
-  std::unique_ptr<natsInbox, decltype(&natsInbox_Destroy)> unique_guard(unique, natsInbox_Destroy);
-  const std::string inbox =
-      callbacks_->inbox_prefix + std::string(unique).substr(std::string_view("_INBOX").size());
-  natsSubscription* sub = nullptr;
-  if (natsStatus s = natsConnection_SubscribeSync(&sub, connection_, inbox.c_str()); s != NATS_OK) {
-    return FromNats(s, "subscribe to reply inbox");
-  }
-  std::unique_ptr<natsSubscription, decltype(&natsSubscription_Destroy)> sub_guard(
-      sub, natsSubscription_Destroy);
   const Status cancelled = Status::Unavailable("request on " + subject_text + " cancelled");
+  ReplyWaiter waiter;
+  std::string inbox;
+  {
+    MutexLock lock(replies_->mutex);
+    if (replies_->subscription == nullptr) {
+      // natsInbox_Create ignores the connection's custom prefix: it makes "_INBOX.<unique>",
+      // whose unique part goes under ours.
+      natsInbox* unique = nullptr;
+      if (natsStatus s = natsInbox_Create(&unique); s != NATS_OK) return FromNats(s, "inbox");
+      std::unique_ptr<natsInbox, decltype(&natsInbox_Destroy)> unique_guard(unique,
+                                                                            natsInbox_Destroy);
+      const std::string prefix = callbacks_->inbox_prefix +
+                                 std::string(unique).substr(std::string_view("_INBOX").size()) +
+                                 ".";
+      Replies* replies = replies_.get();
+      StatusOr<std::unique_ptr<Subscription>> subscription =
+          SubscribeMessages(prefix + "*", "", [replies](natsMsg* msg) { replies->Deliver(msg); });
+      if (!subscription.ok()) return subscription.status();
+      replies_->subscription = std::move(*subscription);
+      replies_->prefix = prefix;
+    }
+    inbox = replies_->prefix + std::to_string(++replies_->last_token);
+    replies_->waiting.emplace(inbox, &waiter);
+  }
+  // Out of both maps before `waiter` goes: no one hands it a message or a cancel afterwards.
+  auto forget = [&](ReplyWaiter* w) {
+    {
+      MutexLock lock(replies_->mutex);
+      replies_->waiting.erase(inbox);
+    }
+    if (canceller != nullptr) {
+      MutexLock lock(canceller->state_->mutex);
+      canceller->state_->in_flight.erase(w);
+    }
+    MutexLock lock(w->mutex);
+    for (natsMsg* msg : w->messages) natsMsg_Destroy(msg);
+    w->messages.clear();
+  };
+  std::unique_ptr<ReplyWaiter, decltype(forget)> forget_guard(&waiter, forget);
   if (canceller != nullptr) {
     MutexLock lock(canceller->state_->mutex);
     if (canceller->state_->cancelled) return cancelled;
-    canceller->state_->in_flight.insert(sub);
+    canceller->state_->in_flight.insert(&waiter);
   }
-  // Declared after sub_guard, so it runs first: out of the set before the destroy.
-  auto forget = [canceller](natsSubscription* s) {
-    if (canceller == nullptr) return;
-    MutexLock lock(canceller->state_->mutex);
-    canceller->state_->in_flight.erase(s);
-  };
-  std::unique_ptr<natsSubscription, decltype(forget)> cancel_guard(sub, forget);
-  natsSubscription_SetPendingLimits(sub, 100000, 1024 * 1024 * 1024);
   if (natsStatus s = natsConnection_PublishRequest(connection_, subject_text.c_str(), inbox.c_str(),
                                                    data.data(), static_cast<int>(data.size()));
       s != NATS_OK) {
@@ -510,15 +636,16 @@ StatusOr<std::string> Bus::Request(std::string_view subject, std::string_view da
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   framing::FrameReader reader;
   while (!reader.done()) {
-    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (remaining.count() <= 0) return Status::Timeout("no complete reply on " + subject_text);
     natsMsg* msg = nullptr;
-    natsStatus s = natsSubscription_NextMsg(&msg, sub, remaining.count());
-    if (s == NATS_TIMEOUT) return Status::Timeout("no complete reply on " + subject_text);
-    if (s != NATS_OK) {
-      if (canceller != nullptr && canceller->cancelled()) return cancelled;
-      return FromNats(s, "reply on " + subject_text);
+    {
+      MutexLock lock(waiter.mutex);
+      while (waiter.messages.empty() && !waiter.cancelled &&
+             waiter.woken.wait_until(lock.native(), deadline) == std::cv_status::no_timeout) {
+      }
+      if (waiter.cancelled) return cancelled;
+      if (waiter.messages.empty()) return Status::Timeout("no complete reply on " + subject_text);
+      msg = waiter.messages.front();
+      waiter.messages.pop_front();
     }
     std::unique_ptr<natsMsg, decltype(&natsMsg_Destroy)> msg_guard(msg, natsMsg_Destroy);
     if (natsMsg_IsNoResponders(msg)) {

@@ -23,6 +23,7 @@
 #include "core/status.h"
 
 struct __natsConnection;
+struct __natsMsg;
 struct __natsSubscription;
 
 namespace pdnsd {
@@ -157,10 +158,18 @@ class Bus {
   // the natsConnection, which stays private to the bus module.
   friend class JetStream;
   struct Callbacks;
+  struct Replies;
   Bus(__natsConnection* connection, std::unique_ptr<Callbacks> callbacks, Logger logger);
+
+  // Subscribe() for a `deliver` that takes nats.c's message itself (and destroys it): the
+  // reply subscription of Request() needs its headers.
+  StatusOr<std::unique_ptr<Subscription>> SubscribeMessages(
+      const std::string& subject, const std::string& queue_group,
+      std::function<void(__natsMsg*)> deliver);
 
   __natsConnection* connection_;
   std::unique_ptr<Callbacks> callbacks_;
+  std::unique_ptr<Replies> replies_;  // Request()'s one reply subscription and its waiters
   Logger logger_;
 };
 

@@ -323,6 +323,11 @@ KvWatcher::KvWatcher(JetStream& jetstream, std::string bucket, uint64_t after_re
       key_prefix_(KvSubject(bucket_, "")),
       last_revision_(after_revision) {}
 
+// Destroyed at once, unlike the Bus's own subscriptions (bus.cc, RetiredSubscriptions): putting
+// it aside needs an unsubscribe first, which for a JetStream subscription also deletes its
+// consumer, a JetStream request that can wait its whole timeout when the broker is in trouble.
+// The race that putting aside avoids needs a message for this subscription in nats.c's read
+// thread at the moment of the destroy; an idle watcher gets one heartbeat a second.
 KvWatcher::~KvWatcher() {
   if (subscription_ != nullptr) natsSubscription_Destroy(subscription_);
 }

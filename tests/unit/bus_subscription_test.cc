@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "bus/bus.h"
 #include "core/logging.h"
@@ -85,6 +86,55 @@ TEST_F(SubscriptionLifetimeTest, HandlerMayDestroyItsOwnSubscription) {
   // chance to touch the state (ASan watches) before the Bus closes the connection.
   ASSERT_TRUE(bus_->Flush(std::chrono::seconds(5)).ok());
   std::this_thread::sleep_for(milliseconds(200));
+}
+
+// Requests on a subject with several responders: each request ends at the first reply, while
+// nats.c's read thread is still taking in the others for the same reply inbox. nats.c 3.4 (the
+// Debian package) looks a message's subscription up, lets go of its lock, copies the message
+// and only then locks the subscription; a reply inbox destroyed in between had its mutex freed
+// under the read thread (TSan: "use of an invalid mutex" in natsMutex_Lock, seen in CI's
+// jetstream_cluster_test). Replies of 256 KB make that copy long enough to hit it.
+TEST_F(SubscriptionLifetimeTest, RequestsAnsweredByManyNeverFreeWhatTheReadThreadUses) {
+  const std::string reply(256 * 1024, 'r');
+  std::vector<std::unique_ptr<Subscription>> responders;
+  for (int i = 0; i < 4; ++i) {
+    auto responder = bus_->Subscribe(
+        "many.answer", "", [&](const BusMessage& request) { (void)bus_->Respond(request, reply); });
+    ASSERT_TRUE(responder.ok()) << responder.status().ToString();
+    responders.push_back(std::move(*responder));
+  }
+  ASSERT_TRUE(bus_->Flush(std::chrono::seconds(5)).ok());
+  for (int i = 0; i < 400; ++i) {
+    auto answer = bus_->Request("many.answer", "q", std::chrono::seconds(10));
+    ASSERT_TRUE(answer.ok()) << i << ": " << answer.status().ToString();
+    ASSERT_EQ(answer->size(), reply.size());
+  }
+  responders.clear();
+}
+
+// Subscriptions destroyed while messages for them keep arriving (a service stopping under
+// load): the same race as above on the subscriptions of Subscribe(), whose memory the Bus frees
+// only after a flush or the close (bus.cc, RetiredSubscriptions) — 200 of them, so that some
+// are freed after a flush and the rest at the close.
+TEST_F(SubscriptionLifetimeTest, SubscriptionsDestroyedUnderAFloodAreFreedSafely) {
+  std::atomic<bool> stop{false};
+  std::thread publisher([&] {
+    const std::string payload(32 * 1024, 'f');
+    while (!stop) {
+      (void)bus_->Publish("flood", payload);
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+  });
+  int destroyed = 0;
+  for (; destroyed < 200; ++destroyed) {
+    std::atomic<bool> got{false};
+    auto subscription = bus_->Subscribe("flood", "", [&](const BusMessage&) { got = true; });
+    if (!subscription.ok()) break;
+    if (!testing::WaitFor([&] { return got.load(); }, std::chrono::seconds(20))) break;
+  }
+  stop = true;
+  publisher.join();
+  EXPECT_EQ(destroyed, 200) << "a subscription did not get its first message";
 }
 
 }  // namespace
