@@ -84,6 +84,22 @@ prometheus::Counter& AddCounter(prometheus::Registry& registry, const std::strin
   return AddCounterFamily(registry, name, help).Add({});
 }
 
+void GaugeSeries::Update(const std::map<prometheus::Labels, double>& values) {
+  for (auto it = series_.begin(); it != series_.end();) {
+    if (values.count(it->first) == 0) {
+      family_.Remove(it->second);
+      it = series_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [labels, value] : values) {
+    auto [it, added] = series_.try_emplace(labels, nullptr);
+    if (added) it->second = &family_.Add(labels);
+    it->second->Set(value);
+  }
+}
+
 prometheus::Family<prometheus::Gauge>& AddGaugeFamily(prometheus::Registry& registry,
                                                       const std::string& name,
                                                       const std::string& help) {

@@ -5,6 +5,7 @@
 // process_* basics added at each scrape.
 #pragma once
 
+#include <map>
 #include <memory>
 
 #include "core/http_listener.h"
@@ -60,6 +61,20 @@ prometheus::Family<prometheus::Gauge>& AddGaugeFamily(prometheus::Registry& regi
 prometheus::Family<prometheus::Histogram>& AddHistogramFamily(prometheus::Registry& registry,
                                                               const std::string& name,
                                                               const std::string& help);
+
+// A gauge family's series set as a whole: each Update() gives the value of every series that
+// should exist (by its labels), and the series of earlier updates missing from it are removed,
+// so that a secondary gone from the fleet leaves no stale series. Not thread-safe: one updater.
+// REQUIRES: `family` outlives it.
+class GaugeSeries {
+ public:
+  explicit GaugeSeries(prometheus::Family<prometheus::Gauge>& family) : family_(family) {}
+  void Update(const std::map<prometheus::Labels, double>& values);
+
+ private:
+  prometheus::Family<prometheus::Gauge>& family_;
+  std::map<prometheus::Labels, prometheus::Gauge*> series_;
+};
 
 // The exposition text of `registry` plus process_* metrics (what GET /metrics returns).
 std::string RenderMetrics(prometheus::Registry& registry);

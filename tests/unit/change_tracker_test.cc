@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 namespace pdnsd {
@@ -201,6 +204,58 @@ TEST(ChangeTracker, StatusJsonNamesEverySecondaryWithItsLag) {
   const auto list = nlohmann::json::parse(EncodeChangeList(tracker.ForZone("a.", {}, 5)));
   ASSERT_EQ(list["changes"].size(), 1u);
   EXPECT_EQ(list["changes"][0]["status"], "INSYNC");  // no active secondary holds it
+}
+
+// The per-secondary backlog behind the healthchecker_secondary_* gauges: one row per step,
+// what s1 and s2 do not serve yet after it (changes, zones, age of the oldest at 1000 ms).
+TEST(ChangeTracker, BacklogOfEachSecondaryMovesWithEveryChangeAndReport) {
+  ChangeTracker tracker;
+  const std::set<std::string> active = {"s1", "s2"};
+  struct Row {
+    const char* step;
+    std::function<void()> apply;
+    SecondaryBacklog s1, s2;
+  };
+  const Row rows[] = {
+      {"nothing yet", [] {}, {0, 0, milliseconds(0)}, {0, 0, milliseconds(0)}},
+      {"a change of a. at 100 ms",
+       [&] { tracker.Add("c1", "a.", ZoneEventType::kChange, At(100), At(100)); },
+       {1, 1, milliseconds(900)},
+       {1, 1, milliseconds(900)}},
+      {"another change of a. at 300 ms",
+       [&] { tracker.Add("c2", "a.", ZoneEventType::kChange, At(300), At(300)); },
+       {2, 1, milliseconds(900)},
+       {2, 1, milliseconds(900)}},
+      {"a change of b. at 400 ms",
+       [&] { tracker.Add("c3", "b.", ZoneEventType::kChange, At(400), At(400)); },
+       {3, 2, milliseconds(900)},
+       {3, 2, milliseconds(900)}},
+      {"s1 reports a. read at 310 ms: both changes of a.",
+       [&] { tracker.Report("s1", Synced("a.", 310), At(320)); },
+       {1, 1, milliseconds(600)},
+       {3, 2, milliseconds(900)}},
+      {"s2 fails on b.: still pending",
+       [&] {
+         tracker.Report("s2", {"b.", Outcome::kFailed, 0, "", "timeout", ""}, At(450));
+       },
+       {1, 1, milliseconds(600)},
+       {3, 2, milliseconds(900)}},
+      {"s2 reports a. read at 200 ms: only the first change",
+       [&] { tracker.Report("s2", Synced("a.", 200), At(460)); },
+       {1, 1, milliseconds(600)},
+       {2, 2, milliseconds(700)}},
+  };
+  for (const Row& row : rows) {
+    row.apply();
+    const auto backlog = tracker.Backlog(active, At(1000));
+    ASSERT_EQ(backlog.size(), 2u) << row.step;
+    EXPECT_EQ(backlog.at("s1"), row.s1) << row.step;
+    EXPECT_EQ(backlog.at("s2"), row.s2) << row.step;
+  }
+  // A secondary that is not active has no backlog; one that is but never reported has all.
+  const auto others = tracker.Backlog({"s3"}, At(1000));
+  ASSERT_EQ(others.size(), 1u);
+  EXPECT_EQ(others.at("s3"), (SecondaryBacklog{3, 2, milliseconds(900)}));
 }
 
 }  // namespace

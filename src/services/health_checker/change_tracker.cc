@@ -273,6 +273,28 @@ std::optional<std::chrono::nanoseconds> ChangeTracker::OldestPendingAge(
   return std::nullopt;
 }
 
+std::map<std::string, SecondaryBacklog> ChangeTracker::Backlog(const std::set<std::string>& active,
+                                                               TimePoint now) const {
+  std::map<std::string, SecondaryBacklog> backlog;
+  std::map<std::string, std::set<std::string>> zones;  // secondary -> zones pending on it
+  for (const std::string& id : active) backlog[id];
+  MutexLock lock(mutex_);
+  for (const Change& change : changes_) {  // oldest first: the first pending one is the oldest
+    for (const std::string& id : active) {
+      if (change.served.count(id) != 0) continue;
+      SecondaryBacklog& entry = backlog[id];
+      if (entry.changes++ == 0) {
+        entry.oldest_age =
+            std::max(std::chrono::nanoseconds(0),
+                     std::chrono::duration_cast<std::chrono::nanoseconds>(now - change.written_at));
+      }
+      zones[id].insert(change.zone);
+    }
+  }
+  for (auto& [id, entry] : backlog) entry.zones = zones[id].size();
+  return backlog;
+}
+
 size_t ChangeTracker::zones_held() const {
   MutexLock lock(mutex_);
   std::set<std::string> zones;

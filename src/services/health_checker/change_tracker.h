@@ -66,6 +66,14 @@ std::string EncodeChangeStatus(const ChangeStatus& status);
 // {"changes":[...]} for GET /changes?zone=, newest first.
 std::string EncodeChangeList(const std::vector<ChangeStatus>& changes);
 
+// What one secondary does not serve yet: the changes held for it that it has not had.
+struct SecondaryBacklog {
+  size_t changes = 0;
+  size_t zones = 0;                       // distinct zones of those changes
+  std::chrono::nanoseconds oldest_age{};  // of the oldest of them; 0 when none
+  bool operator==(const SecondaryBacklog&) const = default;
+};
+
 // A change newly served by a secondary, and its propagation lag (received - written).
 struct ServedLag {
   std::string secondary;
@@ -105,6 +113,10 @@ class ChangeTracker {
   // How long the oldest change not yet INSYNC has been waiting at `now`; nullopt: none.
   std::optional<std::chrono::nanoseconds> OldestPendingAge(const std::set<std::string>& active,
                                                            TimePoint now) const EXCLUDES(mutex_);
+  // For each secondary of `active` (all of them, zeros when nothing is pending) its backlog
+  // at `now`: it moves with every change added and every report, not only at periodic checks.
+  std::map<std::string, SecondaryBacklog> Backlog(const std::set<std::string>& active,
+                                                  TimePoint now) const EXCLUDES(mutex_);
   size_t size() const EXCLUDES(mutex_);
   // Zones with something held for them (changes, reporters, failures): bounded by the changes.
   size_t zones_held() const EXCLUDES(mutex_);

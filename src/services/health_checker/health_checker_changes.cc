@@ -80,9 +80,35 @@ void HealthChecker::OnChangeStatusRequest(const BusMessage& message) {
 }
 
 void HealthChecker::UpdateChangeMetrics() {
-  const auto oldest = changes_.OldestPendingAge(ActiveSecondaryIds(), clock_->WallNow());
+  const std::set<std::string> active = ActiveSecondaryIds();
+  const auto now = clock_->WallNow();
+  const auto oldest = changes_.OldestPendingAge(active, now);
   metrics_->oldest_pending.Set(oldest ? std::chrono::duration<double>(*oldest).count() : 0.0);
   metrics_->changes_tracked.Set(static_cast<double>(changes_.size()));
+  std::map<prometheus::Labels, double> changes, zones, ages, states;
+  for (const auto& [id, backlog] : changes_.Backlog(active, now)) {
+    const prometheus::Labels labels = {{"secondary", id}};
+    changes[labels] = static_cast<double>(backlog.changes);
+    zones[labels] = static_cast<double>(backlog.zones);
+    ages[labels] = std::chrono::duration<double>(backlog.oldest_age).count();
+  }
+  {
+    MutexLock lock(mutex_);
+    for (const std::string& id : active) {
+      auto report = reports_.find(id);
+      if (report == reports_.end() || !report->second.zones_read_at) continue;
+      for (const auto& [state, count] : {std::pair{"in_sync", report->second.in_sync},
+                                         std::pair{"behind", report->second.behind},
+                                         std::pair{"missing", report->second.missing},
+                                         std::pair{"stray", report->second.stray}}) {
+        states[{{"secondary", id}, {"state", state}}] = static_cast<double>(count);
+      }
+    }
+  }
+  metrics_->pending_changes_series.Update(changes);
+  metrics_->pending_zones_series.Update(zones);
+  metrics_->oldest_pending_series.Update(ages);
+  metrics_->secondary_zones_series.Update(states);
 }
 
 }  // namespace pdnsd

@@ -100,7 +100,24 @@ struct HealthChecker::Metrics {
         changes_tracked(AddGauge(registry, "healthchecker_changes_tracked",
                                  "Changes GET /changes remembers ([ChangeStatus] History)")),
         sync_reports(AddCounterFamily(registry, "healthchecker_sync_reports_total",
-                                      "Sync reports received from syncers, by outcome")) {
+                                      "Sync reports received from syncers, by outcome")),
+        secondary_pending_changes(AddGaugeFamily(
+            registry, "healthchecker_secondary_pending_changes",
+            "Changes an active secondary does not serve yet, by secondary (moves with every "
+            "change and sync report)")),
+        secondary_pending_zones(
+            AddGaugeFamily(registry, "healthchecker_secondary_pending_zones",
+                           "Zones with a change an active secondary does not serve yet")),
+        secondary_oldest_pending(AddGaugeFamily(
+            registry, "healthchecker_secondary_oldest_pending_change_seconds",
+            "Age of the oldest change an active secondary does not serve yet (0: none)")),
+        secondary_zones(AddGaugeFamily(registry, "healthchecker_secondary_zones",
+                                       "Zones of a secondary at its last periodic check, by "
+                                       "state: in_sync, behind, missing, stray")),
+        pending_changes_series(secondary_pending_changes),
+        pending_zones_series(secondary_pending_zones),
+        oldest_pending_series(secondary_oldest_pending),
+        secondary_zones_series(secondary_zones) {
     for (const char* outcome : {"synced", "deleted", "failed", "invalid"}) {
       sync_reports.Add({{"outcome", outcome}});
     }
@@ -156,6 +173,15 @@ struct HealthChecker::Metrics {
   prometheus::Gauge& oldest_pending;
   prometheus::Gauge& changes_tracked;
   prometheus::Family<prometheus::Counter>& sync_reports;
+  prometheus::Family<prometheus::Gauge>& secondary_pending_changes;
+  prometheus::Family<prometheus::Gauge>& secondary_pending_zones;
+  prometheus::Family<prometheus::Gauge>& secondary_oldest_pending;
+  prometheus::Family<prometheus::Gauge>& secondary_zones;
+  // Set each second by UpdateChangeMetrics() on the scheduler thread.
+  GaugeSeries pending_changes_series;
+  GaugeSeries pending_zones_series;
+  GaugeSeries oldest_pending_series;
+  GaugeSeries secondary_zones_series;
   // 1 ms to 10 min: a fast fleet and a stuck one both show (docs/architecture.md, "Metrics").
   static const prometheus::Histogram::BucketBoundaries& PropagationBuckets() {
     static const prometheus::Histogram::BucketBoundaries buckets = {
