@@ -454,6 +454,13 @@ Bus::~Bus() {
     replies = std::move(replies_->subscription);
   }
   replies.reset();  // outside the lock: it waits for a running Deliver(), which takes it
+  // Every subscription is gone now, so the broker's answer to a flush comes after the last
+  // message it sent us: the close then never cuts a message in half, which nats.c 3.4 would
+  // leak (its parser frees a split message larger than its scratch buffer only once the message
+  // is complete; natsParser_Destroy does not). Bounded, as a stop must be.
+  if (natsConnection_Status(connection_) == NATS_CONN_STATUS_CONNECTED) {
+    (void)natsConnection_FlushTimeout(connection_, 250);
+  }
   callbacks_->closing = true;
   natsConnection_Close(connection_);
   {
