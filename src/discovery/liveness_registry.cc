@@ -50,6 +50,7 @@ LivenessRegistry::Change LivenessRegistry::Observe(const Heartbeat& heartbeat) {
   MutexLock lock(mutex_);
   auto [it, inserted] = services_.try_emplace(heartbeat.id);
   ServiceRecord& record = it->second;
+  departed_.erase(heartbeat.id);
   Change change = Change::kKnown;
   if (inserted || !record.ever_heard || Evaluate(record) == Liveness::kDeregistered) {
     change = Change::kNew;
@@ -97,6 +98,8 @@ std::vector<ServiceRecord> LivenessRegistry::Snapshot() {
   for (auto it = services_.begin(); it != services_.end();) {
     const Liveness state = Evaluate(it->second);
     if (state == Liveness::kDeregistered) {
+      it->second.state = state;
+      departed_[it->first] = std::move(it->second);
       it = services_.erase(it);
       continue;
     }
@@ -104,7 +107,23 @@ std::vector<ServiceRecord> LivenessRegistry::Snapshot() {
     records.push_back(it->second);
     ++it;
   }
+  PruneDeparted();
   return records;
+}
+
+std::vector<ServiceRecord> LivenessRegistry::Departed() {
+  MutexLock lock(mutex_);
+  PruneDeparted();
+  std::vector<ServiceRecord> records;
+  for (const auto& [id, record] : departed_) records.push_back(record);
+  return records;
+}
+
+void LivenessRegistry::PruneDeparted() {
+  const auto now = clock_.Now();
+  std::erase_if(departed_, [&](const auto& entry) {
+    return now - entry.second.last_seen > kDeregisterIntervals * interval_ + kDepartedRetention;
+  });
 }
 
 std::optional<Liveness> LivenessRegistry::StateOf(const std::string& id) const {

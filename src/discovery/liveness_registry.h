@@ -2,10 +2,11 @@
 //
 // States as the seed's Consul checks: passing; warning while the reported 1-minute load is
 // above 10; critical after 3 intervals without a heartbeat; deregistered (forgotten) after 10.
-// Passing and warning count as active. Statically configured secondaries ([Secondaries] Hosts,
-// ID = SHA-256(host)) are active even without heartbeats (an original Go syncer sends none).
-// Time (monotonic for the states, wall for when a heartbeat arrived) comes from an injected
-// Clock (core/clock.h) so tests need not wait. Thread-safe.
+// Passing and warning count as active. A forgotten service is still listed as departed for an
+// hour (kDepartedRetention), so that people see what went away. Statically configured secondaries
+// ([Secondaries] Hosts, ID = SHA-256(host)) are active even without heartbeats (an original Go
+// syncer sends none). Time (monotonic for the states, wall for when a heartbeat arrived) comes from
+// an injected Clock (core/clock.h) so tests need not wait. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -50,15 +51,24 @@ class LivenessRegistry {
   std::vector<ServiceRecord> ActiveSecondaries() const;
   // Every known service with its current state; deregistered ones are dropped here.
   std::vector<ServiceRecord> Snapshot();
+  // The services dropped by Snapshot() within the last kDepartedRetention (state
+  // kDeregistered), by id; one that sends a heartbeat again leaves this list.
+  std::vector<ServiceRecord> Departed();
   std::optional<Liveness> StateOf(const std::string& id) const;
 
  private:
   Liveness Evaluate(const ServiceRecord& record) const REQUIRES(mutex_);
 
+  // Drops departed services forgotten longer than kDepartedRetention ago.
+  void PruneDeparted() REQUIRES(mutex_);
+
   std::chrono::milliseconds interval_;
   Clock& clock_;
   mutable Mutex mutex_;
   std::map<std::string, ServiceRecord> services_ GUARDED_BY(mutex_);  // by id
+  std::map<std::string, ServiceRecord> departed_ GUARDED_BY(mutex_);  // by id
 };
+
+inline constexpr std::chrono::hours kDepartedRetention{1};
 
 }  // namespace pdnsd

@@ -16,13 +16,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::string HeaderOf(const HttpResponse& response, const std::string& name) {
-  for (const auto& [key, value] : response.headers) {
-    if (strcasecmp(key.c_str(), name.c_str()) == 0) return value;
-  }
-  return "";
-}
-
 double Sample(prometheus::Registry& registry, const std::string& series) {
   const std::string text = RenderMetrics(registry);
   const size_t at = text.find("\n" + series + " ");
@@ -67,7 +60,7 @@ TEST_P(ChangeStatusTest, AChangeIsInSyncOnEverySecondaryWhenTheWaitReturns) {
   const std::string zone = "status.example.";
   HttpResponse created = cluster_.CreateZone(zone);
   ASSERT_EQ(created.status, 201) << created.body;
-  const std::string create_id = HeaderOf(created, "X-Change-Id");
+  const std::string create_id = HeaderValue(created, "X-Change-Id");
   ASSERT_FALSE(create_id.empty());
   nlohmann::json doc = WaitInSync(create_id);
   EXPECT_EQ(doc["id"], create_id);
@@ -88,7 +81,7 @@ TEST_P(ChangeStatusTest, AChangeIsInSyncOnEverySecondaryWhenTheWaitReturns) {
 
   HttpResponse patched = cluster_.SetARecord(zone, "www." + zone, "192.0.2.7");
   ASSERT_EQ(patched.status, 204) << patched.body;
-  const std::string patch_id = HeaderOf(patched, "X-Change-Id");
+  const std::string patch_id = HeaderValue(patched, "X-Change-Id");
   ASSERT_FALSE(patch_id.empty());
   EXPECT_NE(patch_id, create_id);
   doc = WaitInSync(patch_id);
@@ -99,7 +92,7 @@ TEST_P(ChangeStatusTest, AChangeIsInSyncOnEverySecondaryWhenTheWaitReturns) {
 
   HttpResponse deleted = cluster_.Proxy("DELETE", Cluster::ZonesPath(zone));
   ASSERT_EQ(deleted.status, 204) << deleted.body;
-  doc = WaitInSync(HeaderOf(deleted, "X-Change-Id"));
+  doc = WaitInSync(HeaderValue(deleted, "X-Change-Id"));
   EXPECT_EQ(doc["type"], "delete");
   EXPECT_EQ(doc["status"], "INSYNC") << doc.dump();
   for (int i = 0; i < 2; ++i) EXPECT_FALSE(cluster_.SecondaryHasZone(i, zone)) << i;
@@ -121,7 +114,7 @@ TEST_P(ChangeStatusTest, AChangeIsInSyncOnEverySecondaryWhenTheWaitReturns) {
 
 TEST_P(ChangeStatusTest, WrongKeysUnknownAndBadIdsGetClearErrors) {
   HttpResponse created = cluster_.CreateZone("errors.example.");
-  const std::string id = HeaderOf(created, "X-Change-Id");
+  const std::string id = HeaderValue(created, "X-Change-Id");
   ASSERT_FALSE(id.empty());
   const auto error_of = [](const HttpResponse& response) {
     auto doc = nlohmann::json::parse(response.body, nullptr, false);
@@ -155,7 +148,7 @@ TEST_P(ChangeStatusTest, AStoppedSecondaryIsShownDownAndDoesNotHoldTheChange) {
   cluster_.StopSyncer(1);
   HttpResponse patched = cluster_.SetARecord(zone, "www." + zone, "192.0.2.9");
   ASSERT_EQ(patched.status, 204);
-  const std::string id = HeaderOf(patched, "X-Change-Id");
+  const std::string id = HeaderValue(patched, "X-Change-Id");
   nlohmann::json doc;
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -181,7 +174,7 @@ TEST_P(ChangeStatusTest, TheWaitToolPrintsEachSecondaryAndNamesTheLaggards) {
                              " --insecure --timeout 30s ";
   int exit_code = -1;
   std::string output =
-      RunCommand(common + ShellQuote(HeaderOf(created, "X-Change-Id")) + " 2>&1", &exit_code);
+      RunCommand(common + ShellQuote(HeaderValue(created, "X-Change-Id")) + " 2>&1", &exit_code);
   EXPECT_EQ(exit_code, 0) << output;
   EXPECT_NE(output.find("create of " + zone), std::string::npos) << output;
   EXPECT_NE(output.find("  secondary-0  INSYNC  "), std::string::npos) << output;

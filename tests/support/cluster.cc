@@ -436,9 +436,13 @@ void Cluster::StopHealthChecker() {
 std::string Cluster::CheckerStatus() const {
   if (checker) return checker->StatusJson();
   if (!checker_process_) return "";
-  return HttpCall("GET",
-                  "http://" + HostPort{options_.host, checker_status_port_}.ToString() + "/status")
-      .body;
+  return HttpCall("GET", CheckerUrl() + "/status").body;
+}
+
+std::string Cluster::CheckerUrl() const {
+  if (checker) return "http://" + checker->status_address().ToString();
+  if (!checker_process_) return "";
+  return "http://" + HostPort{options_.host, checker_status_port_}.ToString();
 }
 
 std::string Cluster::MetricsUrl(const ServiceProcess& service) {

@@ -141,6 +141,9 @@ class Cluster {
   HostPort proxy_address() const;
   // The health-checker's GET /status document ("" when it does not run).
   std::string CheckerStatus() const;
+  // "http://host:port" of the health-checker's status listener ([Service] URL); "" when it
+  // does not run.
+  std::string CheckerUrl() const;
   // Process mode: the service processes running now (empty in in-process mode).
   std::vector<const ServiceProcess*> RunningServices() const;
   // "http://host:port/metrics" of a service process, from its [Prometheus] Address.

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -327,6 +328,13 @@ StatusOr<std::string> ReadTcpGreeting(const HostPort& address, std::chrono::mill
   return line;
 }
 
+std::string HeaderValue(const HttpResponse& response, const std::string& name) {
+  for (const auto& [key, value] : response.headers) {
+    if (strcasecmp(key.c_str(), name.c_str()) == 0) return value;
+  }
+  return "";
+}
+
 std::optional<double> MetricSum(std::string_view exposition, std::string_view name,
                                 std::initializer_list<std::string_view> labels) {
   std::optional<double> sum;
@@ -420,7 +428,8 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
 }
 
 Status ChildProcess::Start(const std::vector<std::string>& argv, const std::string& log_path,
-                           const std::vector<std::string>& extra_env) {
+                           const std::vector<std::string>& extra_env,
+                           const std::vector<int>& inherited_fds) {
   if (IsRunning()) return Status::Internal("process already running, pid " + std::to_string(pid_));
   if (argv.empty()) return Status::InvalidArgument("empty argv");
   const std::string executable = ResolveExecutable(argv[0]);
@@ -469,6 +478,13 @@ Status ChildProcess::Start(const std::vector<std::string>& argv, const std::stri
                          ? static_cast<int>(std::min<rlim_t>(limit.rlim_cur, 1 << 20))
                          : 65536;
 
+  // The child first moves the error pipe and the inherited descriptors above every descriptor
+  // involved, so that placing the inherited ones at 3, 4, ... overwrites none of them.
+  const int first_kept = 3 + static_cast<int>(inherited_fds.size());
+  int move_base = std::max({first_kept, log_fd, dev_null, error_pipe[0], error_pipe[1]}) + 1;
+  for (int fd : inherited_fds) move_base = std::max(move_base, fd + 1);
+  std::vector<int> moved_fds(inherited_fds.size(), -1);
+
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) {
@@ -492,15 +508,22 @@ Status ChildProcess::Start(const std::vector<std::string>& argv, const std::stri
     dup2(dev_null, 0);
     dup2(log_fd, 1);
     dup2(log_fd, 2);
-    const int err_fd = error_pipe[1];  // O_CLOEXEC: closes itself on a successful exec
-    bool closed = false;
-    if (err_fd > 3) {
-      closed = syscall(SYS_close_range, 3u, err_fd - 1u, 0u) == 0 &&
-               syscall(SYS_close_range, err_fd + 1u, ~0u, 0u) == 0;
-    } else if (err_fd == 3) {
-      closed = syscall(SYS_close_range, 4u, ~0u, 0u) == 0;
+    // O_CLOEXEC: closes itself on a successful exec.
+    const int err_fd = fcntl(error_pipe[1], F_DUPFD_CLOEXEC, move_base);
+    if (err_fd < 0) _exit(127);
+    for (size_t i = 0; i < inherited_fds.size(); ++i) {
+      moved_fds[i] = fcntl(inherited_fds[i], F_DUPFD_CLOEXEC, move_base);
+      if (moved_fds[i] < 0) _exit(127);
     }
-    for (int fd = 3; !closed && fd < max_fd; ++fd) {
+    for (size_t i = 0; i < moved_fds.size(); ++i) {
+      // dup2 clears close-on-exec on the new descriptor: these stay open in the program.
+      if (dup2(moved_fds[i], 3 + static_cast<int>(i)) < 0) _exit(127);
+    }
+    // err_fd is the lowest descriptor at or above move_base; the moved copies lie above it.
+    const bool closed = syscall(SYS_close_range, static_cast<unsigned>(first_kept),
+                                static_cast<unsigned>(err_fd - 1), 0u) == 0 &&
+                        syscall(SYS_close_range, static_cast<unsigned>(err_fd + 1), ~0u, 0u) == 0;
+    for (int fd = first_kept; !closed && fd < max_fd; ++fd) {
       if (fd != err_fd) close(fd);
     }
     execve(executable.c_str(), argv_ptrs.data(), env_ptrs.data());

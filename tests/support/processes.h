@@ -140,6 +140,9 @@ HttpResponse HttpCall(const std::string& method, const std::string& url,
                       const HttpHeaders& headers = {}, const std::string& body = "",
                       std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+// The value of `response`'s header `name` (case-insensitive); "" when it has none.
+std::string HeaderValue(const HttpResponse& response, const std::string& name);
+
 // The sum of the samples of metric `name` in a Prometheus text exposition whose label set
 // contains every one of `labels` (each `key="value"`); nullopt when no sample matched.
 std::optional<double> MetricSum(std::string_view exposition, std::string_view name,
@@ -177,10 +180,14 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
 
   // Starts argv[0] (searched in PATH, then /usr/sbin and /sbin) with argv. `extra_env` holds
-  // "KEY=VALUE" entries that override the inherited environment. The log file is appended to
-  // (a "=== start ..." line marks each start). Error when already running or exec fails.
+  // "KEY=VALUE" entries that override the inherited environment. `inherited_fds` are open
+  // descriptors of this process that the child gets as 3, 4, ... in order (e.g. the two pipes
+  // of Chromium's --remote-debugging-pipe); every other descriptor above 2 is closed. The log
+  // file is appended to (a "=== start ..." line marks each start). Error when already running or
+  // exec fails.
   Status Start(const std::vector<std::string>& argv, const std::string& log_path,
-               const std::vector<std::string>& extra_env = {});
+               const std::vector<std::string>& extra_env = {},
+               const std::vector<int>& inherited_fds = {});
 
   bool IsRunning();
   pid_t pid() const { return pid_; }

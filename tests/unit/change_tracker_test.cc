@@ -141,6 +141,14 @@ TEST(ChangeTracker, HavingAChangeMeansHavingTheEarlierOnesOfTheZone) {
   ASSERT_EQ(list.size(), 2u);
   EXPECT_EQ(list[0].id, "c3");  // newest first
   EXPECT_EQ(list[1].id, "c2");
+  // Every zone's, newest first (the status page): b1 was added after c3.
+  const auto latest = tracker.Latest({"s1"}, 3);
+  ASSERT_EQ(latest.size(), 3u);
+  EXPECT_EQ(latest[0].id, "b1");
+  EXPECT_FALSE(latest[0].in_sync);
+  EXPECT_EQ(latest[1].id, "c3");
+  EXPECT_TRUE(latest[1].in_sync);
+  EXPECT_EQ(latest[2].id, "c2");
 }
 
 // The report reaches the health-checker before the event that announced the change.

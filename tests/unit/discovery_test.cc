@@ -271,6 +271,35 @@ TEST_F(LivenessRegistryTest, DeregisteredAfterTenIntervals) {
   EXPECT_EQ(registry_.StateOf("sec-1"), Liveness::kPassing);
 }
 
+TEST_F(LivenessRegistryTest, ADeregisteredServiceIsListedAsDepartedForAnHour) {
+  registry_.Observe(Beat("sec-1"));
+  registry_.Observe(Beat("sec-2"));
+  EXPECT_TRUE(registry_.Departed().empty());
+  Advance(5 * kInterval);
+  registry_.Observe(Beat("sec-2"));
+  Advance(5 * kInterval + milliseconds(1));
+  EXPECT_TRUE(registry_.Departed().empty()) << "listed once a snapshot dropped it";
+  EXPECT_EQ(Ids(registry_.Snapshot()), std::vector<std::string>{"sec-2"});
+  auto departed = registry_.Departed();
+  ASSERT_EQ(Ids(departed), std::vector<std::string>{"sec-1"});
+  EXPECT_EQ(departed[0].state, Liveness::kDeregistered);
+  EXPECT_EQ(departed[0].last.host, "sec-1.example.net");
+  EXPECT_EQ(departed[0].last_seen_wall + 10 * kInterval + milliseconds(1), clock_.WallNow());
+
+  // Back: no longer departed.
+  registry_.Observe(Beat("sec-1"));
+  EXPECT_TRUE(registry_.Departed().empty());
+  // Gone for good: listed for kDepartedRetention after it was forgotten, then not at all.
+  Advance(10 * kInterval + milliseconds(1));
+  registry_.Snapshot();
+  ASSERT_EQ(Ids(registry_.Departed()), (std::vector<std::string>{"sec-1", "sec-2"}));
+  Advance(kDepartedRetention - milliseconds(1));  // forgotten exactly an hour ago
+  EXPECT_EQ(Ids(registry_.Departed()), std::vector<std::string>{"sec-1"})
+      << "sec-2 went silent 5 intervals before sec-1";
+  Advance(milliseconds(1));
+  EXPECT_TRUE(registry_.Departed().empty());
+}
+
 TEST_F(LivenessRegistryTest, BeatAfterDeregistrationIsNewEvenWithoutSnapshot) {
   registry_.Observe(Beat("sec-1"));
   Advance(10 * kInterval + milliseconds(1));

@@ -471,6 +471,43 @@ TEST(DiffZones, SerialDifferenceInEitherDirectionAcrossWraparound) {
   EXPECT_EQ(high.in_sync, 1u);
 }
 
+TEST(SecondaryZoneCounts, ImproveZoneByZoneBetweenStateMaps) {
+  const SerialMap primary = {{"a.org.", 1}, {"b.org.", 5}, {"c.org.", 7}, {"d.org.", 9}};
+  const SerialMap secondary = {{"b.org.", 5}, {"c.org.", 6}, {"e.org.", 1}};
+  const SecondaryZoneCounts start = SecondaryZoneCounts::FromDiff(DiffZones(primary, secondary));
+  EXPECT_EQ(start.in_sync, 1u);
+  EXPECT_EQ(start.behind, std::set<std::string>({"c.org."}));
+  EXPECT_EQ(start.missing, std::set<std::string>({"a.org.", "d.org."}));
+  EXPECT_EQ(start.stray, std::set<std::string>({"e.org."}));
+
+  struct Row {
+    const char* what;
+    std::string zone;
+    bool in_sync;  // FoundInSync, else FoundGone
+    bool moved;
+    size_t in_sync_after, behind_after, missing_after, stray_after;
+  };
+  const Row rows[] = {
+      {"a zone behind synced", "c.org.", true, true, 2, 0, 2, 1},
+      {"a missing zone synced", "a.org.", true, true, 2, 1, 1, 1},
+      {"a zone in sync synced again", "b.org.", true, false, 1, 1, 2, 1},
+      {"a zone created since the map", "new.org.", true, false, 1, 1, 2, 1},
+      {"a stray zone deleted", "e.org.", false, true, 1, 1, 2, 0},
+      {"a missing zone deleted on the primary", "d.org.", false, true, 1, 1, 1, 1},
+      {"a zone behind deleted on the primary", "c.org.", false, true, 1, 0, 2, 1},
+      {"an unknown zone deleted", "x.org.", false, false, 1, 1, 2, 1},
+  };
+  for (const Row& row : rows) {
+    SecondaryZoneCounts counts = start;
+    EXPECT_EQ(row.in_sync ? counts.FoundInSync(row.zone) : counts.FoundGone(row.zone), row.moved)
+        << row.what;
+    EXPECT_EQ(counts.in_sync, row.in_sync_after) << row.what;
+    EXPECT_EQ(counts.behind.size(), row.behind_after) << row.what;
+    EXPECT_EQ(counts.missing.size(), row.missing_after) << row.what;
+    EXPECT_EQ(counts.stray.size(), row.stray_after) << row.what;
+  }
+}
+
 TEST(DiffZones, EmptySides) {
   const SerialMap some = {{"a.", 1}, {"b.", 2}};
   const ZoneDiff none = DiffZones({}, {});

@@ -259,6 +259,17 @@ std::vector<ChangeStatus> ChangeTracker::ForZone(const std::string& zone,
   return list;
 }
 
+std::vector<ChangeStatus> ChangeTracker::Latest(const std::set<std::string>& active,
+                                                size_t limit) const {
+  MutexLock lock(mutex_);
+  std::vector<ChangeStatus> list;
+  for (auto change = changes_.rbegin(); change != changes_.rend() && list.size() < limit;
+       ++change) {
+    list.push_back(StatusOf(*change, active));
+  }
+  return list;
+}
+
 std::optional<std::chrono::nanoseconds> ChangeTracker::OldestPendingAge(
     const std::set<std::string>& active, TimePoint now) const {
   MutexLock lock(mutex_);

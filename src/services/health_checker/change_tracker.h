@@ -110,6 +110,9 @@ class ChangeTracker {
   // The zone's changes still held, newest first, at most `limit`.
   std::vector<ChangeStatus> ForZone(const std::string& zone, const std::set<std::string>& active,
                                     size_t limit) const EXCLUDES(mutex_);
+  // The newest changes of every zone, newest first, at most `limit` (the status page).
+  std::vector<ChangeStatus> Latest(const std::set<std::string>& active, size_t limit) const
+      EXCLUDES(mutex_);
   // How long the oldest change not yet INSYNC has been waiting at `now`; nullopt: none.
   std::optional<std::chrono::nanoseconds> OldestPendingAge(const std::set<std::string>& active,
                                                            TimePoint now) const EXCLUDES(mutex_);

@@ -98,7 +98,7 @@ class HealthChecker : public Service {
     std::set<std::string> unknown;  // listed, but its SOA query failed: left out of every diff
   };
   struct SecondaryReport {
-    size_t in_sync = 0, behind = 0, missing = 0, stray = 0;  // from the state map read at:
+    SecondaryZoneCounts zones;  // from the state map read at (and kept current since):
     std::optional<std::chrono::system_clock::time_point> zones_read_at;  // none: never answered
     std::string last_check;                                              // RFC 3339
     std::string error;  // why the last check could not run
@@ -148,6 +148,10 @@ class HealthChecker : public Service {
   // Change status (health_checker_changes.cc; docs/architecture.md, "Change status").
   void RecordChange(const ZoneEvent& event);
   void OnSyncReport(const BusMessage& message);
+  // `secondary` was found serving `zone` as the primary does (in_sync), or found without it
+  // where the primary has none: its zone counts improve at once (SecondaryZoneCounts).
+  void UpdateZoneCounts(const std::string& secondary, const std::string& zone, bool in_sync)
+      EXCLUDES(mutex_);
   void OnChangeStatusRequest(const BusMessage& message);
   void ObservePropagation(const std::vector<ServedLag>& served);
   std::set<std::string> ActiveSecondaryIds();

@@ -40,6 +40,18 @@ void HealthChecker::OnSyncReport(const BusMessage& message) {
                                                                                : "failed";
   metrics_->sync_reports.Add({{"outcome", outcome}}).Increment();
   ObservePropagation(changes_.Report(secondary, *report, clock_->WallNow()));
+  if (report->outcome != ZoneSyncReport::Outcome::kFailed) {
+    UpdateZoneCounts(secondary, report->zone, report->outcome == ZoneSyncReport::Outcome::kSynced);
+  }
+}
+
+void HealthChecker::UpdateZoneCounts(const std::string& secondary, const std::string& zone,
+                                     bool in_sync) {
+  MutexLock lock(mutex_);
+  auto report = reports_.find(secondary);
+  if (report == reports_.end()) return;
+  SecondaryZoneCounts& counts = report->second.zones;
+  in_sync ? counts.FoundInSync(zone) : counts.FoundGone(zone);
 }
 
 void HealthChecker::ObservePropagation(const std::vector<ServedLag>& served) {
@@ -97,10 +109,10 @@ void HealthChecker::UpdateChangeMetrics() {
     for (const std::string& id : active) {
       auto report = reports_.find(id);
       if (report == reports_.end() || !report->second.zones_read_at) continue;
-      for (const auto& [state, count] : {std::pair{"in_sync", report->second.in_sync},
-                                         std::pair{"behind", report->second.behind},
-                                         std::pair{"missing", report->second.missing},
-                                         std::pair{"stray", report->second.stray}}) {
+      const SecondaryZoneCounts& counts = report->second.zones;
+      for (const auto& [state, count] :
+           {std::pair{"in_sync", counts.in_sync}, std::pair{"behind", counts.behind.size()},
+            std::pair{"missing", counts.missing.size()}, std::pair{"stray", counts.stray.size()}}) {
         states[{{"secondary", id}, {"state", state}}] = static_cast<double>(count);
       }
     }

@@ -47,6 +47,7 @@ void HealthChecker::EventCheck(const std::string& zone) {
       Announce(*type, zone, secondary.last.id, "event");
     } else {
       changes_.Observe(secondary.last.id, zone, primary_read_at, clock_->WallNow());
+      UpdateZoneCounts(secondary.last.id, zone, primary_serial.has_value());
     }
   }
 }

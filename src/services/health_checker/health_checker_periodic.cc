@@ -34,10 +34,7 @@ void HealthChecker::CheckSecondary(const ServiceRecord& secondary, const Primary
     for (const Announcement& a : repair.announcements) Announce(a.type, a.zone, id, "interval");
     CheckSignatures(secondary, primary, *state);
     if (catalog != nullptr) CheckContent(secondary, primary, *state, *catalog);
-    report.in_sync = repair.diff.in_sync;
-    report.behind = repair.diff.differing.size();
-    report.missing = repair.diff.missing.size();
-    report.stray = repair.diff.stray.size();
+    report.zones = SecondaryZoneCounts::FromDiff(repair.diff);
   }
   MutexLock lock(mutex_);
   reports_[id] = report;

@@ -1,10 +1,12 @@
-// HealthChecker: GET /status, everything the checker knows as one JSON document.
+// HealthChecker: GET /status, everything the checker knows as one JSON document, and GET /, the
+// page that shows it to people (status_page.h).
 #include "services/health_checker/health_checker.h"
 
 #include <nlohmann/json.hpp>
 
 #include "model/json_fields.h"
 #include "services/health_checker/health_checker_internal.h"
+#include "services/health_checker/status_page.h"
 
 namespace pdnsd {
 
@@ -16,10 +18,25 @@ int64_t AgeSeconds(std::chrono::system_clock::time_point then,
   return std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(now - then).count());
 }
 
+// The newest changes /status lists (the status page shows them).
+constexpr size_t kChangesShown = 20;
+
 }  // namespace
 
 Status HealthChecker::StartStatusServer() {
   HttpRoutes routes;
+  routes.Add("GET", "/", [](const HttpRequest&, HttpReply& reply) {
+    reply.body = std::string(StatusPageHtml());
+    reply.content_type = "text/html; charset=utf-8";
+    // The page may talk only to this server: no external asset can load, and nothing it shows
+    // can run as script (the browser enforces what status_page.html promises).
+    reply.headers.push_back({"Content-Security-Policy",
+                             "default-src 'none'; connect-src 'self'; script-src 'unsafe-inline'; "
+                             "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+                             "frame-ancestors 'none'"});
+    reply.headers.push_back({"X-Content-Type-Options", "nosniff"});
+    reply.headers.push_back({"Cache-Control", "no-cache"});
+  });
   routes.Add("GET", "/status", [this](const HttpRequest&, HttpReply& reply) {
     if (!RunCatching(logger_, "the status page", [&] {
           reply.body = StatusJson();
@@ -40,6 +57,11 @@ std::string HealthChecker::StatusJson() {
   const auto now = clock_->WallNow();
   const std::optional<CatalogMirror::Snapshot> mirror =
       catalog_ ? std::optional(catalog_->Read()) : std::nullopt;
+  // The change history has its own lock; read before taking ours.
+  const std::set<std::string> active = ActiveSecondaryIds();
+  const std::map<std::string, SecondaryBacklog> backlog = changes_.Backlog(active, now);
+  const auto oldest_pending = changes_.OldestPendingAge(active, now);
+  json latest_changes = json::parse(EncodeChangeList(changes_.Latest(active, kChangesShown)));
   MutexLock lock(mutex_);
   json secondaries = json::array();
   json services = json::array();
@@ -55,13 +77,21 @@ std::string HealthChecker::StatusJson() {
                   {"last_heartbeat",
                    record.ever_heard ? json(FormatRfc3339(record.last_seen_wall)) : json(nullptr)}};
     if (record.last.service == kSyncerService || record.static_host) {
+      // The changes it does not serve yet (moves with every change and sync report).
+      if (auto pending = backlog.find(record.last.id); pending != backlog.end()) {
+        entry["pending"] = {{"changes", pending->second.changes},
+                            {"zones", pending->second.zones},
+                            {"oldest_age_seconds",
+                             std::chrono::duration<double>(pending->second.oldest_age).count()}};
+      }
       auto report = reports_.find(record.last.id);
       if (report != reports_.end()) {
         if (const auto& read_at = report->second.zones_read_at) {
-          entry["zones"] = {{"in_sync", report->second.in_sync},
-                            {"behind", report->second.behind},
-                            {"missing", report->second.missing},
-                            {"stray", report->second.stray}};
+          const SecondaryZoneCounts& counts = report->second.zones;
+          entry["zones"] = {{"in_sync", counts.in_sync},
+                            {"behind", counts.behind.size()},
+                            {"missing", counts.missing.size()},
+                            {"stray", counts.stray.size()}};
           entry["zones_read_at"] = FormatRfc3339(*read_at);
           entry["zones_age_seconds"] = AgeSeconds(*read_at, now);
         }
@@ -72,6 +102,16 @@ std::string HealthChecker::StatusJson() {
     } else {
       services.push_back(entry);
     }
+  }
+  // Forgotten services (no heartbeat for 10 intervals), listed for people to see what went.
+  json departed = json::array();
+  for (const ServiceRecord& record : liveness_.Departed()) {
+    departed.push_back({{"id", record.last.id},
+                        {"service", record.last.service},
+                        {"host", record.last.host},
+                        {"version", record.last.version},
+                        {"state", LivenessName(record.state)},
+                        {"last_heartbeat", FormatRfc3339(record.last_seen_wall)}});
   }
   json primary = {
       {"zones", primary_zones_ ? json(*primary_zones_) : json(nullptr)},
@@ -110,6 +150,12 @@ std::string HealthChecker::StatusJson() {
               {"catalog", catalog},
               {"secondaries", secondaries},
               {"services", services},
+              {"departed", departed},
+              // The newest changes, with their status per active secondary.
+              {"changes", std::move(latest_changes["changes"])},
+              {"oldest_pending_change_seconds",
+               oldest_pending ? json(std::chrono::duration<double>(*oldest_pending).count())
+                              : json(nullptr)},
               // Event checks scheduled or running: the refresh leaves those zones to them.
               {"event_checks_pending", event_checks_pending_.size() + event_checks_running_.size()},
               {"next_signing_sync", next_signing_sync_},

@@ -33,6 +33,26 @@ ZoneDiff DiffZones(const std::map<std::string, uint32_t>& primary,
   return diff;
 }
 
+SecondaryZoneCounts SecondaryZoneCounts::FromDiff(const ZoneDiff& diff) {
+  SecondaryZoneCounts counts;
+  counts.in_sync = diff.in_sync;
+  counts.behind.insert(diff.differing.begin(), diff.differing.end());
+  counts.missing.insert(diff.missing.begin(), diff.missing.end());
+  counts.stray.insert(diff.stray.begin(), diff.stray.end());
+  return counts;
+}
+
+bool SecondaryZoneCounts::FoundInSync(const std::string& zone) {
+  if (behind.erase(zone) + missing.erase(zone) + stray.erase(zone) == 0) return false;
+  ++in_sync;
+  return true;
+}
+
+bool SecondaryZoneCounts::FoundGone(const std::string& zone) {
+  // A zone behind that the primary deleted since is neither in sync nor behind any more.
+  return stray.erase(zone) + behind.erase(zone) + missing.erase(zone) > 0;
+}
+
 namespace {
 
 double ClampShare(double share) {

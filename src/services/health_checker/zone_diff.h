@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,24 @@ struct ZoneDiff {
 
 ZoneDiff DiffZones(const std::map<std::string, uint32_t>& primary,
                    const std::map<std::string, uint32_t>& secondary);
+
+// One secondary's zones against the primary's as of its last zone-state map (a DiffZones),
+// kept current between maps by what is learnt zone by zone (sync reports, event checks): a zone
+// found in sync leaves `behind` and `missing` (counted in sync), a zone found gone leaves `stray`.
+// Nothing is added between maps: a new difference is counted by the next map (and a change
+// made meanwhile is pending in the change status at once).
+struct SecondaryZoneCounts {
+  size_t in_sync = 0;
+  std::set<std::string> behind;  // DiffZones' differing
+  std::set<std::string> missing;
+  std::set<std::string> stray;
+
+  static SecondaryZoneCounts FromDiff(const ZoneDiff& diff);
+  // The secondary serves `zone` as the primary does. True when a count moved.
+  bool FoundInSync(const std::string& zone);
+  // The secondary does not serve `zone` and the primary has none. True when a count moved.
+  bool FoundGone(const std::string& zone);
+};
 
 // The guard's rule, without its state: OK when stray zones may be announced given the
 // primary's zone count now (nullopt: no answer) and the last accepted count (nullopt: none
